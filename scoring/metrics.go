@@ -1,0 +1,247 @@
+package scoring
+
+import (
+	"fmt"
+	"math"
+	"sync"
+)
+
+// Peak is the PSNR peak value: uint8 images, data range 255.
+const Peak = 255.0
+
+// cropPair checks that sr and hr can be compared after removing border pixels
+// on every side, and returns the size of the remaining region.
+func cropPair(sr, hr *Image, border int) (w, h int, err error) {
+	if err := sr.check(); err != nil {
+		return 0, 0, fmt.Errorf("sr: %w", err)
+	}
+	if err := hr.check(); err != nil {
+		return 0, 0, fmt.Errorf("hr: %w", err)
+	}
+	if sr.W != hr.W || sr.H != hr.H {
+		return 0, 0, fmt.Errorf("%w: sr %dx%d, hr %dx%d", ErrSizeMismatch, sr.W, sr.H, hr.W, hr.H)
+	}
+	if border < 0 {
+		return 0, 0, fmt.Errorf("%w: negative border %d", ErrInvalid, border)
+	}
+	w, h = sr.W-2*border, sr.H-2*border
+	if w <= 0 || h <= 0 {
+		return 0, 0, fmt.Errorf("%w: %dx%d image has no pixels inside a %d-pixel border", ErrEmpty, sr.W, sr.H, border)
+	}
+	return w, h, nil
+}
+
+// PSNR is KAIR/NTIRE calculate_psnr (protocol.md §1.4): crop border pixels
+// from every side, MSE over all three RGB channels jointly, peak 255,
+// 20·log10(255/√MSE). Identical images give +Inf (the official code returns
+// float('inf')). Different sizes give ErrSizeMismatch; nothing left after the
+// crop gives ErrEmpty.
+//
+// The squared differences are integers, so they are summed exactly in uint64;
+// numpy's float64 sum of the same values is exact too (every partial sum is
+// below 2^53 for any image under MaxPixels), so the MSE is bit-identical.
+func PSNR(sr, hr *Image, border int) (float64, error) {
+	w, h, err := cropPair(sr, hr, border)
+	if err != nil {
+		return 0, err
+	}
+	var sum uint64
+	for y := border; y < border+h; y++ {
+		o := 3 * (y*sr.W + border)
+		a := sr.Pix[o : o+3*w]
+		b := hr.Pix[o : o+3*w]
+		b = b[:len(a)]
+		var rs uint64
+		for i, av := range a {
+			d := int32(av) - int32(b[i])
+			rs += uint64(d * d)
+		}
+		sum += rs
+	}
+	return psnrFromMSE(float64(sum) / float64(3*w*h)), nil
+}
+
+func psnrFromMSE(mse float64) float64 {
+	if mse == 0 {
+		return math.Inf(1)
+	}
+	return 20 * math.Log10(Peak/math.Sqrt(mse))
+}
+
+// Y returns the luma plane of img as KAIR rgb2ycbcr(img, only_y=True) computes
+// it for a uint8 image: 16 + (65.481R + 128.553G + 24.966B)/255 (MATLAB
+// rgb2ycbcr), rounded half to even like numpy .round(), which is also what
+// MATLAB returns for uint8 input. With round false the unrounded value is
+// returned (MATLAB rgb2ycbcr on double input, as some papers compute it).
+func Y(img *Image, round bool) []float64 {
+	out := make([]float64, img.W*img.H)
+	for i := range out {
+		r, g, b := float64(img.Pix[3*i]), float64(img.Pix[3*i+1]), float64(img.Pix[3*i+2])
+		v := (r*65.481+g*128.553+b*24.966)/255.0 + 16.0
+		if round {
+			v = math.RoundToEven(v)
+		}
+		out[i] = v
+	}
+	return out
+}
+
+// PSNRY is PSNR on the Y channel (KAIR rgb2ycbcr only_y on uint8 images, see
+// Y), with the same border, peak 255 and edge cases as PSNR.
+func PSNRY(sr, hr *Image, border int) (float64, error) {
+	return psnrY(sr, hr, border, true)
+}
+
+// PSNRYUnrounded is PSNRY without rounding Y (MATLAB rgb2ycbcr on double
+// images in [0,255]); it is the "psnr_y" of fixtures/MANIFEST.md.
+func PSNRYUnrounded(sr, hr *Image, border int) (float64, error) {
+	return psnrY(sr, hr, border, false)
+}
+
+func psnrY(sr, hr *Image, border int, round bool) (float64, error) {
+	w, h, err := cropPair(sr, hr, border)
+	if err != nil {
+		return 0, err
+	}
+	ys, yh := Y(sr, round), Y(hr, round)
+	var sum float64
+	for y := border; y < border+h; y++ {
+		o := y*sr.W + border
+		for i := o; i < o+w; i++ {
+			d := ys[i] - yh[i]
+			sum += d * d
+		}
+	}
+	return psnrFromMSE(sum / float64(w*h)), nil
+}
+
+// SSIM constants and window (protocol.md §1.5).
+const (
+	ssimC1     = (0.01 * 255) * (0.01 * 255)
+	ssimC2     = (0.03 * 255) * (0.03 * 255)
+	ssimRadius = 5 // 11×11 window
+)
+
+// gaussian11 is cv2.getGaussianKernel(11, 1.5): exp(-x²/(2σ²)) normalised to
+// sum 1, in float64.
+var gaussian11 = func() [2*ssimRadius + 1]float64 {
+	var k [2*ssimRadius + 1]float64
+	var sum float64
+	for i := range k {
+		x := float64(i - ssimRadius)
+		k[i] = math.Exp(-x * x / (2 * 1.5 * 1.5))
+		sum += k[i]
+	}
+	for i := range k {
+		k[i] /= sum
+	}
+	return k
+}()
+
+// SSIM is KAIR calculate_ssim (MATLAB ssim_index): crop border pixels, then
+// per RGB channel an 11×11 Gaussian window (σ=1.5), "valid" region only,
+// C1=(0.01·255)², C2=(0.03·255)², mean of the SSIM map; the result is the mean
+// of the three channel values (KAIR averages per-channel SSIM; NTIRE's
+// filter2D on the 3-channel array gives the same mean). The window is applied
+// separably, which differs from cv2.filter2D only by float64 rounding
+// (~1e-12). Identical images give exactly 1. The region left after the border
+// crop must be at least 11×11 (ErrEmpty otherwise; numpy would return NaN).
+func SSIM(sr, hr *Image, border int) (float64, error) {
+	w, h, err := cropPair(sr, hr, border)
+	if err != nil {
+		return 0, err
+	}
+	if w < 2*ssimRadius+1 || h < 2*ssimRadius+1 {
+		return 0, fmt.Errorf("%w: %dx%d region after the border crop is smaller than the 11x11 SSIM window", ErrEmpty, w, h)
+	}
+	var per [3]float64
+	var wg sync.WaitGroup
+	for c := 0; c < 3; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			per[c] = ssimChannel(sr, hr, border, w, h, c)
+		}()
+	}
+	wg.Wait()
+	return (per[0] + per[1] + per[2]) / 3, nil
+}
+
+// ssimChannel computes one channel's mean SSIM over the w×h region starting at
+// (border, border). A horizontal pass filters x, y, x², y², xy over each row
+// of the region into five (w-10)-wide rows; a vertical pass over 11 of those
+// rows, kept in a ring, yields one output row of the map at a time.
+func ssimChannel(sr, hr *Image, border, w, h, c int) float64 {
+	const k = 2*ssimRadius + 1
+	ow, oh := w-2*ssimRadius, h-2*ssimRadius
+	g := gaussian11
+	// ring[r] holds the horizontal results for region row r mod k:
+	// five planes of ow values each.
+	ring := make([]float64, k*5*ow)
+	xs := make([]float64, w)
+	ys := make([]float64, w)
+	hpass := func(row int) {
+		base := 3*((border+row)*sr.W+border) + c
+		for i := 0; i < w; i++ {
+			xs[i] = float64(sr.Pix[base+3*i])
+			ys[i] = float64(hr.Pix[base+3*i])
+		}
+		dst := ring[(row%k)*5*ow : (row%k+1)*5*ow]
+		mx, my, mxx, myy, mxy := dst[:ow], dst[ow:2*ow], dst[2*ow:3*ow], dst[3*ow:4*ow], dst[4*ow:5*ow]
+		for i := 0; i < ow; i++ {
+			var a, b, aa, bb, ab float64
+			xw, yw := xs[i:i+k], ys[i:i+k]
+			for j, gj := range g {
+				xv, yv := xw[j], yw[j]
+				a += gj * xv
+				b += gj * yv
+				aa += gj * (xv * xv)
+				bb += gj * (yv * yv)
+				ab += gj * (xv * yv)
+			}
+			mx[i], my[i], mxx[i], myy[i], mxy[i] = a, b, aa, bb, ab
+		}
+	}
+	for r := 0; r < k-1; r++ {
+		hpass(r)
+	}
+	acc := make([]float64, 5*ow)
+	var total float64
+	for oy := 0; oy < oh; oy++ {
+		hpass(oy + k - 1)
+		clear(acc)
+		for j := 0; j < k; j++ {
+			src := ring[((oy+j)%k)*5*ow : ((oy+j)%k+1)*5*ow]
+			gj := g[j]
+			for i, v := range src {
+				acc[i] += gj * v
+			}
+		}
+		mx, my, mxx, myy, mxy := acc[:ow], acc[ow:2*ow], acc[2*ow:3*ow], acc[3*ow:4*ow], acc[4*ow:5*ow]
+		var rowSum float64
+		for i := 0; i < ow; i++ {
+			mu1, mu2 := mx[i], my[i]
+			mu1sq, mu2sq, mu12 := mu1*mu1, mu2*mu2, mu1*mu2
+			s1 := mxx[i] - mu1sq
+			s2 := myy[i] - mu2sq
+			s12 := mxy[i] - mu12
+			rowSum += ((2*mu12 + ssimC1) * (2*s12 + ssimC2)) / ((mu1sq + mu2sq + ssimC1) * (s1 + s2 + ssimC2))
+		}
+		total += rowSum
+	}
+	return total / float64(ow*oh)
+}
+
+// Mean is the set score: the arithmetic mean of per-image values
+// (sum(psnr)/len(psnr) in test_demo.py). It is NaN for no values and +Inf
+// when any value is +Inf (an image reproduced exactly), as in numpy.
+func Mean(values []float64) float64 {
+	if len(values) == 0 {
+		return math.NaN()
+	}
+	var s float64
+	for _, v := range values {
+		s += v
+	}
+	return s / float64(len(values))
+}
