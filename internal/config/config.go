@@ -1,0 +1,130 @@
+// Package config turns flags and environment variables into one typed value.
+// Every setting has a flag and an environment variable; the flag wins. The
+// README's configuration table is generated from the same list (Describe).
+package config
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"time"
+)
+
+// Config is everything the long-running commands need.
+type Config struct {
+	DatabaseURL   string        // empty: the embedded private cluster under DataDir/pg
+	DataDir       string        // blobs, the embedded cluster
+	Addr          string        // web listen address
+	BaseURL       string        // public URL, e.g. https://srarena.example.org; https turns on Secure cookies
+	ORTLib        string        // path of libonnxruntime.so.1; empty: search the default places
+	Queue         string        // worker queue: eval_cpu or eval_gpu
+	Concurrency   int           // evaluations a worker runs at once
+	Threads       int           // ONNX Runtime intra-op threads per evaluation
+	Repeats       int           // timed runs per image
+	EvalTimeout   time.Duration // wall-clock cap of one evaluation
+	MemoryLimitMB int           // address-space cap of the sandbox child
+	Seed          bool          // create the demo challenge when the database has none
+}
+
+type setting struct {
+	flag, env, def, help string
+	set                  func(c *Config, v string) error
+}
+
+func str(f func(c *Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *f(c) = v; return nil }
+}
+
+func num(f func(c *Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("not an integer: %q", v)
+		}
+		*f(c) = n
+		return nil
+	}
+}
+
+var settings = []setting{
+	{"database-url", "DATABASE_URL", "", "PostgreSQL connection string; empty starts a private cluster under DATA_DIR/pg (srarena up only)", str(func(c *Config) *string { return &c.DatabaseURL })},
+	{"data-dir", "SRARENA_DATA_DIR", "./var", "directory for blobs (models, images) and the private PostgreSQL cluster", str(func(c *Config) *string { return &c.DataDir })},
+	{"addr", "SRARENA_ADDR", "127.0.0.1:8080", "web server listen address", str(func(c *Config) *string { return &c.Addr })},
+	{"base-url", "SRARENA_BASE_URL", "", "public base URL; an https URL turns on Secure cookies (default http://ADDR)", str(func(c *Config) *string { return &c.BaseURL })},
+	{"ort-lib", "ONNXRUNTIME_LIB", "", "path of libonnxruntime.so.1 (>= 1.30); default: third_party/ort/ beside the binary or working directory", str(func(c *Config) *string { return &c.ORTLib })},
+	{"queue", "SRARENA_QUEUE", "eval_cpu", "queue a worker takes jobs from: eval_cpu or eval_gpu (one hardware class per queue)", str(func(c *Config) *string { return &c.Queue })},
+	{"concurrency", "SRARENA_CONCURRENCY", "1", "evaluations one worker runs at once (keep 1 for faithful runtimes)", num(func(c *Config) *int { return &c.Concurrency })},
+	{"threads", "SRARENA_THREADS", strconv.Itoa(runtime.NumCPU()), "ONNX Runtime intra-op threads per evaluation", num(func(c *Config) *int { return &c.Threads })},
+	{"repeats", "SRARENA_REPEATS", "3", "timed runs per image after one warm-up; the median counts", num(func(c *Config) *int { return &c.Repeats })},
+	{"eval-timeout", "SRARENA_EVAL_TIMEOUT", "10m", "wall-clock limit of one evaluation", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return err
+		}
+		c.EvalTimeout = d
+		return nil
+	}},
+	{"memory-limit-mb", "SRARENA_MEMORY_LIMIT_MB", "8192", "memory cap of the sandboxed model process, MiB", num(func(c *Config) *int { return &c.MemoryLimitMB })},
+	{"seed", "SRARENA_SEED", "true", "create the demo challenge when the database has no challenge", func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		c.Seed = b
+		return err
+	}},
+}
+
+// Register adds every setting to fs; Load must be called after fs.Parse.
+func Register(fs *flag.FlagSet) {
+	for _, s := range settings {
+		fs.String(s.flag, "", fmt.Sprintf("%s (env %s, default %q)", s.help, s.env, s.def))
+	}
+}
+
+// Load resolves each setting: flag, else environment, else default.
+func Load(fs *flag.FlagSet) (Config, error) {
+	var c Config
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, s := range settings {
+		v := s.def
+		if e, ok := os.LookupEnv(s.env); ok && e != "" {
+			v = e
+		}
+		if set[s.flag] {
+			v = fs.Lookup(s.flag).Value.String()
+		}
+		if err := s.set(&c, v); err != nil {
+			return c, fmt.Errorf("--%s / %s: %w", s.flag, s.env, err)
+		}
+	}
+	if c.Queue != "eval_cpu" && c.Queue != "eval_gpu" {
+		return c, fmt.Errorf("--queue: want eval_cpu or eval_gpu, got %q", c.Queue)
+	}
+	if c.Concurrency < 1 || c.Threads < 1 || c.Repeats < 1 {
+		return c, fmt.Errorf("--concurrency, --threads and --repeats must be at least 1")
+	}
+	if c.BaseURL == "" {
+		c.BaseURL = "http://" + c.Addr
+	}
+	abs, err := filepath.Abs(c.DataDir)
+	if err != nil {
+		return c, err
+	}
+	c.DataDir = abs
+	return c, nil
+}
+
+// Describe returns the settings as Markdown table rows, for the README.
+func Describe() string {
+	out := "| flag | environment | default | meaning |\n|---|---|---|---|\n"
+	for _, s := range settings {
+		def := s.def
+		if s.flag == "threads" {
+			def = "number of CPUs"
+		}
+		out += fmt.Sprintf("| `--%s` | `%s` | `%s` | %s |\n", s.flag, s.env, def, s.help)
+	}
+	return out
+}
