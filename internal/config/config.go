@@ -121,10 +121,13 @@ func Describe() string {
 	out := "| flag | environment | default | meaning |\n|---|---|---|---|\n"
 	for _, s := range settings {
 		def := s.def
-		if s.flag == "threads" {
+		switch {
+		case s.flag == "threads":
 			def = "number of CPUs"
+		case def == "":
+			def = "(none)"
 		}
-		out += fmt.Sprintf("| `--%s` | `%s` | `%s` | %s |\n", s.flag, s.env, def, s.help)
+		out += fmt.Sprintf("| `--%s` | `%s` | %s | %s |\n", s.flag, s.env, def, s.help)
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"flag"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -59,5 +60,16 @@ func TestPrecedence(t *testing.T) {
 			}
 			tc.check(t, c)
 		})
+	}
+}
+
+// The README's configuration table is this list; keep them one.
+func TestREADMEHasTheTable(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), Describe()) {
+		t.Fatalf("README.md's configuration table is stale; paste config.Describe():\n%s", Describe())
 	}
 }
