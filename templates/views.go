@@ -1,0 +1,144 @@
+// Package templates renders srarena's HTML with templ components. Components
+// take plain view structs that handlers fill in; they never see requests,
+// so they are rendered the same way in tests as in the server.
+package templates
+
+// Page is what the layout needs on every page.
+type Page struct {
+	Title      string
+	User       *User // nil when anonymous
+	CSRF       string
+	Flash      string
+	FlashError bool
+	CSS, JS    string // hashed asset URLs
+	// Refresh, when > 0, reloads the page every Refresh seconds for browsers
+	// without JavaScript (inside <noscript>).
+	Refresh int
+}
+
+// User is the signed-in user as the nav shows them.
+type User struct {
+	Username string
+	IsAdmin  bool
+}
+
+// Form carries a form's submitted values and its per-field errors, so a
+// refused form comes back filled in with each message next to its field.
+type Form struct {
+	Values  map[string]string
+	Errors  map[string]string
+	General []string
+}
+
+// Value returns the submitted value of a field.
+func (f Form) Value(name string) string { return f.Values[name] }
+
+// Error returns the error message of a field, or "".
+func (f Form) Error(name string) string { return f.Errors[name] }
+
+// Signup is the sign-up page.
+type Signup struct{ Form Form }
+
+// Login is the login page.
+type Login struct {
+	Form Form
+	Next string
+}
+
+// ChallengeCard is one challenge on the home page.
+type ChallengeCard struct {
+	Slug, Title, Summary, State, Closes string
+}
+
+// Home is the front page.
+type Home struct{ Challenges []ChallengeCard }
+
+// Challenge is a challenge's page with its upload form.
+type Challenge struct {
+	Slug, Title, Description string
+	Scale                    int
+	State                    string // "open", "closed", "not open yet"
+	Open                     bool
+	Opens, Closes            string
+	Rules                    []string
+	Dataset                  string
+	MaxUploadMB              string
+	LoggedIn                 bool
+	Quota, QuotaUsed         int
+	QuotaResets              string
+	Upload                   UploadForm
+}
+
+// UploadForm is the state of the upload form after a refused upload.
+type UploadForm struct {
+	Label    string
+	Error    string   // why the upload was refused
+	Problems []string // what the model check found
+}
+
+// KV is one labelled value.
+type KV struct{ Key, Value string }
+
+// ImageRow is one row of a submission's per-image table.
+type ImageRow struct{ Name, PSNR, SSIM, Runtime string }
+
+// LogLine is one line of an evaluation log.
+type LogLine struct {
+	ID       int64
+	At, Line string
+}
+
+// Submission is a submission's page.
+type Submission struct {
+	ID                      int64
+	ChallengeSlug           string
+	ChallengeTitle          string
+	Owner, Label, Status    string
+	Message                 string
+	Created, Started, Ended string
+	ModelSHA256, ModelSize  string
+	Profile                 []KV
+	Metrics                 []KV // empty until finished
+	Images                  []ImageRow
+	Log                     []LogLine
+	Live                    bool // queued or running: poll for updates
+	StatusURL               string
+	LastLogID               int64
+}
+
+// SubmissionRow is one line of "my submissions".
+type SubmissionRow struct {
+	ID                                    int64
+	Label, Status, Created, PSNR, Runtime string
+}
+
+// MySubmissions lists the user's submissions to a challenge.
+type MySubmissions struct {
+	Slug, Title string
+	Rows        []SubmissionRow
+}
+
+// LeaderRow is one row of a leaderboard.
+type LeaderRow struct {
+	Rank                                  string // "" when unranked
+	Name                                  string
+	Baseline                              bool
+	Note                                  string // why unranked
+	PSNR, SSIM, Runtime, Params, FLOPs    string
+	Activations, ConvLayers, Memory, When string
+	SubmissionID                          int64
+}
+
+// Leaderboard is a challenge's public ranking.
+type Leaderboard struct {
+	Slug, Title string
+	Rule        string
+	Rows        []LeaderRow
+}
+
+// Error is an error page.
+type Error struct {
+	Status  int
+	Heading string
+	Detail  string
+}
