@@ -1,6 +1,7 @@
 package scoring
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -230,4 +231,35 @@ func CorrelateResults(t *Results) ([]Correlation, error) {
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// MarshalJSON writes undefined (NaN) values as null, which encoding/json
+// cannot do for a plain float64.
+func (c Correlation) MarshalJSON() ([]byte, error) {
+	type iv struct {
+		Lo JSONFloat `json:"lo"`
+		Hi JSONFloat `json:"hi"`
+	}
+	type fit struct {
+		Slope     JSONFloat `json:"slope"`
+		Intercept JSONFloat `json:"intercept"`
+		N         int       `json:"n"`
+	}
+	return json.Marshal(struct {
+		Metric     string    `json:"metric"`
+		N          int       `json:"n"`
+		Pearson    JSONFloat `json:"pearson"`
+		PearsonCI  iv        `json:"pearson_ci"`
+		Spearman   JSONFloat `json:"spearman"`
+		SpearmanCI iv        `json:"spearman_ci"`
+		Kendall    JSONFloat `json:"kendall"`
+		KendallCI  iv        `json:"kendall_ci"`
+		LogFit     fit       `json:"log_fit"`
+	}{
+		c.Metric, c.N,
+		JSONFloat(c.Pearson), iv{JSONFloat(c.PearsonCI.Lo), JSONFloat(c.PearsonCI.Hi)},
+		JSONFloat(c.Spearman), iv{JSONFloat(c.SpearmanCI.Lo), JSONFloat(c.SpearmanCI.Hi)},
+		JSONFloat(c.Kendall), iv{JSONFloat(c.KendallCI.Lo), JSONFloat(c.KendallCI.Hi)},
+		fit{JSONFloat(c.LogFit.Slope), JSONFloat(c.LogFit.Intercept), c.LogFit.N},
+	})
 }

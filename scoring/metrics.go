@@ -160,18 +160,19 @@ func SSIM(sr, hr *Image, border int) (float64, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			per[c] = ssimChannel(sr, hr, border, w, h, c)
+			off := 3*(border*sr.W+border) + c
+			per[c] = ssimPlane(sr.Pix, hr.Pix, off, 3, 3*sr.W, w, h)
 		}()
 	}
 	wg.Wait()
 	return (per[0] + per[1] + per[2]) / 3, nil
 }
 
-// ssimChannel computes one channel's mean SSIM over the w×h region starting at
-// (border, border). A horizontal pass filters x, y, x², y², xy over each row
+// ssimPlane computes the mean SSIM of one plane over a w×h region: sample
+// (x, y) of the region is a[off+y*rowStride+x*step] (same for b). A horizontal pass filters x, y, x², y², xy over each row
 // of the region into five (w-10)-wide rows; a vertical pass over 11 of those
 // rows, kept in a ring, yields one output row of the map at a time.
-func ssimChannel(sr, hr *Image, border, w, h, c int) float64 {
+func ssimPlane[T uint8 | float64](a, b []T, off, step, rowStride, w, h int) float64 {
 	const k = 2*ssimRadius + 1
 	ow, oh := w-2*ssimRadius, h-2*ssimRadius
 	g := gaussian11
@@ -181,25 +182,25 @@ func ssimChannel(sr, hr *Image, border, w, h, c int) float64 {
 	xs := make([]float64, w)
 	ys := make([]float64, w)
 	hpass := func(row int) {
-		base := 3*((border+row)*sr.W+border) + c
+		base := off + row*rowStride
 		for i := 0; i < w; i++ {
-			xs[i] = float64(sr.Pix[base+3*i])
-			ys[i] = float64(hr.Pix[base+3*i])
+			xs[i] = float64(a[base+step*i])
+			ys[i] = float64(b[base+step*i])
 		}
 		dst := ring[(row%k)*5*ow : (row%k+1)*5*ow]
 		mx, my, mxx, myy, mxy := dst[:ow], dst[ow:2*ow], dst[2*ow:3*ow], dst[3*ow:4*ow], dst[4*ow:5*ow]
 		for i := 0; i < ow; i++ {
-			var a, b, aa, bb, ab float64
+			var sx, sy, sxx, syy, sxy float64
 			xw, yw := xs[i:i+k], ys[i:i+k]
 			for j, gj := range g {
 				xv, yv := xw[j], yw[j]
-				a += gj * xv
-				b += gj * yv
-				aa += gj * (xv * xv)
-				bb += gj * (yv * yv)
-				ab += gj * (xv * yv)
+				sx += gj * xv
+				sy += gj * yv
+				sxx += gj * (xv * xv)
+				syy += gj * (yv * yv)
+				sxy += gj * (xv * yv)
 			}
-			mx[i], my[i], mxx[i], myy[i], mxy[i] = a, b, aa, bb, ab
+			mx[i], my[i], mxx[i], myy[i], mxy[i] = sx, sy, sxx, syy, sxy
 		}
 	}
 	for r := 0; r < k-1; r++ {
@@ -230,6 +231,19 @@ func ssimChannel(sr, hr *Image, border, w, h, c int) float64 {
 		total += rowSum
 	}
 	return total / float64(ow*oh)
+}
+
+// SSIMY is SSIM on the Y channel (rounded as in PSNRY), KAIR calculate_ssim
+// on the 2-D rgb2ycbcr(only_y) images, with the same edge cases as SSIM.
+func SSIMY(sr, hr *Image, border int) (float64, error) {
+	w, h, err := cropPair(sr, hr, border)
+	if err != nil {
+		return 0, err
+	}
+	if w < 2*ssimRadius+1 || h < 2*ssimRadius+1 {
+		return 0, fmt.Errorf("%w: %dx%d region after the border crop is smaller than the 11x11 SSIM window", ErrEmpty, w, h)
+	}
+	return ssimPlane(Y(sr, true), Y(hr, true), border*sr.W+border, 1, sr.W, w, h), nil
 }
 
 // Mean is the set score: the arithmetic mean of per-image values

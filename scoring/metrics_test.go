@@ -77,7 +77,7 @@ func TestMetricErrors(t *testing.T) {
 		{"bad pix", &Image{W: 20, H: 20, Pix: make([]uint8, 5)}, 0, ErrInvalid},
 	}
 	metrics := map[string]func(a, b *Image, border int) (float64, error){
-		"PSNR": PSNR, "PSNRY": PSNRY, "SSIM": SSIM,
+		"PSNR": PSNR, "PSNRY": PSNRY, "SSIM": SSIM, "SSIMY": SSIMY,
 	}
 	for _, tt := range tests {
 		for mname, m := range metrics {
