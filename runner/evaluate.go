@@ -1,0 +1,485 @@
+package runner
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/srarena/srarena/scoring"
+)
+
+// Evaluate runs model on every pair in a sandboxed child and scores it.
+// A *ModelError means the model is at fault (final); any other error is an
+// infrastructure problem worth retrying.
+func Evaluate(ctx context.Context, model []byte, pairs []Pair, opt Options) (*Report, error) {
+	opt, err := opt.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if len(model) == 0 || len(model) > MaxModelBytes {
+		return nil, modelErr("load_error", "model is %d bytes; it must be between 1 byte and %s", len(model), fmtBytes(MaxModelBytes))
+	}
+	if len(pairs) == 0 {
+		return nil, errors.New("runner: no images to evaluate")
+	}
+	hrs := make([]*scoring.Image, len(pairs))
+	for i, p := range pairs {
+		if p.LR == nil || p.HR == nil || p.LR.W <= 0 || p.LR.H <= 0 || len(p.LR.Pix) != 3*p.LR.W*p.LR.H {
+			return nil, fmt.Errorf("runner: image %q: missing or malformed LR/HR", p.Name)
+		}
+		if p.LR.W > MaxSide || p.LR.H > MaxSide {
+			return nil, fmt.Errorf("runner: image %q: LR %dx%d exceeds %d", p.Name, p.LR.W, p.LR.H, MaxSide)
+		}
+		sw, sh := opt.Scale*p.LR.W, opt.Scale*p.LR.H
+		hr := scoring.ModCrop(p.HR, opt.Scale)
+		if hr.W < sw || hr.H < sh {
+			return nil, fmt.Errorf("runner: image %q: HR %dx%d is smaller than ×%d of its %dx%d LR", p.Name, p.HR.W, p.HR.H, opt.Scale, p.LR.W, p.LR.H)
+		}
+		if hr.W != sw || hr.H != sh {
+			hr = scoring.Crop(hr, 0, 0, sw, sh) // top-left, as the reference scripts do
+		}
+		hrs[i] = hr
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, opt.TotalTimeout)
+	defer cancel()
+	t0 := time.Now()
+	c, err := startChild(opt.ChildCommand, opt.ORTLib, opt.MemoryLimit, opt.Logf)
+	if err != nil {
+		return nil, err
+	}
+	e := &evaluation{opt: opt, c: c, ctx: ctx}
+	defer e.close()
+	go func() {
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				c.kill(modelErr("timeout", "evaluation timed out after %s (limit for the whole set)", fmtDur(opt.TotalTimeout)))
+			} else {
+				c.kill(fmt.Errorf("runner: evaluation cancelled: %w", ctx.Err()))
+			}
+		case <-c.waitDone:
+		}
+	}()
+
+	rep, err := e.run(model, pairs, hrs, t0)
+	if err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+type evaluation struct {
+	opt   Options
+	c     *child
+	ctx   context.Context
+	mu    sync.Mutex
+	timer *time.Timer
+	phase string // for crash messages: "while loading the model", "on image X"
+	done  bool
+}
+
+// arm (re)starts the watchdog: after d the child is killed with reason.
+func (e *evaluation) arm(d time.Duration, reason *ModelError) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.timer != nil {
+		e.timer.Stop()
+	}
+	e.timer = time.AfterFunc(d, func() { e.c.kill(reason) })
+}
+
+func (e *evaluation) disarm() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.timer != nil {
+		e.timer.Stop()
+	}
+}
+
+func (e *evaluation) close() {
+	e.disarm()
+	if !e.done {
+		e.c.kill(nil)
+	}
+	e.c.finish(5 * time.Second)
+	e.logStderr()
+}
+
+func (e *evaluation) logStderr() {
+	for _, line := range strings.Split(sanitize(e.c.stderr.String(), 64<<10), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			e.opt.Logf("child: " + line)
+		}
+	}
+}
+
+// failure turns a broken conversation with the child into an error: the
+// reason the parent killed it, an OOM kill, a crash signal, or garbage.
+func (e *evaluation) failure(cause error) error {
+	e.disarm()
+	e.c.kill(nil)
+	<-e.c.waitDone
+	if r := e.c.killed.Load(); r != nil && *r != nil {
+		if me, ok := (*r).(*ModelError); ok && me.Kind == "timeout" && e.c.cg.oomKilled() {
+			return e.oom()
+		}
+		return *r
+	}
+	if e.c.cg.oomKilled() {
+		return e.oom()
+	}
+	stderr := e.c.stderr.String()
+	if memoryText(stderr) {
+		return e.oom()
+	}
+	var ee *exec.ExitError
+	if errors.As(e.c.waitErr, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			sig := ws.Signal()
+			if sig == syscall.SIGKILL {
+				return e.oom() // nobody else SIGKILLs it: the kernel's OOM killer did
+			}
+			return modelErr("crashed", "the model crashed ONNX Runtime (%s) %s", sigName(sig), e.phase)
+		}
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Exited() {
+			return modelErr("crashed", "the model process exited unexpectedly (status %d) %s", ws.ExitStatus(), e.phase)
+		}
+	}
+	if errors.Is(cause, errFrame) {
+		return modelErr("crashed", "the model process sent a malformed response %s", e.phase)
+	}
+	if e.c.waitErr == nil {
+		return modelErr("crashed", "the model process exited early %s", e.phase)
+	}
+	return fmt.Errorf("runner: child %s: %w (%v)", e.phase, cause, e.c.waitErr)
+}
+
+func (e *evaluation) oom() *ModelError {
+	return modelErr("oom", "model process was killed after exceeding the %s memory limit %s", fmtBytes(e.opt.MemoryLimit), e.phase)
+}
+
+func memoryText(s string) bool {
+	s = strings.ToLower(s)
+	return strings.Contains(s, "bad_alloc") || strings.Contains(s, "failed to allocate") ||
+		strings.Contains(s, "out of memory") || strings.Contains(s, "cannot allocate memory")
+}
+
+func sigName(s syscall.Signal) string {
+	names := map[syscall.Signal]string{syscall.SIGSEGV: "SIGSEGV", syscall.SIGABRT: "SIGABRT", syscall.SIGBUS: "SIGBUS",
+		syscall.SIGILL: "SIGILL", syscall.SIGFPE: "SIGFPE", syscall.SIGXFSZ: "SIGXFSZ", syscall.SIGSYS: "SIGSYS", syscall.SIGXCPU: "SIGXCPU"}
+	if n, ok := names[s]; ok {
+		return n
+	}
+	return "signal " + strconv.Itoa(int(s))
+}
+
+// childError maps an 'E' frame to a participant message.
+func (e *evaluation) childError(r *bufio.Reader, loading bool) error {
+	b, err := readBlob(r, maxErrorBytes)
+	if err != nil {
+		return e.failure(err)
+	}
+	msg := sanitize(string(b), 600)
+	e.done = true
+	if memoryText(msg) {
+		me := e.oom()
+		me.Msg += ": " + msg
+		return me
+	}
+	if loading {
+		return modelErr("load_error", "ONNX Runtime could not load the model: %s", msg)
+	}
+	return modelErr("runtime_error", "inference failed %s: %s", e.phase, msg)
+}
+
+func (e *evaluation) run(model []byte, pairs []Pair, hrs []*scoring.Image, t0 time.Time) (*Report, error) {
+	opt, c := e.opt, e.c
+	runs := opt.Warmup + opt.Repeats
+	as := uint64(0)
+	if opt.AddressSpace > 0 && !raceEnabled {
+		as = uint64(opt.AddressSpace)
+	}
+	cfg := childConfig{ORTLib: "/proc/self/fd/" + strconv.Itoa(fdORT), Threads: opt.Threads, Runs: runs, AS: as,
+		Landlock: !opt.NoLandlock, Seccomp: !opt.NoSeccomp, ExeFD: fdExe}
+	raw, _ := json.Marshal(cfg)
+
+	e.phase = "while loading the model"
+	e.arm(opt.LoadTimeout, modelErr("timeout", "loading the model timed out after %s", fmtDur(opt.LoadTimeout)))
+	w := bufio.NewWriterSize(c.stdin, 1<<20)
+	// Writes fail only if the child is gone; the read below reports why.
+	io.WriteString(w, protoMagic)
+	writeBlob(w, raw)
+	putU64(w, uint64(len(model)))
+	w.Write(model)
+	w.Flush()
+
+	typ, err := c.stdout.ReadByte()
+	if err != nil {
+		return nil, e.failure(err)
+	}
+	switch typ {
+	case frameError:
+		return nil, e.childError(c.stdout, true)
+	case frameReady:
+	default:
+		return nil, e.failure(errFrame)
+	}
+	rb, err := readBlob(c.stdout, maxReadyBytes)
+	if err != nil {
+		return nil, e.failure(err)
+	}
+	var ready readyInfo
+	if err := json.Unmarshal(rb, &ready); err != nil {
+		return nil, e.failure(errFrame)
+	}
+	startup := time.Since(t0)
+	rep := &Report{Warmup: opt.Warmup, Repeats: opt.Repeats, Threads: opt.Threads, ORTVersion: sanitize(ready.ORTVersion, 40),
+		StartupMS: ms(startup), SessionMS: float64(ready.SessionNS) / 1e6, Device: "cpu"}
+	rep.Sandbox = append(rep.Sandbox, c.sandbox)
+	if c.cg != nil {
+		kind := "v2 memory.max"
+		if c.cg.v1 {
+			kind = "v1 memory.limit_in_bytes"
+		}
+		rep.Sandbox = append(rep.Sandbox, fmt.Sprintf("cgroup %s = %s", kind, fmtBytes(opt.MemoryLimit)))
+	} else if as > 0 {
+		rep.Sandbox = append(rep.Sandbox, fmt.Sprintf("no cgroup: memory limit is RLIMIT_AS = %s only", fmtBytes(int64(as))))
+	}
+	for _, p := range ready.Protections {
+		rep.Sandbox = append(rep.Sandbox, sanitize(p, 200))
+	}
+	opt.Logf(fmt.Sprintf("sandbox ready in %.0f ms (session %.0f ms), ORT %s: %s", rep.StartupMS, rep.SessionMS, rep.ORTVersion, strings.Join(rep.Sandbox, "; ")))
+
+	var sumVar float64
+	psnrs := make([]float64, len(pairs))
+	for i, p := range pairs {
+		ir, err := e.image(w, p, hrs[i], runs)
+		if err != nil {
+			return nil, err
+		}
+		psnrs[i] = ir.PSNR
+		rep.Images = append(rep.Images, *ir)
+		rep.PSNRY += ir.PSNRY
+		rep.SSIM += ir.SSIM
+		rep.RuntimeMS += ir.RuntimeMS
+		rep.RuntimeMinMS += minOf(ir.RunsMS)
+		rep.RuntimeMaxMS += maxOf(ir.RunsMS)
+		sumVar += variance(ir.RunsMS)
+		rep.PeakMemoryMB = math.Max(rep.PeakMemoryMB, ir.PeakMB)
+		if opt.Progress != nil {
+			opt.Progress(i+1, len(pairs), *ir)
+		}
+	}
+	n := float64(len(pairs))
+	rep.PSNR = scoring.Mean(psnrs)
+	rep.PSNRY /= n
+	rep.SSIM /= n
+	rep.RuntimeMS /= n
+	rep.RuntimeMinMS /= n
+	rep.RuntimeMaxMS /= n
+	rep.RuntimeStdMS = math.Sqrt(sumVar / n)
+
+	// Orderly end: H=W=0, then the child exits by itself.
+	e.phase = "after the last image"
+	putU32(w, 0)
+	putU32(w, 0)
+	w.Flush()
+	e.disarm()
+	e.done = true
+	c.stdin.Close()
+	select {
+	case <-c.waitDone:
+	case <-time.After(5 * time.Second):
+		c.kill(nil)
+		<-c.waitDone
+	}
+	rep.MaxRSSMB = float64(c.maxRSS()) / (1 << 20)
+	return rep, nil
+}
+
+func (e *evaluation) image(w *bufio.Writer, p Pair, hr *scoring.Image, runs int) (*ImageResult, error) {
+	opt, c := e.opt, e.c
+	h, wd := p.LR.H, p.LR.W
+	sh, sw := opt.Scale*h, opt.Scale*wd
+	e.phase = "on image " + p.Name
+	timeout := modelErr("timeout", "timed out after %s on image %s", fmtDur(opt.ImageTimeout), p.Name)
+	e.arm(opt.ImageTimeout, timeout)
+	start := time.Now()
+	putU32(w, uint32(h))
+	putU32(w, uint32(wd))
+	in := scoring.ToCHW(p.LR)
+	buf := make([]byte, 0, 1<<16)
+	for i := 0; i < len(in); i += 1 << 14 {
+		buf = encodeFloats(buf[:0], in[i:min(i+1<<14, len(in))])
+		if _, err := w.Write(buf); err != nil {
+			break // the child is gone; the read below says why
+		}
+	}
+	w.Flush()
+
+	ir := &ImageResult{Name: p.Name, OutputW: sw, OutputH: sh}
+	var claimed time.Duration
+	for r := 0; r < runs; r++ {
+		typ, err := c.stdout.ReadByte()
+		if err != nil {
+			return nil, e.failure(err)
+		}
+		switch typ {
+		case frameError:
+			return nil, e.childError(c.stdout, false)
+		case frameTiming:
+		default:
+			return nil, e.failure(errFrame)
+		}
+		v, err := getU64(c.stdout)
+		if err != nil {
+			return nil, e.failure(err)
+		}
+		d := time.Duration(v)
+		claimed += d
+		// The child times only session.Run; everything it claims happened
+		// inside the parent's window. A claim that does not fit is forged.
+		if d <= 0 || claimed > time.Since(start) {
+			e.done = true
+			return nil, modelErr("crashed", "the model process reported impossible timings on image %s", p.Name)
+		}
+		if r < opt.Warmup {
+			ir.WarmupMS = append(ir.WarmupMS, ms(d))
+		} else {
+			ir.RunsMS = append(ir.RunsMS, ms(d))
+		}
+		e.arm(opt.ImageTimeout, timeout) // per run
+	}
+	typ, err := c.stdout.ReadByte()
+	if err != nil {
+		return nil, e.failure(err)
+	}
+	switch typ {
+	case frameError:
+		return nil, e.childError(c.stdout, false)
+	case frameOutput:
+	default:
+		return nil, e.failure(errFrame)
+	}
+	rank, err := getU32(c.stdout)
+	if err != nil {
+		return nil, e.failure(err)
+	}
+	if rank > maxRank {
+		return nil, e.failure(errFrame)
+	}
+	dims := make([]int64, rank)
+	for i := range dims {
+		v, err := getU64(c.stdout)
+		if err != nil {
+			return nil, e.failure(err)
+		}
+		dims[i] = int64(v)
+	}
+	hwm, err := getU64(c.stdout)
+	if err != nil {
+		return nil, e.failure(err)
+	}
+	want := []int64{1, 3, int64(sh), int64(sw)}
+	if !slicesEqual(dims, want) {
+		e.done = true
+		return nil, modelErr("bad_output", "output is %s for a %d×%d input on image %s; expected ×%d = 1×3×%d×%d",
+			fmtDims(dims), h, wd, p.Name, opt.Scale, sh, sw)
+	}
+	// Exactly the size the parent computed; never what the child claims.
+	nvals := 3 * sh * sw
+	raw := make([]byte, 4*nvals)
+	if _, err := io.ReadFull(c.stdout, raw); err != nil {
+		return nil, e.failure(err)
+	}
+	ir.WallMS = ms(time.Since(start))
+	e.disarm()
+	out := make([]float32, nvals)
+	decodeFloats(out, raw)
+	raw = nil
+	for i, v := range out {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			kind := "NaN"
+			if math.IsInf(float64(v), 0) {
+				kind = "Inf"
+			}
+			plane := sh * sw
+			e.done = true
+			return nil, modelErr("bad_output", "output contains %s at image %s (channel %d, y %d, x %d)",
+				kind, p.Name, i/plane, (i%plane)/sw, i%sw)
+		}
+	}
+	sr, err := scoring.QuantizeCHW(out, sh, sw, 1.0)
+	if err != nil {
+		return nil, fmt.Errorf("runner: quantise %s: %w", p.Name, err)
+	}
+	if ir.PSNR, err = scoring.PSNR(sr, hr, opt.Scale); err != nil {
+		return nil, fmt.Errorf("runner: PSNR %s: %w", p.Name, err)
+	}
+	if ir.PSNRY, err = scoring.PSNRY(sr, hr, opt.Scale); err != nil {
+		return nil, fmt.Errorf("runner: PSNR-Y %s: %w", p.Name, err)
+	}
+	if ir.SSIM, err = scoring.SSIM(sr, hr, opt.Scale); err != nil {
+		// Tiny images (fewer than 11×11 pixels inside the border) have no
+		// SSIM; PSNR still stands.
+		ir.SSIM = math.NaN()
+	}
+	ir.RuntimeMS = median(ir.RunsMS)
+	ir.PeakMB = -1
+	if int64(hwm) > 0 {
+		ir.PeakMB = float64(hwm) / (1 << 20)
+	}
+	return ir, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
+
+func minOf(v []float64) float64 {
+	m := math.Inf(1)
+	for _, x := range v {
+		m = math.Min(m, x)
+	}
+	return m
+}
+
+func maxOf(v []float64) float64 {
+	m := math.Inf(-1)
+	for _, x := range v {
+		m = math.Max(m, x)
+	}
+	return m
+}
+
+func slicesEqual(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func fmtDims(d []int64) string {
+	if len(d) == 0 {
+		return "a scalar"
+	}
+	s := make([]string, len(d))
+	for i, v := range d {
+		s[i] = strconv.FormatInt(v, 10)
+	}
+	return strings.Join(s, "×")
+}

@@ -1,0 +1,143 @@
+package runner
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+)
+
+// The parent and the sandboxed child speak a small framed binary protocol
+// over the child's stdin (parent → child) and stdout (child → parent). All
+// integers are little-endian. The child is treated as hostile once it has
+// seen the model: every length it sends is checked against a bound the
+// parent computed itself before anything is allocated.
+//
+//	parent → child
+//	  magic "SRARENA1"
+//	  u32 n, n bytes of JSON childConfig          (n ≤ maxConfigBytes)
+//	  u64 n, n bytes of model                      (n ≤ MaxModelBytes)
+//	  per image: u32 H, u32 W, 3·H·W float32 CHW   (H = W = 0 ends the session)
+//
+//	child → parent, frames of one type byte and a payload
+//	  'R' u32 n, n bytes of JSON readyInfo         session created
+//	  'T' i64 ns                                   one inference run (warm-up runs first)
+//	  'O' u32 rank, rank·i64 dims, i64 hwm, data   output of the last run; data is
+//	                                               ∏dims float32, read only if dims
+//	                                               are exactly what the parent expects
+//	  'E' u32 n, n bytes of message                the child gives up (load/run error)
+const (
+	protoMagic = "SRARENA1"
+
+	frameReady  = 'R'
+	frameTiming = 'T'
+	frameOutput = 'O'
+	frameError  = 'E'
+
+	maxConfigBytes = 64 << 10
+	maxReadyBytes  = 64 << 10
+	maxErrorBytes  = 8 << 10
+	maxRank        = 8
+
+	// MaxModelBytes bounds the model the parent will send (ModelProto itself
+	// is limited to 2 GiB; uploads are capped far lower).
+	MaxModelBytes = 1 << 30
+	// MaxSide bounds each LR side so that H·W·3·4 and the ×scale output fit
+	// comfortably in memory and int arithmetic.
+	MaxSide = 1 << 13
+)
+
+// childConfig is everything the child learns from the parent besides the
+// model and the LR tensors. It must never carry secrets or dataset paths.
+type childConfig struct {
+	ORTLib   string `json:"ort_lib"`   // path the child dlopens, normally /proc/self/fd/N
+	Threads  int    `json:"threads"`   // ORT intra-op threads
+	Runs     int    `json:"runs"`      // warm-up + repeats per image
+	AS       uint64 `json:"as"`        // RLIMIT_AS in bytes, 0 = leave alone
+	Landlock bool   `json:"landlock"`  // apply Landlock
+	Seccomp  bool   `json:"seccomp"`   // install the seccomp filter
+	ExeFD    int    `json:"exe_fd"`    // fd of our own executable, for the stage-2 exec
+	StatusFD int    `json:"status_fd"` // set by stage 1 for stage 2
+	ClearFD  int    `json:"clear_fd"`  // set by stage 1 for stage 2
+}
+
+// readyInfo is what the child reports once the session exists.
+type readyInfo struct {
+	ORTVersion  string   `json:"ort_version"`
+	Input       string   `json:"input"`
+	Output      string   `json:"output"`
+	SessionNS   int64    `json:"session_ns"`
+	Protections []string `json:"protections"`
+}
+
+var errFrame = errors.New("malformed frame")
+
+func putU32(w io.Writer, v uint32) error {
+	var b [4]byte
+	binary.LittleEndian.PutUint32(b[:], v)
+	_, err := w.Write(b[:])
+	return err
+}
+
+func putU64(w io.Writer, v uint64) error {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], v)
+	_, err := w.Write(b[:])
+	return err
+}
+
+func getU32(r io.Reader) (uint32, error) {
+	var b [4]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint32(b[:]), nil
+}
+
+func getU64(r io.Reader) (uint64, error) {
+	var b [8]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint64(b[:]), nil
+}
+
+// readBlob reads a u32-length-prefixed blob of at most max bytes.
+func readBlob(r io.Reader, max int) ([]byte, error) {
+	n, err := getU32(r)
+	if err != nil {
+		return nil, err
+	}
+	if int64(n) > int64(max) {
+		return nil, fmt.Errorf("%w: %d-byte blob exceeds %d", errFrame, n, max)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func writeBlob(w io.Writer, b []byte) error {
+	if err := putU32(w, uint32(len(b))); err != nil {
+		return err
+	}
+	_, err := w.Write(b)
+	return err
+}
+
+// encodeFloats appends v as little-endian float32 to dst.
+func encodeFloats(dst []byte, v []float32) []byte {
+	for _, f := range v {
+		dst = binary.LittleEndian.AppendUint32(dst, math.Float32bits(f))
+	}
+	return dst
+}
+
+// decodeFloats fills dst from little-endian float32 bytes (len(b) = 4·len(dst)).
+func decodeFloats(dst []float32, b []byte) {
+	for i := range dst {
+		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+}
