@@ -47,3 +47,10 @@ func (s *Store) EvaluationDataset(ctx context.Context, challengeID int64) (Datas
 		LIMIT 1`, challengeID).Scan(&d.ID, &d.ChallengeID, &d.Name, &d.Split)
 	return d, translate(err, "evaluation dataset")
 }
+
+// ChallengeByID returns ErrNotFound for an unknown id.
+func (s *Store) ChallengeByID(ctx context.Context, id int64) (Challenge, error) {
+	var c Challenge
+	err := scanChallenge(s.pool.QueryRow(ctx, `SELECT `+challengeColumns+` FROM challenges WHERE id = $1`, id), &c)
+	return c, translate(err, "challenge by id")
+}

@@ -188,16 +188,17 @@ func (s *Store) SubmissionsOfUser(ctx context.Context, challengeID, userID int64
 	return collectScored(rows, "submissions of user")
 }
 
-// FinishedWithResults lists every finished submission of a challenge that
-// has a result, baselines included, oldest first: the input of ranking.
-func (s *Store) FinishedWithResults(ctx context.Context, challengeID int64) ([]Scored, error) {
+// FinishedWithResults lists every finished submission of a challenge on one
+// dataset that has a result, baselines included, oldest first: the input of
+// ranking. Results on different datasets are never ranked together.
+func (s *Store) FinishedWithResults(ctx context.Context, challengeID, datasetID int64) ([]Scored, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT `+submissionColumns+`, `+resultColumns+`
 		FROM submissions s
 		JOIN results r ON r.submission_id = s.id
 		LEFT JOIN users u ON u.id = s.user_id
-		WHERE s.challenge_id = $1 AND s.status = 'finished'
-		ORDER BY s.created_at, s.id`, challengeID)
+		WHERE s.challenge_id = $1 AND s.dataset_id = $2 AND s.status = 'finished'
+		ORDER BY s.created_at, s.id`, challengeID, datasetID)
 	if err != nil {
 		return nil, translate(err, "finished submissions")
 	}

@@ -1,0 +1,147 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/mail"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/srarena/srarena/store"
+	"github.com/srarena/srarena/templates"
+)
+
+// Users is the part of the store sign-up and login use.
+type Users interface {
+	CreateUser(ctx context.Context, email, username, passwordHash string) (store.User, error)
+	UserByLogin(ctx context.Context, login string) (store.User, error)
+}
+
+// Sessions starts and ends browser sessions; web implements it, since the
+// cookie's settings are the server's.
+type Sessions interface {
+	Start(ctx context.Context, w http.ResponseWriter, r *http.Request, userID int64) error
+	End(ctx context.Context, w http.ResponseWriter, r *http.Request) error
+}
+
+// Auth serves sign-up, login and logout.
+type Auth struct {
+	*Base
+	Users    Users
+	Sessions Sessions
+	Hasher   *Hasher
+}
+
+// MinPassword is the shortest accepted password, in characters.
+const MinPassword = 10
+
+var usernameRE = regexp.MustCompile(`^[a-zA-Z0-9_.-]{2,40}$`)
+
+// SignupForm shows the sign-up page. GET /signup
+func (h *Auth) SignupForm(w http.ResponseWriter, r *http.Request) error {
+	return Render(r.Context(), w, http.StatusOK, templates.SignupPage(h.Page(r, "Sign up"), templates.Signup{}))
+}
+
+// Signup creates an account and signs it in. POST /signup
+func (h *Auth) Signup(w http.ResponseWriter, r *http.Request) error {
+	f := templates.Form{
+		Values: map[string]string{
+			"email":    strings.TrimSpace(r.PostFormValue("email")),
+			"username": strings.TrimSpace(r.PostFormValue("username")),
+		},
+		Errors: map[string]string{},
+	}
+	password := r.PostFormValue("password")
+	email, username := f.Values["email"], f.Values["username"]
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email || a.Name != "" || len(email) > 254 {
+		f.Errors["email"] = "Enter an email address like name@example.org."
+	}
+	if !usernameRE.MatchString(username) {
+		f.Errors["username"] = "Use 2 to 40 letters, digits, '_', '.' or '-'."
+	}
+	if n := utf8.RuneCountInString(password); n < MinPassword {
+		f.Errors["password"] = "Use at least 10 characters."
+	} else if len(password) > 1024 {
+		f.Errors["password"] = "Use at most 1024 bytes."
+	}
+	if len(f.Errors) == 0 {
+		hash, err := h.Hasher.Hash(password)
+		if err != nil {
+			return err
+		}
+		u, err := h.Users.CreateUser(r.Context(), email, username, hash)
+		switch {
+		case errors.Is(err, store.ErrConflict):
+			// The store names the constraint: say which field is taken.
+			if strings.Contains(err.Error(), "email") {
+				f.Errors["email"] = "An account with this email exists already. Log in instead?"
+			} else {
+				f.Errors["username"] = "This username is taken; pick another."
+			}
+		case err != nil:
+			return err
+		default:
+			if err := h.Sessions.Start(r.Context(), w, r, u.ID); err != nil {
+				return err
+			}
+			SetFlash(w, r, "Welcome, "+u.Username+"! Your account is ready.")
+			SeeOther(w, r, "/")
+			return nil
+		}
+	}
+	return Render(r.Context(), w, http.StatusUnprocessableEntity,
+		templates.SignupPage(h.Page(r, "Sign up"), templates.Signup{Form: f}))
+}
+
+// LoginForm shows the login page. GET /login
+func (h *Auth) LoginForm(w http.ResponseWriter, r *http.Request) error {
+	return Render(r.Context(), w, http.StatusOK,
+		templates.LoginPage(h.Page(r, "Log in"), templates.Login{Next: safeNext(r.URL.Query().Get("next"))}))
+}
+
+// Login checks the credentials and starts a session. POST /login
+func (h *Auth) Login(w http.ResponseWriter, r *http.Request) error {
+	login := strings.TrimSpace(r.PostFormValue("login"))
+	password := r.PostFormValue("password")
+	next := safeNext(r.PostFormValue("next"))
+	u, err := h.Users.UserByLogin(r.Context(), login)
+	ok := false
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		// Same work as for a known user, so timing does not reveal which
+		// accounts exist.
+		h.Hasher.VerifyDummy(password)
+	case err != nil:
+		return err
+	default:
+		ok, err = h.Hasher.Verify(password, u.PasswordHash)
+		if err != nil {
+			return err
+		}
+	}
+	if !ok {
+		f := templates.Form{
+			Values:  map[string]string{"login": login},
+			General: []string{"Wrong username, email or password."},
+		}
+		return Render(r.Context(), w, http.StatusUnauthorized,
+			templates.LoginPage(h.Page(r, "Log in"), templates.Login{Form: f, Next: next}))
+	}
+	if err := h.Sessions.Start(r.Context(), w, r, u.ID); err != nil {
+		return err
+	}
+	SeeOther(w, r, next)
+	return nil
+}
+
+// Logout ends the session. POST /logout
+func (h *Auth) Logout(w http.ResponseWriter, r *http.Request) error {
+	if err := h.Sessions.End(r.Context(), w, r); err != nil {
+		return err
+	}
+	SetFlash(w, r, "You are logged out.")
+	SeeOther(w, r, "/")
+	return nil
+}

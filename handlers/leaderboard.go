@@ -1,0 +1,291 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/srarena/srarena/scoring"
+	"github.com/srarena/srarena/store"
+	"github.com/srarena/srarena/templates"
+)
+
+// LeaderboardStore is the part of the store the leaderboard uses.
+type LeaderboardStore interface {
+	ChallengeBySlug(ctx context.Context, slug string) (store.Challenge, error)
+	EvaluationDataset(ctx context.Context, challengeID int64) (store.Dataset, error)
+	FinishedWithResults(ctx context.Context, challengeID, datasetID int64) ([]store.Scored, error)
+}
+
+// Leaderboard serves a challenge's public ranking as HTML and JSON.
+type Leaderboard struct {
+	*Base
+	Store LeaderboardStore
+}
+
+// LeaderRow is one row of the ranking, as leaderboard.json serves it.
+type LeaderRow struct {
+	Rank         int       `json:"rank"` // 0 when unranked
+	Name         string    `json:"name"`
+	Baseline     bool      `json:"baseline,omitempty"`
+	Unranked     string    `json:"unranked,omitempty"` // why not ranked
+	PSNR         float64   `json:"psnr"`
+	SSIM         *float64  `json:"ssim"`
+	RuntimeMS    float64   `json:"runtime_ms"`
+	RuntimeStdMS *float64  `json:"runtime_std_ms"`
+	Params       *float64  `json:"params"`
+	FLOPs        *float64  `json:"flops"`
+	Activations  *float64  `json:"activations"`
+	ConvLayers   *float64  `json:"conv_layers"`
+	MemoryMB     *float64  `json:"memory_mb"`
+	SubmittedAt  time.Time `json:"submitted_at"`
+}
+
+// Board is a computed leaderboard.
+type Board struct {
+	Challenge string      `json:"challenge"`
+	Dataset   string      `json:"dataset"`
+	Rules     string      `json:"rules"`
+	Note      string      `json:"note,omitempty"`
+	Rows      []LeaderRow `json:"rows"`
+}
+
+func (h *Leaderboard) board(r *http.Request) (store.Challenge, Board, error) {
+	ctx := r.Context()
+	c, err := h.Store.ChallengeBySlug(ctx, chi.URLParam(r, "slug"))
+	if err != nil {
+		return c, Board{}, notFoundAs(err)
+	}
+	b := Board{Challenge: c.Slug, Rows: []LeaderRow{}}
+	ds, err := h.Store.EvaluationDataset(ctx, c.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		b.Note = "No evaluation dataset yet."
+		return c, b, nil
+	} else if err != nil {
+		return c, b, err
+	}
+	b.Dataset = ds.Name + " (" + ds.Split + ")"
+	scored, err := h.Store.FinishedWithResults(ctx, c.ID, ds.ID)
+	if err != nil {
+		return c, b, err
+	}
+	rules, err := parseRules(c.Rules)
+	if err != nil {
+		b.Note = "The ranking rules are invalid, so nothing is ranked: " + err.Error()
+		b.Rows = unrankedRows(scored, "rules invalid")
+		return c, b, nil
+	}
+	b.Rules = rules.Name
+	rows, err := rankBoard(rules, ds.Split, scored)
+	if err != nil {
+		b.Note = "Ranking failed, so nothing is ranked: " + err.Error()
+		b.Rows = unrankedRows(scored, "ranking failed")
+		return c, b, nil
+	}
+	b.Rows = rows
+	return c, b, nil
+}
+
+// Show renders the leaderboard. GET /c/{slug}/leaderboard
+func (h *Leaderboard) Show(w http.ResponseWriter, r *http.Request) error {
+	c, b, err := h.board(r)
+	if err != nil {
+		return err
+	}
+	v := templates.Leaderboard{Slug: c.Slug, Title: c.Title, Rule: strings.Join(describeRules(c.Rules), " ")}
+	if b.Note != "" {
+		v.Rule = b.Note + " " + v.Rule
+	}
+	for _, row := range b.Rows {
+		tr := templates.LeaderRow{
+			Name: row.Name, Baseline: row.Baseline, Note: row.Unranked,
+			PSNR: fmtFloat(row.PSNR, 2), SSIM: fmtPtr(row.SSIM, 4), Runtime: fmtFloat(row.RuntimeMS, 2),
+			Params: fmtPtrCount(row.Params), FLOPs: fmtPtrCount(row.FLOPs), Activations: fmtPtrCount(row.Activations),
+			ConvLayers: fmtPtr(row.ConvLayers, 0), Memory: fmtPtr(row.MemoryMB, 1), When: fmtTime(&row.SubmittedAt),
+		}
+		if row.Baseline {
+			tr.Note = ""
+		}
+		if row.RuntimeStdMS != nil {
+			tr.Runtime += " ± " + fmtFloat(*row.RuntimeStdMS, 2)
+		}
+		if row.Rank > 0 {
+			tr.Rank = strconv.Itoa(row.Rank)
+		}
+		v.Rows = append(v.Rows, tr)
+	}
+	return Render(r.Context(), w, http.StatusOK, templates.LeaderboardPage(h.Page(r, "Leaderboard · "+c.Title), v))
+}
+
+// JSON serves the leaderboard as JSON. GET /c/{slug}/leaderboard.json
+func (h *Leaderboard) JSON(w http.ResponseWriter, r *http.Request) error {
+	_, b, err := h.board(r)
+	if err != nil {
+		return err
+	}
+	return WriteJSON(w, http.StatusOK, b)
+}
+
+func fmtPtrCount(f *float64) string {
+	if f == nil {
+		return ""
+	}
+	return fmtCount(*f)
+}
+
+// flopsKey picks the FLOP counting rule a rule set was published with:
+// NTIRE 2024 on use fvcore's, earlier challenges the KAIR hooks'.
+func fvcoreRules(name string) bool {
+	return name == "ntire2024" || name == "ntire2025" || name == "ntire2026"
+}
+
+// entryFor turns a scored submission into a ranking entry, in the units
+// scoring's metrics use (params and activations in M, FLOPs in G, memory
+// in MiB, runtime in ms).
+func entryFor(s store.Scored, split string, fvcore bool) (scoring.Entry, LeaderRow) {
+	res := s.Result
+	p := parseProfile(s.Profile)
+	flops := p.FlopsKAIR
+	if fvcore && p.FlopsFvcore != nil {
+		flops = p.FlopsFvcore
+	}
+	row := LeaderRow{
+		Name: s.Username, Baseline: s.IsBaseline, PSNR: res.PSNR, SSIM: res.SSIM,
+		RuntimeMS: res.RuntimeMS, RuntimeStdMS: res.RuntimeStdMS, Params: p.Params, FLOPs: flops,
+		Activations: p.Activations, ConvLayers: p.ConvLayers, MemoryMB: res.PeakMemoryMB, SubmittedAt: s.CreatedAt,
+	}
+	if s.IsBaseline || row.Name == "" {
+		row.Name = cmpOr(s.Label, "baseline")
+	}
+	m := map[string]float64{scoring.MetricRuntime: res.RuntimeMS}
+	if split == "test" {
+		m[scoring.MetricPSNRTest], m[scoring.MetricRuntimeTest] = res.PSNR, res.RuntimeMS
+	} else {
+		m[scoring.MetricPSNRVal], m[scoring.MetricRuntimeVal] = res.PSNR, res.RuntimeMS
+	}
+	set := func(k string, v *float64, div float64) {
+		if v != nil {
+			m[k] = *v / div
+		}
+	}
+	set(scoring.MetricParams, p.Params, 1e6)
+	set(scoring.MetricFLOPs, flops, 1e9)
+	set(scoring.MetricActivations, p.Activations, 1e6)
+	set(scoring.MetricConv, p.ConvLayers, 1)
+	set(scoring.MetricMemory, res.PeakMemoryMB, 1)
+	return scoring.Entry{ID: strconv.FormatInt(s.ID, 10), SubmittedAt: s.CreatedAt, Metrics: m, Baseline: s.IsBaseline}, row
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// rankBoard ranks the finished submissions and keeps one row per user.
+//
+// Which submission stands for a user: their best-ranked one over all their
+// submissions; a user with none ranked shows their highest-PSNR one,
+// unranked, with the reason. (Letting participants pick their standing
+// submission is a later issue.) Ranks are then recomputed among the chosen
+// rows only, because rank-sum rules depend on the field. The newest finished
+// baseline supplies the baseline metrics (the PSNR gate, exp-score
+// denominators), overriding the rule set's published values; baselines are
+// listed first, marked, and never ranked.
+func rankBoard(rules scoring.Rules, split string, scored []store.Scored) ([]LeaderRow, error) {
+	fv := fvcoreRules(rules.Name)
+	entries := make([]scoring.Entry, len(scored))
+	rows := make(map[string]LeaderRow, len(scored))
+	var base map[string]float64
+	for i, s := range scored {
+		e, row := entryFor(s, split, fv)
+		entries[i], rows[e.ID] = e, row
+		if s.IsBaseline {
+			base = e.Metrics // oldest first: the last baseline wins
+		}
+	}
+	first, err := scoring.Rank(rules, base, entries)
+	if err != nil {
+		return nil, err
+	}
+	owner := func(i int) string {
+		if s := scored[i]; s.UserID != nil {
+			return "u" + strconv.FormatInt(*s.UserID, 10)
+		}
+		return "s" + strconv.FormatInt(scored[i].ID, 10)
+	}
+	best := map[string]scoring.Ranked{}
+	var order []string
+	var baselines []int
+	for _, rk := range first {
+		if rk.Entry.Baseline {
+			baselines = append(baselines, rk.Index)
+			continue
+		}
+		k := owner(rk.Index)
+		cur, seen := best[k]
+		switch {
+		case !seen:
+			order = append(order, k)
+			best[k] = rk
+		case cur.Rank == 0 && rk.Rank == 0 && rk.Entry.Metrics[psnrKey(split)] > cur.Entry.Metrics[psnrKey(split)]:
+			best[k] = rk
+		}
+	}
+	chosen := make([]scoring.Entry, 0, len(order))
+	for _, k := range order {
+		chosen = append(chosen, best[k].Entry)
+	}
+	final, err := scoring.Rank(rules, base, chosen)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]LeaderRow, 0, len(baselines)+len(final))
+	for _, i := range baselines {
+		out = append(out, rows[entries[i].ID])
+	}
+	for _, rk := range final {
+		row := rows[rk.Entry.ID]
+		row.Rank, row.Unranked = rk.Rank, rk.Unranked
+		out = append(out, row)
+	}
+	return out, nil
+}
+
+func psnrKey(split string) string {
+	if split == "test" {
+		return scoring.MetricPSNRTest
+	}
+	return scoring.MetricPSNRVal
+}
+
+func unrankedRows(scored []store.Scored, reason string) []LeaderRow {
+	out := make([]LeaderRow, 0, len(scored))
+	for _, s := range scored {
+		_, row := entryFor(s, "validation", false)
+		row.Unranked = reason
+		out = append(out, row)
+	}
+	slices.SortStableFunc(out, func(a, b LeaderRow) int {
+		return -cmpFloat(a.PSNR, b.PSNR)
+	})
+	return out
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b || (math.IsNaN(a) && !math.IsNaN(b)):
+		return -1
+	case a > b || (!math.IsNaN(a) && math.IsNaN(b)):
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,313 @@
+package handlers
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/srarena/srarena/blob"
+	"github.com/srarena/srarena/jobs"
+	"github.com/srarena/srarena/store"
+	"github.com/srarena/srarena/templates"
+)
+
+// Inspection is the verdict of the static model check.
+type Inspection struct {
+	Valid    bool
+	Problems []string
+	Profile  json.RawMessage // JSON of the complexity profile; nil when invalid
+}
+
+// InspectFunc checks an uploaded model for a ×scale challenge. Invalid models
+// are an Inspection with Valid false; the error is for failures of the check
+// itself.
+type InspectFunc func(data []byte, scale int) (Inspection, error)
+
+// Blobs is where uploaded models go.
+type Blobs interface {
+	Put(r io.Reader, maxBytes int64) (digest string, n int64, err error)
+	ReadAll(digest string) ([]byte, error)
+	Delete(digest string) error
+}
+
+// UploadStore is the part of the store uploads use.
+type UploadStore interface {
+	Challenges
+	ModelInUse(ctx context.Context, digest string) (bool, error)
+	CreateSubmission(ctx context.Context, ns store.NewSubmission, quota int,
+		enqueue func(ctx context.Context, tx pgx.Tx, id int64) error) (int64, error)
+}
+
+// JobInserter enqueues River jobs inside a transaction; *river.Client[pgx.Tx]
+// is one, and an insert-only client (no queues, no workers) is enough.
+type JobInserter interface {
+	InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+}
+
+// Upload accepts model uploads.
+type Upload struct {
+	*Base
+	Store   UploadStore
+	Blobs   Blobs
+	Inspect InspectFunc
+	Jobs    JobInserter
+}
+
+// maxLabel caps a submission's label, in characters.
+const maxLabel = 100
+
+// multipartSlack is what the non-file fields and multipart framing may add to
+// the body beyond the model itself.
+const multipartSlack = 64 << 10
+
+// Upload errors the parser returns; Create maps them to statuses and words.
+var (
+	errCSRFFirst  = errors.New("upload: csrf_token must be the first form field")
+	errCSRF       = errors.New("upload: wrong csrf token")
+	errNoFile     = errors.New("upload: no model file")
+	errEmptyFile  = errors.New("upload: empty model file")
+	errLabel      = errors.New("upload: label too long")
+	errTwoFiles   = errors.New("upload: more than one model file")
+	errFieldLarge = errors.New("upload: form field too large")
+)
+
+// uploadForm is what readUpload got from the body.
+type uploadForm struct {
+	Label  string
+	Digest string // "" when no file was stored
+	Size   int64
+}
+
+// readUpload streams a multipart upload. The CSRF token must come first (the
+// form puts it first), so nothing is stored for a forged request; the
+// "model" part streams into put without being buffered. On error, a stored
+// file's digest is still returned so the caller can delete it.
+func readUpload(mr *multipart.Reader, checkCSRF func(string) bool, put func(io.Reader) (string, int64, error)) (uploadForm, error) {
+	var f uploadForm
+	first := true
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return f, fmt.Errorf("upload: read form: %w", err)
+		}
+		name := p.FormName()
+		if first {
+			first = false
+			if name != "csrf_token" {
+				return f, errCSRFFirst
+			}
+			tok, err := readField(p, 256)
+			if err != nil {
+				return f, err
+			}
+			if !checkCSRF(tok) {
+				return f, errCSRF
+			}
+			continue
+		}
+		switch name {
+		case "label":
+			s, err := readField(p, 4*maxLabel)
+			if err != nil {
+				return f, err
+			}
+			s = strings.TrimSpace(s)
+			if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxLabel {
+				return f, errLabel
+			}
+			f.Label = s
+		case "model":
+			if f.Digest != "" {
+				return f, errTwoFiles
+			}
+			digest, n, err := put(p)
+			if err != nil {
+				return f, err
+			}
+			f.Digest, f.Size = digest, n
+		default:
+			// Unknown fields are skipped; the body's byte cap bounds them.
+			if _, err := io.Copy(io.Discard, p); err != nil {
+				return f, fmt.Errorf("upload: read form: %w", err)
+			}
+		}
+	}
+	if first {
+		return f, errCSRFFirst
+	}
+	if f.Digest == "" {
+		return f, errNoFile
+	}
+	if f.Size == 0 {
+		return f, errEmptyFile
+	}
+	return f, nil
+}
+
+func readField(r io.Reader, max int64) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return "", fmt.Errorf("upload: read form: %w", err)
+	}
+	if int64(len(b)) > max {
+		return "", errFieldLarge
+	}
+	return string(b), nil
+}
+
+// Create stores an uploaded model, checks it, and queues its evaluation.
+// POST /c/{slug}/submissions (multipart/form-data: csrf_token, label, model)
+//
+// A refused upload re-renders the challenge page with the reason and leaves
+// neither a submission row nor a stored file. Checks that need no body
+// (closed challenge, used-up quota, no dataset) come first, so a large file
+// is not read only to be refused.
+func (h *Upload) Create(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	vis := VisitorFrom(ctx)
+	if vis.User == nil {
+		return Errorf(http.StatusUnauthorized, "Log in to submit.")
+	}
+	v, err := challengeView(ctx, h.Store, vis, chi.URLParam(r, "slug"), h.now())
+	if err != nil {
+		return err
+	}
+	c, err := h.Store.ChallengeBySlug(ctx, v.Slug)
+	if err != nil {
+		return err
+	}
+	refuse := func(status int, msg string, problems []string) error {
+		// The browser may still be sending; tell it not to reuse the
+		// connection rather than read the rest of a big body.
+		w.Header().Set("Connection", "close")
+		v.Upload = templates.UploadForm{Error: msg, Problems: problems}
+		return Render(ctx, w, status, templates.ChallengePage(h.Page(r, v.Title), v))
+	}
+	if !v.Open {
+		return refuse(http.StatusForbidden, "This challenge is "+v.State+": it does not accept submissions.", nil)
+	}
+	if c.DailyQuota > 0 && v.QuotaUsed >= c.DailyQuota {
+		return refuse(http.StatusTooManyRequests, quotaMessage(v), nil)
+	}
+	ds, err := h.Store.EvaluationDataset(ctx, c.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return refuse(http.StatusConflict, "This challenge has no evaluation dataset yet, so it cannot evaluate models. Try again once the organizers have added one.", nil)
+	} else if err != nil {
+		return err
+	}
+
+	r.Body = http.MaxBytesReader(w, r.Body, c.MaxUploadBytes+multipartSlack)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return refuse(http.StatusBadRequest, "The upload must be sent as a multipart/form-data form with a file field named “model”.", nil)
+	}
+	f, err := readUpload(mr,
+		func(tok string) bool {
+			return vis.CSRF != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(vis.CSRF)) == 1
+		},
+		func(r io.Reader) (string, int64, error) { return h.Blobs.Put(r, c.MaxUploadBytes) })
+	if err != nil {
+		h.discard(ctx, f.Digest)
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.Is(err, errCSRF), errors.Is(err, errCSRFFirst):
+			return &Error{Status: http.StatusForbidden, Msg: "The form was stale or forged (CSRF check failed). Reload the page and try again.", Err: err}
+		case errors.Is(err, blob.ErrTooLarge), errors.As(err, &mbe):
+			return refuse(http.StatusRequestEntityTooLarge,
+				fmt.Sprintf("The file is larger than this challenge's limit of %s.", fmtBytes(c.MaxUploadBytes)), nil)
+		case errors.Is(err, errNoFile):
+			return refuse(http.StatusUnprocessableEntity, "Choose an ONNX model file to upload.", nil)
+		case errors.Is(err, errEmptyFile):
+			return refuse(http.StatusUnprocessableEntity, "The file is empty (0 bytes). Choose the exported .onnx model.", nil)
+		case errors.Is(err, errLabel):
+			return refuse(http.StatusUnprocessableEntity, fmt.Sprintf("The label is longer than %d characters.", maxLabel), nil)
+		case errors.Is(err, errTwoFiles), errors.Is(err, errFieldLarge):
+			return refuse(http.StatusBadRequest, "The form is malformed: "+strings.TrimPrefix(err.Error(), "upload: ")+".", nil)
+		default:
+			return refuse(http.StatusBadRequest, "The upload was cut off or malformed; please try again.", nil)
+		}
+	}
+	v.Upload.Label = f.Label
+
+	data, err := h.Blobs.ReadAll(f.Digest)
+	if err != nil {
+		h.discard(ctx, f.Digest)
+		return err
+	}
+	ins, err := h.Inspect(data, c.Scale)
+	if err != nil {
+		h.discard(ctx, f.Digest)
+		return fmt.Errorf("inspect model: %w", err)
+	}
+	if !ins.Valid {
+		h.discard(ctx, f.Digest)
+		return refuse(http.StatusUnprocessableEntity,
+			fmt.Sprintf("The model was refused before evaluation (×%d challenge). Fix these problems and upload again:", c.Scale),
+			ins.Problems)
+	}
+
+	id, err := h.Store.CreateSubmission(ctx, store.NewSubmission{
+		ChallengeID: c.ID, UserID: vis.User.ID, DatasetID: ds.ID, Label: f.Label,
+		ModelSHA256: f.Digest, ModelBytes: f.Size, Profile: ins.Profile,
+	}, c.DailyQuota, func(ctx context.Context, tx pgx.Tx, id int64) error {
+		_, err := h.Jobs.InsertTx(ctx, tx, jobs.Evaluate{SubmissionID: id}, &river.InsertOpts{Queue: jobs.QueueCPU})
+		return err
+	})
+	if errors.Is(err, store.ErrQuotaExceeded) {
+		h.discard(ctx, f.Digest)
+		v.QuotaUsed = c.DailyQuota
+		return refuse(http.StatusTooManyRequests, quotaMessage(v), nil)
+	}
+	if err != nil {
+		h.discard(ctx, f.Digest)
+		return err
+	}
+	SetFlash(w, r, "Model uploaded and queued for evaluation.")
+	SeeOther(w, r, "/submissions/"+strconv.FormatInt(id, 10))
+	return nil
+}
+
+func quotaMessage(v templates.Challenge) string {
+	s := fmt.Sprintf("You have used your %d submissions of the last 24 hours for this challenge.", v.Quota)
+	if v.QuotaResets != "" {
+		s += " The next one frees up at " + v.QuotaResets + "."
+	}
+	return s
+}
+
+// discard deletes a refused upload's blob unless a submission stores the
+// same bytes. A concurrent upload of identical bytes could still lose its
+// file between the check and the delete; the runner then fails that
+// submission with "model file missing", which is rare and visible.
+func (h *Upload) discard(ctx context.Context, digest string) {
+	if digest == "" {
+		return
+	}
+	used, err := h.Store.ModelInUse(context.WithoutCancel(ctx), digest)
+	if err != nil {
+		h.Log.ErrorContext(ctx, "upload: keep blob: cannot tell whether it is in use", "digest", digest, "error", err)
+		return
+	}
+	if used {
+		return
+	}
+	if err := h.Blobs.Delete(digest); err != nil {
+		h.Log.ErrorContext(ctx, "upload: delete refused blob", "digest", digest, "error", err)
+	}
+}

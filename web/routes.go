@@ -1,0 +1,66 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/srarena/srarena/handlers"
+	"github.com/srarena/srarena/static"
+)
+
+// routes is the one route table of the site.
+func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, cop *http.CrossOriginProtection) http.Handler {
+	sess := &sessions{store: d.Store, ttl: s.cfg.SessionTTL, secure: s.cfg.secure(), log: d.Log}
+	base := &handlers.Base{Log: d.Log, Assets: handlers.Assets{CSS: assets.URL("style.css"), JS: assets.URL("live.js")}, Now: d.Now}
+	ea := &errorAdapter{log: d.Log, base: base}
+	h := ea.wrap
+
+	auth := &handlers.Auth{Base: base, Users: d.Store, Sessions: sess, Hasher: hasher}
+	challenges := &handlers.ChallengePages{Base: base, Store: d.Store}
+	upload := &handlers.Upload{Base: base, Store: d.Store, Blobs: d.Blobs, Inspect: d.Inspect, Jobs: d.Jobs}
+	subs := &handlers.SubmissionPages{Base: base, Store: d.Store}
+	board := &handlers.Leaderboard{Base: base, Store: d.Store}
+	health := &handlers.Health{DB: d.Store.Pool()}
+
+	r := chi.NewRouter()
+	r.Use(requestLog(d.Log), recoverer(ea), securityHeaders(s.cfg.secure()))
+	r.NotFound(h(func(http.ResponseWriter, *http.Request) error { return handlers.ErrNotFound }))
+	r.MethodNotAllowed(h(func(http.ResponseWriter, *http.Request) error {
+		return handlers.Errorf(http.StatusMethodNotAllowed, "This address does not accept that method.")
+	}))
+
+	// Outside sessions: no database work beyond what they need.
+	r.Method(http.MethodGet, "/healthz", h(health.Check))
+	r.Handle(static.Prefix+"*", assets)
+
+	r.Group(func(r chi.Router) {
+		r.Use(sess.load, crossOrigin(cop, ea))
+
+		// Forms with a csrf_token field (url-encoded bodies).
+		r.Group(func(r chi.Router) {
+			r.Use(csrfForm(ea))
+			r.Get("/", h(challenges.Home))
+			r.Get("/signup", h(auth.SignupForm))
+			r.Post("/signup", h(auth.Signup))
+			r.Get("/login", h(auth.LoginForm))
+			r.Post("/login", h(auth.Login))
+			r.Post("/logout", h(auth.Logout))
+			r.Get("/c/{slug}", h(challenges.Show))
+			r.Get("/c/{slug}/leaderboard", h(board.Show))
+			r.Get("/c/{slug}/leaderboard.json", h(board.JSON))
+
+			r.Group(func(r chi.Router) {
+				r.Use(requireUser)
+				r.Get("/c/{slug}/submissions", h(subs.Mine))
+				r.Get("/submissions/{id}", h(subs.Show))
+				r.Get("/submissions/{id}/status.json", h(subs.Status))
+			})
+		})
+
+		// The upload streams its body, so the handler checks the csrf_token
+		// part itself, before it stores anything (it must be the first part).
+		r.With(requireUser, csrfStreamed(ea)).Post("/c/{slug}/submissions", h(upload.Create))
+	})
+	return r
+}

@@ -1,0 +1,146 @@
+// Package web assembles srarena's HTTP server: the one route table, the
+// middleware (request log, panic recovery, security headers, sessions,
+// CSRF, auth), the adapter that turns handler errors into status pages,
+// hashed static assets, and graceful shutdown.
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/srarena/srarena/blob"
+	"github.com/srarena/srarena/handlers"
+	"github.com/srarena/srarena/static"
+	"github.com/srarena/srarena/store"
+)
+
+// Config is the web server's part of the platform configuration.
+type Config struct {
+	// Addr is the listen address, for example ":8080".
+	Addr string
+	// BaseURL is the public URL of the site, for example
+	// "https://sr.example.org". Cookies are Secure when it is https, unless
+	// SecureCookies says otherwise.
+	BaseURL string
+	// SecureCookies overrides the Secure flag of cookies; nil derives it
+	// from BaseURL.
+	SecureCookies *bool
+	// SessionTTL is how long a login lasts; 0 means 30 days.
+	SessionTTL time.Duration
+	// Argon2 sets password hashing cost; zero means handlers.DefaultArgon2.
+	Argon2 handlers.Argon2Params
+	// TrustedOrigins are other origins (scheme://host[:port]) allowed to
+	// POST, for example a second hostname of the same site.
+	TrustedOrigins []string
+}
+
+func (c Config) secure() bool {
+	if c.SecureCookies != nil {
+		return *c.SecureCookies
+	}
+	return strings.HasPrefix(strings.ToLower(c.BaseURL), "https://")
+}
+
+// Deps are the services the web server uses.
+type Deps struct {
+	Log   *slog.Logger
+	Store *store.Store
+	Blobs *blob.Dir
+	// Jobs inserts evaluation jobs in the submission's transaction; an
+	// insert-only River client (river.NewClient(riverpgxv5.New(pool),
+	// &river.Config{})) is enough.
+	Jobs handlers.JobInserter
+	// Inspect checks uploads; nil means handlers.ONNXInspect.
+	Inspect handlers.InspectFunc
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is the web server. Build it with New.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	handler http.Handler
+}
+
+// New builds the server and its route table.
+func New(cfg Config, d Deps) (*Server, error) {
+	if d.Log == nil || d.Store == nil || d.Blobs == nil || d.Jobs == nil {
+		return nil, errors.New("web: Log, Store, Blobs and Jobs are required")
+	}
+	if d.Inspect == nil {
+		d.Inspect = handlers.ONNXInspect
+	}
+	if cfg.SessionTTL == 0 {
+		cfg.SessionTTL = 30 * 24 * time.Hour
+	}
+	if cfg.Argon2 == (handlers.Argon2Params{}) {
+		cfg.Argon2 = handlers.DefaultArgon2
+	}
+	assets, err := static.Load()
+	if err != nil {
+		return nil, err
+	}
+	hasher, err := handlers.NewHasher(cfg.Argon2)
+	if err != nil {
+		return nil, err
+	}
+	cop := http.NewCrossOriginProtection()
+	for _, o := range cfg.TrustedOrigins {
+		if err := cop.AddTrustedOrigin(o); err != nil {
+			return nil, fmt.Errorf("web: trusted origin: %w", err)
+		}
+	}
+	s := &Server{cfg: cfg, log: d.Log}
+	s.handler = s.routes(d, assets, hasher, cop)
+	return s, nil
+}
+
+// Handler returns the server's root handler, for tests and for embedding.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// ListenAndServe serves on cfg.Addr until ctx is cancelled, then shuts down
+// gracefully, giving in-flight requests (uploads included) up to 30 s.
+func (s *Server) ListenAndServe(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("web: %w", err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is ListenAndServe on an open listener.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		// No ReadTimeout/WriteTimeout: a model upload on a slow link may take
+		// minutes; the header timeout and the body caps bound abuse.
+		IdleTimeout: 2 * time.Minute,
+		ErrorLog:    slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.InfoContext(ctx, "web: listening", "addr", ln.Addr().String(), "base_url", s.cfg.BaseURL)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("web: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("web: shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("web: %w", err)
+	}
+	return nil
+}
