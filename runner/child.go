@@ -32,6 +32,12 @@ const (
 	fdClear  = 6 // /proc/self/clear_refs, opened before Landlock
 )
 
+// childProbe, set only by test binaries, replaces the session when the
+// "model" is probeModel: it reports what the sandbox lets it do.
+var childProbe func() string
+
+const probeModel = "\x00srarena-sandbox-probe"
+
 // MaybeRunChild runs the child and exits when os.Args asks for it. Call it
 // first thing in TestMain so a test binary can serve as the child.
 func MaybeRunChild() {
@@ -198,6 +204,10 @@ func stage2(encCfg string, logf func(string, ...any)) int {
 	if _, err := io.ReadFull(in, model); err != nil {
 		out.errorf("reading the model: %v", err)
 		return 3
+	}
+	if childProbe != nil && string(model) == probeModel {
+		out.errorf("%s", childProbe())
+		return 0
 	}
 	s, err := newSession(model, cfg.Threads)
 	if err != nil {

@@ -193,9 +193,15 @@ func (e *evaluation) childError(r *bufio.Reader, loading bool) error {
 	msg := sanitize(string(b), 600)
 	e.done = true
 	if memoryText(msg) {
-		me := e.oom()
-		me.Msg += ": " + msg
-		return me
+		// ORT refused an allocation (RLIMIT_AS, arena): the process lives,
+		// but the model needs more than it may have.
+		need := ""
+		if i := strings.Index(msg, "buffer of size "); i >= 0 {
+			if n, err := strconv.ParseInt(strings.Fields(msg[i+len("buffer of size "):] + " x")[0], 10, 64); err == nil {
+				need = fmt.Sprintf(" (it asked for %s at once)", fmtBytes(n))
+			}
+		}
+		return modelErr("oom", "the model needs more memory than the %s limit %s%s", fmtBytes(e.opt.MemoryLimit), e.phase, need)
 	}
 	if loading {
 		return modelErr("load_error", "ONNX Runtime could not load the model: %s", msg)
