@@ -250,7 +250,9 @@ func rankBoard(rules scoring.Rules, split string, scored []store.Scored) ([]Lead
 	}
 	out := make([]LeaderRow, 0, len(baselines)+len(final))
 	for _, i := range baselines {
-		out = append(out, rows[entries[i].ID])
+		row := rows[entries[i].ID]
+		row.Unranked = "baseline"
+		out = append(out, row)
 	}
 	for _, rk := range final {
 		row := rows[rk.Entry.ID]
