@@ -590,6 +590,9 @@ func (c *nodeCtx) convTranspose() ([]*value, error) {
 		return nil, fmt.Errorf("group %d does not divide %d input channels", g, x.shape[1])
 	}
 	cout := w.shape[1] * g
+	if cout < 1 {
+		return nil, fmt.Errorf("weight %v gives no output channels", w.shape)
+	}
 	s, d, p, err := c.spatialAttrs(2)
 	if err != nil {
 		return nil, err
@@ -807,6 +810,9 @@ func (c *nodeCtx) split() ([]*value, error) {
 		return nil, err
 	}
 	nout := int64(len(c.n.Output))
+	if nout < 1 {
+		return nil, fmt.Errorf("Split needs at least one output")
+	}
 	var sizes []int64
 	switch {
 	case c.inf.opset >= 13 && c.in(1) != nil:
