@@ -151,7 +151,7 @@ func TestAdversarial(t *testing.T) {
 		{"22_future_opset.onnx", false, []string{"opset 99 is not supported (supported: 11 to 21)"}},
 		{"23_rawdata_mismatch.onnx", false, []string{`initializer "w"`, "raw_data has 4 bytes", "need 4000000"}},
 		{"24_wrong_scale_x3.onnx", false, []string{`output "sr": has shape [1,3,768,768]`, "want [1,3,512,512]"}},
-		{"25_nan_output.onnx", true, nil},  // non-finite output: only visible at run time
+		{"25_nan_output.onnx", true, nil}, // non-finite output: only visible at run time
 		{"26_string_output.onnx", false, []string{"exactly one output", "STRING"}},
 		{"27_slow_compute.onnx", true, nil}, // valid, slow: per-image timeout at run time
 		{"29_ort_config_metadata.onnx", true, nil},
