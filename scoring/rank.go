@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -388,4 +389,13 @@ func competitionRanks(idx []int, value func(int) float64, tie func(a, b int) int
 		}
 	}
 	return ranks
+}
+
+// MarshalJSON writes a NaN value (unranked or missing) as null.
+func (t TrackResult) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Name  string    `json:"name"`
+		Rank  int       `json:"rank"`
+		Value JSONFloat `json:"value"`
+	}{t.Name, t.Rank, JSONFloat(t.Value)})
 }

@@ -145,6 +145,9 @@ func TestRankRules(t *testing.T) {
 			t.Errorf("%s: score %v, want %v", c.id, s, c.score)
 		}
 	}
+	if _, err := json.Marshal(got); err != nil {
+		t.Errorf("ranked entries with NaN values must marshal: %v", err)
+	}
 	if ids := []string{got[0].Entry.ID, got[1].Entry.ID, got[2].Entry.ID}; !reflect.DeepEqual(ids, []string{"fast", "base", "nan"}) {
 		t.Errorf("order %v", ids)
 	}

@@ -135,6 +135,9 @@ func (t *Results) Entries() ([]Entry, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%w: row %d column %s: %q is not a number", ErrInvalid, ri+2, h, s)
 			}
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				continue // "NaN"/"Inf" cells count as missing: ranked last
+			}
 			e.Metrics[key] = v
 		}
 		if subm >= 0 && strings.TrimSpace(row[subm]) != "" {
