@@ -1,0 +1,30 @@
+package main
+
+import (
+	"context"
+	"io"
+
+	"github.com/srarena/srarena/runner"
+)
+
+// The sandboxed evaluation child: started only by runner.Evaluate, never by
+// hand. It takes everything from its stdin (see runner/proto.go).
+func init() {
+	register(command{
+		name:    runner.ChildArg,
+		summary: "internal: sandboxed ONNX Runtime child",
+		hidden:  true,
+		run: func(_ context.Context, args []string, _, _ io.Writer) error {
+			if code := runner.ChildMain(args); code != 0 {
+				return exitCode(code)
+			}
+			return nil
+		},
+	})
+}
+
+// exitCode carries the child's status; the parent only looks at how the
+// process ended, the text goes to stderr.
+type exitCode int
+
+func (c exitCode) Error() string { return "sandbox child failed" }

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/srarena/srarena/runner"
+)
+
+func init() {
+	register(command{
+		name:    "eval",
+		summary: "evaluate an ONNX model on LR/HR image folders (sandboxed, as the worker does)",
+		run:     runEval,
+	})
+}
+
+func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("eval", "eval MODEL.onnx --lr DIR --hr DIR [--json] [--repeats N] [--threads N]", stdout)
+	lr := fs.String("lr", "", "directory of LR PNGs (e.g. 0801x4.png)")
+	hr := fs.String("hr", "", "directory of HR PNGs (e.g. 0801.png)")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	scale := fs.Int("scale", 4, "upscaling factor")
+	repeats := fs.Int("repeats", 3, "timed runs per image (the runtime is their median)")
+	warmup := fs.Int("warmup", 1, "untimed warm-up runs per image")
+	threads := fs.Int("threads", 0, "ONNX Runtime intra-op threads (0 = number of CPUs)")
+	verbose := fs.Bool("v", false, "print sandbox and child diagnostics to stderr")
+	// Flags may come after the model path.
+	var model string
+	rest := args
+	for {
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		if model != "" {
+			return fmt.Errorf("%w: one model at a time", errUsage)
+		}
+		model, rest = fs.Arg(0), fs.Args()[1:]
+	}
+	if model == "" || *lr == "" || *hr == "" {
+		return fmt.Errorf("%w: MODEL.onnx, --lr and --hr are required", errUsage)
+	}
+	if *warmup == 0 {
+		*warmup = -1 // Options: negative means none
+	}
+	opt := runner.Options{Scale: *scale, Repeats: *repeats, Warmup: *warmup, Threads: *threads}
+	if *verbose {
+		opt.Logf = func(s string) { fmt.Fprintln(stderr, s) }
+	}
+	rep, err := runner.EvalFiles(ctx, model, *lr, *hr, opt)
+	var me *runner.ModelError
+	if errors.As(err, &me) {
+		return fmt.Errorf("model rejected (%s): %s", me.Kind, me.Msg)
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		b, err := rep.JSON()
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(stdout, "%s\n", b)
+		return err
+	}
+	fmt.Fprintf(stdout, "%-16s %10s %8s %10s %12s\n", "image", "PSNR", "SSIM", "PSNR-Y", "runtime ms")
+	for _, im := range rep.Images {
+		fmt.Fprintf(stdout, "%-16s %10.4f %8.4f %10.4f %12.2f\n", im.Name, im.PSNR, im.SSIM, im.PSNRY, im.RuntimeMS)
+	}
+	fmt.Fprintf(stdout, "%-16s %10.4f %8.4f %10.4f %12.2f\n", "mean", rep.PSNR, rep.SSIM, rep.PSNRY, rep.RuntimeMS)
+	fmt.Fprintf(stdout, "\nruntime: %.2f ms mean of per-image medians (std %.2f, min %.2f, max %.2f; %d warm-up + %d timed runs, %d threads)\n",
+		rep.RuntimeMS, rep.RuntimeStdMS, rep.RuntimeMinMS, rep.RuntimeMaxMS, rep.Warmup, rep.Repeats, rep.Threads)
+	fmt.Fprintf(stdout, "peak memory: %.0f MiB (child RSS high-water mark); startup %.0f ms; ONNX Runtime %s\n",
+		rep.PeakMemoryMB, rep.StartupMS, rep.ORTVersion)
+	return nil
+}
