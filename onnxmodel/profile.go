@@ -8,7 +8,7 @@ import (
 // the submission as jsonb, so field names are part of the platform's API.
 //
 // Counting rules (design/protocol.md §3), all for batch 1:
-//   - Params: elements of every initializer, plus those of non-scalar
+//   - Params: elements of every floating-point initializer, plus those of non-scalar
 //     floating Constant nodes (so weights cannot hide in Constants; scalar
 //     constants such as the 255 of an in-graph range wrapper are not
 //     parameters and PyTorch does not count them either), except tensors
@@ -120,8 +120,8 @@ var shapeParamInputs = map[string][]int{
 	"ReduceL2": {1}, "ReduceSumSquare": {1},
 }
 
-// countParams implements the Params rule of Profile: initializers and
-// non-scalar floating Constant tensors, except tensors that only ever feed
+// countParams implements the Params rule of Profile: floating initializers
+// and non-scalar floating Constant tensors, except tensors that only ever feed
 // shape-parameter inputs.
 func countParams(g *onnxpb.GraphProto) int64 {
 	dataUse := make(map[string]bool)
@@ -142,7 +142,8 @@ func countParams(g *onnxpb.GraphProto) int64 {
 	}
 	var n int64
 	for _, t := range g.GetInitializer() {
-		if dataUse[t.GetName()] {
+		// Integer tensors are shape arithmetic, never trained weights.
+		if dataUse[t.GetName()] && isFloatType(t.GetDataType()) {
 			n = satAdd(n, mustNumel(t.GetDims()))
 		}
 	}
