@@ -48,3 +48,14 @@ func (s *Store) CountChallenges(ctx context.Context) (int, error) {
 	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM challenges`).Scan(&n)
 	return n, translate(err, "count challenges")
 }
+
+// CreateBaselineSubmission inserts a challenge's reference model, queued for
+// evaluation like any other; its result sets the PSNR gate.
+func CreateBaselineSubmission(ctx context.Context, tx pgx.Tx, challengeID, datasetID int64, label, modelSHA string, modelBytes int64, profile []byte) (int64, error) {
+	var id int64
+	err := tx.QueryRow(ctx, `
+		INSERT INTO submissions (challenge_id, dataset_id, label, model_sha256, model_bytes, profile, is_baseline)
+		VALUES ($1, $2, $3, $4, $5, $6, true) RETURNING id`,
+		challengeID, datasetID, label, modelSHA, modelBytes, profile).Scan(&id)
+	return id, translate(err, "create baseline submission")
+}

@@ -1,0 +1,118 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/srarena/srarena/onnxmodel/onnxbuild"
+	"github.com/srarena/srarena/scoring"
+	"github.com/srarena/srarena/store"
+)
+
+// Slug of the demo challenge.
+const Slug = "demo-x4"
+
+// Blobs is the part of the blob store the seed writes to.
+type Blobs interface {
+	PutBytes(b []byte) (string, error)
+}
+
+// BaselineInserter inserts the baseline submission and its evaluation job in
+// the seed's transaction, so a crash never leaves a baseline without a job.
+type BaselineInserter func(ctx context.Context, tx pgx.Tx, challengeID, datasetID int64, model []byte, modelSHA string) error
+
+// Seed creates the demo challenge: its images, datasets and a bicubic
+// baseline queued for evaluation. It does nothing when the challenge exists.
+func Seed(ctx context.Context, st *store.Store, blobs Blobs, insertBaseline BaselineInserter) (created bool, err error) {
+	const scale = 4
+	rules, ok := scoring.Preset("aim2020")
+	if !ok {
+		return false, fmt.Errorf("demo: aim2020 preset missing")
+	}
+	// The gate is the demo baseline's own measured PSNR, not MSRResNet's DIV2K figure.
+	rules.Baseline = nil
+	rules.Source = "Demo challenge: AIM 2020 rules (keep the baseline's PSNR, then rank by runtime); the baseline is bicubic ×4 on srarena's synthetic images."
+	rulesJSON, err := json.Marshal(rules)
+	if err != nil {
+		return false, err
+	}
+
+	imgs := Images()
+	names := make([]string, 0, len(imgs))
+	for n := range imgs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var images []store.DatasetImage
+	for _, n := range names {
+		hr := imgs[n]
+		lr, err := scoring.ResizeBicubic(hr, scale)
+		if err != nil {
+			return false, fmt.Errorf("demo: downscale %s: %w", n, err)
+		}
+		hrSHA, err := putPNG(blobs, hr)
+		if err != nil {
+			return false, err
+		}
+		lrSHA, err := putPNG(blobs, lr)
+		if err != nil {
+			return false, err
+		}
+		images = append(images, store.DatasetImage{Name: n, LRSHA256: lrSHA, HRSHA256: hrSHA})
+	}
+	model, err := onnxbuild.Bicubic(scale)
+	if err != nil {
+		return false, fmt.Errorf("demo: baseline: %w", err)
+	}
+	modelSHA, err := blobs.PutBytes(model)
+	if err != nil {
+		return false, err
+	}
+
+	err = st.InTx(ctx, func(tx pgx.Tx) error {
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM challenges WHERE slug = $1)`, Slug).Scan(&exists); err != nil {
+			return err
+		}
+		if exists {
+			return nil
+		}
+		cid, err := store.CreateChallenge(ctx, tx, store.NewChallenge{
+			Slug:  Slug,
+			Title: "Demo: efficient ×4 super-resolution",
+			Description: "A local demo of srarena. Upload an ONNX model that maps a 1×3×H×W float32 RGB image in [0,1] " +
+				"to 1×3×4H×4W. It is scored on five synthetic 192×192 images (drawn by srarena, CC0) downscaled with " +
+				"MATLAB-compatible bicubic. Keep at least the bicubic baseline's PSNR; among those, the fastest model wins.",
+			Scale:          scale,
+			Rules:          rulesJSON,
+			MaxUploadBytes: 64 << 20,
+			DailyQuota:     20,
+		})
+		if err != nil {
+			return err
+		}
+		did, err := store.CreateDataset(ctx, tx, cid, "demo-validation", "validation", images)
+		if err != nil {
+			return err
+		}
+		created = true
+		return insertBaseline(ctx, tx, cid, did, model, modelSHA)
+	})
+	if err != nil {
+		return false, fmt.Errorf("demo: seed: %w", err)
+	}
+	return created, nil
+}
+
+func putPNG(blobs Blobs, img *scoring.Image) (string, error) {
+	var buf bytes.Buffer
+	if err := scoring.EncodePNG(&buf, img); err != nil {
+		return "", err
+	}
+	return blobs.PutBytes(buf.Bytes())
+}
