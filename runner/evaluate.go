@@ -128,7 +128,17 @@ func (e *evaluation) logStderr() {
 // reason the parent killed it, an OOM kill, a crash signal, or garbage.
 func (e *evaluation) failure(cause error) error {
 	e.disarm()
-	e.c.kill(nil)
+	if errors.Is(cause, errFrame) {
+		e.c.kill(modelErr("crashed", "the model process sent a malformed response %s", e.phase))
+	} else {
+		// EOF: the child is dying on its own; let it, so its exit status
+		// tells why, but never wait long.
+		select {
+		case <-e.c.waitDone:
+		case <-time.After(2 * time.Second):
+			e.c.kill(modelErr("crashed", "the model process stopped responding %s", e.phase))
+		}
+	}
 	<-e.c.waitDone
 	if r := e.c.killed.Load(); r != nil && *r != nil {
 		if me, ok := (*r).(*ModelError); ok && me.Kind == "timeout" && e.c.cg.oomKilled() {

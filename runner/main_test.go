@@ -2,6 +2,7 @@ package runner
 
 import (
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/srarena/srarena/internal/pgtest"
@@ -9,6 +10,9 @@ import (
 
 func TestMain(m *testing.M) {
 	MaybeRunChild() // the test binary doubles as the sandboxed child
+	if len(os.Args) > 1 && strings.HasPrefix(os.Args[1], "__fake-child-") {
+		os.Exit(fakeChild(strings.TrimPrefix(os.Args[1], "__fake-child-")))
+	}
 	os.Exit(pgtest.Main(m))
 }
 
