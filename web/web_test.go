@@ -17,7 +17,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -665,4 +664,3 @@ func TestHealthAndHeaders(t *testing.T) {
 	}
 }
 
-var _ = time.Second
