@@ -59,3 +59,12 @@ func CreateBaselineSubmission(ctx context.Context, tx pgx.Tx, challengeID, datas
 		challengeID, datasetID, label, modelSHA, modelBytes, profile).Scan(&id)
 	return id, translate(err, "create baseline submission")
 }
+
+// EnsureUser creates the account unless its username or email is taken; the
+// demo login of `srarena up` is made this way on every start.
+func (s *Store) EnsureUser(ctx context.Context, email, username, passwordHash string, admin bool) error {
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO users (email, username, password_hash, is_admin) VALUES ($1, $2, $3, $4)
+		ON CONFLICT DO NOTHING`, email, username, passwordHash, admin)
+	return translate(err, "ensure user")
+}

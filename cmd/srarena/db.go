@@ -16,9 +16,9 @@ import (
 
 // openDB connects to cfg.DatabaseURL. With embedded set and no URL, it starts
 // the private cluster under DataDir/pg; stop then shuts it down.
-func openDB(ctx context.Context, cfg config.Config, embedded bool, log *slog.Logger) (pool *pgxpool.Pool, stop func(), err error) {
+func openDB(ctx context.Context, cfg config.Config, embedded bool, log *slog.Logger) (*pgxpool.Pool, func(), error) {
 	url := cfg.DatabaseURL
-	stop = func() {}
+	stop := func() {}
 	if url == "" {
 		if !embedded {
 			return nil, nil, errors.New("DATABASE_URL (or --database-url) is required; `srarena up` starts a private database instead")
@@ -46,7 +46,7 @@ func openDB(ctx context.Context, cfg config.Config, embedded bool, log *slog.Log
 		stop()
 		return nil, nil, fmt.Errorf("database URL: %w", err)
 	}
-	pool, err = pgxpool.NewWithConfig(ctx, pcfg)
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err == nil {
 		err = pool.Ping(ctx)
 	}

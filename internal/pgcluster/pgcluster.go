@@ -163,6 +163,11 @@ func (c *Cluster) cmd(ctx context.Context, name string, args ...string) *exec.Cm
 // Start creates the cluster on first use and starts it. When the cluster is
 // already running (left over by a killed srarena), it is reused.
 func (c *Cluster) Start(ctx context.Context) error {
+	// Missing ancestors are created searchable, so that the unprivileged
+	// server can reach its own directory (dropPrivileges checked the others).
+	if err := os.MkdirAll(filepath.Dir(c.Dir), 0o755); err != nil {
+		return fmt.Errorf("pgcluster: %w", err)
+	}
 	for _, d := range []string{c.Dir, c.socketDir()} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return fmt.Errorf("pgcluster: %w", err)

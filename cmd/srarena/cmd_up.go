@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/srarena/srarena/handlers"
+	"github.com/srarena/srarena/internal/config"
+	"github.com/srarena/srarena/internal/demo"
+	"github.com/srarena/srarena/migrations"
+	"github.com/srarena/srarena/store"
+)
+
+// The demo login is printed on every start; it is for local use only.
+const (
+	demoUser     = "demo"
+	demoEmail    = "demo@srarena.localhost"
+	demoPassword = "demo-password"
+)
+
+func init() {
+	register(command{name: "up", summary: "run everything locally: private PostgreSQL, migrations, demo challenge, web, one worker", run: runUp})
+}
+
+func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("up", "up [flags]", stdout)
+	config.Register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(fs)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	log := newLogger(stderr)
+
+	pool, closeDB, err := openDB(ctx, cfg, true, log)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	if _, err := migrations.Up(ctx, pool); err != nil {
+		return err
+	}
+	blobs, err := openBlobs(cfg)
+	if err != nil {
+		return err
+	}
+	st := store.New(pool)
+	client, err := newWorkerClient(pool, st, blobs, cfg, log)
+	if err != nil {
+		return err
+	}
+	if cfg.Seed {
+		created, err := seedDemo(ctx, st, blobs, client)
+		if err != nil {
+			return err
+		}
+		if created {
+			log.Info("seeded the demo challenge; its baseline is queued for evaluation", "challenge", demo.Slug)
+		}
+		hasher, err := handlers.NewHasher(handlers.DefaultArgon2)
+		if err != nil {
+			return err
+		}
+		hash, err := hasher.Hash(demoPassword)
+		if err != nil {
+			return err
+		}
+		if err := st.EnsureUser(ctx, demoEmail, demoUser, hash, true); err != nil {
+			return err
+		}
+	}
+	srv, err := newWebServer(cfg, st, blobs, client, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("web: %w", err)
+	}
+	if err := client.Start(ctx); err != nil {
+		ln.Close()
+		return fmt.Errorf("worker: %w", err)
+	}
+
+	base := strings.TrimRight(cfg.BaseURL, "/")
+	if strings.HasSuffix(base, ":0") || cfg.BaseURL == "http://"+cfg.Addr {
+		base = "http://" + ln.Addr().String()
+	}
+	fmt.Fprintf(stdout, "srarena is up: %s\n", base)
+	if cfg.Seed {
+		fmt.Fprintf(stdout, "  demo challenge: %s/c/%s/leaderboard\n", base, demo.Slug)
+		fmt.Fprintf(stdout, "  demo login:     %s / %s   (organizer rights; local use only)\n", demoUser, demoPassword)
+	}
+	fmt.Fprintln(stdout, "Ctrl-C stops the server, the worker and PostgreSQL.")
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return srv.Serve(gctx, ln) })
+	g.Go(func() error {
+		<-gctx.Done()
+		return stopWorker(client, log)
+	})
+	err = g.Wait()
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/srarena/srarena/internal/config"
+	"github.com/srarena/srarena/store"
+)
+
+func init() {
+	register(command{name: "worker", summary: "run an evaluation worker (needs DATABASE_URL and the ONNX Runtime library)", run: runWorker})
+}
+
+func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("worker", "worker [flags]", stdout)
+	config.Register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(fs)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	log := newLogger(stderr)
+	pool, closeDB, err := openDB(ctx, cfg, false, log)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	blobs, err := openBlobs(cfg)
+	if err != nil {
+		return err
+	}
+	client, err := newWorkerClient(pool, store.New(pool), blobs, cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := client.Start(ctx); err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	log.Info("worker: started", "queue", cfg.Queue, "concurrency", cfg.Concurrency, "threads", cfg.Threads)
+	<-ctx.Done()
+	return stopWorker(client, log)
+}
+
+type stopper interface {
+	StopAndCancel(ctx context.Context) error
+}
+
+// stopWorker cancels running evaluations (their jobs are retried by another
+// worker) and waits for the workers to return.
+func stopWorker(c stopper, log interface{ Info(string, ...any) }) error {
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.StopAndCancel(sctx); err != nil {
+		return fmt.Errorf("worker: stop: %w", err)
+	}
+	log.Info("worker: stopped")
+	return nil
+}

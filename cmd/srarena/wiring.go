@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/srarena/srarena/blob"
+	"github.com/srarena/srarena/handlers"
+	"github.com/srarena/srarena/internal/config"
+	"github.com/srarena/srarena/internal/demo"
+	"github.com/srarena/srarena/jobs"
+	"github.com/srarena/srarena/onnxmodel"
+	"github.com/srarena/srarena/runner"
+	"github.com/srarena/srarena/store"
+	"github.com/srarena/srarena/web"
+)
+
+func openBlobs(cfg config.Config) (*blob.Dir, error) {
+	return blob.NewDir(filepath.Join(cfg.DataDir, "blobs"))
+}
+
+// newInsertOnlyClient enqueues jobs without working them (the web side).
+func newInsertOnlyClient(pool *pgxpool.Pool, log *slog.Logger) (*river.Client[pgx.Tx], error) {
+	c, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	return c, nil
+}
+
+// newWorkerClient works evaluation jobs from cfg.Queue.
+func newWorkerClient(pool *pgxpool.Pool, st *store.Store, blobs *blob.Dir, cfg config.Config, log *slog.Logger) (*river.Client[pgx.Tx], error) {
+	lib := cfg.ORTLib
+	if lib == "" {
+		var err error
+		if lib, err = runner.FindORT(); err != nil {
+			return nil, err
+		}
+	} else if _, err := os.Stat(lib); err != nil {
+		return nil, fmt.Errorf("ONNX Runtime library: %w", err)
+	}
+	opt := runner.Options{
+		ORTLib:       lib,
+		Threads:      cfg.Threads,
+		Repeats:      cfg.Repeats,
+		TotalTimeout: cfg.EvalTimeout,
+		MemoryLimit:  int64(cfg.MemoryLimitMB) << 20,
+	}
+	workers := river.NewWorkers()
+	runner.Register(workers, runner.NewWorker(st, blobs, opt, log))
+	c, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
+		Logger:  log,
+		Queues:  map[string]river.QueueConfig{cfg.Queue: {MaxWorkers: cfg.Concurrency}},
+		Workers: workers,
+		// A worker that died mid-evaluation leaves its job running; River
+		// hands it to another worker after this long.
+		RescueStuckJobsAfter: cfg.EvalTimeout + 5*time.Minute,
+		MaxAttempts:          5,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	return c, nil
+}
+
+func newWebServer(cfg config.Config, st *store.Store, blobs *blob.Dir, jobsClient handlers.JobInserter, log *slog.Logger) (*web.Server, error) {
+	return web.New(web.Config{Addr: cfg.Addr, BaseURL: cfg.BaseURL}, web.Deps{
+		Log: log, Store: st, Blobs: blobs, Jobs: jobsClient,
+	})
+}
+
+// seedDemo creates the demo challenge and its baseline on an empty database.
+func seedDemo(ctx context.Context, st *store.Store, blobs *blob.Dir, jobsClient handlers.JobInserter) (bool, error) {
+	return demo.Seed(ctx, st, blobs, func(ctx context.Context, tx pgx.Tx, challengeID, datasetID int64, model []byte, sha string) error {
+		rep, err := onnxmodel.Inspect(model, onnxmodel.Options{Scale: 4})
+		if err != nil {
+			return err
+		}
+		if !rep.Valid {
+			return fmt.Errorf("baseline model rejected: %w", rep.Err())
+		}
+		profile, err := json.Marshal(rep.Profile)
+		if err != nil {
+			return err
+		}
+		id, err := store.CreateBaselineSubmission(ctx, tx, challengeID, datasetID, "bicubic ×4 (baseline)", sha, int64(len(model)), profile)
+		if err != nil {
+			return err
+		}
+		_, err = jobsClient.InsertTx(ctx, tx, jobs.Evaluate{SubmissionID: id}, &river.InsertOpts{Queue: jobs.QueueCPU})
+		return err
+	})
+}
