@@ -663,4 +663,3 @@ func TestHealthAndHeaders(t *testing.T) {
 		t.Errorf("404 page: %d", r.status)
 	}
 }
-
