@@ -75,6 +75,13 @@ func EvalFiles(ctx context.Context, modelPath, lrDir, hrDir string, opt Options)
 	if err != nil {
 		return nil, err
 	}
+	scale := opt.Scale
+	if scale == 0 {
+		scale = 4
+	}
+	if model, err = Checked(model, scale); err != nil {
+		return nil, err
+	}
 	pairs, err := LoadPairs(lrDir, hrDir)
 	if err != nil {
 		return nil, err

@@ -119,6 +119,9 @@ func (w *Worker) work(ctx context.Context, id int64, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("model blob: %w", err)
 	}
+	if model, err = Checked(model, in.Scale); err != nil {
+		return w.failIfModel(ctx, id, err)
+	}
 	pairs := make([]Pair, len(in.Images))
 	for i, im := range in.Images {
 		lr, err := w.image(im.LRSHA256)
@@ -141,13 +144,7 @@ func (w *Worker) work(ctx context.Context, id int64, log *slog.Logger) error {
 	}
 	rep, err := Evaluate(ctx, model, pairs, opt)
 	if err != nil {
-		if IsModelError(err) {
-			if ferr := w.st.FailEvaluation(ctx, id, err.Error()); ferr != nil {
-				return fmt.Errorf("marking failed (%v): %w", err, ferr)
-			}
-			w.appendLog(ctx, id, "evaluation failed: "+err.Error())
-		}
-		return err
+		return w.failIfModel(ctx, id, err)
 	}
 	res, err := resultOf(id, rep)
 	if err != nil {
@@ -160,6 +157,19 @@ func (w *Worker) work(ctx context.Context, id int64, log *slog.Logger) error {
 		rep.PSNR, rep.SSIM, rep.RuntimeMS, rep.RuntimeStdMS, rep.Repeats, rep.Warmup))
 	log.Info("evaluation finished", "psnr", rep.PSNR, "runtime_ms", rep.RuntimeMS, "sandbox", rep.Sandbox)
 	return nil
+}
+
+// failIfModel records a model's own failure as final, with the message the
+// participant acts on; other errors pass through for River to retry.
+func (w *Worker) failIfModel(ctx context.Context, id int64, err error) error {
+	if !IsModelError(err) {
+		return err
+	}
+	if ferr := w.st.FailEvaluation(ctx, id, err.Error()); ferr != nil {
+		return fmt.Errorf("marking failed (%v): %w", err, ferr)
+	}
+	w.appendLog(ctx, id, "evaluation failed: "+err.Error())
+	return err
 }
 
 func (w *Worker) image(digest string) (*scoring.Image, error) {

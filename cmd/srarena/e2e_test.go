@@ -1,0 +1,234 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/srarena/srarena/internal/config"
+	"github.com/srarena/srarena/internal/demo"
+	"github.com/srarena/srarena/internal/pgtest"
+	"github.com/srarena/srarena/onnxmodel/onnxbuild"
+	"github.com/srarena/srarena/runner"
+	"github.com/srarena/srarena/store"
+)
+
+func TestMain(m *testing.M) {
+	runner.MaybeRunChild() // the worker re-executes this test binary as its sandbox child
+	os.Exit(pgtest.Main(m))
+}
+
+// TestEndToEnd wires the platform as `srarena up` does (demo seed, web
+// server, one worker) and uses it over HTTP as participants would: two
+// people sign up and upload models, the worker evaluates them in the
+// sandbox, and the public leaderboard ranks them by the AIM 2020 rule.
+func TestEndToEnd(t *testing.T) {
+	lib, err := runner.FindORT()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	pool := pgtest.NewPool(t)
+	cfg := config.Config{
+		DataDir: t.TempDir(), ORTLib: lib, Queue: "eval_cpu", Concurrency: 1, Threads: 2, Repeats: 2,
+		EvalTimeout: 2 * time.Minute, MemoryLimitMB: 4096, BaseURL: "http://127.0.0.1",
+	}
+	blobs, err := openBlobs(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := store.New(pool)
+	client, err := newWorkerClient(pool, st, blobs, cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created, err := seedDemo(ctx, st, blobs, client); err != nil || !created {
+		t.Fatalf("seed: created=%v err=%v", created, err)
+	}
+	if created, err := seedDemo(ctx, st, blobs, client); err != nil || created {
+		t.Fatalf("second seed must be a no-op: created=%v err=%v", created, err)
+	}
+	srv, err := newWebServer(cfg, st, blobs, client, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	if err := client.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer client.StopAndCancel(context.Background())
+
+	bicubic, _ := onnxbuild.Bicubic(4)
+	nearest, _ := onnxbuild.Nearest(4)
+	alice := newParticipant(t, ts.URL, "alice")
+	bob := newParticipant(t, ts.URL, "bob")
+	idA := alice.upload("bicubic again", bicubic)
+	idB := bob.upload("nearest", nearest)
+	for _, c := range []struct {
+		p  *participant
+		id string
+	}{{alice, idA}, {bob, idB}} {
+		st := c.p.waitFinished(ctx, c.id)
+		if st.Status != "finished" {
+			t.Fatalf("submission %s: %s (%s)", c.id, st.Status, st.Message)
+		}
+	}
+	// Bob cannot read Alice's submission.
+	if code := bob.get("/submissions/" + idA + "/status.json").StatusCode; code != http.StatusNotFound {
+		t.Fatalf("another user's submission: status %d, want 404", code)
+	}
+
+	var lb struct {
+		Rows []struct {
+			Rank     int     `json:"rank"`
+			Name     string  `json:"name"`
+			Baseline bool    `json:"baseline"`
+			Unranked string  `json:"unranked"`
+			PSNR     float64 `json:"psnr"`
+		} `json:"rows"`
+	}
+	// The leaderboard is public: read it without a session.
+	resp, err := http.Get(ts.URL + "/c/" + demo.Slug + "/leaderboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&lb); err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]int{}
+	for i, r := range lb.Rows {
+		byName[r.Name] = i
+	}
+	if len(lb.Rows) != 3 {
+		t.Fatalf("leaderboard rows: %+v", lb.Rows)
+	}
+	base, a, b := lb.Rows[0], lb.Rows[byName["alice"]], lb.Rows[byName["bob"]]
+	if !base.Baseline {
+		t.Fatalf("first row is not the baseline: %+v", lb.Rows)
+	}
+	// The same bicubic model reproduces the baseline's PSNR exactly, so it
+	// passes the gate; nearest-neighbour falls below it.
+	if a.Rank != 1 || a.PSNR != base.PSNR {
+		t.Fatalf("alice: %+v (baseline %+v)", a, base)
+	}
+	if b.Rank != 0 || b.Unranked == "" || b.PSNR >= base.PSNR {
+		t.Fatalf("bob should be shown unranked below the gate: %+v", b)
+	}
+}
+
+type participant struct {
+	t      *testing.T
+	base   string
+	client *http.Client
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+func newParticipant(t *testing.T, base, name string) *participant {
+	jar, _ := cookiejar.New(nil)
+	p := &participant{t: t, base: base, client: &http.Client{Jar: jar}}
+	resp, err := p.client.PostForm(base+"/signup", url.Values{
+		"csrf_token": {p.csrf("/signup")}, "email": {name + "@example.org"},
+		"username": {name}, "password": {"correct horse battery"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("sign-up %s: status %d", name, resp.StatusCode)
+	}
+	return p
+}
+
+func (p *participant) get(path string) *http.Response {
+	resp, err := p.client.Get(p.base + path)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return resp
+}
+
+func (p *participant) csrf(path string) string {
+	resp := p.get(path)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	m := csrfRE.FindSubmatch(body)
+	if m == nil {
+		p.t.Fatalf("no CSRF token on %s (status %d)", path, resp.StatusCode)
+	}
+	return string(m[1])
+}
+
+// upload posts the model as the browser form does and returns the new
+// submission's id from the redirect.
+func (p *participant) upload(label string, model []byte) string {
+	token := p.csrf("/c/" + demo.Slug)
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("csrf_token", token)
+	mw.WriteField("label", label)
+	fw, _ := mw.CreateFormFile("model", label+".onnx")
+	fw.Write(model)
+	mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, p.base+"/c/"+demo.Slug+"/submissions", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	c := *p.client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Do(req)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/submissions/") {
+		b, _ := io.ReadAll(resp.Body)
+		p.t.Fatalf("upload %s: status %d, location %q\n%.500s", label, resp.StatusCode, loc, b)
+	}
+	return strings.TrimPrefix(loc, "/submissions/")
+}
+
+type statusJSON struct {
+	Status  string `json:"status"`
+	Message string `json:"message"`
+}
+
+func (p *participant) waitFinished(ctx context.Context, id string) statusJSON {
+	for {
+		resp := p.get("/submissions/" + id + "/status.json")
+		var s statusJSON
+		err := json.NewDecoder(resp.Body).Decode(&s)
+		resp.Body.Close()
+		if err != nil {
+			p.t.Fatalf("status.json: %v", err)
+		}
+		if s.Status == "finished" || s.Status == "failed" {
+			return s
+		}
+		select {
+		case <-ctx.Done():
+			p.t.Fatalf("submission %s still %s: %v", id, s.Status, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
