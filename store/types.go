@@ -33,6 +33,7 @@ type Challenge struct {
 	Rules          json.RawMessage
 	MaxUploadBytes int64
 	DailyQuota     int
+	Queue          string // jobs.QueueCPU or jobs.QueueGPU
 	OpensAt        *time.Time
 	ClosesAt       *time.Time
 	CreatedAt      time.Time
@@ -64,6 +65,7 @@ type Submission struct {
 	ModelSHA256 string
 	ModelBytes  int64
 	Profile     json.RawMessage // onnxmodel.Profile
+	DataRange   float32         // 1 or 255: the model's pixel range
 	IsBaseline  bool
 	Status      string
 	Message     string
@@ -88,6 +90,7 @@ type Result struct {
 	PeakMemoryMB *float64
 	Device       string
 	ORTVersion   string
+	Sandbox      string // the protections that were active
 	PerImage     json.RawMessage // [{name, psnr, ssim, runtime_ms, ...}]
 	CreatedAt    time.Time
 }

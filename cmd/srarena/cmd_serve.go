@@ -42,5 +42,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	go sweepSessions(ctx, st, log)
 	return srv.ListenAndServe(ctx)
 }

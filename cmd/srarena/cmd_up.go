@@ -102,6 +102,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stdout, "Ctrl-C stops the server, the worker and PostgreSQL.")
 
 	g, gctx := errgroup.WithContext(ctx)
+	go sweepSessions(gctx, st, log)
 	g.Go(func() error { return srv.Serve(gctx, ln) })
 	g.Go(func() error {
 		<-gctx.Done()

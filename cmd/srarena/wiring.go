@@ -101,3 +101,22 @@ func seedDemo(ctx context.Context, st *store.Store, blobs *blob.Dir, jobsClient 
 		return err
 	})
 }
+
+// sweepSessions deletes expired sessions hourly until ctx ends. Every web
+// server runs it; the DELETE is idempotent, so several at once do no harm.
+func sweepSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := st.DeleteExpiredSessions(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("sweeping expired sessions", "err", err)
+		} else if n > 0 {
+			log.Info("swept expired sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
