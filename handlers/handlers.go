@@ -135,11 +135,24 @@ func SeeOther(w http.ResponseWriter, r *http.Request, to string) {
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
-// safeNext keeps a post-login redirect on this site: a path, never a
-// scheme-relative or absolute URL.
+// safeNext keeps a post-login redirect on this site: a local path, never a
+// scheme-relative or absolute URL. Browsers strip tabs and newlines from URLs
+// and treat "\\" like "/", so "/\t/evil.example" or "/\\evil.example" would
+// leave the site: any control byte or backslash is refused outright, and what
+// remains must parse as a URL with no scheme and no host whose path starts
+// with exactly one "/".
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
-		strings.ContainsAny(next, "\r\n") {
+	if next == "" || len(next) > 2048 {
+		return "/"
+	}
+	for i := 0; i < len(next); i++ {
+		if c := next[i]; c < 0x20 || c == 0x7f || c == '\\' {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		!strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") || strings.HasPrefix(next, "//") {
 		return "/"
 	}
 	return next

@@ -147,14 +147,3 @@ func BenchmarkHashDefault(b *testing.B) {
 		h.Hash("correct horse battery")
 	}
 }
-
-func TestSafeNext(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{
-		"": "/", "/c/esr": "/c/esr", "//evil.example": "/", "https://evil.example": "/", "/\\evil": "/", "/a\r\nb": "/",
-	} {
-		if got := safeNext(in); got != want {
-			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
