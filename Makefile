@@ -29,9 +29,9 @@ generate:
 
 # CI fails when committed templ output is stale.
 check-generate:
-	@$(TEMPL) generate -path templates >/dev/null 2>&1
-	@if ! git diff --quiet -- templates; then \
-		echo "generated templ code is stale: run 'make generate' and commit"; git diff --stat -- templates; exit 1; fi
+	@$(TEMPL) generate -path templates
+	@if ! git diff --quiet -- templates || [ -n "$$(git ls-files --others --exclude-standard -- templates)" ]; then \
+		echo "generated templ code is stale: run 'make generate' and commit"; git status --short -- templates; exit 1; fi
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$')); \

@@ -27,14 +27,18 @@ type ImageScore struct {
 	Name string    `json:"name"`
 	PSNR JSONFloat `json:"psnr"`
 	SSIM JSONFloat `json:"ssim"`
+	// RuntimeMS is always null: existing SR images have no runtime, but the
+	// field is there so scripts written for `eval --json` read both.
+	RuntimeMS *float64 `json:"runtime_ms"`
 }
 
 // SetScore is a set's metrics: the means of the per-image values.
 type SetScore struct {
-	PSNR   JSONFloat    `json:"psnr"`
-	SSIM   JSONFloat    `json:"ssim"`
-	Y      bool         `json:"y"`
-	Images []ImageScore `json:"images"`
+	PSNR      JSONFloat    `json:"psnr"`
+	SSIM      JSONFloat    `json:"ssim"`
+	RuntimeMS *float64     `json:"runtime_ms"` // always null, as in ImageScore
+	Y         bool         `json:"y"`
+	Images    []ImageScore `json:"images"`
 }
 
 // JSONFloat is a float64 whose non-finite values (+Inf PSNR, NaN means of

@@ -2,7 +2,8 @@
 # Provides libonnxruntime.so.1 (>= 1.30) at third_party/ort/libonnxruntime.so.1.
 # Order: $ONNXRUNTIME_LIB if set (copied), else the npm package onnxruntime-node
 # (npm pack: no install scripts, no node_modules) with a sha256 check, else the
-# official GitHub release archive (also sha256-checked).
+# official GitHub release archive, which must be pinned with ORT_TGZ_SHA256
+# (its hash is not known here, and an unverified library is never installed).
 # 1.24.x is exploitable by crafted models (shared/design/sandbox.md): do not downgrade.
 set -euo pipefail
 VERSION=${ORT_VERSION:-1.30.0}
@@ -38,9 +39,14 @@ if command -v npm >/dev/null 2>&1; then
 fi
 
 URL="https://github.com/microsoft/onnxruntime/releases/download/v$VERSION/onnxruntime-linux-x64-$VERSION.tgz"
+if [ -z "${ORT_TGZ_SHA256:-}" ]; then
+  echo "onnxruntime: npm did not work; to use the release archive instead, set ORT_TGZ_SHA256 to the" >&2
+  echo "sha256 published for $URL, or set ONNXRUNTIME_LIB to a libonnxruntime.so.1 >= 1.30." >&2
+  exit 1
+fi
 echo "onnxruntime: fetching $URL ..."
 curl -fsSL "$URL" -o "$TMP/ort.tgz"
-if [ -n "${ORT_TGZ_SHA256:-}" ]; then echo "$ORT_TGZ_SHA256  $TMP/ort.tgz" | sha256sum -c --quiet -; fi
+echo "$ORT_TGZ_SHA256  $TMP/ort.tgz" | sha256sum -c --quiet -
 tar xzf "$TMP/ort.tgz" -C "$TMP"
 cp "$TMP/onnxruntime-linux-x64-$VERSION/lib/libonnxruntime.so.$VERSION" "$OUT"
 echo "onnxruntime: $OUT from the release archive (sha256 $(sha256sum "$OUT" | cut -c1-16)…)"

@@ -68,6 +68,14 @@ func TestResizeAndScoreCommands(t *testing.T) {
 	if res.PSNR != nil || res.SSIM != 1 || len(res.Images) != 5 || res.Images[0].Name != "babyx4.png" {
 		t.Errorf("score JSON: %s", out)
 	}
+	// Same field set as eval --json, so one script reads both.
+	var top map[string]json.RawMessage
+	json.Unmarshal([]byte(out), &top)
+	for _, k := range []string{"psnr", "ssim", "runtime_ms", "images"} {
+		if _, ok := top[k]; !ok {
+			t.Errorf("score --json lacks %q: %s", k, out)
+		}
+	}
 	// Text output and --y work too.
 	if out, errs, code := runCmd(t, "score", "--y", "--sr", srDir, "--hr", filepath.Join(set5, "HR")); code != 0 || !strings.Contains(out, "inf") {
 		t.Errorf("score --y: exit %d %s %s", code, out, errs)

@@ -65,6 +65,12 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if created {
 			log.Info("seeded the demo challenge; its baseline is queued for evaluation", "challenge", demo.Slug)
 		}
+	}
+	// The well-known demo password is only acceptable for the private
+	// database on a loopback address: never on a shared database or a
+	// reachable port.
+	demoLogin := cfg.Seed && cfg.DatabaseURL == "" && isLoopback(cfg.Addr)
+	if demoLogin {
 		hasher, err := handlers.NewHasher(handlers.DefaultArgon2)
 		if err != nil {
 			return err
@@ -97,6 +103,8 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "srarena is up: %s\n", base)
 	if cfg.Seed {
 		fmt.Fprintf(stdout, "  demo challenge: %s/c/%s/leaderboard\n", base, demo.Slug)
+	}
+	if demoLogin {
 		fmt.Fprintf(stdout, "  demo login:     %s / %s   (organizer rights; local use only)\n", demoUser, demoPassword)
 	}
 	fmt.Fprintln(stdout, "Ctrl-C stops the server, the worker and PostgreSQL.")
@@ -113,4 +121,17 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = nil
 	}
 	return err
+}
+
+// isLoopback reports whether a listen address only accepts local connections.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

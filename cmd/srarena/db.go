@@ -28,6 +28,11 @@ func openDB(ctx context.Context, cfg config.Config, embedded bool, log *slog.Log
 			return nil, nil, err
 		}
 		if err := cl.Start(ctx); err != nil {
+			// pg_ctl may have started the server before the failure (or
+			// the Ctrl-C): leave nothing running behind us.
+			sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			cl.Stop(sctx)
 			return nil, nil, err
 		}
 		url = cl.URL("srarena")

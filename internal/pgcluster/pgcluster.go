@@ -115,11 +115,12 @@ func (c *Cluster) dropPrivileges() error {
 	// The server must be able to reach its directory. When an ancestor is
 	// closed to it (a checkout under /root), keep the cluster in a directory
 	// derived from the requested one instead, rather than loosening the
-	// permissions of the user's home.
+	// permissions of the user's home. /var/lib is root's: unlike /tmp, no
+	// other user can plant a symlink there, and it survives reboots.
 	if !traversableByOthers(filepath.Dir(c.Dir)) {
 		sum := sha256.Sum256([]byte(c.Dir))
-		alt := filepath.Join(os.TempDir(), "srarena-pg-"+hex.EncodeToString(sum[:6]))
-		c.Log.Info("cluster directory not reachable by the unprivileged PostgreSQL user; using another",
+		alt := filepath.Join("/var/lib/srarena", "pg-"+hex.EncodeToString(sum[:6]))
+		c.Log.Warn("cluster directory not reachable by the unprivileged PostgreSQL user; using another",
 			"requested", c.Dir, "using", alt, "user", u.Username)
 		c.Dir = alt
 	}
