@@ -1,15 +1,15 @@
 // Package pgtest gives tests a real, migrated PostgreSQL database.
 //
-// One private cluster is started per test binary (from the machine's
-// PostgreSQL binaries, as an unprivileged user when running as root); a
-// template database is migrated once, and every NewPool call gets a fresh
-// database cloned from it, so tests never see each other's rows.
+// `make test` starts one private cluster for the whole run (pgtestd) and
+// hands its address to every test binary in SRARENA_TEST_DATABASE_URL; a
+// plain `go test` without it starts a cluster per test binary (from the
+// machine's PostgreSQL binaries, as an unprivileged user when running as
+// root). Each test binary migrates its own template database once, and every
+// NewPool call gets a fresh database cloned from it, so tests never see each
+// other's rows.
 //
 // Packages using it must wrap their tests: func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 // so the cluster is stopped when the tests end.
-//
-// With SRARENA_TEST_DATABASE_URL set (an admin connection to an existing
-// server), no cluster is started and databases are created there instead.
 package pgtest
 
 import (
@@ -17,7 +17,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -30,7 +32,8 @@ import (
 	"github.com/srarena/srarena/migrations"
 )
 
-const templateDB = "srarena_template"
+// templateDB is per process: test binaries run in parallel against one server.
+var templateDB = fmt.Sprintf("srarena_template_%d", os.Getpid())
 
 var (
 	once     sync.Once
@@ -46,16 +49,20 @@ func setup() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if u := os.Getenv("SRARENA_TEST_DATABASE_URL"); u != "" {
-		cfg, err := pgx.ParseConfig(u)
-		if err != nil {
+		if _, err := pgx.ParseConfig(u); err != nil {
 			setupErr = fmt.Errorf("SRARENA_TEST_DATABASE_URL: %w", err)
 			return
 		}
 		adminURL = u
-		urlFor = func(db string) string {
-			c := cfg.Copy()
-			c.Database = db
-			return c.ConnString() + " dbname=" + db
+		// Keyword/value strings take a later dbname over an earlier one;
+		// URLs carry it in the path.
+		urlFor = func(db string) string { return u + " dbname=" + db }
+		if strings.Contains(u, "://") {
+			urlFor = func(db string) string {
+				pu, _ := url.Parse(u)
+				pu.Path = "/" + db
+				return pu.String()
+			}
 		}
 	} else {
 		// Under /tmp rather than t.TempDir(): the directory must be reachable
@@ -151,6 +158,13 @@ func NewPool(tb testing.TB) *pgxpool.Pool {
 // Main runs the tests and stops the cluster, if one was started.
 func Main(m *testing.M) int {
 	code := m.Run()
+	if adminURL != "" {
+		if c, err := pgx.Connect(context.Background(), adminURL); err == nil {
+			c.Exec(context.Background(), "UPDATE pg_database SET datistemplate = false WHERE datname = $1", templateDB)
+			c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+templateDB+" WITH (FORCE)")
+			c.Close(context.Background())
+		}
+	}
 	if cluster != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
