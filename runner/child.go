@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -88,10 +89,13 @@ func stage1(logf func(string, ...any)) error {
 		cfg.ClearFD = -1
 	}
 	var prot []string
-	if uid := os.Getuid(); uid != 0 {
-		prot = append(prot, fmt.Sprintf("uid %d", uid))
-	} else {
-		prot = append(prot, "uid 0 (no user namespace)")
+	uid := os.Getuid()
+	userNS := inUserNS()
+	switch {
+	case userNS:
+		prot = append(prot, fmt.Sprintf("uid %d in a user namespace", uid))
+	default:
+		prot = append(prot, fmt.Sprintf("uid %d (no user namespace)", uid))
 	}
 	lims, err := setRlimits(cfg.AS)
 	if err != nil {
@@ -102,6 +106,7 @@ func stage1(logf func(string, ...any)) error {
 		return fmt.Errorf("PR_SET_NO_NEW_PRIVS: %w", err)
 	}
 	prot = append(prot, "no_new_privs")
+	llABI := 0
 	if cfg.Landlock {
 		rules := []llRule{
 			{fd: cfg.ExeFD, access: llRead | llExec},
@@ -116,26 +121,72 @@ func stage1(logf func(string, ...any)) error {
 			{path: "/sys/devices/system/cpu", access: llRead},
 			{path: "/proc/cpuinfo", access: llRead},
 		}
+		if cfg.Device == DeviceCUDA {
+			rules = append(rules, cudaRules(cfg.ORTDir)...)
+		}
 		if raceEnabled {
 			// The race runtime of test binaries reads its own maps at start.
 			rules = append(rules, llRule{path: "/proc/self", access: llRead})
 		}
 		abi, err := landlockRestrict(rules)
 		if err != nil {
+			// Reported, not fatal here: the parent decides (it refuses
+			// unless the operator opted into an insecure sandbox).
 			logf("landlock unavailable: %v", err)
 			prot = append(prot, "landlock OFF ("+err.Error()+")")
 		} else {
+			llABI = abi
 			prot = append(prot, fmt.Sprintf("landlock ABI %d (read-only: ORT library, system libraries; no TCP)", abi))
 		}
+	} else {
+		prot = append(prot, "landlock OFF (disabled by the operator)")
 	}
-	enc, _ := json.Marshal(struct {
-		childConfig
-		Prot []string `json:"prot"`
-	}{cfg, prot})
+	enc, _ := json.Marshal(stage2Config{cfg, prot, uid, userNS, llABI})
 	argv := []string{"srarena", ChildArg, stage2Arg, base64.RawURLEncoding.EncodeToString(enc)}
 	exe := "/proc/self/fd/" + strconv.Itoa(cfg.ExeFD)
 	err = unix.Exec(exe, argv, []string{}) // empty environment, again
 	return fmt.Errorf("exec stage 2: %w", err)
+}
+
+// stage2Config is what stage 1 hands stage 2 on its command line.
+type stage2Config struct {
+	childConfig
+	Prot        []string `json:"prot"`
+	UID         int      `json:"uid"`
+	UserNS      bool     `json:"user_ns"`
+	LandlockABI int      `json:"landlock_abi"`
+}
+
+// inUserNS reports whether this process is in a user namespace other than
+// the initial one, whose uid_map is the identity over the whole range.
+func inUserNS() bool {
+	b, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return false // unknown counts as no: the parent then wants another uid
+	}
+	f := strings.Fields(string(b))
+	return !(len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295")
+}
+
+// cudaRules is what the CUDA execution provider needs under Landlock:
+// read/execute on the ONNX Runtime directory (libonnxruntime_providers_shared.so
+// and libonnxruntime_providers_cuda.so are dlopened from next to the core
+// library) and read/write/ioctl on the NVIDIA device nodes (/dev/nvidiactl,
+// /dev/nvidia0…, /dev/nvidia-uvm…). The CUDA, cuDNN and cuBLAS libraries must
+// sit under /usr/lib or /usr/lib64 (or in ortDir): the child's environment is
+// empty, so LD_LIBRARY_PATH does not reach it. Not verified on a GPU (none
+// was available when this was written): a GPU worker that fails here needs
+// another rule, not a weaker sandbox.
+func cudaRules(ortDir string) []llRule {
+	var rules []llRule
+	if ortDir != "" {
+		rules = append(rules, llRule{path: ortDir, access: llRead | llExec})
+	}
+	devs, _ := filepath.Glob("/dev/nvidia*")
+	for _, d := range devs {
+		rules = append(rules, llRule{path: d, access: llDevRW})
+	}
+	return rules
 }
 
 // childWriter frames messages to the parent.
@@ -155,10 +206,7 @@ func stage2(encCfg string, logf func(string, ...any)) int {
 	runtime.LockOSThread() // every ORT call, and every thread ORT creates, from this thread
 	out := childWriter{bufio.NewWriterSize(os.Stdout, 1<<20)}
 	raw, err := base64.RawURLEncoding.DecodeString(encCfg)
-	var cfg struct {
-		childConfig
-		Prot []string `json:"prot"`
-	}
+	var cfg stage2Config
 	if err == nil {
 		err = json.Unmarshal(raw, &cfg)
 	}
@@ -175,23 +223,48 @@ func stage2(encCfg string, logf func(string, ...any)) int {
 		return 3
 	}
 	unix.Close(fdORT) // mapped now; the descriptor is not needed any more
-	if cfg.Landlock {
+	// Session options, with the CUDA provider, before the model: loading
+	// the provider is an infrastructure matter, and it needs the filesystem
+	// that layer 2 below takes away.
+	so, err := sessionOptions(cfg.Threads, cfg.Device)
+	if err != nil {
+		out.errorf("%v", err)
+		return 3
+	}
+	defer so.Destroy()
+	if cfg.Landlock && cfg.LandlockABI > 0 {
 		// Second layer, this thread and the ORT threads it will spawn only:
-		// nothing at all on the filesystem from now on.
-		if _, err := landlockRestrict(nil); err == nil {
+		// nothing on the filesystem from now on (CUDA: the device nodes).
+		var rules []llRule
+		if cfg.Device == DeviceCUDA {
+			rules = cudaRules("")
+		}
+		if _, err := landlockRestrict(rules); err == nil {
 			prot = append(prot, "landlock layer 2 (no filesystem access) on the inference threads")
 		}
 	}
+	seccompOn := false
 	if cfg.Seccomp {
 		if err := installSeccomp(); err != nil {
 			logf("seccomp unavailable: %v", err)
 			prot = append(prot, "seccomp OFF ("+err.Error()+")")
 		} else {
+			seccompOn = true
 			prot = append(prot, fmt.Sprintf("seccomp (%d syscalls denied: network, exec, ptrace, mount, bpf, ...)", len(deniedSyscalls)))
 		}
+	} else {
+		prot = append(prot, "seccomp OFF (disabled by the operator)")
 	}
 	for _, p := range prot {
 		logf("active: %s", p)
+	}
+	st := sandboxStatus{UID: cfg.UID, UserNS: cfg.UserNS, LandlockABI: cfg.LandlockABI, Seccomp: seccompOn,
+		ORTVersion: ort.GetVersion(), Protections: prot}
+	j, _ := json.Marshal(st)
+	out.w.WriteByte(frameSandbox)
+	writeBlob(out.w, j)
+	if err := out.w.Flush(); err != nil {
+		return 3
 	}
 
 	in := bufio.NewReaderSize(os.Stdin, 1<<20)
@@ -209,13 +282,13 @@ func stage2(encCfg string, logf func(string, ...any)) int {
 		out.errorf("%s", childProbe())
 		return 0
 	}
-	s, err := newSession(model, cfg.Threads)
+	s, err := newSession(model, so)
 	if err != nil {
 		out.errorf("%v", err)
 		return 2
 	}
-	info := readyInfo{ORTVersion: ort.GetVersion(), Input: s.in, Output: s.out, SessionNS: s.loadNS, Protections: prot}
-	j, _ := json.Marshal(info)
+	info := readyInfo{Input: s.in, Output: s.out, SessionNS: s.loadNS}
+	j, _ = json.Marshal(info)
 	out.w.WriteByte(frameReady)
 	writeBlob(out.w, j)
 	if err := out.w.Flush(); err != nil {
@@ -248,7 +321,58 @@ type session struct {
 	buf     []byte
 }
 
-func newSession(model []byte, threads int) (*session, error) {
+// sessionOptions are the options of every session: threads, full graph
+// optimisation, ONNX format only, and on "cuda" the CUDA execution provider
+// on device 0 (ort.md §3: Update is what loads the provider library, so a
+// host without it fails here, before any model).
+func sessionOptions(threads int, device string) (*ort.SessionOptions, error) {
+	so, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, fmt.Errorf("session options: %v", err)
+	}
+	for _, e := range []error{
+		so.SetIntraOpNumThreads(threads),
+		so.SetInterOpNumThreads(1),
+		so.SetGraphOptimizationLevel(ort.GraphOptimizationLevelEnableAll),
+		so.SetLogSeverityLevel(ort.LoggingLevelError),
+		// Only ONNX protobuf bytes, never the flatbuffer ORT format the
+		// static validator does not parse.
+		so.AddSessionConfigEntry("session.load_model_format", "ONNX"),
+	} {
+		if e != nil {
+			so.Destroy()
+			return nil, fmt.Errorf("session options: %v", e)
+		}
+	}
+	if device == DeviceCUDA {
+		if err := appendCUDA(so); err != nil {
+			so.Destroy()
+			return nil, fmt.Errorf("CUDA execution provider unavailable: %v", err)
+		}
+	}
+	return so, nil
+}
+
+func appendCUDA(so *ort.SessionOptions) error {
+	co, err := ort.NewCUDAProviderOptions()
+	if err != nil {
+		return err
+	}
+	defer co.Destroy()
+	// EXHAUSTIVE: the best conv algorithm, chosen during the warm-up runs
+	// (never timed). kSameAsRequested: the arena grows only by what is
+	// asked, so the memory limit is not hit by power-of-two rounding.
+	if err := co.Update(map[string]string{
+		"device_id":              "0",
+		"cudnn_conv_algo_search": "EXHAUSTIVE",
+		"arena_extend_strategy":  "kSameAsRequested",
+	}); err != nil {
+		return err
+	}
+	return so.AppendExecutionProviderCUDA(co)
+}
+
+func newSession(model []byte, so *ort.SessionOptions) (*session, error) {
 	ins, outs, err := ort.GetInputOutputInfoWithONNXData(model)
 	if err != nil {
 		return nil, fmt.Errorf("loading the model: %v", err)
@@ -259,25 +383,6 @@ func newSession(model []byte, threads int) (*session, error) {
 	for _, io := range []ort.InputOutputInfo{ins[0], outs[0]} {
 		if io.OrtValueType != ort.ONNXTypeTensor || io.DataType != ort.TensorElementDataTypeFloat {
 			return nil, fmt.Errorf("%q must be a float32 tensor (it is %v of %v)", io.Name, io.OrtValueType, io.DataType)
-		}
-	}
-	so, err := ort.NewSessionOptions()
-	if err != nil {
-		return nil, fmt.Errorf("session options: %v", err)
-	}
-	defer so.Destroy()
-	var lvl ort.GraphOptimizationLevel = ort.GraphOptimizationLevelEnableAll
-	for _, e := range []error{
-		so.SetIntraOpNumThreads(threads),
-		so.SetInterOpNumThreads(1),
-		so.SetGraphOptimizationLevel(lvl),
-		so.SetLogSeverityLevel(ort.LoggingLevelError),
-		// Only ONNX protobuf bytes, never the flatbuffer ORT format the
-		// static validator does not parse.
-		so.AddSessionConfigEntry("session.load_model_format", "ONNX"),
-	} {
-		if e != nil {
-			return nil, fmt.Errorf("session options: %v", e)
 		}
 	}
 	t0 := time.Now()

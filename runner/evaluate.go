@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,13 +42,13 @@ func Evaluate(ctx context.Context, model []byte, pairs []Pair, opt Options) (*Re
 		if p.LR.W > MaxSide || p.LR.H > MaxSide {
 			return nil, fmt.Errorf("runner: image %q: LR %dx%d exceeds %d", p.Name, p.LR.W, p.LR.H, MaxSide)
 		}
-		sw, sh := opt.Scale*p.LR.W, opt.Scale*p.LR.H
+		// The official mod-crop (KAIR util.modcrop) trims fewer than scale
+		// pixels; anything else is a broken dataset, never cropped away
+		// silently (it would score the wrong pixels).
 		hr := scoring.ModCrop(p.HR, opt.Scale)
-		if hr.W < sw || hr.H < sh {
-			return nil, fmt.Errorf("runner: image %q: HR %dx%d is smaller than ×%d of its %dx%d LR", p.Name, p.HR.W, p.HR.H, opt.Scale, p.LR.W, p.LR.H)
-		}
-		if hr.W != sw || hr.H != sh {
-			hr = scoring.Crop(hr, 0, 0, sw, sh) // top-left, as the reference scripts do
+		if hr.W != opt.Scale*p.LR.W || hr.H != opt.Scale*p.LR.H {
+			return nil, fmt.Errorf("runner: dataset image %s: HR %d×%d does not match LR %d×%d ×%d",
+				p.Name, p.HR.W, p.HR.H, p.LR.W, p.LR.H, opt.Scale)
 		}
 		hrs[i] = hr
 	}
@@ -54,7 +56,10 @@ func Evaluate(ctx context.Context, model []byte, pairs []Pair, opt Options) (*Re
 	ctx, cancel := context.WithTimeout(ctx, opt.TotalTimeout)
 	defer cancel()
 	t0 := time.Now()
-	c, err := startChild(opt.ChildCommand, opt.ORTLib, opt.MemoryLimit, opt.Logf)
+	if opt.InsecureSandbox {
+		opt.Warnf("sandbox: InsecureSandbox is set: this evaluation runs even if the child lacks a uid of its own, Landlock or seccomp")
+	}
+	c, err := startChild(opt.ChildCommand, opt.ORTLib, opt.MemoryLimit, opt.Logf, opt.Warnf)
 	if err != nil {
 		return nil, err
 	}
@@ -219,6 +224,45 @@ func (e *evaluation) childError(r *bufio.Reader, loading bool) error {
 	return modelErr("runtime_error", "inference failed %s: %s", e.phase, msg)
 }
 
+// sandboxStatus reads the child's 'S' frame. Anything else is the
+// platform's fault: an 'E' frame (ORT or the CUDA provider failed to load)
+// or a death before the model was sent.
+func (e *evaluation) sandboxStatus() (*sandboxStatus, error) {
+	c := e.c
+	infra := func(format string, a ...any) error {
+		e.disarm()
+		return fmt.Errorf("runner: sandbox child failed before the model was sent: "+format, a...)
+	}
+	typ, err := c.stdout.ReadByte()
+	if err != nil {
+		select {
+		case <-c.waitDone:
+		case <-time.After(2 * time.Second):
+		}
+		return nil, infra("%v (%v; stderr: %s)", err, c.waitErr, sanitize(c.stderr.String(), 600))
+	}
+	switch typ {
+	case frameSandbox:
+	case frameError:
+		b, err := readBlob(c.stdout, maxErrorBytes)
+		if err != nil {
+			return nil, infra("%w", err)
+		}
+		return nil, infra("%s", sanitize(string(b), 600))
+	default:
+		return nil, infra("unexpected frame %q", typ)
+	}
+	b, err := readBlob(c.stdout, maxStatusBytes)
+	if err != nil {
+		return nil, infra("%w", err)
+	}
+	var st sandboxStatus
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, infra("sandbox status: %w", err)
+	}
+	return &st, nil
+}
+
 func (e *evaluation) run(model []byte, pairs []Pair, hrs []*scoring.Image, t0 time.Time) (*Report, error) {
 	opt, c := e.opt, e.c
 	runs := opt.Warmup + opt.Repeats
@@ -227,7 +271,17 @@ func (e *evaluation) run(model []byte, pairs []Pair, hrs []*scoring.Image, t0 ti
 		as = uint64(opt.AddressSpace)
 	}
 	cfg := childConfig{ORTLib: "/proc/self/fd/" + strconv.Itoa(fdORT), Threads: opt.Threads, Runs: runs, AS: as,
-		Landlock: !opt.NoLandlock, Seccomp: !opt.NoSeccomp, ExeFD: fdExe}
+		Landlock: !opt.NoLandlock, Seccomp: !opt.NoSeccomp, ExeFD: fdExe, Device: opt.Device}
+	if opt.Device == DeviceCUDA {
+		// ORT finds the CUDA provider libraries next to the path it was
+		// loaded from (dladdr), which must be the real directory, not
+		// /proc/self/fd. That directory must be readable by the sandbox uid.
+		lib, err := filepath.Abs(opt.ORTLib)
+		if err != nil {
+			return nil, fmt.Errorf("runner: ONNX Runtime library: %w", err)
+		}
+		cfg.ORTLib, cfg.ORTDir = lib, filepath.Dir(lib)
+	}
 	raw, _ := json.Marshal(cfg)
 
 	e.phase = "while loading the model"
@@ -236,6 +290,27 @@ func (e *evaluation) run(model []byte, pairs []Pair, hrs []*scoring.Image, t0 ti
 	// Writes fail only if the child is gone; the read below reports why.
 	io.WriteString(w, protoMagic)
 	writeBlob(w, raw)
+	w.Flush()
+
+	// Until the child has the model it is our own code: what it says about
+	// its sandbox is the truth, and any failure is the platform's.
+	st, err := e.sandboxStatus()
+	if err != nil {
+		return nil, err
+	}
+	workerUID := os.Getuid()
+	if miss := sandboxMissing(*st, workerUID); len(miss) > 0 {
+		if !opt.InsecureSandbox {
+			return nil, fmt.Errorf("runner: refusing to evaluate: the sandbox lacks %s (active: %s). "+
+				"Run the worker as root or allow unprivileged user namespaces, on a kernel with Landlock (≥ 5.13, lsm=landlock) and seccomp; "+
+				"or accept the risk with the insecure-sandbox option", strings.Join(miss, ", "), strings.Join(st.Protections, "; "))
+		}
+		opt.Warnf("sandbox: INSECURE: evaluating although the sandbox lacks " + strings.Join(miss, ", "))
+	}
+	if err := checkORTVersion(st.ORTVersion); err != nil {
+		return nil, err
+	}
+
 	putU64(w, uint64(len(model)))
 	w.Write(model)
 	w.Flush()
@@ -260,8 +335,12 @@ func (e *evaluation) run(model []byte, pairs []Pair, hrs []*scoring.Image, t0 ti
 		return nil, e.failure(errFrame)
 	}
 	startup := time.Since(t0)
-	rep := &Report{Warmup: opt.Warmup, Repeats: opt.Repeats, Threads: opt.Threads, ORTVersion: sanitize(ready.ORTVersion, 40),
-		StartupMS: ms(startup), SessionMS: float64(ready.SessionNS) / 1e6, Device: "cpu"}
+	device := opt.Device
+	if device == DeviceCPU {
+		device = fmt.Sprintf("cpu (%d threads)", opt.Threads)
+	}
+	rep := &Report{Warmup: opt.Warmup, Repeats: opt.Repeats, Threads: opt.Threads, ORTVersion: sanitize(st.ORTVersion, 40),
+		StartupMS: ms(startup), SessionMS: float64(ready.SessionNS) / 1e6, Device: device, DataRange: opt.DataRange}
 	rep.Sandbox = append(rep.Sandbox, c.sandbox)
 	if c.cg != nil {
 		kind := "v2 memory.max"
@@ -272,10 +351,10 @@ func (e *evaluation) run(model []byte, pairs []Pair, hrs []*scoring.Image, t0 ti
 	} else if as > 0 {
 		rep.Sandbox = append(rep.Sandbox, fmt.Sprintf("no cgroup: memory limit is RLIMIT_AS = %s only", fmtBytes(int64(as))))
 	}
-	for _, p := range ready.Protections {
+	for _, p := range st.Protections {
 		rep.Sandbox = append(rep.Sandbox, sanitize(p, 200))
 	}
-	opt.Logf(fmt.Sprintf("sandbox ready in %.0f ms (session %.0f ms), ORT %s: %s", rep.StartupMS, rep.SessionMS, rep.ORTVersion, strings.Join(rep.Sandbox, "; ")))
+	opt.Logf(fmt.Sprintf("sandbox ready in %.0f ms (session %.0f ms), ORT %s, %s: %s", rep.StartupMS, rep.SessionMS, rep.ORTVersion, rep.Device, strings.Join(rep.Sandbox, "; ")))
 
 	var sumVar float64
 	psnrs := make([]float64, len(pairs))
@@ -334,7 +413,7 @@ func (e *evaluation) image(w *bufio.Writer, p Pair, hr *scoring.Image, runs int)
 	start := time.Now()
 	putU32(w, uint32(h))
 	putU32(w, uint32(wd))
-	in := scoring.ToCHW(p.LR)
+	in := scoring.ToCHWRange(p.LR, opt.DataRange)
 	buf := make([]byte, 0, 1<<16)
 	for i := 0; i < len(in); i += 1 << 14 {
 		buf = encodeFloats(buf[:0], in[i:min(i+1<<14, len(in))])
@@ -436,7 +515,7 @@ func (e *evaluation) image(w *bufio.Writer, p Pair, hr *scoring.Image, runs int)
 				kind, p.Name, i/plane, (i%plane)/sw, i%sw)
 		}
 	}
-	sr, err := scoring.QuantizeCHW(out, sh, sw, 1.0)
+	sr, err := scoring.QuantizeCHW(out, sh, sw, opt.DataRange)
 	if err != nil {
 		return nil, fmt.Errorf("runner: quantise %s: %w", p.Name, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -24,9 +25,30 @@ func fakeChild(mode string) int {
 	raw, _ := readBlob(in, maxConfigBytes)
 	var cfg childConfig
 	json.Unmarshal(raw, &cfg)
-	n, _ := getU64(in)
+	// A complete sandbox, as the real child reports it, except in the
+	// modes that test the parent's refusal.
+	st := sandboxStatus{UID: sandboxUID, UserNS: true, LandlockABI: 7, Seccomp: true, ORTVersion: "1.30.0"}
+	switch mode {
+	case "weak", "weakok":
+		// Claims the worker's uid: the parent's own uid is not known here,
+		// so use one nobody runs as and rely on Landlock and seccomp missing.
+		st = sandboxStatus{UID: sandboxUID, ORTVersion: "1.30.0"}
+	case "oldort":
+		st.ORTVersion = "1.24.1"
+	}
+	j, _ := json.Marshal(st)
+	out.WriteByte(frameSandbox)
+	writeBlob(out, j)
+	out.Flush()
+	n, err := getU64(in)
+	if err != nil {
+		return 0 // the parent refused: no model
+	}
+	if mode == "weak" || mode == "oldort" {
+		os.Exit(9) // the model was sent although the parent should have refused
+	}
 	io.CopyN(io.Discard, in, int64(n))
-	j, _ := json.Marshal(readyInfo{ORTVersion: "fake"})
+	j, _ = json.Marshal(readyInfo{})
 	out.WriteByte(frameReady)
 	writeBlob(out, j)
 	out.Flush()
@@ -84,5 +106,59 @@ func TestHostileChild(t *testing.T) {
 				t.Errorf("took %v", el)
 			}
 		})
+	}
+}
+
+// TestFailClosed: a child that reports an incomplete sandbox or an old ONNX
+// Runtime never gets the model, and the error is the platform's (retried,
+// operator-facing), not the model's.
+func TestFailClosed(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, _ := onnxbuild.Nearest(4)
+	pair := []Pair{{Name: "img", LR: randImage(8, 8, 1), HR: randImage(32, 32, 2)}}
+	for _, tc := range []struct {
+		mode     string
+		insecure bool
+		want     string
+	}{
+		{"weak", false, "refusing to evaluate: the sandbox lacks "},
+		{"oldort", false, "ONNX Runtime 1.24.1 is too old: versions before 1.30 are exploitable by crafted models; run make ort"},
+		// The opt-in lets an incomplete sandbox through, but never an old ORT.
+		{"oldort", true, "ONNX Runtime 1.24.1 is too old"},
+	} {
+		t.Run(fmt.Sprintf("%s insecure=%v", tc.mode, tc.insecure), func(t *testing.T) {
+			var warned []string
+			opt := Options{ORTLib: ortLib(t), ChildCommand: []string{exe, "__fake-child-" + tc.mode}, Warmup: -1, Repeats: 1,
+				InsecureSandbox: tc.insecure, Warnf: func(s string) { warned = append(warned, s) }}
+			_, err := Evaluate(context.Background(), model, pair, opt)
+			if err == nil || IsModelError(err) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want an infrastructure error containing %q", err, tc.want)
+			}
+			if tc.mode == "weak" {
+				for _, m := range []string{"Landlock", "seccomp"} {
+					if !strings.Contains(err.Error(), m) {
+						t.Errorf("error does not name missing %s: %v", m, err)
+					}
+				}
+			}
+			if tc.insecure && (len(warned) == 0 || !strings.Contains(warned[0], "InsecureSandbox")) {
+				t.Errorf("no warning for InsecureSandbox: %q", warned)
+			}
+		})
+	}
+	// The insecure opt-in does let a weak sandbox evaluate, with a warning
+	// naming what is missing.
+	var warned []string
+	opt := Options{ORTLib: ortLib(t), ChildCommand: []string{exe, "__fake-child-weakok"}, Warmup: -1, Repeats: 1,
+		InsecureSandbox: true, Warnf: func(s string) { warned = append(warned, s) }}
+	_, err = Evaluate(context.Background(), model, pair, opt)
+	if err == nil || !IsModelError(err) { // the fake child sends no output: a model error means the model was sent
+		t.Fatalf("err = %v, want the evaluation to proceed", err)
+	}
+	if !strings.Contains(strings.Join(warned, "\n"), "INSECURE: evaluating although the sandbox lacks") {
+		t.Errorf("warnings %q", warned)
 	}
 }

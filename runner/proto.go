@@ -17,10 +17,16 @@ import (
 //	parent → child
 //	  magic "SRARENA1"
 //	  u32 n, n bytes of JSON childConfig          (n ≤ maxConfigBytes)
+//	  (waits for 'S')
 //	  u64 n, n bytes of model                      (n ≤ MaxModelBytes)
 //	  per image: u32 H, u32 W, 3·H·W float32 CHW   (H = W = 0 ends the session)
 //
 //	child → parent, frames of one type byte and a payload
+//	  'S' u32 n, n bytes of JSON sandboxStatus     sandbox up, ORT initialised: sent
+//	                                               before the child has seen the model,
+//	                                               so it is still trustworthy; the
+//	                                               parent sends the model only if the
+//	                                               sandbox and ORT version pass
 //	  'R' u32 n, n bytes of JSON readyInfo         session created
 //	  'T' i64 ns                                   one inference run (warm-up runs first)
 //	  'O' u32 rank, rank·i64 dims, i64 hwm, data   output of the last run; data is
@@ -30,13 +36,15 @@ import (
 const (
 	protoMagic = "SRARENA1"
 
-	frameReady  = 'R'
-	frameTiming = 'T'
-	frameOutput = 'O'
-	frameError  = 'E'
+	frameSandbox = 'S'
+	frameReady   = 'R'
+	frameTiming  = 'T'
+	frameOutput  = 'O'
+	frameError   = 'E'
 
 	maxConfigBytes = 64 << 10
 	maxReadyBytes  = 64 << 10
+	maxStatusBytes = 64 << 10
 	maxErrorBytes  = 8 << 10
 	maxRank        = 8
 
@@ -60,15 +68,33 @@ type childConfig struct {
 	ExeFD    int    `json:"exe_fd"`    // fd of our own executable, for the stage-2 exec
 	StatusFD int    `json:"status_fd"` // set by stage 1 for stage 2
 	ClearFD  int    `json:"clear_fd"`  // set by stage 1 for stage 2
+	// Device is "cpu" or "cuda" (the CUDA execution provider on device 0).
+	Device string `json:"device"`
+	// ORTDir is the ONNX Runtime library's directory, read-only under
+	// Landlock, for Device "cuda" only: the CUDA provider libraries are
+	// dlopened from next to the core library.
+	ORTDir string `json:"ort_dir,omitempty"`
+}
+
+// sandboxStatus is what the child reports once its sandbox is complete and
+// ONNX Runtime is initialised, before it reads the model. The parent checks
+// it (fail closed) before sending the model.
+type sandboxStatus struct {
+	UID         int      `json:"uid"`          // getuid() in the child
+	UserNS      bool     `json:"user_ns"`      // the child is in a user namespace of its own
+	LandlockABI int      `json:"landlock_abi"` // 0: Landlock not active
+	Seccomp     bool     `json:"seccomp"`      // the seccomp filter is installed
+	ORTVersion  string   `json:"ort_version"`  // ort.GetVersion()
+	Protections []string `json:"protections"`  // human-readable, for the record
 }
 
 // readyInfo is what the child reports once the session exists.
+// Everything about the sandbox and ORT comes earlier, in sandboxStatus: by
+// now the child has parsed the model and may be lying.
 type readyInfo struct {
-	ORTVersion  string   `json:"ort_version"`
-	Input       string   `json:"input"`
-	Output      string   `json:"output"`
-	SessionNS   int64    `json:"session_ns"`
-	Protections []string `json:"protections"`
+	Input     string `json:"input"`
+	Output    string `json:"output"`
+	SessionNS int64  `json:"session_ns"`
 }
 
 var errFrame = errors.New("malformed frame")

@@ -55,8 +55,21 @@ type Options struct {
 	// (Go and ORT reserve far more address space than they touch), negative
 	// for none. Never applied to race-instrumented test binaries.
 	AddressSpace int64
-	// NoLandlock and NoSeccomp turn those layers off (debugging only).
+	// NoLandlock and NoSeccomp turn those layers off (debugging only; they
+	// need InsecureSandbox, or the evaluation is refused).
 	NoLandlock, NoSeccomp bool
+	// InsecureSandbox lets evaluations run although the child lacks a uid
+	// of its own, Landlock or seccomp (the operator's explicit opt-in, for
+	// kernels or containers that refuse them). Without it the runner fails
+	// closed: an infrastructure error, never a silently weaker sandbox.
+	// Every evaluation that uses it is logged through Warnf.
+	InsecureSandbox bool
+	// Device is "cpu" (default) or "cuda" (the CUDA execution provider on
+	// GPU 0; see DeviceForQueue).
+	Device string
+	// DataRange is the model's pixel range, 1 (default: inputs /255,
+	// outputs ×255) or 255 (protocol.md §1.1).
+	DataRange float32
 	// ChildCommand is the child's argv; default {os.Executable(), ChildArg}.
 	ChildCommand []string
 	// Progress, when set, is called after each image (participant-visible:
@@ -64,6 +77,9 @@ type Options struct {
 	Progress func(done, total int, img ImageResult)
 	// Logf receives operator-level lines (sandbox set-up, child stderr).
 	Logf func(line string)
+	// Warnf receives operator-level lines that need attention (a weaker
+	// sandbox than the strongest); default Logf.
+	Warnf func(line string)
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -116,6 +132,23 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Logf == nil {
 		o.Logf = func(string) {}
 	}
+	if o.Warnf == nil {
+		o.Warnf = o.Logf
+	}
+	switch o.Device {
+	case "":
+		o.Device = DeviceCPU
+	case DeviceCPU, DeviceCUDA:
+	default:
+		return o, fmt.Errorf("runner: device %q: want %q or %q", o.Device, DeviceCPU, DeviceCUDA)
+	}
+	switch o.DataRange {
+	case 0:
+		o.DataRange = 1
+	case 1, 255:
+	default:
+		return o, fmt.Errorf("runner: data range %v: want 1 or 255", o.DataRange)
+	}
 	return o, nil
 }
 
@@ -151,7 +184,8 @@ type Report struct {
 	StartupMS    float64       `json:"startup_ms"`     // spawn until the session is ready
 	SessionMS    float64       `json:"session_ms"`     // session creation alone (child-measured)
 	ORTVersion   string        `json:"ort_version"`
-	Device       string        `json:"device"`
+	Device       string        `json:"device"` // "cuda" or "cpu (N threads)"
+	DataRange    float32       `json:"data_range"`
 	Sandbox      []string      `json:"sandbox"` // protections that were active
 	Images       []ImageResult `json:"images"`
 }

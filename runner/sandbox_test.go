@@ -9,6 +9,9 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/srarena/srarena/onnxmodel/onnxbuild"
 
 	"golang.org/x/sys/unix"
 )
@@ -103,7 +106,8 @@ func TestSandboxBlocks(t *testing.T) {
 		{"ns only", true, true, []string{"connect"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			opt := Options{ORTLib: lib, NoLandlock: tc.noLandlock, NoSeccomp: tc.noSeccomp, Logf: func(s string) { t.Log(s) }}
+			opt := Options{ORTLib: lib, NoLandlock: tc.noLandlock, NoSeccomp: tc.noSeccomp, Logf: func(s string) { t.Log(s) },
+				InsecureSandbox: tc.noLandlock || tc.noSeccomp}
 			_, err := Evaluate(context.Background(), []byte(probeModel), pair, opt)
 			var me *ModelError
 			if !errors.As(err, &me) {
@@ -129,4 +133,135 @@ func TestSandboxBlocks(t *testing.T) {
 	if b, err := os.ReadFile("/tmp/srarena-probe-written"); err == nil && len(b) > 0 {
 		t.Error("the child wrote data to a file")
 	}
+}
+
+// TestSandboxRefusedWithoutLayer: the real child without Landlock (or
+// seccomp) is refused unless the operator opted in, as an infrastructure
+// error, before the model is sent (the probe model would answer otherwise).
+func TestSandboxRefusedWithoutLayer(t *testing.T) {
+	lib := ortLib(t)
+	pair := []Pair{{Name: "x", LR: randImage(4, 4, 1), HR: randImage(16, 16, 1)}}
+	for _, tc := range []struct {
+		name                  string
+		noLandlock, noSeccomp bool
+	}{{"Landlock", true, false}, {"seccomp", false, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			opt := Options{ORTLib: lib, NoLandlock: tc.noLandlock, NoSeccomp: tc.noSeccomp, Logf: func(s string) { t.Log(s) }}
+			_, err := Evaluate(context.Background(), []byte(probeModel), pair, opt)
+			if err == nil || IsModelError(err) || !strings.Contains(err.Error(), "refusing to evaluate: the sandbox lacks "+tc.name) {
+				t.Fatalf("err = %v, want an infrastructure refusal naming %s", err, tc.name)
+			}
+		})
+	}
+}
+
+func TestSandboxMissing(t *testing.T) {
+	full := sandboxStatus{UID: sandboxUID, LandlockABI: 7, Seccomp: true}
+	for _, tc := range []struct {
+		name string
+		st   sandboxStatus
+		want []string
+	}{
+		{"complete, own uid", full, nil},
+		{"worker uid in a user namespace", sandboxStatus{UID: 0, UserNS: true, LandlockABI: 1, Seccomp: true}, nil},
+		{"worker uid, no user namespace", sandboxStatus{UID: 0, LandlockABI: 7, Seccomp: true}, []string{"a uid of its own"}},
+		{"no landlock", sandboxStatus{UID: sandboxUID, Seccomp: true}, []string{"Landlock"}},
+		{"nothing", sandboxStatus{UID: 0}, []string{"a uid of its own", "Landlock", "seccomp"}},
+	} {
+		got := sandboxMissing(tc.st, 0)
+		if len(got) != len(tc.want) {
+			t.Errorf("%s: missing %q, want %q", tc.name, got, tc.want)
+			continue
+		}
+		for i := range got {
+			if !strings.HasPrefix(got[i], tc.want[i]) {
+				t.Errorf("%s: missing %q, want %q", tc.name, got, tc.want)
+			}
+		}
+	}
+}
+
+func TestCompareVersions(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		cmp  int
+		ok   bool
+	}{
+		{"1.30.0", "1.30.0", 0, true},
+		{"1.30", "1.30.0", 0, true},
+		{"1.30.1", "1.30.0", 1, true},
+		{"1.29.9", "1.30.0", -1, true},
+		{"1.4.0", "1.30.0", -1, true}, // numeric, not lexical
+		{"1.100.0", "1.30.0", 1, true},
+		{"2.0.0", "1.30.0", 1, true},
+		{"1.24.1", "1.30.0", -1, true},
+		{"1.31.0-dev", "1.30.0", 1, true},
+		{"v1.30.0", "1.30.0", 0, true},
+		{"", "1.30.0", 0, false},
+		{"fake", "1.30.0", 0, false},
+		{"1..0", "1.30.0", 0, false},
+	} {
+		cmp, ok := compareVersions(tc.a, tc.b)
+		if cmp != tc.cmp || ok != tc.ok {
+			t.Errorf("compareVersions(%q, %q) = %d, %v; want %d, %v", tc.a, tc.b, cmp, ok, tc.cmp, tc.ok)
+		}
+	}
+	if err := checkORTVersion("1.24.1"); err == nil || err.Error() != "runner: ONNX Runtime 1.24.1 is too old: versions before 1.30 are exploitable by crafted models; run make ort" {
+		t.Errorf("checkORTVersion(1.24.1) = %v", err)
+	}
+	for _, v := range []string{"1.30.0", "1.31.2"} {
+		if err := checkORTVersion(v); err != nil {
+			t.Errorf("checkORTVersion(%s) = %v", v, err)
+		}
+	}
+	if err := checkORTVersion("garbage"); err == nil {
+		t.Error("an unreadable version passed")
+	}
+}
+
+// TestSandboxUID: a root worker runs the child as the dedicated sandbox uid,
+// never nobody (65534), which may own the private PostgreSQL's files.
+func TestSandboxUID(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root: only a root worker chooses the child's uid")
+	}
+	model, _ := onnxbuild.Nearest(4)
+	rep, err := Evaluate(context.Background(), model, []Pair{{Name: "x", LR: randImage(4, 4, 1), HR: randImage(16, 16, 1)}}, testOpts(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(rep.Sandbox, "; ")
+	if !strings.Contains(all, "uid 65533") || strings.Contains(all, "65534") {
+		t.Errorf("sandbox %q, want uid 65533 and no 65534", all)
+	}
+	if sandboxUID == 65534 {
+		t.Error("sandboxUID is nobody")
+	}
+	for _, want := range []string{"landlock ABI", "seccomp ("} {
+		if !strings.Contains(all, want) {
+			t.Errorf("sandbox %q lacks %q", all, want)
+		}
+	}
+}
+
+// TestCUDAUnavailable: on a host without the CUDA provider, Device "cuda"
+// is a prompt infrastructure error before the model is sent, not a model
+// error and not a hang.
+func TestCUDAUnavailable(t *testing.T) {
+	opt := testOpts(t)
+	opt.Device = DeviceCUDA
+	opt.LoadTimeout = 30 * time.Second
+	model, _ := onnxbuild.Nearest(4)
+	start := time.Now()
+	_, err := Evaluate(context.Background(), model, []Pair{{Name: "x", LR: randImage(4, 4, 1), HR: randImage(16, 16, 1)}}, opt)
+	if err == nil {
+		t.Skip("CUDA works here: nothing to check")
+	}
+	if IsModelError(err) || !strings.Contains(err.Error(), "CUDA execution provider unavailable") {
+		t.Fatalf("err = %v, want an infrastructure error about the CUDA provider", err)
+	}
+	if el := time.Since(start); el > 10*time.Second {
+		t.Errorf("took %v", el)
+	}
+	t.Logf("error: %v", err)
 }

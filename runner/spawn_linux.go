@@ -17,9 +17,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// nobody is the host uid/gid a root parent runs the child as.
-const nobody = 65534
-
 const (
 	nsAll = unix.CLONE_NEWNET | unix.CLONE_NEWNS | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWPID
 )
@@ -38,29 +35,29 @@ func sandboxAttempts() []sandboxAttempt {
 	var out []sandboxAttempt
 	if uid == 0 {
 		out = append(out, sandboxAttempt{
-			desc: "namespaces user+net+mount+ipc+uts+pid, host uid/gid 65534",
+			desc: "namespaces user+net+mount+ipc+uts+pid, host uid/gid 65533",
 			attr: func() *syscall.SysProcAttr {
 				a := base()
 				a.Cloneflags = unix.CLONE_NEWUSER | nsAll
-				a.UidMappings = []syscall.SysProcIDMap{{ContainerID: nobody, HostID: nobody, Size: 1}}
-				a.GidMappings = []syscall.SysProcIDMap{{ContainerID: nobody, HostID: nobody, Size: 1}}
+				a.UidMappings = []syscall.SysProcIDMap{{ContainerID: sandboxUID, HostID: sandboxUID, Size: 1}}
+				a.GidMappings = []syscall.SysProcIDMap{{ContainerID: sandboxUID, HostID: sandboxUID, Size: 1}}
 				a.GidMappingsEnableSetgroups = true
-				a.Credential = &syscall.Credential{Uid: nobody, Gid: nobody, Groups: []uint32{}}
+				a.Credential = &syscall.Credential{Uid: sandboxUID, Gid: sandboxUID, Groups: []uint32{}}
 				return a
 			},
 		}, sandboxAttempt{
-			desc: "namespaces net+mount+ipc+uts+pid (no user namespace), uid/gid 65534",
+			desc: "namespaces net+mount+ipc+uts+pid (no user namespace), uid/gid 65533",
 			attr: func() *syscall.SysProcAttr {
 				a := base()
 				a.Cloneflags = nsAll
-				a.Credential = &syscall.Credential{Uid: nobody, Gid: nobody, Groups: []uint32{}}
+				a.Credential = &syscall.Credential{Uid: sandboxUID, Gid: sandboxUID, Groups: []uint32{}}
 				return a
 			},
 		}, sandboxAttempt{
-			desc: "no namespaces, uid/gid 65534",
+			desc: "no namespaces, uid/gid 65533",
 			attr: func() *syscall.SysProcAttr {
 				a := base()
-				a.Credential = &syscall.Credential{Uid: nobody, Gid: nobody, Groups: []uint32{}}
+				a.Credential = &syscall.Credential{Uid: sandboxUID, Gid: sandboxUID, Groups: []uint32{}}
 				return a
 			},
 		})
@@ -105,7 +102,7 @@ type child struct {
 // startChild starts exe as the child. exe and lib are opened here and
 // handed over as descriptors so the child (running as another uid, in a
 // mount namespace, under Landlock) never needs to resolve host paths.
-func startChild(exe []string, lib string, memLimit int64, logf func(string)) (*child, error) {
+func startChild(exe []string, lib string, memLimit int64, logf, warnf func(string)) (*child, error) {
 	exeF, err := os.Open(exe[0])
 	if err != nil {
 		return nil, fmt.Errorf("runner: child executable: %w", err)
@@ -130,7 +127,7 @@ func startChild(exe []string, lib string, memLimit int64, logf func(string)) (*c
 			return c, nil
 		}
 		lastErr = err
-		logf(fmt.Sprintf("sandbox: %s: %v; trying a weaker sandbox", attempts[i].desc, err))
+		warnf(fmt.Sprintf("sandbox: %s: %v; trying a weaker sandbox", attempts[i].desc, err))
 	}
 	return nil, fmt.Errorf("runner: starting the sandboxed child: %w", lastErr)
 }

@@ -2,7 +2,7 @@ package store
 
 import (
 	"context"
-	"fmt"
+	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -14,18 +14,22 @@ type EvaluationInput struct {
 	Status       string
 	ModelSHA256  string
 	Scale        int
+	DataRange    float32        // the model's pixel range: 1 or 255
+	Split        string         // the dataset's split: "validation" or "test"
 	Images       []DatasetImage // ordered by name
 }
 
-// EvaluationInput loads the submission's model digest, its challenge's
-// scale and its dataset's images.
+// EvaluationInput loads the submission's model digest and data range, its
+// challenge's scale and its dataset's split and images.
 func (s *Store) EvaluationInput(ctx context.Context, submissionID int64) (*EvaluationInput, error) {
 	in := &EvaluationInput{SubmissionID: submissionID}
 	var datasetID int64
 	err := s.pool.QueryRow(ctx, `
-		SELECT s.status, s.model_sha256, c.scale, s.dataset_id
-		FROM submissions s JOIN challenges c ON c.id = s.challenge_id
-		WHERE s.id = $1`, submissionID).Scan(&in.Status, &in.ModelSHA256, &in.Scale, &datasetID)
+		SELECT s.status, s.model_sha256, c.scale, s.dataset_id, s.data_range, d.split
+		FROM submissions s
+		JOIN challenges c ON c.id = s.challenge_id
+		JOIN datasets d ON d.id = s.dataset_id
+		WHERE s.id = $1`, submissionID).Scan(&in.Status, &in.ModelSHA256, &in.Scale, &datasetID, &in.DataRange, &in.Split)
 	if err != nil {
 		return nil, translate(err, "evaluation input")
 	}
@@ -84,57 +88,131 @@ func (s *Store) AppendLog(ctx context.Context, submissionID int64, line string) 
 
 // FinishEvaluation stores the result and marks the submission finished, in
 // one transaction: a result row exists exactly when the status is finished.
-func (s *Store) FinishEvaluation(ctx context.Context, r *Result) error {
-	return s.InTx(ctx, func(tx pgx.Tx) error {
+// It applies only while the submission is still running attempt (the number
+// StartEvaluation returned): a worker whose job was rescued and re-run
+// elsewhere, or whose submission an admin reset, must not overwrite the newer
+// outcome. applied is false, and nothing changes, for such a stale write.
+func (s *Store) FinishEvaluation(ctx context.Context, r *Result, attempt int) (applied bool, err error) {
+	err = s.InTx(ctx, func(tx pgx.Tx) error {
+		// Claim the row first: the UPDATE locks it, so a concurrent
+		// FailEvaluation of the same attempt cannot interleave.
+		tag, err := tx.Exec(ctx, `
+			UPDATE submissions SET status = 'finished', message = '', finished_at = now()
+			WHERE id = $1 AND status = 'running' AND attempts = $2`, r.SubmissionID, attempt)
+		if err != nil {
+			return translate(err, "finish evaluation")
+		}
+		if tag.RowsAffected() == 0 {
+			return nil
+		}
+		applied = true
 		perImage := r.PerImage
 		if len(perImage) == 0 {
 			perImage = []byte("[]")
 		}
-		_, err := tx.Exec(ctx, `
+		_, err = tx.Exec(ctx, `
 			INSERT INTO results (submission_id, psnr, psnr_y, ssim, runtime_ms, runtime_std_ms,
-			    runtime_min_ms, runtime_max_ms, repeats, peak_memory_mb, device, ort_version, per_image)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			    runtime_min_ms, runtime_max_ms, repeats, peak_memory_mb, device, ort_version, per_image, sandbox)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 			ON CONFLICT (submission_id) DO UPDATE SET
 			    psnr = EXCLUDED.psnr, psnr_y = EXCLUDED.psnr_y, ssim = EXCLUDED.ssim,
 			    runtime_ms = EXCLUDED.runtime_ms, runtime_std_ms = EXCLUDED.runtime_std_ms,
 			    runtime_min_ms = EXCLUDED.runtime_min_ms, runtime_max_ms = EXCLUDED.runtime_max_ms,
 			    repeats = EXCLUDED.repeats, peak_memory_mb = EXCLUDED.peak_memory_mb,
 			    device = EXCLUDED.device, ort_version = EXCLUDED.ort_version,
-			    per_image = EXCLUDED.per_image, created_at = now()`,
+			    per_image = EXCLUDED.per_image, sandbox = EXCLUDED.sandbox, created_at = now()`,
 			r.SubmissionID, r.PSNR, r.PSNRY, r.SSIM, r.RuntimeMS, r.RuntimeStdMS, r.RuntimeMinMS,
-			r.RuntimeMaxMS, r.Repeats, r.PeakMemoryMB, r.Device, r.ORTVersion, perImage)
-		if err != nil {
-			return translate(err, "store result")
-		}
-		tag, err := tx.Exec(ctx, `
-			UPDATE submissions SET status = 'finished', message = '', finished_at = now()
-			WHERE id = $1`, r.SubmissionID)
-		if err != nil {
-			return translate(err, "finish evaluation")
-		}
-		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("finish evaluation %d: %w", r.SubmissionID, ErrNotFound)
-		}
-		return nil
+			r.RuntimeMaxMS, r.Repeats, r.PeakMemoryMB, r.Device, r.ORTVersion, perImage, r.Sandbox)
+		return translate(err, "store result")
 	})
+	if err != nil {
+		return false, err
+	}
+	return applied, nil
 }
 
 // FailEvaluation marks the submission failed with a participant-actionable
-// message and removes any result of an earlier run.
-func (s *Store) FailEvaluation(ctx context.Context, submissionID int64, message string) error {
-	return s.InTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM results WHERE submission_id = $1`, submissionID); err != nil {
-			return translate(err, "fail evaluation")
-		}
+// message and removes any result of an earlier run. Like FinishEvaluation it
+// applies only to the running attempt; applied is false for a stale write.
+func (s *Store) FailEvaluation(ctx context.Context, submissionID int64, attempt int, message string) (applied bool, err error) {
+	err = s.InTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `
-			UPDATE submissions SET status = 'failed', message = $2, finished_at = now()
-			WHERE id = $1`, submissionID, message)
+			UPDATE submissions SET status = 'failed', message = $3, finished_at = now()
+			WHERE id = $1 AND status = 'running' AND attempts = $2`, submissionID, attempt, message)
 		if err != nil {
 			return translate(err, "fail evaluation")
 		}
 		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("fail evaluation %d: %w", submissionID, ErrNotFound)
+			return nil
 		}
-		return nil
+		applied = true
+		_, err = tx.Exec(ctx, `DELETE FROM results WHERE submission_id = $1`, submissionID)
+		return translate(err, "fail evaluation")
 	})
+	if err != nil {
+		return false, err
+	}
+	return applied, nil
+}
+
+// FailUnfinished marks a queued or running submission failed, whatever its
+// attempt, and logs message to the participant. It is for callers that no
+// longer know the attempt (a River panic handler): applied is false when the
+// submission had already finished or failed.
+func (s *Store) FailUnfinished(ctx context.Context, submissionID int64, message string) (applied bool, err error) {
+	err = s.InTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			UPDATE submissions SET status = 'failed', message = $2, finished_at = now()
+			WHERE id = $1 AND status IN ('queued', 'running')`, submissionID, message)
+		if err != nil {
+			return translate(err, "fail evaluation")
+		}
+		if tag.RowsAffected() == 0 {
+			return nil
+		}
+		applied = true
+		if _, err := tx.Exec(ctx, `DELETE FROM results WHERE submission_id = $1`, submissionID); err != nil {
+			return translate(err, "fail evaluation")
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO submission_logs (submission_id, line) VALUES ($1, $2)`, submissionID, "evaluation failed: "+message)
+		return translate(err, "fail evaluation")
+	})
+	if err != nil {
+		return false, err
+	}
+	return applied, nil
+}
+
+// FailOrphanedEvaluations marks failed, with message (also appended to each
+// one's log), every queued or running submission that no live River
+// "evaluate" job will ever pick up: its jobs are all discarded, cancelled or
+// completed, or it has none at all. A River panic on the last attempt, a
+// job deleted by hand, or an insert lost between two transactions would
+// otherwise leave it "running" forever. grace keeps it from racing a job
+// being inserted or a worker recording its own outcome: the submission must
+// be at least that old and none of its jobs may have finalised within it.
+// It returns the ids it failed.
+func (s *Store) FailOrphanedEvaluations(ctx context.Context, grace time.Duration, message string) ([]int64, error) {
+	rows, err := s.pool.Query(ctx, `
+		WITH orphan AS (
+			UPDATE submissions s SET status = 'failed', message = $2, finished_at = now()
+			WHERE s.status IN ('queued', 'running')
+			  AND s.created_at < now() - make_interval(secs => $1::float8)
+			  AND coalesce(s.started_at, s.created_at) < now() - make_interval(secs => $1::float8)
+			  AND NOT EXISTS (
+				SELECT 1 FROM river_job j
+				WHERE j.kind = 'evaluate' AND j.args->>'submission_id' = s.id::text
+				  AND (j.state NOT IN ('discarded', 'cancelled', 'completed')
+				       OR j.finalized_at > now() - make_interval(secs => $1::float8)))
+			RETURNING s.id
+		), logged AS (
+			INSERT INTO submission_logs (submission_id, line)
+			SELECT id, 'evaluation failed: ' || $2 FROM orphan
+		)
+		SELECT id FROM orphan ORDER BY id`, grace.Seconds(), message)
+	if err != nil {
+		return nil, translate(err, "fail orphaned evaluations")
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	return ids, translate(err, "fail orphaned evaluations")
 }
