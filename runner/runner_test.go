@@ -83,3 +83,31 @@ func TestEvaluateErrors(t *testing.T) {
 	}
 	_ = time.Second
 }
+
+// TestDatasetMismatch: an HR that is not ×scale of its LR after the
+// official mod-crop is a dataset error naming the image (infrastructure,
+// never a model error, never a silent crop).
+func TestDatasetMismatch(t *testing.T) {
+	opt := testOpts(t)
+	model, _ := onnxbuild.Nearest(4)
+	lr := randImage(10, 8, 1)
+	for _, tc := range []struct {
+		name string
+		hr   *scoring.Image
+		want string
+	}{
+		{"larger", randImage(44, 32, 2), "dataset image 0801: HR 44×32 does not match LR 10×8 ×4"},
+		{"smaller", randImage(36, 32, 2), "dataset image 0801: HR 36×32 does not match LR 10×8 ×4"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Evaluate(context.Background(), model, []Pair{{Name: "0801", LR: lr, HR: tc.hr}}, opt)
+			if err == nil || IsModelError(err) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want an infrastructure error %q", err, tc.want)
+			}
+		})
+	}
+	// Mod-crop of fewer than scale pixels stays, as KAIR does.
+	if _, err := Evaluate(context.Background(), model, []Pair{{Name: "0801", LR: lr, HR: randImage(43, 35, 2)}}, opt); err != nil {
+		t.Errorf("mod-crop: %v", err)
+	}
+}

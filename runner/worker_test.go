@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/srarena/srarena/internal/pgtest"
 	"github.com/srarena/srarena/jobs"
 	"github.com/srarena/srarena/onnxmodel/onnxbuild"
+	"github.com/srarena/srarena/onnxmodel/onnxpb"
 	"github.com/srarena/srarena/scoring"
 	"github.com/srarena/srarena/store"
 )
@@ -194,6 +196,236 @@ func TestWorker(t *testing.T) {
 		for _, l := range s.logs {
 			if strings.Contains(l, hr) || strings.Contains(l, "/") && strings.Contains(l, "blob") {
 				t.Errorf("participant log leaks storage details: %q", l)
+			}
+		}
+	})
+}
+
+// submitWith inserts a submission on dataset ds with the given data range.
+func (e *workerEnv) submitWith(t *testing.T, model []byte, ds int64, dataRange float32) int64 {
+	id := e.submit(t, model)
+	if _, err := e.pool.Exec(context.Background(), `UPDATE submissions SET dataset_id = $2, data_range = $3 WHERE id = $1`, id, ds, dataRange); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// biasModel is ×4 nearest plus bias: unlike a purely linear model it scores
+// differently when the input or output range is wrong.
+func biasModel(t *testing.T, bias float32) []byte {
+	g := onnxbuild.New("bias")
+	g.AddInput(onnxbuild.ValueInfo(onnxbuild.Input, onnxpb.TensorProto_FLOAT, []onnxbuild.Dim{{Value: 1}, {Value: 3}, {Param: "h"}, {Param: "w"}}))
+	g.AddOutput(onnxbuild.ValueInfo(onnxbuild.Output, onnxpb.TensorProto_FLOAT, []onnxbuild.Dim{{Value: 1}, {Value: 3}, {Param: "4h"}, {Param: "4w"}}))
+	g.AddInitializer("scales", []int64{4}, []float32{1, 1, 4, 4})
+	g.AddNode("Resize", []string{onnxbuild.Input, "", "scales"}, []string{"up"},
+		onnxbuild.AttrString("mode", "nearest"), onnxbuild.AttrString("coordinate_transformation_mode", "asymmetric"),
+		onnxbuild.AttrString("nearest_mode", "floor"))
+	g.AddInitializer("bias", nil, []float32{bias})
+	g.AddNode("Add", []string{"up", "bias"}, []string{onnxbuild.Output})
+	b, err := g.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestWorkerOutcomes(t *testing.T) {
+	e := newWorkerEnv(t)
+	ctx := context.Background()
+	var testDS int64
+	if err := e.pool.QueryRow(ctx, `
+		WITH d AS (INSERT INTO datasets (challenge_id, name, split) VALUES ($1, 'test', 'test') RETURNING id),
+		     i AS (INSERT INTO dataset_images (dataset_id, name, lr_sha256, hr_sha256)
+		           SELECT d.id, name, lr_sha256, hr_sha256 FROM dataset_images, d WHERE dataset_id = $2)
+		SELECT id FROM d`, e.chal, e.ds).Scan(&testDS); err != nil {
+		t.Fatal(err)
+	}
+	nearest, _ := onnxbuild.Nearest(4)
+
+	t.Run("validation logs scores, test hides them, sandbox stored", func(t *testing.T) {
+		for _, tc := range []struct {
+			ds     int64
+			scores bool
+		}{{e.ds, true}, {testDS, false}} {
+			id := e.submitWith(t, nearest, tc.ds, 1)
+			if err := e.worker.Work(ctx, job(id, 1, 5)); err != nil {
+				t.Fatal(err)
+			}
+			s := e.state(t, id)
+			if len(s.logs) != 4 {
+				t.Fatalf("logs %q", s.logs)
+			}
+			for _, l := range s.logs[1:3] {
+				if !strings.Contains(l, " ms") || strings.Contains(l, "PSNR") != tc.scores || strings.Contains(l, "SSIM") != tc.scores {
+					t.Errorf("split scores=%v: per-image line %q", tc.scores, l)
+				}
+			}
+			if !strings.Contains(s.logs[3], "evaluation finished: PSNR ") {
+				t.Errorf("final line %q", s.logs[3])
+			}
+			var sandbox, device string
+			e.pool.QueryRow(ctx, `SELECT sandbox, device FROM results WHERE submission_id = $1`, id).Scan(&sandbox, &device)
+			if !strings.Contains(sandbox, "seccomp (") || !strings.Contains(sandbox, "landlock ABI") || device != "cpu (1 threads)" {
+				t.Errorf("results.sandbox %q, device %q", sandbox, device)
+			}
+		}
+	})
+
+	t.Run("data range 255 scores as its range-1 twin", func(t *testing.T) {
+		one := e.submitWith(t, biasModel(t, 10.0/255), e.ds, 1)
+		two := e.submitWith(t, biasModel(t, 10), e.ds, 255)
+		wrong := e.submitWith(t, biasModel(t, 10), e.ds, 1) // the 255 model run as range 1
+		for _, id := range []int64{one, two, wrong} {
+			if err := e.worker.Work(ctx, job(id, 1, 5)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s1, s2, sw := e.state(t, one), e.state(t, two), e.state(t, wrong)
+		if s1.status != store.StatusFinished || s1.psnr != s2.psnr {
+			t.Errorf("range 1: %+v; range 255: %+v; want equal PSNR", s1, s2)
+		}
+		if sw.psnr >= s1.psnr-1 {
+			t.Errorf("a range-255 model scored %v as range 1, close to %v: the range is not applied", sw.psnr, s1.psnr)
+		}
+	})
+
+	t.Run("exact reproduction stores the capped PSNR", func(t *testing.T) {
+		// A dataset whose HRs are the nearest upscale of their LRs.
+		var ds int64
+		e.pool.QueryRow(ctx, `INSERT INTO datasets (challenge_id, name, split) VALUES ($1, 'exact', 'validation') RETURNING id`, e.chal).Scan(&ds)
+		lr := randImage(20, 16, 99)
+		if _, err := e.pool.Exec(ctx, `INSERT INTO dataset_images (dataset_id, name, lr_sha256, hr_sha256) VALUES ($1, 'x', $2, $3)`,
+			ds, e.putPNG(t, lr), e.putPNG(t, nearestUp(lr, 4))); err != nil {
+			t.Fatal(err)
+		}
+		id := e.submitWith(t, nearest, ds, 1)
+		if err := e.worker.Work(ctx, job(id, 1, 5)); err != nil {
+			t.Fatal(err)
+		}
+		s := e.state(t, id)
+		if s.status != store.StatusFinished || s.psnr != MaxPSNR {
+			t.Errorf("state %+v, want finished at PSNR %v", s, MaxPSNR)
+		}
+		var per string
+		e.pool.QueryRow(ctx, `SELECT per_image::text FROM results WHERE submission_id = $1`, id).Scan(&per)
+		if !strings.Contains(per, `"psnr": 100`) && !strings.Contains(per, `"psnr":100`) {
+			t.Errorf("per_image %s", per)
+		}
+		if last := s.logs[len(s.logs)-1]; !strings.Contains(last, "capped at 100 dB") {
+			t.Errorf("final line %q", last)
+		}
+	})
+
+	t.Run("missing model blob is final", func(t *testing.T) {
+		model, _ := onnxbuild.Scaled(4, 0.5)
+		id := e.submit(t, model)
+		var sha string
+		e.pool.QueryRow(ctx, `SELECT model_sha256 FROM submissions WHERE id = $1`, id).Scan(&sha)
+		if err := e.blobs.Delete(sha); err != nil {
+			t.Fatal(err)
+		}
+		err := e.worker.Work(ctx, job(id, 1, 5))
+		var ce *river.JobCancelError
+		if !errors.As(err, &ce) {
+			t.Fatalf("err = %v, want JobCancel on the first attempt", err)
+		}
+		if s := e.state(t, id); s.status != store.StatusFailed || s.message != MissingModelMessage {
+			t.Errorf("state %+v", s)
+		}
+	})
+
+	t.Run("stale attempts cannot overwrite", func(t *testing.T) {
+		id := e.submit(t, nearest)
+		a1, _, _ := e.st.StartEvaluation(ctx, id, "w1")
+		a2, _, _ := e.st.StartEvaluation(ctx, id, "w2") // rescued: a second worker runs it
+		if ok, err := e.st.FinishEvaluation(ctx, &store.Result{SubmissionID: id, PSNR: 1, Device: "cpu"}, a1); ok || err != nil {
+			t.Fatalf("stale finish applied=%v err=%v", ok, err)
+		}
+		if ok, err := e.st.FailEvaluation(ctx, id, a1, "stale"); ok || err != nil {
+			t.Fatalf("stale fail applied=%v err=%v", ok, err)
+		}
+		if s := e.state(t, id); s.status != store.StatusRunning || s.results != 0 {
+			t.Fatalf("a stale write changed %+v", s)
+		}
+		if ok, err := e.st.FinishEvaluation(ctx, &store.Result{SubmissionID: id, PSNR: 2, Device: "cpu", Sandbox: "x"}, a2); !ok || err != nil {
+			t.Fatalf("current finish applied=%v err=%v", ok, err)
+		}
+		if ok, _ := e.st.FailEvaluation(ctx, id, a2, "late"); ok {
+			t.Error("a fail after finish applied")
+		}
+		if s := e.state(t, id); s.status != store.StatusFinished || s.psnr != 2 {
+			t.Errorf("state %+v", s)
+		}
+	})
+
+	t.Run("panic on the final attempt fails the submission", func(t *testing.T) {
+		h := &ErrorHandler{Store: e.st, Log: slog.New(slog.DiscardHandler)}
+		id := e.submit(t, nearest)
+		e.st.StartEvaluation(ctx, id, "w")
+		row := &rivertype.JobRow{ID: 7, Kind: "evaluate", Attempt: 1, MaxAttempts: 2, EncodedArgs: []byte(fmt.Sprintf(`{"submission_id":%d}`, id))}
+		h.HandlePanic(ctx, row, "boom", "trace")
+		if s := e.state(t, id); s.status != store.StatusRunning {
+			t.Fatalf("a non-final panic failed it: %+v", s)
+		}
+		row.Attempt = 2
+		h.HandlePanic(ctx, row, "boom", "trace")
+		if s := e.state(t, id); s.status != store.StatusFailed || s.message != InternalErrorMessage {
+			t.Errorf("state %+v", s)
+		}
+		if r := h.HandleError(ctx, row, errors.New("x")); r != nil {
+			t.Errorf("HandleError = %+v", r)
+		}
+	})
+
+	t.Run("sweeper fails orphans only", func(t *testing.T) {
+		old := func(id int64) {
+			e.pool.Exec(ctx, `UPDATE submissions SET created_at = now() - interval '1 hour' WHERE id = $1`, id)
+		}
+		addJob := func(id int64, state string, finalizedAgo string) {
+			_, err := e.pool.Exec(ctx, `
+				INSERT INTO river_job (kind, args, state, queue, max_attempts, finalized_at)
+				VALUES ('evaluate', jsonb_build_object('submission_id', $1::bigint), $2::river_job_state, 'eval_cpu', 5,
+				        CASE WHEN $3 = '' THEN NULL ELSE now() - $3::interval END)`, id, state, finalizedAgo)
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		noJob := e.submit(t, nearest)
+		old(noJob)
+		discarded := e.submit(t, nearest)
+		old(discarded)
+		addJob(discarded, "discarded", "1 hour")
+		e.st.StartEvaluation(ctx, discarded, "w")
+		e.pool.Exec(ctx, `UPDATE submissions SET started_at = now() - interval '1 hour' WHERE id = $1`, discarded)
+		live := e.submit(t, nearest)
+		old(live)
+		addJob(live, "retryable", "")
+		fresh := e.submit(t, nearest) // its job may be inserted any moment
+		justCancelled := e.submit(t, nearest)
+		old(justCancelled)
+		addJob(justCancelled, "cancelled", "10 seconds")
+		// Admin re-run: an old discarded job and a new available one.
+		rerun := e.submit(t, nearest)
+		old(rerun)
+		addJob(rerun, "discarded", "1 hour")
+		addJob(rerun, "available", "")
+
+		ids, err := SweepOrphans(ctx, e.st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []int64{noJob, discarded}
+		if fmt.Sprint(ids) != fmt.Sprint(want) {
+			t.Errorf("swept %v, want %v", ids, want)
+		}
+		for _, id := range want {
+			if s := e.state(t, id); s.status != store.StatusFailed || s.message != InternalErrorMessage || len(s.logs) == 0 {
+				t.Errorf("swept %d: %+v", id, s)
+			}
+		}
+		for _, id := range []int64{live, fresh, justCancelled, rerun} {
+			if s := e.state(t, id); s.status == store.StatusFailed {
+				t.Errorf("%d swept although not orphaned", id)
 			}
 		}
 	})

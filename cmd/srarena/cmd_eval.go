@@ -18,7 +18,7 @@ func init() {
 }
 
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("eval", "eval MODEL.onnx --lr DIR --hr DIR [--json] [--repeats N] [--threads N]", stdout)
+	fs := newFlagSet("eval", "eval MODEL.onnx --lr DIR --hr DIR [--json] [--repeats N] [--threads N] [--data-range 1|255] [--device cpu|cuda]", stdout)
 	lr := fs.String("lr", "", "directory of LR PNGs (e.g. 0801x4.png)")
 	hr := fs.String("hr", "", "directory of HR PNGs (e.g. 0801.png)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
@@ -27,6 +27,9 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	warmup := fs.Int("warmup", 1, "untimed warm-up runs per image")
 	threads := fs.Int("threads", 0, "ONNX Runtime intra-op threads (0 = number of CPUs)")
 	verbose := fs.Bool("v", false, "print sandbox and child diagnostics to stderr")
+	dataRange := fs.Float64("data-range", 1, "the model's pixel range: 1 (inputs /255, outputs ×255) or 255")
+	device := fs.String("device", runner.DeviceCPU, "execution provider: cpu or cuda (GPU 0)")
+	insecure := fs.Bool("insecure-sandbox", false, "evaluate even if the sandbox lacks a uid of its own, Landlock or seccomp (unsafe for untrusted models)")
 	// Flags may come after the model path.
 	var model string
 	rest := args
@@ -48,10 +51,16 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *warmup == 0 {
 		*warmup = -1 // Options: negative means none
 	}
-	opt := runner.Options{Scale: *scale, Repeats: *repeats, Warmup: *warmup, Threads: *threads}
+	if *dataRange != 1 && *dataRange != 255 {
+		return fmt.Errorf("%w: --data-range must be 1 or 255", errUsage)
+	}
+	opt := runner.Options{Scale: *scale, Repeats: *repeats, Warmup: *warmup, Threads: *threads,
+		DataRange: float32(*dataRange), Device: *device, InsecureSandbox: *insecure}
 	if *verbose {
 		opt.Logf = func(s string) { fmt.Fprintln(stderr, s) }
 	}
+	// Warnings (a weaker sandbox, the insecure opt-in) always show.
+	opt.Warnf = func(s string) { fmt.Fprintln(stderr, "warning: "+s) }
 	rep, err := runner.EvalFiles(ctx, model, *lr, *hr, opt)
 	var me *runner.ModelError
 	if errors.As(err, &me) {
@@ -75,7 +84,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "%-16s %10.4f %8.4f %10.4f %12.2f\n", "mean", rep.PSNR, rep.SSIM, rep.PSNRY, rep.RuntimeMS)
 	fmt.Fprintf(stdout, "\nruntime: %.2f ms mean of per-image medians (std %.2f, min %.2f, max %.2f; %d warm-up + %d timed runs, %d threads)\n",
 		rep.RuntimeMS, rep.RuntimeStdMS, rep.RuntimeMinMS, rep.RuntimeMaxMS, rep.Warmup, rep.Repeats, rep.Threads)
-	fmt.Fprintf(stdout, "peak memory: %.0f MiB (child RSS high-water mark); startup %.0f ms; ONNX Runtime %s\n",
-		rep.PeakMemoryMB, rep.StartupMS, rep.ORTVersion)
+	fmt.Fprintf(stdout, "peak memory: %.0f MiB (child RSS high-water mark); startup %.0f ms; ONNX Runtime %s on %s, data range %g\n",
+		rep.PeakMemoryMB, rep.StartupMS, rep.ORTVersion, rep.Device, rep.DataRange)
 	return nil
 }
