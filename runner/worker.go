@@ -47,11 +47,14 @@ func NewWorker(st *store.Store, blobs *blob.Dir, opt Options, logger *slog.Logge
 // Register adds w to workers. Wire it as:
 //
 //	workers := river.NewWorkers()
-//	runner.Register(workers, runner.NewWorker(st, blobs, runner.Options{}, logger))
+//	opt := runner.Options{Device: runner.DeviceForQueue(queue)}
+//	runner.Register(workers, runner.NewWorker(st, blobs, opt, logger))
 //	client, _ := river.NewClient(riverpgxv5.New(pool), &river.Config{
-//		Queues:  map[string]river.QueueConfig{jobs.QueueCPU: {MaxWorkers: 1}},
-//		Workers: workers,
+//		Queues:       map[string]river.QueueConfig{queue: {MaxWorkers: 1}},
+//		Workers:      workers,
+//		ErrorHandler: &runner.ErrorHandler{Store: st, Log: logger},
 //	})
+//	go runner.RunSweeper(ctx, st, time.Minute, logger)
 //
 // One worker per machine (MaxWorkers: 1): runtimes are only comparable when
 // evaluations do not share the CPU.
