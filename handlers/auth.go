@@ -3,6 +3,8 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"net/mail"
 	"regexp"
@@ -32,6 +34,30 @@ type Auth struct {
 	Users    Users
 	Sessions Sessions
 	Hasher   *Hasher
+	// Throttle limits failed logins; nil means no limit.
+	Throttle *LoginThrottle
+}
+
+// errBusy is what a request gets when all password-hashing slots stayed
+// taken: retrying shortly is the right reaction.
+var errBusy = &Error{Status: http.StatusServiceUnavailable, Msg: "The server is busy right now; please try again in a moment."}
+
+func hashErr(err error) error {
+	if errors.Is(err, ErrHasherBusy) {
+		return &Error{Status: errBusy.Status, Msg: errBusy.Msg, Err: err}
+	}
+	return err
+}
+
+// clientIP is the connection's address. It is not taken from
+// X-Forwarded-For: behind a proxy every client has the proxy's address, which
+// is why the per-IP login limit is generous (LoginFailuresPerIP).
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // MinPassword is the shortest accepted password, in characters.
@@ -67,9 +93,9 @@ func (h *Auth) Signup(w http.ResponseWriter, r *http.Request) error {
 		f.Errors["password"] = "Use at most 1024 bytes."
 	}
 	if len(f.Errors) == 0 {
-		hash, err := h.Hasher.Hash(password)
+		hash, err := h.Hasher.HashContext(r.Context(), password)
 		if err != nil {
-			return err
+			return hashErr(err)
 		}
 		u, err := h.Users.CreateUser(r.Context(), email, username, hash)
 		switch {
@@ -106,28 +132,55 @@ func (h *Auth) Login(w http.ResponseWriter, r *http.Request) error {
 	login := strings.TrimSpace(r.PostFormValue("login"))
 	password := r.PostFormValue("password")
 	next := safeNext(r.PostFormValue("next"))
+	ipKey, nameKey := clientIP(r), strings.ToLower(login)
+	// Refuse before hashing: a throttled client costs no argon2 work. The
+	// same answer for a known and an unknown name.
+	if h.Throttle != nil {
+		blockedIP, waitIP := h.Throttle.byIP.blocked(ipKey)
+		blockedName, waitName := h.Throttle.byName.blocked(nameKey)
+		if blockedIP || blockedName {
+			f := templates.Form{
+				Values:  map[string]string{"login": login},
+				General: []string{fmt.Sprintf("Too many failed login attempts; try again in %d minutes.", minutesLeft(max(waitIP, waitName)))},
+			}
+			return Render(r.Context(), w, http.StatusTooManyRequests,
+				templates.LoginPage(h.Page(r, "Log in"), templates.Login{Form: f, Next: next}))
+		}
+	}
 	u, err := h.Users.UserByLogin(r.Context(), login)
 	ok := false
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		// Same work as for a known user, so timing does not reveal which
 		// accounts exist.
-		h.Hasher.VerifyDummy(password)
+		if err := h.Hasher.VerifyDummy(r.Context(), password); err != nil {
+			return hashErr(err)
+		}
 	case err != nil:
 		return err
 	default:
-		ok, err = h.Hasher.Verify(password, u.PasswordHash)
+		ok, err = h.Hasher.VerifyContext(r.Context(), password, u.PasswordHash)
 		if err != nil {
-			return err
+			return hashErr(err)
 		}
 	}
 	if !ok {
+		if h.Throttle != nil {
+			h.Throttle.byIP.add(ipKey)
+			h.Throttle.byName.add(nameKey)
+		}
 		f := templates.Form{
 			Values:  map[string]string{"login": login},
 			General: []string{"Wrong username, email or password."},
 		}
 		return Render(r.Context(), w, http.StatusUnauthorized,
 			templates.LoginPage(h.Page(r, "Log in"), templates.Login{Form: f, Next: next}))
+	}
+	if h.Throttle != nil {
+		// The name's failures were someone guessing or the owner typing;
+		// either way the owner is in now. The address keeps its count, so
+		// one valid account cannot reset an address that tries many others.
+		h.Throttle.byName.reset(nameKey)
 	}
 	if err := h.Sessions.Start(r.Context(), w, r, u.ID); err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/srarena/srarena/jobs"
 	"github.com/srarena/srarena/scoring"
 	"github.com/srarena/srarena/store"
 	"github.com/srarena/srarena/templates"
@@ -68,7 +69,7 @@ func challengeView(ctx context.Context, s Challenges, vis *Visitor, slug string,
 		Slug: c.Slug, Title: c.Title, Description: c.Description, Scale: c.Scale,
 		State: state, Open: open, Opens: fmtTime(c.OpensAt), Closes: fmtTime(c.ClosesAt),
 		MaxUploadMB: fmtBytes(c.MaxUploadBytes), LoggedIn: vis.User != nil, Quota: c.DailyQuota,
-		Rules: describeRules(c.Rules),
+		Rules: describeRules(c.Rules), Hardware: hardwareClass(c.Queue),
 	}
 	d, err := s.EvaluationDataset(ctx, c.ID)
 	switch {
@@ -89,6 +90,15 @@ func challengeView(ctx context.Context, s Challenges, vis *Visitor, slug string,
 		}
 	}
 	return v, nil
+}
+
+// hardwareClass names the machines a challenge's evaluations run on; all
+// of them run on one class, so its runtimes compare.
+func hardwareClass(queue string) string {
+	if queue == jobs.QueueGPU {
+		return "GPU: every submission is timed on the same GPU worker class"
+	}
+	return "CPU: every submission is timed on the same CPU worker class"
 }
 
 // challengeState says whether a challenge accepts submissions at now.

@@ -2,7 +2,9 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"slices"
@@ -40,6 +42,10 @@ type LeaderRow struct {
 	SSIM         *float64  `json:"ssim"`
 	RuntimeMS    float64   `json:"runtime_ms"`
 	RuntimeStdMS *float64  `json:"runtime_std_ms"`
+	RuntimeMinMS *float64  `json:"runtime_min_ms"`
+	RuntimeMaxMS *float64  `json:"runtime_max_ms"`
+	Repeats      int       `json:"repeats"`
+	Warmup       int       `json:"warmup"` // -1 when unrecorded
 	Params       *float64  `json:"params"`
 	FLOPs        *float64  `json:"flops"`
 	Activations  *float64  `json:"activations"`
@@ -48,13 +54,60 @@ type LeaderRow struct {
 	SubmittedAt  time.Time `json:"submitted_at"`
 }
 
+// finite returns nil for NaN and ±Inf, which JSON cannot carry.
+func finite(f float64) *float64 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil
+	}
+	return &f
+}
+
+func finitePtr(f *float64) *float64 {
+	if f == nil {
+		return nil
+	}
+	return finite(*f)
+}
+
+// MarshalJSON writes every metric that is NaN or infinite (a PSNR of +Inf
+// for a bit-exact output, a broken measurement) as null: encoding/json
+// refuses such values, and one row must not turn the whole board into a 500.
+func (r LeaderRow) MarshalJSON() ([]byte, error) {
+	type plain LeaderRow // without this method
+	return json.Marshal(struct {
+		plain
+		PSNR         *float64 `json:"psnr"`
+		SSIM         *float64 `json:"ssim"`
+		RuntimeMS    *float64 `json:"runtime_ms"`
+		RuntimeStdMS *float64 `json:"runtime_std_ms"`
+		RuntimeMinMS *float64 `json:"runtime_min_ms"`
+		RuntimeMaxMS *float64 `json:"runtime_max_ms"`
+		Params       *float64 `json:"params"`
+		FLOPs        *float64 `json:"flops"`
+		Activations  *float64 `json:"activations"`
+		ConvLayers   *float64 `json:"conv_layers"`
+		MemoryMB     *float64 `json:"memory_mb"`
+	}{
+		plain: plain(r), PSNR: finite(r.PSNR), SSIM: finitePtr(r.SSIM), RuntimeMS: finite(r.RuntimeMS),
+		RuntimeStdMS: finitePtr(r.RuntimeStdMS), RuntimeMinMS: finitePtr(r.RuntimeMinMS), RuntimeMaxMS: finitePtr(r.RuntimeMaxMS),
+		Params: finitePtr(r.Params), FLOPs: finitePtr(r.FLOPs), Activations: finitePtr(r.Activations),
+		ConvLayers: finitePtr(r.ConvLayers), MemoryMB: finitePtr(r.MemoryMB),
+	})
+}
+
 // Board is a computed leaderboard.
 type Board struct {
-	Challenge string      `json:"challenge"`
-	Dataset   string      `json:"dataset"`
-	Rules     string      `json:"rules"`
-	Note      string      `json:"note,omitempty"`
-	Rows      []LeaderRow `json:"rows"`
+	Challenge string `json:"challenge"`
+	Dataset   string `json:"dataset"`
+	Split     string `json:"split"` // the evaluated split: "validation" or "test"
+	Rules     string `json:"rules"`
+	// GatesApplied and GatesSkipped list the rule set's gates this board
+	// did and did not apply: it measures one split, so a gate on the other
+	// split's PSNR cannot be checked here.
+	GatesApplied []string    `json:"gates_applied"`
+	GatesSkipped []string    `json:"gates_skipped"`
+	Note         string      `json:"note,omitempty"`
+	Rows         []LeaderRow `json:"rows"`
 }
 
 func (h *Leaderboard) board(r *http.Request) (store.Challenge, Board, error) {
@@ -63,7 +116,7 @@ func (h *Leaderboard) board(r *http.Request) (store.Challenge, Board, error) {
 	if err != nil {
 		return c, Board{}, notFoundAs(err)
 	}
-	b := Board{Challenge: c.Slug, Rows: []LeaderRow{}}
+	b := Board{Challenge: c.Slug, Rows: []LeaderRow{}, GatesApplied: []string{}, GatesSkipped: []string{}}
 	ds, err := h.Store.EvaluationDataset(ctx, c.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		b.Note = "No evaluation dataset yet."
@@ -71,7 +124,7 @@ func (h *Leaderboard) board(r *http.Request) (store.Challenge, Board, error) {
 	} else if err != nil {
 		return c, b, err
 	}
-	b.Dataset = ds.Name + " (" + ds.Split + ")"
+	b.Dataset, b.Split = ds.Name+" ("+ds.Split+")", ds.Split
 	scored, err := h.Store.FinishedWithResults(ctx, c.ID, ds.ID)
 	if err != nil {
 		return c, b, err
@@ -79,14 +132,21 @@ func (h *Leaderboard) board(r *http.Request) (store.Challenge, Board, error) {
 	rules, err := parseRules(c.Rules)
 	if err != nil {
 		b.Note = "The ranking rules are invalid, so nothing is ranked: " + err.Error()
-		b.Rows = unrankedRows(scored, "rules invalid")
+		b.Rows = unrankedRows(scored, ds.Split, "rules invalid")
 		return c, b, nil
 	}
 	b.Rules = rules.Name
+	rules, applied, skipped := measuredGates(rules, ds.Split)
+	for _, g := range applied {
+		b.GatesApplied = append(b.GatesApplied, describeGate(g))
+	}
+	for _, g := range skipped {
+		b.GatesSkipped = append(b.GatesSkipped, describeGate(g))
+	}
 	rows, err := rankBoard(rules, ds.Split, scored)
 	if err != nil {
 		b.Note = "Ranking failed, so nothing is ranked: " + err.Error()
-		b.Rows = unrankedRows(scored, "ranking failed")
+		b.Rows = unrankedRows(scored, ds.Split, "ranking failed")
 		return c, b, nil
 	}
 	b.Rows = rows
@@ -99,7 +159,8 @@ func (h *Leaderboard) Show(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v := templates.Leaderboard{Slug: c.Slug, Title: c.Title, Rule: strings.Join(describeRules(c.Rules), " ")}
+	v := templates.Leaderboard{Slug: c.Slug, Title: c.Title, Rule: strings.Join(describeRules(c.Rules), " "),
+		Gates: gatesSentence(b), RuntimeNote: boardRuntimeNote(b.Rows)}
 	if b.Note != "" {
 		v.Rule = b.Note + " " + v.Rule
 	}
@@ -115,6 +176,13 @@ func (h *Leaderboard) Show(w http.ResponseWriter, r *http.Request) error {
 		}
 		if row.RuntimeStdMS != nil {
 			tr.Runtime += " ± " + fmtFloat(*row.RuntimeStdMS, 2)
+		}
+		tr.RuntimeTitle = fmt.Sprintf("%d timed runs per image", row.Repeats)
+		if row.Warmup >= 0 {
+			tr.RuntimeTitle += fmt.Sprintf(" after %d warm-up", row.Warmup)
+		}
+		if row.RuntimeMinMS != nil && row.RuntimeMaxMS != nil {
+			tr.RuntimeTitle += "; min–max " + fmtFloat(*row.RuntimeMinMS, 2) + "–" + fmtFloat(*row.RuntimeMaxMS, 2) + " ms"
 		}
 		if row.Rank > 0 {
 			tr.Rank = strconv.Itoa(row.Rank)
@@ -158,7 +226,8 @@ func entryFor(s store.Scored, split string, fvcore bool) (scoring.Entry, LeaderR
 	}
 	row := LeaderRow{
 		Name: s.Username, Baseline: s.IsBaseline, PSNR: res.PSNR, SSIM: res.SSIM,
-		RuntimeMS: res.RuntimeMS, RuntimeStdMS: res.RuntimeStdMS, Params: p.Params, FLOPs: flops,
+		RuntimeMS: res.RuntimeMS, RuntimeStdMS: res.RuntimeStdMS, RuntimeMinMS: res.RuntimeMinMS, RuntimeMaxMS: res.RuntimeMaxMS,
+		Repeats: res.Repeats, Warmup: resultWarmup(res.PerImage), Params: p.Params, FLOPs: flops,
 		Activations: p.Activations, ConvLayers: p.ConvLayers, MemoryMB: res.PeakMemoryMB, SubmittedAt: s.CreatedAt,
 	}
 	if s.IsBaseline || row.Name == "" {
@@ -269,10 +338,10 @@ func psnrKey(split string) string {
 	return scoring.MetricPSNRVal
 }
 
-func unrankedRows(scored []store.Scored, reason string) []LeaderRow {
+func unrankedRows(scored []store.Scored, split, reason string) []LeaderRow {
 	out := make([]LeaderRow, 0, len(scored))
 	for _, s := range scored {
-		_, row := entryFor(s, "validation", false)
+		_, row := entryFor(s, split, false)
 		row.Unranked = reason
 		out = append(out, row)
 	}
@@ -290,4 +359,99 @@ func cmpFloat(a, b float64) int {
 		return 1
 	}
 	return 0
+}
+
+// otherSplitMetrics are, per evaluated split, the metrics a board on that
+// split never measures: it has one PSNR and one runtime, of its own split.
+var otherSplitMetrics = map[string][]string{
+	"validation": {scoring.MetricPSNRTest, scoring.MetricRuntimeTest},
+	"test":       {scoring.MetricPSNRVal, scoring.MetricRuntimeVal},
+}
+
+// measuredGates keeps the gates whose metric this board measures. The
+// NTIRE presets gate on both the validation and the test PSNR, but a board
+// evaluates one split; applying both gates would fail everyone on the
+// missing one ("psnr_test missing") and rank nobody. The dropped gates are
+// returned so the page can say which were not applied.
+func measuredGates(r scoring.Rules, split string) (scoring.Rules, []scoring.Gate, []scoring.Gate) {
+	var applied, skipped []scoring.Gate
+	for _, g := range r.Gates {
+		if slices.Contains(otherSplitMetrics[split], g.Metric) {
+			skipped = append(skipped, g)
+		} else {
+			applied = append(applied, g)
+		}
+	}
+	r.Gates = applied
+	return r, applied, skipped
+}
+
+// describeGate says a gate in words, e.g. "PSNR (validation) ≥ 28.91".
+func describeGate(g scoring.Gate) string {
+	if g.FromBaseline {
+		s := metricName(g.Metric) + " ≥ the baseline's"
+		if g.Min != 0 {
+			s += fmt.Sprintf(" %+.2f", g.Min)
+		}
+		return s
+	}
+	return fmt.Sprintf("%s ≥ %.2f", metricName(g.Metric), g.Min)
+}
+
+// gatesSentence says on the page which gates ranked this board.
+func gatesSentence(b Board) string {
+	if b.Rules == "" {
+		return ""
+	}
+	var s string
+	if len(b.GatesApplied) == 0 {
+		s = "Gates applied: none."
+	} else {
+		s = "Gates applied: " + strings.Join(b.GatesApplied, "; ") + "."
+	}
+	if len(b.GatesSkipped) > 0 {
+		s += " Not applied, because this leaderboard measures the " + b.Split + " split only: " + strings.Join(b.GatesSkipped, "; ") + "."
+	}
+	return s
+}
+
+// boardRuntimeNote is the runtime column's footnote. Repeats and warm-up are
+// per result; the note gives the values the rows have (usually one).
+func boardRuntimeNote(rows []LeaderRow) string {
+	reps, warms := map[int]bool{}, map[int]bool{}
+	var rl, wl []string
+	for _, r := range rows {
+		if !reps[r.Repeats] {
+			reps[r.Repeats] = true
+			rl = append(rl, strconv.Itoa(r.Repeats))
+		}
+		if w := r.Warmup; !warms[w] {
+			warms[w] = true
+			if w < 0 {
+				wl = append(wl, "unrecorded")
+			} else {
+				wl = append(wl, strconv.Itoa(w))
+			}
+		}
+	}
+	s := "Runtime: each image is run untimed warm-up time(s)"
+	if len(wl) > 0 {
+		s = "Runtime: each image is run " + strings.Join(wl, " or ") + " untimed warm-up time(s)"
+	}
+	s += ", then timed"
+	if len(rl) > 0 {
+		s += " " + strings.Join(rl, " or ") + " time(s)"
+	}
+	return s + "; an image's runtime is the median of its timed runs, and the column is the mean of those medians over the images. " +
+		"± is the standard deviation across repeats, pooled over images; hover a runtime for its repeats and min–max " +
+		"(means over images of each image's fastest and slowest run)."
+}
+
+// resultWarmup reads the warm-up count of a result from its per-image table.
+func resultWarmup(raw json.RawMessage) int {
+	var per []perImage
+	if json.Unmarshal(raw, &per) != nil {
+		return -1
+	}
+	return warmupOf(per)
 }

@@ -24,6 +24,7 @@ type SubmissionStore interface {
 	SubmissionLogs(ctx context.Context, submissionID, afterID int64, limit int) ([]store.LogLine, error)
 	SubmissionsOfUser(ctx context.Context, challengeID, userID int64) ([]store.Scored, error)
 	ChallengeByID(ctx context.Context, id int64) (store.Challenge, error)
+	DatasetByID(ctx context.Context, id int64) (store.Dataset, error)
 }
 
 // SubmissionPages serves a submission's page, its live status and the
@@ -71,14 +72,23 @@ func (h *SubmissionPages) Show(w http.ResponseWriter, r *http.Request) error {
 		ID: sub.ID, ChallengeSlug: c.Slug, ChallengeTitle: c.Title, Owner: sub.Username,
 		Label: sub.Label, Status: sub.Status, Message: sub.Message,
 		Created: fmtTime(&sub.CreatedAt), Started: fmtTime(sub.StartedAt), Ended: fmtTime(sub.FinishedAt),
-		ModelSHA256: sub.ModelSHA256, ModelSize: fmtBytes(sub.ModelBytes),
+		ModelSHA256: sub.ModelSHA256, ModelSize: fmtBytes(sub.ModelBytes), DataRange: fmtDataRange(sub.DataRange),
 		Profile: profileKVs(sub.Profile), Live: live(sub.Status),
 		StatusURL: "/submissions/" + strconv.FormatInt(sub.ID, 10) + "/status.json",
 	}
+	ds, err := h.Store.DatasetByID(ctx, sub.DatasetID)
+	if err != nil {
+		return err
+	}
+	// A test split is hidden: per-image scores would let a participant
+	// probe it image by image, and its image names are not public. Admins
+	// see everything.
+	reveal := ds.Split == "validation" || VisitorFrom(ctx).User.IsAdmin
 	res, err := h.Store.ResultBySubmission(ctx, sub.ID)
 	switch {
 	case err == nil:
-		v.Metrics, v.Images = resultView(res)
+		v.Metrics, v.Images, v.RuntimeNote = resultView(res, reveal)
+		v.ImageScores = reveal
 	case !errors.Is(err, store.ErrNotFound):
 		return err
 	}
@@ -214,8 +224,47 @@ func profileKVs(raw json.RawMessage) []templates.KV {
 	return out
 }
 
-// resultView formats a result's metrics and its per-image table.
-func resultView(r store.Result) ([]templates.KV, []templates.ImageRow) {
+func fmtDataRange(dr float32) string {
+	if dr == 255 {
+		return "[0, 255]"
+	}
+	return "[0, 1]"
+}
+
+// perImage is the part of results.per_image the pages read.
+type perImage struct {
+	Name      string    `json:"name"`
+	PSNR      *float64  `json:"psnr"`
+	SSIM      *float64  `json:"ssim"`
+	RuntimeMS *float64  `json:"runtime_ms"`
+	RunsMS    []float64 `json:"runs_ms"`
+	WarmupMS  []float64 `json:"warmup_ms"`
+}
+
+// warmupOf reads the warm-up count from the per-image table (results have no
+// column for it): the length of the first image's warm-up list. -1: unknown.
+func warmupOf(per []perImage) int {
+	if len(per) == 0 {
+		return -1
+	}
+	return len(per[0].WarmupMS)
+}
+
+// runtimeNote says truthfully what the runtime figure is.
+func runtimeNote(repeats, warmup int) string {
+	w := "an unrecorded number of"
+	if warmup >= 0 {
+		w = strconv.Itoa(warmup)
+	}
+	return fmt.Sprintf("Runtime: each image is run %s untimed warm-up time(s), then timed %d time(s); "+
+		"an image's runtime is the median of its timed runs, and the set's runtime is the mean of those medians over the images. "+
+		"± is the standard deviation across repeats, pooled over images; min–max are the means over images of each image's fastest and slowest run.",
+		w, repeats)
+}
+
+// resultView formats a result's metrics, its per-image table (with PSNR and
+// SSIM and image names only when reveal), and the runtime note.
+func resultView(r store.Result, reveal bool) ([]templates.KV, []templates.ImageRow, string) {
 	kv := []templates.KV{{Key: "PSNR", Value: fmtFloat(r.PSNR, 3) + " dB"}}
 	if r.PSNRY != nil {
 		kv = append(kv, templates.KV{Key: "PSNR (Y)", Value: fmtFloat(*r.PSNRY, 3) + " dB"})
@@ -227,11 +276,18 @@ func resultView(r store.Result) ([]templates.KV, []templates.ImageRow) {
 	if r.RuntimeStdMS != nil {
 		rt = fmtFloat(r.RuntimeMS, 2) + " ± " + fmtFloat(*r.RuntimeStdMS, 2) + " ms"
 	}
-	kv = append(kv, templates.KV{Key: "Runtime (mean per image)", Value: rt})
+	var per []perImage
+	json.Unmarshal(r.PerImage, &per) //nolint:errcheck // a malformed table shows as empty
+	warmup := warmupOf(per)
+	kv = append(kv, templates.KV{Key: "Runtime ms (mean of per-image medians)", Value: rt})
 	if r.RuntimeMinMS != nil && r.RuntimeMaxMS != nil {
-		kv = append(kv, templates.KV{Key: "Runtime min / max", Value: fmtFloat(*r.RuntimeMinMS, 2) + " / " + fmtFloat(*r.RuntimeMaxMS, 2) + " ms"})
+		kv = append(kv, templates.KV{Key: "Runtime min–max (mean of per-image fastest / slowest run)", Value: fmtFloat(*r.RuntimeMinMS, 2) + " – " + fmtFloat(*r.RuntimeMaxMS, 2) + " ms"})
 	}
-	kv = append(kv, templates.KV{Key: "Repeats", Value: strconv.Itoa(r.Repeats)})
+	reps := strconv.Itoa(r.Repeats) + " timed runs per image"
+	if warmup >= 0 {
+		reps += ", after " + strconv.Itoa(warmup) + " warm-up"
+	}
+	kv = append(kv, templates.KV{Key: "Repeats", Value: reps})
 	if r.PeakMemoryMB != nil {
 		kv = append(kv, templates.KV{Key: "Peak memory", Value: fmtFloat(*r.PeakMemoryMB, 1) + " MB"})
 	}
@@ -241,18 +297,17 @@ func resultView(r store.Result) ([]templates.KV, []templates.ImageRow) {
 	if r.ORTVersion != "" {
 		kv = append(kv, templates.KV{Key: "ONNX Runtime", Value: r.ORTVersion})
 	}
-	var per []struct {
-		Name      string   `json:"name"`
-		PSNR      *float64 `json:"psnr"`
-		SSIM      *float64 `json:"ssim"`
-		RuntimeMS *float64 `json:"runtime_ms"`
-	}
-	json.Unmarshal(r.PerImage, &per) //nolint:errcheck // a malformed table shows as empty
 	rows := make([]templates.ImageRow, 0, len(per))
-	for _, p := range per {
-		rows = append(rows, templates.ImageRow{Name: p.Name, PSNR: fmtPtr(p.PSNR, 3), SSIM: fmtPtr(p.SSIM, 4), Runtime: fmtPtr(p.RuntimeMS, 2)})
+	for i, p := range per {
+		row := templates.ImageRow{Name: p.Name, Runtime: fmtPtr(p.RuntimeMS, 2)}
+		if reveal {
+			row.PSNR, row.SSIM = fmtPtr(p.PSNR, 3), fmtPtr(p.SSIM, 4)
+		} else {
+			row.Name = "image " + strconv.Itoa(i+1)
+		}
+		rows = append(rows, row)
 	}
-	return kv, rows
+	return kv, rows, runtimeNote(r.Repeats, warmup)
 }
 
 func fmtFloat(f float64, prec int) string {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
@@ -39,14 +40,16 @@ type InspectFunc func(data []byte, scale int) (Inspection, error)
 // Blobs is where uploaded models go.
 type Blobs interface {
 	Put(r io.Reader, maxBytes int64) (digest string, n int64, err error)
+	PutBytes(b []byte) (digest string, err error)
 	ReadAll(digest string) ([]byte, error)
+	Exists(digest string) bool
 	Delete(digest string) error
 }
 
 // UploadStore is the part of the store uploads use.
 type UploadStore interface {
 	Challenges
-	ModelInUse(ctx context.Context, digest string) (bool, error)
+	DeleteModelIfUnused(ctx context.Context, digest string, del func() error) (bool, error)
 	CreateSubmission(ctx context.Context, ns store.NewSubmission, quota int,
 		enqueue func(ctx context.Context, tx pgx.Tx, id int64) error) (int64, error)
 }
@@ -64,6 +67,14 @@ type Upload struct {
 	Blobs   Blobs
 	Inspect InspectFunc
 	Jobs    JobInserter
+	// Rejects counts each user's refused uploads (UploadRejectsPerHour);
+	// nil means no limit. In memory, per process.
+	Rejects *window
+}
+
+// NewRejectLimit returns the per-user limit on refused uploads for Upload.
+func NewRejectLimit(perHour int, now func() time.Time) *window {
+	return newWindow(perHour, UploadRejectWindow, now)
 }
 
 // maxLabel caps a submission's label, in characters.
@@ -82,21 +93,39 @@ var (
 	errLabel      = errors.New("upload: label too long")
 	errTwoFiles   = errors.New("upload: more than one model file")
 	errFieldLarge = errors.New("upload: form field too large")
+	errDataRange  = errors.New("upload: data_range must be 1 or 255")
 )
+
+// parseDataRange accepts exactly the values the form offers.
+func parseDataRange(s string) (float32, bool) {
+	switch strings.TrimSpace(s) {
+	case "1":
+		return 1, true
+	case "255":
+		return 255, true
+	}
+	return 0, false
+}
 
 // uploadForm is what readUpload got from the body.
 type uploadForm struct {
-	Label  string
-	Digest string // "" when no file was stored
-	Size   int64
+	Label     string
+	DataRange float32 // 1 unless the form said 255
+	Digest    string  // "" when no file was stored
+	Size      int64
 }
 
 // readUpload streams a multipart upload. The CSRF token must come first (the
 // form puts it first), so nothing is stored for a forged request; the
 // "model" part streams into put without being buffered. On error, a stored
 // file's digest is still returned so the caller can delete it.
+//
+// The challenge page's form sends csrf_token, label, data_range, model, in
+// that order, so a bad data_range is refused before any byte of the model is
+// stored. Other clients may send label and data_range after the file: they
+// are still read and checked, and a refusal then deletes the stored file.
 func readUpload(mr *multipart.Reader, checkCSRF func(string) bool, put func(io.Reader) (string, int64, error)) (uploadForm, error) {
-	var f uploadForm
+	f := uploadForm{DataRange: 1}
 	first := true
 	for {
 		p, err := mr.NextPart()
@@ -132,6 +161,16 @@ func readUpload(mr *multipart.Reader, checkCSRF func(string) bool, put func(io.R
 				return f, errLabel
 			}
 			f.Label = s
+		case "data_range":
+			s, err := readField(p, 16)
+			if err != nil {
+				return f, errDataRange
+			}
+			dr, ok := parseDataRange(s)
+			if !ok {
+				return f, errDataRange
+			}
+			f.DataRange = dr
 		case "model":
 			if f.Digest != "" {
 				return f, errTwoFiles
@@ -171,8 +210,9 @@ func readField(r io.Reader, max int64) (string, error) {
 	return string(b), nil
 }
 
-// Create stores an uploaded model, checks it, and queues its evaluation.
-// POST /c/{slug}/submissions (multipart/form-data: csrf_token, label, model)
+// Create stores an uploaded model, checks it, and queues its evaluation on
+// the challenge's queue (its hardware class).
+// POST /c/{slug}/submissions (multipart/form-data: csrf_token, label, data_range, model)
 //
 // A refused upload re-renders the challenge page with the reason and leaves
 // neither a submission row nor a stored file. Checks that need no body
@@ -192,12 +232,22 @@ func (h *Upload) Create(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	userKey := strconv.FormatInt(vis.User.ID, 10)
+	bodyRead := false // from here on a refusal cost the server work and counts
 	refuse := func(status int, msg string, problems []string) error {
+		if bodyRead {
+			h.Rejects.add(userKey)
+		}
 		// The browser may still be sending; tell it not to reuse the
 		// connection rather than read the rest of a big body.
 		w.Header().Set("Connection", "close")
-		v.Upload = templates.UploadForm{Error: msg, Problems: problems}
+		v.Upload.Error, v.Upload.Problems = msg, problems
 		return Render(ctx, w, status, templates.ChallengePage(h.Page(r, v.Title), v))
+	}
+	if blocked, wait := h.Rejects.blocked(userKey); blocked {
+		return refuse(http.StatusTooManyRequests, fmt.Sprintf(
+			"Too many refused uploads in the last hour (%d); try again in %d minutes. Check your model locally before uploading again.",
+			h.Rejects.limit, minutesLeft(wait)), nil)
 	}
 	if !v.Open {
 		return refuse(http.StatusForbidden, "This challenge is "+v.State+": it does not accept submissions.", nil)
@@ -212,6 +262,7 @@ func (h *Upload) Create(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 
+	bodyRead = true
 	r.Body = http.MaxBytesReader(w, r.Body, c.MaxUploadBytes+multipartSlack)
 	mr, err := r.MultipartReader()
 	if err != nil {
@@ -227,6 +278,7 @@ func (h *Upload) Create(w http.ResponseWriter, r *http.Request) error {
 		var mbe *http.MaxBytesError
 		switch {
 		case errors.Is(err, errCSRF), errors.Is(err, errCSRFFirst):
+			h.Rejects.add(userKey)
 			return &Error{Status: http.StatusForbidden, Msg: "The form was stale or forged (CSRF check failed). Reload the page and try again.", Err: err}
 		case errors.Is(err, blob.ErrTooLarge), errors.As(err, &mbe):
 			return refuse(http.StatusRequestEntityTooLarge,
@@ -235,6 +287,9 @@ func (h *Upload) Create(w http.ResponseWriter, r *http.Request) error {
 			return refuse(http.StatusUnprocessableEntity, "Choose an ONNX model file to upload.", nil)
 		case errors.Is(err, errEmptyFile):
 			return refuse(http.StatusUnprocessableEntity, "The file is empty (0 bytes). Choose the exported .onnx model.", nil)
+		case errors.Is(err, errDataRange):
+			return refuse(http.StatusUnprocessableEntity,
+				"Choose the pixel range your model expects and produces: [0,1] (value 1) or [0,255] (value 255).", nil)
 		case errors.Is(err, errLabel):
 			return refuse(http.StatusUnprocessableEntity, fmt.Sprintf("The label is longer than %d characters.", maxLabel), nil)
 		case errors.Is(err, errTwoFiles), errors.Is(err, errFieldLarge):
@@ -243,7 +298,7 @@ func (h *Upload) Create(w http.ResponseWriter, r *http.Request) error {
 			return refuse(http.StatusBadRequest, "The upload was cut off or malformed; please try again.", nil)
 		}
 	}
-	v.Upload.Label = f.Label
+	v.Upload.Label, v.Upload.DataRange = f.Label, dataRangeValue(f.DataRange)
 
 	data, err := h.Blobs.ReadAll(f.Digest)
 	if err != nil {
@@ -264,9 +319,18 @@ func (h *Upload) Create(w http.ResponseWriter, r *http.Request) error {
 
 	id, err := h.Store.CreateSubmission(ctx, store.NewSubmission{
 		ChallengeID: c.ID, UserID: vis.User.ID, DatasetID: ds.ID, Label: f.Label,
-		ModelSHA256: f.Digest, ModelBytes: f.Size, Profile: ins.Profile,
+		ModelSHA256: f.Digest, ModelBytes: f.Size, Profile: ins.Profile, DataRange: f.DataRange,
 	}, c.DailyQuota, func(ctx context.Context, tx pgx.Tx, id int64) error {
-		_, err := h.Jobs.InsertTx(ctx, tx, jobs.Evaluate{SubmissionID: id}, &river.InsertOpts{Queue: jobs.QueueCPU})
+		// The transaction holds the digest's lock, so no refused upload can
+		// delete the blob from here to commit. One may have deleted it
+		// before the lock was taken (its check saw no row yet): store the
+		// verified bytes again.
+		if !h.Blobs.Exists(f.Digest) {
+			if d, err := h.Blobs.PutBytes(data); err != nil || d != f.Digest {
+				return fmt.Errorf("re-store model %s: %v", f.Digest, err)
+			}
+		}
+		_, err := h.Jobs.InsertTx(ctx, tx, jobs.Evaluate{SubmissionID: id}, &river.InsertOpts{Queue: queueOf(c)})
 		return err
 	})
 	if errors.Is(err, store.ErrQuotaExceeded) {
@@ -291,23 +355,33 @@ func quotaMessage(v templates.Challenge) string {
 	return s
 }
 
+// queueOf is the River queue of a challenge's evaluations: its hardware
+// class, so all its runtimes come from one kind of machine.
+func queueOf(c store.Challenge) string {
+	if c.Queue == jobs.QueueGPU {
+		return jobs.QueueGPU
+	}
+	return jobs.QueueCPU
+}
+
+func dataRangeValue(dr float32) string {
+	if dr == 255 {
+		return "255"
+	}
+	return "1"
+}
+
 // discard deletes a refused upload's blob unless a submission stores the
-// same bytes. A concurrent upload of identical bytes could still lose its
-// file between the check and the delete; the runner then fails that
-// submission with "model file missing", which is rare and visible.
+// same bytes. The check and the delete run under the digest's advisory lock,
+// which CreateSubmission also takes, so a submission of the same bytes
+// either committed before the check (and the blob stays) or inserts after
+// the delete and stores the bytes again itself.
 func (h *Upload) discard(ctx context.Context, digest string) {
 	if digest == "" {
 		return
 	}
-	used, err := h.Store.ModelInUse(context.WithoutCancel(ctx), digest)
+	_, err := h.Store.DeleteModelIfUnused(context.WithoutCancel(ctx), digest, func() error { return h.Blobs.Delete(digest) })
 	if err != nil {
-		h.Log.ErrorContext(ctx, "upload: keep blob: cannot tell whether it is in use", "digest", digest, "error", err)
-		return
-	}
-	if used {
-		return
-	}
-	if err := h.Blobs.Delete(digest); err != nil {
-		h.Log.ErrorContext(ctx, "upload: delete refused blob", "digest", digest, "error", err)
+		h.Log.ErrorContext(ctx, "upload: discard refused blob", "digest", digest, "error", err)
 	}
 }

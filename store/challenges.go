@@ -7,11 +7,11 @@ import (
 )
 
 const challengeColumns = `id, slug, title, description, scale, rules, max_upload_bytes,
-	daily_quota, opens_at, closes_at, created_at`
+	daily_quota, queue, opens_at, closes_at, created_at`
 
 func scanChallenge(row interface{ Scan(...any) error }, c *Challenge) error {
 	return row.Scan(&c.ID, &c.Slug, &c.Title, &c.Description, &c.Scale, &c.Rules, &c.MaxUploadBytes,
-		&c.DailyQuota, &c.OpensAt, &c.ClosesAt, &c.CreatedAt)
+		&c.DailyQuota, &c.Queue, &c.OpensAt, &c.ClosesAt, &c.CreatedAt)
 }
 
 // ChallengeBySlug returns ErrNotFound for an unknown slug.
@@ -53,4 +53,14 @@ func (s *Store) ChallengeByID(ctx context.Context, id int64) (Challenge, error) 
 	var c Challenge
 	err := scanChallenge(s.pool.QueryRow(ctx, `SELECT `+challengeColumns+` FROM challenges WHERE id = $1`, id), &c)
 	return c, translate(err, "challenge by id")
+}
+
+// DatasetByID returns ErrNotFound for an unknown id. It returns the name and
+// split only: never image names or digests, which pages must not show for a
+// hidden (test) split.
+func (s *Store) DatasetByID(ctx context.Context, id int64) (Dataset, error) {
+	var d Dataset
+	err := s.pool.QueryRow(ctx, `SELECT id, challenge_id, name, split FROM datasets WHERE id = $1`, id).
+		Scan(&d.ID, &d.ChallengeID, &d.Name, &d.Split)
+	return d, translate(err, "dataset by id")
 }

@@ -30,11 +30,14 @@ type NewSubmission struct {
 	Label       string
 	ModelSHA256 string
 	ModelBytes  int64
-	Profile     []byte // JSON; nil for none
+	Profile     []byte  // JSON; nil for none
+	DataRange   float32 // 1 or 255 (protocol.md §1.1); 0 means 1
 }
 
 // CreateSubmission inserts a queued submission and, in the same transaction,
 // calls enqueue with its id so the job row commits (or not) with it. The
+// transaction holds the model digest's advisory lock (ModelLockSQL), so
+// enqueue may also make sure the blob is (still) stored. The
 // user's row is locked first so that concurrent uploads cannot both slip
 // under quota (quota <= 0 means unlimited). Returns ErrQuotaExceeded when the
 // quota is used up.
@@ -54,11 +57,20 @@ func (s *Store) CreateSubmission(ctx context.Context, ns NewSubmission, quota in
 				return ErrQuotaExceeded
 			}
 		}
+		// The digest's lock: a refused upload of the same bytes cannot
+		// delete the blob between here and commit (DeleteModelIfUnused).
+		if _, err := tx.Exec(ctx, ModelLockSQL, ns.ModelSHA256); err != nil {
+			return translate(err, "lock model")
+		}
+		dr := ns.DataRange
+		if dr == 0 {
+			dr = 1
+		}
 		err := tx.QueryRow(ctx, `
-			INSERT INTO submissions (challenge_id, user_id, dataset_id, label, model_sha256, model_bytes, profile, status)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued')
+			INSERT INTO submissions (challenge_id, user_id, dataset_id, label, model_sha256, model_bytes, profile, data_range, status)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued')
 			RETURNING id`,
-			ns.ChallengeID, ns.UserID, ns.DatasetID, ns.Label, ns.ModelSHA256, ns.ModelBytes, ns.Profile).Scan(&id)
+			ns.ChallengeID, ns.UserID, ns.DatasetID, ns.Label, ns.ModelSHA256, ns.ModelBytes, ns.Profile, dr).Scan(&id)
 		if err != nil {
 			return translate(err, "insert submission")
 		}
@@ -81,22 +93,57 @@ func (s *Store) QuotaUsed(ctx context.Context, userID, challengeID int64) (n int
 	return n, oldest, translate(err, "quota used")
 }
 
-// ModelInUse reports whether any submission references the model digest, so
-// a rejected upload's blob is only deleted when nobody else stored the same
-// bytes.
+// ModelInUse reports whether any submission references the model digest.
+// The answer is stale as soon as it returns: to delete a blob, use
+// DeleteModelIfUnused, which holds the digest's lock across check and delete.
 func (s *Store) ModelInUse(ctx context.Context, digest string) (bool, error) {
 	var used bool
 	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM submissions WHERE model_sha256 = $1)`, digest).Scan(&used)
 	return used, translate(err, "model in use")
 }
 
+// ModelLockSQL takes the transaction-scoped advisory lock of a model digest
+// ($1). Everything that decides whether a model blob lives or dies takes it:
+// the insert of a submission referencing the digest (CreateSubmission) and
+// the check-and-delete of a refused upload (DeleteModelIfUnused). So a
+// delete can never interleave with an insert of the same digest. Other
+// packages that delete model blobs (a garbage collector, say) must take it
+// too.
+const ModelLockSQL = `SELECT pg_advisory_xact_lock(hashtext($1))`
+
+// DeleteModelIfUnused calls del (which removes the blob) only if no
+// submission references digest, and does so while holding the digest's
+// advisory lock, so no submission can start referencing it between the check
+// and the delete. It reports whether del ran. del's error is returned.
+func (s *Store) DeleteModelIfUnused(ctx context.Context, digest string, del func() error) (bool, error) {
+	deleted := false
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, ModelLockSQL, digest); err != nil {
+			return translate(err, "lock model")
+		}
+		var used bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM submissions WHERE model_sha256 = $1)`, digest).Scan(&used); err != nil {
+			return translate(err, "model in use")
+		}
+		if used {
+			return nil
+		}
+		deleted = true
+		return del()
+	})
+	if err != nil {
+		return deleted, fmt.Errorf("delete unused model: %w", err)
+	}
+	return deleted, nil
+}
+
 const submissionColumns = `s.id, s.challenge_id, s.user_id, coalesce(u.username, ''), s.dataset_id, s.label,
-	s.model_sha256, s.model_bytes, s.profile, s.is_baseline, s.status, s.message, s.attempts, s.worker,
+	s.model_sha256, s.model_bytes, s.profile, s.data_range, s.is_baseline, s.status, s.message, s.attempts, s.worker,
 	s.created_at, s.started_at, s.finished_at`
 
 func scanSubmission(row interface{ Scan(...any) error }, s *Submission, extra ...any) error {
 	dst := []any{&s.ID, &s.ChallengeID, &s.UserID, &s.Username, &s.DatasetID, &s.Label,
-		&s.ModelSHA256, &s.ModelBytes, &s.Profile, &s.IsBaseline, &s.Status, &s.Message, &s.Attempts, &s.Worker,
+		&s.ModelSHA256, &s.ModelBytes, &s.Profile, &s.DataRange, &s.IsBaseline, &s.Status, &s.Message, &s.Attempts, &s.Worker,
 		&s.CreatedAt, &s.StartedAt, &s.FinishedAt}
 	return row.Scan(append(dst, extra...)...)
 }

@@ -66,14 +66,16 @@ type Challenge struct {
 	LoggedIn                 bool
 	Quota, QuotaUsed         int
 	QuotaResets              string
+	Hardware                 string // the hardware class evaluations run on
 	Upload                   UploadForm
 }
 
 // UploadForm is the state of the upload form after a refused upload.
 type UploadForm struct {
-	Label    string
-	Error    string   // why the upload was refused
-	Problems []string // what the model check found
+	Label     string
+	DataRange string   // "1" or "255": the pixel range the form had selected
+	Error     string   // why the upload was refused
+	Problems  []string // what the model check found
 }
 
 // KV is one labelled value.
@@ -97,13 +99,20 @@ type Submission struct {
 	Message                 string
 	Created, Started, Ended string
 	ModelSHA256, ModelSize  string
+	DataRange               string // "[0, 1]" or "[0, 255]"
 	Profile                 []KV
 	Metrics                 []KV // empty until finished
 	Images                  []ImageRow
-	Log                     []LogLine
-	Live                    bool // queued or running: poll for updates
-	StatusURL               string
-	LastLogID               int64
+	// ImageScores: the per-image table shows PSNR and SSIM (validation
+	// split, or an admin); otherwise runtime only, so a hidden test set's
+	// per-image scores cannot be probed.
+	ImageScores bool
+	// RuntimeNote says how the runtime was measured (warm-up, repeats).
+	RuntimeNote string
+	Log         []LogLine
+	Live        bool // queued or running: poll for updates
+	StatusURL   string
+	LastLogID   int64
 }
 
 // SubmissionRow is one line of "my submissions".
@@ -126,6 +135,7 @@ type LeaderRow struct {
 	Note                                  string // why unranked
 	PSNR, SSIM, Runtime, Params, FLOPs    string
 	Activations, ConvLayers, Memory, When string
+	RuntimeTitle                          string // tooltip: repeats, warm-up, min–max
 	SubmissionID                          int64
 }
 
@@ -133,6 +143,8 @@ type LeaderRow struct {
 type Leaderboard struct {
 	Slug, Title string
 	Rule        string
+	Gates       string // which PSNR gates this board applied, and which not
+	RuntimeNote string // how runtimes are measured
 	Rows        []LeaderRow
 }
 

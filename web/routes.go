@@ -16,9 +16,12 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 	ea := &errorAdapter{log: d.Log, base: base}
 	h := ea.wrap
 
-	auth := &handlers.Auth{Base: base, Users: d.Store, Sessions: sess, Hasher: hasher}
+	// Both limits are in memory, per process (see handlers.LoginThrottle).
+	throttle := handlers.NewLoginThrottle(handlers.LoginFailuresPerName, handlers.LoginFailuresPerIP, handlers.LoginWindow, d.Now)
+	auth := &handlers.Auth{Base: base, Users: d.Store, Sessions: sess, Hasher: hasher, Throttle: throttle}
 	challenges := &handlers.ChallengePages{Base: base, Store: d.Store}
-	upload := &handlers.Upload{Base: base, Store: d.Store, Blobs: d.Blobs, Inspect: d.Inspect, Jobs: d.Jobs}
+	upload := &handlers.Upload{Base: base, Store: d.Store, Blobs: d.Blobs, Inspect: d.Inspect, Jobs: d.Jobs,
+		Rejects: handlers.NewRejectLimit(handlers.UploadRejectsPerHour, d.Now)}
 	subs := &handlers.SubmissionPages{Base: base, Store: d.Store}
 	board := &handlers.Leaderboard{Base: base, Store: d.Store}
 	health := &handlers.Health{DB: d.Store.Pool()}
