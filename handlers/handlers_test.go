@@ -1,6 +1,17 @@
 package handlers
 
-import "testing"
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/srarena/srarena/scoring"
+)
 
 // TestSafeNext: every value a browser could resolve to another origin must
 // fall back to "/". Browsers drop tabs and newlines inside URLs and read "\"
@@ -38,6 +49,136 @@ func TestSafeNext(t *testing.T) {
 	for _, tc := range tests {
 		if got := safeNext(tc.in); got != tc.want {
 			t.Errorf("safeNext(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestHasherSemaphore: with every slot taken, a hash waits and gives up
+// when the request's context ends instead of taking another 19 MiB.
+func TestHasherSemaphore(t *testing.T) {
+	t.Parallel()
+	h, err := NewHasher(Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cap(h.sem) != MaxConcurrentHashes {
+		t.Fatalf("%d slots, want %d", cap(h.sem), MaxConcurrentHashes)
+	}
+	for range MaxConcurrentHashes {
+		h.sem <- struct{}{}
+	}
+	enc := h.dummy
+	tests := []struct {
+		name string
+		run  func(ctx context.Context) error
+	}{
+		{"hash", func(ctx context.Context) error { _, err := h.HashContext(ctx, "pw"); return err }},
+		{"verify", func(ctx context.Context) error { _, err := h.VerifyContext(ctx, "pw", enc); return err }},
+		{"dummy", func(ctx context.Context) error { return h.VerifyDummy(ctx, "pw") }},
+	}
+	for _, tc := range tests {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		err := tc.run(ctx)
+		cancel()
+		if !errors.Is(err, ErrHasherBusy) {
+			t.Errorf("%s with all slots taken: %v, want ErrHasherBusy", tc.name, err)
+		}
+	}
+	<-h.sem // one slot frees up: work proceeds
+	if _, err := h.HashContext(context.Background(), "pw"); err != nil {
+		t.Errorf("hash with a free slot: %v", err)
+	}
+}
+
+// TestWindow: the sliding window blocks at the limit, says how long, and
+// forgets events as they age out.
+func TestWindow(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1e9, 0)
+	w := newWindow(3, 15*time.Minute, func() time.Time { return now })
+	steps := []struct {
+		advance time.Duration
+		adds    int
+		blocked bool
+		minutes int
+	}{
+		{0, 2, false, 0},
+		{time.Minute, 1, true, 14}, // 3 events; the oldest leaves in 14 min
+		{13 * time.Minute, 0, true, 1},
+		{time.Minute, 0, false, 0}, // the first two aged out
+	}
+	for i, s := range steps {
+		now = now.Add(s.advance)
+		for range s.adds {
+			w.add("k")
+		}
+		b, wait := w.blocked("k")
+		if b != s.blocked || (b && minutesLeft(wait) != s.minutes) {
+			t.Errorf("step %d: blocked %v in %d min, want %v in %d", i, b, minutesLeft(wait), s.blocked, s.minutes)
+		}
+	}
+	if b, _ := w.blocked("other"); b {
+		t.Error("keys share counts")
+	}
+	w.reset("k")
+	if len(w.events) != 0 {
+		t.Errorf("events left: %v", w.events)
+	}
+}
+
+// TestMeasuredGates: a board evaluates one split, so only that split's
+// PSNR gate applies; a gate on the other split would make everyone unranked.
+func TestMeasuredGates(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		preset, split    string
+		applied, skipped []string
+	}{
+		{"ntire2023", "validation", []string{scoring.MetricPSNRVal}, []string{scoring.MetricPSNRTest}},
+		{"ntire2023", "test", []string{scoring.MetricPSNRTest}, []string{scoring.MetricPSNRVal}},
+		{"ntire2024", "validation", []string{scoring.MetricPSNRVal}, []string{scoring.MetricPSNRTest}},
+		{"aim2020", "validation", []string{scoring.MetricPSNRVal}, nil},
+		{"aim2020", "test", nil, []string{scoring.MetricPSNRVal}},
+	}
+	metrics := func(gs []scoring.Gate) []string {
+		var out []string
+		for _, g := range gs {
+			out = append(out, g.Metric)
+		}
+		return out
+	}
+	for _, tc := range tests {
+		r, _ := scoring.Preset(tc.preset)
+		got, applied, skipped := measuredGates(r, tc.split)
+		if !slices.Equal(metrics(applied), tc.applied) || !slices.Equal(metrics(skipped), tc.skipped) ||
+			!slices.Equal(metrics(got.Gates), tc.applied) {
+			t.Errorf("%s on %s: applied %v skipped %v, want %v %v", tc.preset, tc.split, metrics(applied), metrics(skipped), tc.applied, tc.skipped)
+		}
+		if orig, _ := scoring.Preset(tc.preset); len(orig.Gates) != len(r.Gates) {
+			t.Errorf("%s: preset modified", tc.preset)
+		}
+	}
+}
+
+// TestLeaderRowJSON: non-finite metrics become null instead of failing the
+// whole encoding.
+func TestLeaderRowJSON(t *testing.T) {
+	t.Parallel()
+	nan, inf := math.NaN(), math.Inf(1)
+	tests := []struct {
+		name string
+		row  LeaderRow
+		want string
+	}{
+		{"inf psnr", LeaderRow{Name: "a", PSNR: inf, RuntimeMS: 3}, `"psnr":null`},
+		{"nan runtime", LeaderRow{Name: "a", PSNR: 30, RuntimeMS: nan}, `"runtime_ms":null`},
+		{"nan ssim", LeaderRow{Name: "a", SSIM: &nan}, `"ssim":null`},
+		{"finite", LeaderRow{Name: "a", PSNR: 30.5}, `"psnr":30.5`},
+	}
+	for _, tc := range tests {
+		b, err := json.Marshal(Board{Rows: []LeaderRow{tc.row}})
+		if err != nil || !strings.Contains(string(b), tc.want) || strings.Count(string(b), `"psnr"`) != 1 {
+			t.Errorf("%s: %s, %v; want %s once", tc.name, b, err, tc.want)
 		}
 	}
 }

@@ -61,6 +61,12 @@ func TestReadUpload(t *testing.T) {
 		{"no file", [][2]string{{"csrf_token", "tok"}}, nil, errNoFile, "", 0},
 		{"empty file", [][2]string{{"csrf_token", "tok"}}, []byte{}, errEmptyFile, "", 1},
 		{"long label", [][2]string{{"csrf_token", "tok"}, {"label", string(bytes.Repeat([]byte("é"), 101))}}, []byte("m"), errLabel, "", 0},
+		{"data_range 255", [][2]string{{"csrf_token", "tok"}, {"data_range", "255"}}, []byte("m"), nil, "", 1},
+		{"data_range 1", [][2]string{{"csrf_token", "tok"}, {"data_range", "1"}}, []byte("m"), nil, "", 1},
+		// Refused before the file part: nothing stored.
+		{"data_range bad", [][2]string{{"csrf_token", "tok"}, {"data_range", "2"}}, []byte("m"), errDataRange, "", 0},
+		{"data_range empty", [][2]string{{"csrf_token", "tok"}, {"data_range", ""}}, []byte("m"), errDataRange, "", 0},
+		{"data_range huge", [][2]string{{"csrf_token", "tok"}, {"data_range", string(bytes.Repeat([]byte("1"), 100))}}, []byte("m"), errDataRange, "", 0},
 		{"huge field", [][2]string{{"csrf_token", "tok"}, {"label", string(bytes.Repeat([]byte("a"), 1000))}}, []byte("m"), errFieldLarge, "", 0},
 	}
 	for _, tc := range tests {
