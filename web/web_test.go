@@ -192,13 +192,21 @@ func (b *browser) signup(username string) {
 
 // upload posts a multipart form: csrf_token first, then the model.
 func (b *browser) upload(tok string, filename string, data []byte) resp {
+	return b.uploadFields(tok, [][2]string{{"label", "try 1"}}, data)
+}
+
+// uploadFields posts csrf_token, then fields in order, then the model (as
+// the challenge page's form does).
+func (b *browser) uploadFields(tok string, fields [][2]string, data []byte) resp {
 	b.a.t.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
 	mw.WriteField("csrf_token", tok)
-	mw.WriteField("label", "try 1")
+	for _, f := range fields {
+		mw.WriteField(f[0], f[1])
+	}
 	if data != nil {
-		fw, _ := mw.CreateFormFile("model", filename)
+		fw, _ := mw.CreateFormFile("model", "m.onnx")
 		fw.Write(data)
 	}
 	mw.Close()
