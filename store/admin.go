@@ -14,15 +14,19 @@ type NewChallenge struct {
 	Rules                    json.RawMessage
 	MaxUploadBytes           int64
 	DailyQuota               int
+	Queue                    string // "" means eval_cpu
 }
 
 // CreateChallenge inserts a challenge and returns its id.
 func CreateChallenge(ctx context.Context, tx pgx.Tx, c NewChallenge) (int64, error) {
+	if c.Queue == "" {
+		c.Queue = "eval_cpu"
+	}
 	var id int64
 	err := tx.QueryRow(ctx, `
-		INSERT INTO challenges (slug, title, description, scale, rules, max_upload_bytes, daily_quota)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-		c.Slug, c.Title, c.Description, c.Scale, c.Rules, c.MaxUploadBytes, c.DailyQuota).Scan(&id)
+		INSERT INTO challenges (slug, title, description, scale, rules, max_upload_bytes, daily_quota, queue)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+		c.Slug, c.Title, c.Description, c.Scale, c.Rules, c.MaxUploadBytes, c.DailyQuota, c.Queue).Scan(&id)
 	return id, translate(err, "create challenge")
 }
 

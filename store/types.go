@@ -90,7 +90,7 @@ type Result struct {
 	PeakMemoryMB *float64
 	Device       string
 	ORTVersion   string
-	Sandbox      string // the protections that were active
+	Sandbox      string          // the protections that were active
 	PerImage     json.RawMessage // [{name, psnr, ssim, runtime_ms, ...}]
 	CreatedAt    time.Time
 }

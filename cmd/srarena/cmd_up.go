@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/srarena/srarena/internal/config"
 	"github.com/srarena/srarena/internal/demo"
 	"github.com/srarena/srarena/migrations"
+	"github.com/srarena/srarena/runner"
 	"github.com/srarena/srarena/store"
 )
 
@@ -111,6 +113,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	go sweepSessions(gctx, st, log)
+	go runner.RunSweeper(gctx, st, time.Minute, log)
 	g.Go(func() error { return srv.Serve(gctx, ln) })
 	g.Go(func() error {
 		<-gctx.Done()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/srarena/srarena/internal/config"
+	"github.com/srarena/srarena/runner"
 	"github.com/srarena/srarena/store"
 )
 
@@ -41,6 +42,9 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := client.Start(ctx); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
+	// Every worker sweeps: a submission whose job died with its worker is
+	// failed with a message instead of staying "running" for ever.
+	go runner.RunSweeper(ctx, store.New(pool), time.Minute, log)
 	log.Info("worker: started", "queue", cfg.Queue, "concurrency", cfg.Concurrency, "threads", cfg.Threads)
 	<-ctx.Done()
 	return stopWorker(client, log)

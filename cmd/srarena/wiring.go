@@ -55,6 +55,9 @@ func newWorkerClient(pool *pgxpool.Pool, st *store.Store, blobs *blob.Dir, cfg c
 		Repeats:      cfg.Repeats,
 		TotalTimeout: cfg.EvalTimeout,
 		MemoryLimit:  int64(cfg.MemoryLimitMB) << 20,
+		Device:       runner.DeviceForQueue(cfg.Queue),
+		// Operator opt-in only; the runner warns on every evaluation.
+		InsecureSandbox: cfg.InsecureSandbox,
 	}
 	workers := river.NewWorkers()
 	runner.Register(workers, runner.NewWorker(st, blobs, opt, log))
@@ -66,6 +69,8 @@ func newWorkerClient(pool *pgxpool.Pool, st *store.Store, blobs *blob.Dir, cfg c
 		// hands it to another worker after this long.
 		RescueStuckJobsAfter: cfg.EvalTimeout + 5*time.Minute,
 		MaxAttempts:          5,
+		// A panic on the last attempt would otherwise leave the row running.
+		ErrorHandler: &runner.ErrorHandler{Store: st, Log: log},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)

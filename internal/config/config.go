@@ -27,6 +27,10 @@ type Config struct {
 	EvalTimeout   time.Duration // wall-clock cap of one evaluation
 	MemoryLimitMB int           // address-space cap of the sandbox child
 	Seed          bool          // create the demo challenge when the database has none
+	// InsecureSandbox lets evaluations run when the host cannot give the
+	// model process its own uid, Landlock and seccomp. Never on a real
+	// challenge: a hostile model could then read the hidden images.
+	InsecureSandbox bool
 }
 
 type setting struct {
@@ -45,6 +49,17 @@ func num(f func(c *Config) *int) func(*Config, string) error {
 			return fmt.Errorf("not an integer: %q", v)
 		}
 		*f(c) = n
+		return nil
+	}
+}
+
+func boolean(f func(c *Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("not a boolean: %q", v)
+		}
+		*f(c) = b
 		return nil
 	}
 }
@@ -68,11 +83,8 @@ var settings = []setting{
 		return nil
 	}},
 	{"memory-limit-mb", "SRARENA_MEMORY_LIMIT_MB", "8192", "memory cap of the sandboxed model process, MiB", num(func(c *Config) *int { return &c.MemoryLimitMB })},
-	{"seed", "SRARENA_SEED", "true", "create the demo challenge when the database has no challenge", func(c *Config, v string) error {
-		b, err := strconv.ParseBool(v)
-		c.Seed = b
-		return err
-	}},
+	{"seed", "SRARENA_SEED", "true", "create the demo challenge when the database has no challenge", boolean(func(c *Config) *bool { return &c.Seed })},
+	{"insecure-sandbox", "SRARENA_INSECURE_SANDBOX", "false", "evaluate even when the host cannot set up the full sandbox (own uid, Landlock, seccomp); for trusted models only", boolean(func(c *Config) *bool { return &c.InsecureSandbox })},
 }
 
 // Register adds every setting to fs; Load must be called after fs.Parse.
