@@ -2,6 +2,7 @@ package onnxmodel
 
 import (
 	"fmt"
+	"slices"
 
 	"google.golang.org/protobuf/proto"
 
@@ -241,7 +242,7 @@ func inferAt(g *onnxpb.GraphProto, input string, opset, scale, h, w int64, lim L
 		return nil, nil
 	case v.dt != int32(onnxpb.TensorProto_FLOAT):
 		ps.add(where, "is %s, must be float32", dtypeName(v.dt))
-	case !equalShape(v.shape, want):
+	case !slices.Equal(v.shape, want):
 		ps.add(where, "has shape %s for LR input %s, want %s (×%d)", shapeString(v.shape), shapeString(inShape), shapeString(want), scale)
 	}
 	if tt := o.GetType().GetTensorType(); tt != nil && tt.GetShape() != nil {
@@ -262,16 +263,4 @@ func inferAt(g *onnxpb.GraphProto, input string, opset, scale, h, w int64, lim L
 	p := &Profile{InputShape: inShape, OutputShape: v.shape, Nodes: len(g.GetNode())}
 	inf.summarise(p)
 	return p, nil
-}
-
-func equalShape(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

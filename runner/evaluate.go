@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -487,7 +488,7 @@ func (e *evaluation) image(w *bufio.Writer, p Pair, hr *scoring.Image, runs int)
 		return nil, e.failure(err)
 	}
 	want := []int64{1, 3, int64(sh), int64(sw)}
-	if !slicesEqual(dims, want) {
+	if !slices.Equal(dims, want) {
 		e.done = true
 		return nil, modelErr("bad_output", "output is %s for a %d×%d input on image %s; expected ×%d = 1×3×%d×%d",
 			fmtDims(dims), h, wd, p.Name, opt.Scale, sh, sw)
@@ -554,18 +555,6 @@ func maxOf(v []float64) float64 {
 		m = math.Max(m, x)
 	}
 	return m
-}
-
-func slicesEqual(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func fmtDims(d []int64) string {

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 
-	"github.com/srarena/srarena/internal/config"
 	"github.com/srarena/srarena/migrations"
 )
 
@@ -15,22 +13,12 @@ func init() {
 }
 
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("migrate", "migrate [--database-url URL]", stdout)
-	config.Register(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, err := config.Load(fs)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	pool, closeDB, err := openDB(ctx, cfg, false, log)
+	svc, err := startService(ctx, "migrate", "migrate [--database-url URL]", args, stdout, stderr, false)
 	if err != nil {
 		return err
 	}
-	defer closeDB()
-	applied, err := migrations.Up(ctx, pool)
+	defer svc.close()
+	applied, err := migrations.Up(ctx, svc.pool)
 	for _, name := range applied {
 		fmt.Fprintln(stdout, "applied", name)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -51,22 +52,10 @@ func TestRankCommandNTIRE2023(t *testing.T) {
 	// Every published column comes back unchanged, in place; srarena only
 	// appends unranked_reason.
 	for i := range want {
-		if !slicesEqual(got[i][:len(want[i])], want[i]) {
+		if !slices.Equal(got[i][:len(want[i])], want[i]) {
 			t.Errorf("line %d:\n got %v\nwant %v", i+1, got[i][:len(want[i])], want[i])
 		}
 	}
-}
-
-func slicesEqual(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestCorrelateCommandJSON(t *testing.T) {

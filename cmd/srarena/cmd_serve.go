@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 
-	"github.com/srarena/srarena/internal/config"
 	"github.com/srarena/srarena/store"
 )
 
@@ -14,34 +12,24 @@ func init() {
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", "serve [flags]", stdout)
-	config.Register(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, err := config.Load(fs)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	log := newLogger(stderr)
-	pool, closeDB, err := openDB(ctx, cfg, false, log)
+	svc, err := startService(ctx, "serve", "serve [flags]", args, stdout, stderr, false)
 	if err != nil {
 		return err
 	}
-	defer closeDB()
-	blobs, err := openBlobs(cfg)
+	defer svc.close()
+	blobs, err := openBlobs(svc.cfg)
 	if err != nil {
 		return err
 	}
-	st := store.New(pool)
-	jobsClient, err := newInsertOnlyClient(pool, log)
+	st := store.New(svc.pool)
+	jobsClient, err := newInsertOnlyClient(svc.pool, svc.log)
 	if err != nil {
 		return err
 	}
-	srv, err := newWebServer(cfg, st, blobs, jobsClient, log)
+	srv, err := newWebServer(svc.cfg, st, blobs, jobsClient, svc.log)
 	if err != nil {
 		return err
 	}
-	go sweepSessions(ctx, st, log)
+	go sweepSessions(ctx, st, svc.log)
 	return srv.ListenAndServe(ctx)
 }

@@ -12,7 +12,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/srarena/srarena/handlers"
-	"github.com/srarena/srarena/internal/config"
 	"github.com/srarena/srarena/internal/demo"
 	"github.com/srarena/srarena/migrations"
 	"github.com/srarena/srarena/runner"
@@ -31,22 +30,12 @@ func init() {
 }
 
 func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("up", "up [flags]", stdout)
-	config.Register(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, err := config.Load(fs)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	log := newLogger(stderr)
-
-	pool, closeDB, err := openDB(ctx, cfg, true, log)
+	svc, err := startService(ctx, "up", "up [flags]", args, stdout, stderr, true)
 	if err != nil {
 		return err
 	}
-	defer closeDB()
+	defer svc.close()
+	cfg, log, pool := svc.cfg, svc.log, svc.pool
 	if _, err := migrations.Up(ctx, pool); err != nil {
 		return err
 	}

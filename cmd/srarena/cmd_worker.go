@@ -6,7 +6,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/srarena/srarena/internal/config"
 	"github.com/srarena/srarena/runner"
 	"github.com/srarena/srarena/store"
 )
@@ -16,26 +15,18 @@ func init() {
 }
 
 func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("worker", "worker [flags]", stdout)
-	config.Register(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, err := config.Load(fs)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	log := newLogger(stderr)
-	pool, closeDB, err := openDB(ctx, cfg, false, log)
+	svc, err := startService(ctx, "worker", "worker [flags]", args, stdout, stderr, false)
 	if err != nil {
 		return err
 	}
-	defer closeDB()
+	defer svc.close()
+	cfg, log := svc.cfg, svc.log
 	blobs, err := openBlobs(cfg)
 	if err != nil {
 		return err
 	}
-	client, err := newWorkerClient(pool, store.New(pool), blobs, cfg, log)
+	st := store.New(svc.pool)
+	client, err := newWorkerClient(svc.pool, st, blobs, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -44,7 +35,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	// Every worker sweeps: a submission whose job died with its worker is
 	// failed with a message instead of staying "running" for ever.
-	go runner.RunSweeper(ctx, store.New(pool), time.Minute, log)
+	go runner.RunSweeper(ctx, st, time.Minute, log)
 	log.Info("worker: started", "queue", cfg.Queue, "concurrency", cfg.Concurrency, "threads", cfg.Threads)
 	<-ctx.Done()
 	return stopWorker(client, log)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"path/filepath"
 	"time"
@@ -60,4 +61,36 @@ func openDB(ctx context.Context, cfg config.Config, embedded bool, log *slog.Log
 		return nil, nil, fmt.Errorf("connecting to PostgreSQL: %w", err)
 	}
 	return pool, func() { pool.Close(); stop() }, nil
+}
+
+// service is what the long-running commands (serve, worker, up, migrate)
+// start from: configuration, a logger and the database.
+type service struct {
+	cfg   config.Config
+	log   *slog.Logger
+	pool  *pgxpool.Pool
+	close func()
+}
+
+// startService parses the shared flags and opens the database; with
+// embedded, an unset DATABASE_URL starts the private cluster.
+func startService(ctx context.Context, name, synopsis string, args []string, stdout, stderr io.Writer, embedded bool) (*service, error) {
+	fs := newFlagSet(name, synopsis, stdout)
+	config.Register(fs)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	cfg, err := config.Load(fs)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	log := newLogger(stderr)
+	pool, closeDB, err := openDB(ctx, cfg, embedded, log)
+	if err != nil {
+		return nil, err
+	}
+	return &service{cfg: cfg, log: log, pool: pool, close: closeDB}, nil
 }

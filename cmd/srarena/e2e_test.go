@@ -6,11 +6,9 @@ import (
 	"encoding/json"
 
 	"io"
-	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"regexp"
@@ -18,12 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/srarena/srarena/internal/config"
 	"github.com/srarena/srarena/internal/demo"
 	"github.com/srarena/srarena/internal/pgtest"
 	"github.com/srarena/srarena/onnxmodel/onnxbuild"
 	"github.com/srarena/srarena/runner"
-	"github.com/srarena/srarena/store"
 )
 
 func TestMain(m *testing.M) {
@@ -38,49 +34,20 @@ func TestMain(m *testing.M) {
 func TestEndToEnd(t *testing.T) {
 	lib, err := runner.FindORT()
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
+		skipOrFail(t, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	pool := pgtest.NewPool(t)
-	cfg := config.Config{
-		DataDir: t.TempDir(), ORTLib: lib, Queue: "eval_cpu", Concurrency: 1, Threads: 2, Repeats: 2,
-		EvalTimeout: 2 * time.Minute, MemoryLimitMB: 4096, BaseURL: "http://127.0.0.1",
-	}
-	blobs, err := openBlobs(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := store.New(pool)
-	client, err := newWorkerClient(pool, st, blobs, cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if created, err := seedDemo(ctx, st, blobs, client); err != nil || !created {
-		t.Fatalf("seed: created=%v err=%v", created, err)
-	}
-	if created, err := seedDemo(ctx, st, blobs, client); err != nil || created {
+	p := startPlatform(t, lib)
+	if created, err := p.reseed(); err != nil || created {
 		t.Fatalf("second seed must be a no-op: created=%v err=%v", created, err)
 	}
-	srv, err := newWebServer(cfg, st, blobs, client, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	defer ts.Close()
-	if err := client.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer client.StopAndCancel(context.Background())
+	p.startWorker()
 
 	bicubic, _ := onnxbuild.Bicubic(4)
 	nearest, _ := onnxbuild.Nearest(4)
-	alice := newParticipant(t, ts.URL, "alice")
-	bob := newParticipant(t, ts.URL, "bob")
+	alice := newParticipant(t, p.url, "alice")
+	bob := newParticipant(t, p.url, "bob")
 	idA := alice.upload("bicubic again", bicubic)
 	idB := bob.upload("nearest", nearest)
 	for _, c := range []struct {
@@ -107,7 +74,7 @@ func TestEndToEnd(t *testing.T) {
 		} `json:"rows"`
 	}
 	// The leaderboard is public: read it without a session.
-	resp, err := http.Get(ts.URL + "/c/" + demo.Slug + "/leaderboard.json")
+	resp, err := http.Get(p.url + "/c/" + demo.Slug + "/leaderboard.json")
 	if err != nil {
 		t.Fatal(err)
 	}
