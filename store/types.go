@@ -87,6 +87,7 @@ type Result struct {
 	RuntimeMinMS *float64
 	RuntimeMaxMS *float64
 	Repeats      int
+	Warmup       int // untimed runs per image before the repeats
 	PeakMemoryMB *float64
 	Device       string
 	ORTVersion   string

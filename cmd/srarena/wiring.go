@@ -68,7 +68,7 @@ func newWorkerClient(pool *pgxpool.Pool, st *store.Store, blobs *blob.Dir, cfg c
 		// A worker that died mid-evaluation leaves its job running; River
 		// hands it to another worker after this long.
 		RescueStuckJobsAfter: cfg.EvalTimeout + 5*time.Minute,
-		MaxAttempts:          5,
+		MaxAttempts:          jobs.MaxAttempts,
 		// A panic on the last attempt would otherwise leave the row running.
 		ErrorHandler: &runner.ErrorHandler{Store: st, Log: log},
 	})
