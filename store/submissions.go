@@ -98,7 +98,9 @@ func (s *Store) QuotaUsed(ctx context.Context, userID, challengeID int64) (n int
 // DeleteModelIfUnused, which holds the digest's lock across check and delete.
 func (s *Store) ModelInUse(ctx context.Context, digest string) (bool, error) {
 	var used bool
-	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM submissions WHERE model_sha256 = $1)`, digest).Scan(&used)
+	err := s.pool.QueryRow(ctx, `
+			SELECT EXISTS (SELECT 1 FROM submissions WHERE model_sha256 = $1)
+			    OR EXISTS (SELECT 1 FROM dataset_images WHERE lr_sha256 = $1 OR hr_sha256 = $1)`, digest).Scan(&used)
 	return used, translate(err, "model in use")
 }
 
@@ -112,9 +114,12 @@ func (s *Store) ModelInUse(ctx context.Context, digest string) (bool, error) {
 const ModelLockSQL = `SELECT pg_advisory_xact_lock(hashtext($1))`
 
 // DeleteModelIfUnused calls del (which removes the blob) only if no
-// submission references digest, and does so while holding the digest's
-// advisory lock, so no submission can start referencing it between the check
-// and the delete. It reports whether del ran. del's error is returned.
+// submission and no dataset image references digest, and does so while
+// holding the digest's advisory lock, so no submission can start referencing
+// it between the check and the delete. Models and images share one
+// content-addressed store: a refused "model" that is byte for byte a dataset
+// PNG must not take the dataset's image with it. It reports whether del ran.
+// del's error is returned.
 func (s *Store) DeleteModelIfUnused(ctx context.Context, digest string, del func() error) (bool, error) {
 	deleted := false
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
@@ -122,7 +127,9 @@ func (s *Store) DeleteModelIfUnused(ctx context.Context, digest string, del func
 			return translate(err, "lock model")
 		}
 		var used bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM submissions WHERE model_sha256 = $1)`, digest).Scan(&used); err != nil {
+		if err := tx.QueryRow(ctx, `
+			SELECT EXISTS (SELECT 1 FROM submissions WHERE model_sha256 = $1)
+			    OR EXISTS (SELECT 1 FROM dataset_images WHERE lr_sha256 = $1 OR hr_sha256 = $1)`, digest).Scan(&used); err != nil {
 			return translate(err, "model in use")
 		}
 		if used {

@@ -187,3 +187,31 @@ func TestModelLock(t *testing.T) {
 		}
 	})
 }
+
+// A refused upload whose bytes equal a dataset image (a public DIV2K PNG, or
+// the demo images srarena always draws the same way) must not delete that
+// image's blob: models and images share one content-addressed store.
+func TestDeleteModelKeepsDatasetImages(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	lr, hr := strings.Repeat("1", 64), strings.Repeat("2", 64)
+	err := f.s.InTx(ctx, func(tx pgx.Tx) error {
+		_, err := store.CreateDataset(ctx, tx, f.chID, "test", "test", []store.DatasetImage{{Name: "0901", LRSHA256: lr, HRSHA256: hr}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, digest := range []string{lr, hr, strings.Repeat("3", 64)} {
+		called := false
+		deleted, err := f.s.DeleteModelIfUnused(ctx, digest, func() error { called = true; return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := digest == strings.Repeat("3", 64)
+		if deleted != want || called != want {
+			t.Errorf("digest %s…: deleted=%v called=%v, want %v", digest[:4], deleted, called, want)
+		}
+	}
+}
