@@ -36,6 +36,8 @@ type Auth struct {
 	Hasher   *Hasher
 	// Throttle limits failed logins; nil means no limit.
 	Throttle *LoginThrottle
+	// Signups limits sign-ups per IP; nil means no limit.
+	Signups *SignupThrottle
 }
 
 // errBusy is what a request gets when all password-hashing slots stayed
@@ -81,16 +83,32 @@ func (h *Auth) Signup(w http.ResponseWriter, r *http.Request) error {
 	}
 	password := r.PostFormValue("password")
 	email, username := f.Values["email"], f.Values["username"]
-	if a, err := mail.ParseAddress(email); err != nil || a.Address != email || a.Name != "" || len(email) > 254 {
+	if len(email) > maxLogin {
+		f.Values["email"] = ""
+		f.Errors["email"] = "Enter an email address like name@example.org."
+	} else if a, err := mail.ParseAddress(email); err != nil || a.Address != email || a.Name != "" {
 		f.Errors["email"] = "Enter an email address like name@example.org."
 	}
 	if !usernameRE.MatchString(username) {
+		if len(username) > maxLogin {
+			f.Values["username"] = ""
+		}
 		f.Errors["username"] = "Use 2 to 40 letters, digits, '_', '.' or '-'."
 	}
-	if n := utf8.RuneCountInString(password); n < MinPassword {
-		f.Errors["password"] = "Use at least 10 characters."
-	} else if len(password) > 1024 {
+	if len(password) > maxPassword {
 		f.Errors["password"] = "Use at most 1024 bytes."
+	} else if n := utf8.RuneCountInString(password); n < MinPassword {
+		f.Errors["password"] = "Use at least 10 characters."
+	}
+	if len(f.Errors) == 0 && h.Signups != nil {
+		// Only a valid form gets this far: typos cost no allowance.
+		ipKey := clientIP(r)
+		if blocked, wait := h.Signups.byIP.blocked(ipKey); blocked {
+			f.General = []string{fmt.Sprintf("Too many sign-ups from your network address; try again in %d minutes.", minutesLeft(wait))}
+			return Render(r.Context(), w, http.StatusTooManyRequests,
+				templates.SignupPage(h.Page(r, "Sign up"), templates.Signup{Form: f}))
+		}
+		h.Signups.byIP.add(ipKey)
 	}
 	if len(f.Errors) == 0 {
 		hash, err := h.Hasher.HashContext(r.Context(), password)
@@ -132,12 +150,21 @@ func (h *Auth) Login(w http.ResponseWriter, r *http.Request) error {
 	login := strings.TrimSpace(r.PostFormValue("login"))
 	password := r.PostFormValue("password")
 	next := safeNext(r.PostFormValue("next"))
-	ipKey, nameKey := clientIP(r), strings.ToLower(login)
+	// Over-long values are refused before any hashing and before they
+	// become throttle keys (a 1 MiB login kept for 15 minutes per request).
+	// No account has such a name or password, so this reveals nothing.
+	if len(login) > maxLogin || len(password) > maxPassword {
+		f := templates.Form{General: []string{"Wrong username, email or password."}}
+		return Render(r.Context(), w, http.StatusUnprocessableEntity,
+			templates.LoginPage(h.Page(r, "Log in"), templates.Login{Form: f, Next: next}))
+	}
+	ipKey := clientIP(r)
+	nameKey := nameIPKey(strings.ToLower(login), ipKey)
 	// Refuse before hashing: a throttled client costs no argon2 work. The
 	// same answer for a known and an unknown name.
 	if h.Throttle != nil {
 		blockedIP, waitIP := h.Throttle.byIP.blocked(ipKey)
-		blockedName, waitName := h.Throttle.byName.blocked(nameKey)
+		blockedName, waitName := h.Throttle.byNameIP.blocked(nameKey)
 		if blockedIP || blockedName {
 			f := templates.Form{
 				Values:  map[string]string{"login": login},
@@ -167,7 +194,7 @@ func (h *Auth) Login(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		if h.Throttle != nil {
 			h.Throttle.byIP.add(ipKey)
-			h.Throttle.byName.add(nameKey)
+			h.Throttle.byNameIP.add(nameKey)
 		}
 		f := templates.Form{
 			Values:  map[string]string{"login": login},
@@ -177,10 +204,11 @@ func (h *Auth) Login(w http.ResponseWriter, r *http.Request) error {
 			templates.LoginPage(h.Page(r, "Log in"), templates.Login{Form: f, Next: next}))
 	}
 	if h.Throttle != nil {
-		// The name's failures were someone guessing or the owner typing;
-		// either way the owner is in now. The address keeps its count, so
-		// one valid account cannot reset an address that tries many others.
-		h.Throttle.byName.reset(nameKey)
+		// The name's failures from this address were someone guessing or
+		// the owner typing; either way the owner is in now. The address
+		// keeps its count, so one valid account cannot reset an address
+		// that tries many others.
+		h.Throttle.byNameIP.reset(nameKey)
 	}
 	if err := h.Sessions.Start(r.Context(), w, r, u.ID); err != nil {
 		return err

@@ -92,13 +92,15 @@ func challengeView(ctx context.Context, s Challenges, vis *Visitor, slug string,
 	return v, nil
 }
 
-// hardwareClass names the machines a challenge's evaluations run on; all
-// of them run on one class, so its runtimes compare.
+// hardwareClass names the machines a challenge's evaluations are queued
+// for. It promises no more than that: the queue may change, and workers of
+// one queue may differ, so the leaderboard ranks only results measured on
+// one device (rankBoard) and says which.
 func hardwareClass(queue string) string {
 	if queue == jobs.QueueGPU {
-		return "GPU: every submission is timed on the same GPU worker class"
+		return "GPU: submissions are queued for GPU workers; the leaderboard ranks only results measured on the baseline's device"
 	}
-	return "CPU: every submission is timed on the same CPU worker class"
+	return "CPU: submissions are queued for CPU workers; the leaderboard ranks only results measured on the baseline's device"
 }
 
 // challengeState says whether a challenge accepts submissions at now.

@@ -5,12 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/srarena/srarena/scoring"
+	"github.com/srarena/srarena/store"
 )
 
 // TestSafeNext: every value a browser could resolve to another origin must
@@ -126,37 +132,68 @@ func TestWindow(t *testing.T) {
 	}
 }
 
-// TestMeasuredGates: a board evaluates one split, so only that split's
-// PSNR gate applies; a gate on the other split would make everyone unranked.
+// TestMeasuredGates: a board evaluates one split, so that split's PSNR gate
+// applies and a gate on the other split is dropped; but when the rules gate
+// only the other split, the gate moves onto this split's PSNR, relative to
+// the baseline, so no board ranks without a PSNR gate. The preset passed in
+// is never modified.
 func TestMeasuredGates(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		preset, split    string
-		applied, skipped []string
-	}{
-		{"ntire2023", "validation", []string{scoring.MetricPSNRVal}, []string{scoring.MetricPSNRTest}},
-		{"ntire2023", "test", []string{scoring.MetricPSNRTest}, []string{scoring.MetricPSNRVal}},
-		{"ntire2024", "validation", []string{scoring.MetricPSNRVal}, []string{scoring.MetricPSNRTest}},
-		{"aim2020", "validation", []string{scoring.MetricPSNRVal}, nil},
-		{"aim2020", "test", nil, []string{scoring.MetricPSNRVal}},
+	type moved struct {
+		metric, inPlaceOf string
+		min               float64
 	}
-	metrics := func(gs []scoring.Gate) []string {
-		var out []string
-		for _, g := range gs {
-			out = append(out, g.Metric)
-		}
-		return out
+	tests := []struct {
+		preset, split string
+		applied       []moved
+		skipped       []string
+	}{
+		{"ntire2023", "validation", []moved{{scoring.MetricPSNRVal, "", 28.91}}, []string{scoring.MetricPSNRTest}},
+		{"ntire2023", "test", []moved{{scoring.MetricPSNRTest, "", 26.95}}, []string{scoring.MetricPSNRVal}},
+		{"ntire2024", "validation", []moved{{scoring.MetricPSNRVal, "", 26.90}}, []string{scoring.MetricPSNRTest}},
+		{"aim2020", "validation", []moved{{scoring.MetricPSNRVal, "", 0}}, nil},
+		{"aim2020", "test", []moved{{scoring.MetricPSNRTest, scoring.MetricPSNRVal, 0}}, nil},
 	}
 	for _, tc := range tests {
 		r, _ := scoring.Preset(tc.preset)
+		before := slices.Clone(r.Gates)
 		got, applied, skipped := measuredGates(r, tc.split)
-		if !slices.Equal(metrics(applied), tc.applied) || !slices.Equal(metrics(skipped), tc.skipped) ||
-			!slices.Equal(metrics(got.Gates), tc.applied) {
-			t.Errorf("%s on %s: applied %v skipped %v, want %v %v", tc.preset, tc.split, metrics(applied), metrics(skipped), tc.applied, tc.skipped)
+		var gotApplied []moved
+		for _, g := range applied {
+			gotApplied = append(gotApplied, moved{g.Metric, g.InPlaceOf, g.Min})
 		}
-		if orig, _ := scoring.Preset(tc.preset); len(orig.Gates) != len(r.Gates) {
-			t.Errorf("%s: preset modified", tc.preset)
+		var gotSkipped []string
+		for _, g := range skipped {
+			gotSkipped = append(gotSkipped, g.Metric)
 		}
+		if !slices.Equal(gotApplied, tc.applied) || !slices.Equal(gotSkipped, tc.skipped) {
+			t.Errorf("%s on %s: applied %v skipped %v, want %v %v", tc.preset, tc.split, gotApplied, gotSkipped, tc.applied, tc.skipped)
+		}
+		if len(got.Gates) != len(applied) || len(got.Gates) == 0 {
+			t.Errorf("%s on %s: rules gates %v; want the %d applied, never none", tc.preset, tc.split, got.Gates, len(applied))
+		}
+		for i, g := range applied {
+			if i < len(got.Gates) && got.Gates[i] != g.Gate {
+				t.Errorf("%s on %s: rules gate %d = %+v, applied %+v", tc.preset, tc.split, i, got.Gates[i], g.Gate)
+			}
+		}
+		if !slices.Equal(before, r.Gates) {
+			t.Errorf("%s: preset's gates modified: %+v, was %+v", tc.preset, r.Gates, before)
+		}
+	}
+	// An absolute gate on the other split keeps its margin over the rules'
+	// baseline; without a published baseline it becomes "≥ the baseline's".
+	abs := scoring.Rules{Gates: []scoring.Gate{{Metric: scoring.MetricPSNRVal, Min: 28.5}},
+		Baseline: map[string]float64{scoring.MetricPSNRVal: 29.0}}
+	if _, applied, _ := measuredGates(abs, "test"); len(applied) != 1 ||
+		applied[0].Gate != (scoring.Gate{Metric: scoring.MetricPSNRTest, Min: -0.5, FromBaseline: true}) ||
+		!strings.Contains(applied[0].describe(), "gate applied to test PSNR in place of validation PSNR") {
+		t.Errorf("absolute gate on test: %+v", applied)
+	}
+	abs.Baseline = nil
+	if _, applied, _ := measuredGates(abs, "test"); len(applied) != 1 ||
+		applied[0].Gate != (scoring.Gate{Metric: scoring.MetricPSNRTest, FromBaseline: true}) {
+		t.Errorf("absolute gate, no baseline: %+v", applied)
 	}
 }
 
@@ -180,5 +217,76 @@ func TestLeaderRowJSON(t *testing.T) {
 		if err != nil || !strings.Contains(string(b), tc.want) || strings.Count(string(b), `"psnr"`) != 1 {
 			t.Errorf("%s: %s, %v; want %s once", tc.name, b, err, tc.want)
 		}
+	}
+}
+
+// countingBoardStore is a LeaderboardStore that counts board computations.
+type countingBoardStore struct {
+	mu    sync.Mutex
+	calls int
+}
+
+func (s *countingBoardStore) ChallengeBySlug(_ context.Context, slug string) (store.Challenge, error) {
+	if slug != "esr" {
+		return store.Challenge{}, store.ErrNotFound
+	}
+	return store.Challenge{ID: 1, Slug: "esr", Rules: json.RawMessage(`{"name": "x", "tracks": [{"name": "t", "method": "value", "terms": [{"metric": "runtime"}]}]}`)}, nil
+}
+
+func (s *countingBoardStore) EvaluationDataset(context.Context, int64) (store.Dataset, error) {
+	return store.Dataset{ID: 1, Name: "val", Split: "validation"}, nil
+}
+
+func (s *countingBoardStore) FinishedWithResults(context.Context, int64, int64) ([]store.Scored, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls++
+	return nil, nil
+}
+
+// TestLeaderboardCacheExpires: a board is computed once per CacheTTL,
+// whatever the number of requests, and again once it expired; unknown
+// challenges are not kept.
+func TestLeaderboardCacheExpires(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1e9, 0)
+	var clock sync.Mutex
+	st := &countingBoardStore{}
+	h := &Leaderboard{Base: &Base{Now: func() time.Time { clock.Lock(); defer clock.Unlock(); return now }}, Store: st, CacheTTL: 5 * time.Second}
+	get := func(slug string) int {
+		rc := chi.NewRouteContext()
+		rc.URLParams.Add("slug", slug)
+		req := httptest.NewRequest(http.MethodGet, "/c/"+slug+"/leaderboard.json", nil)
+		req = req.WithContext(context.WithValue(req.Context(), chi.RouteCtxKey, rc))
+		w := httptest.NewRecorder()
+		if err := h.JSON(w, req); err != nil {
+			return 404
+		}
+		return w.Code
+	}
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() { get("esr") })
+	}
+	wg.Wait()
+	if st.calls != 1 {
+		t.Errorf("%d computations for 20 requests within the TTL, want 1", st.calls)
+	}
+	clock.Lock()
+	now = now.Add(5 * time.Second)
+	clock.Unlock()
+	if get("esr") != 200 || st.calls != 2 {
+		t.Errorf("after the TTL: %d computations, want 2", st.calls)
+	}
+	for range 3 {
+		if code := get("nope"); code != 404 {
+			t.Errorf("unknown challenge: %d", code)
+		}
+	}
+	h.cacheMu.Lock()
+	n := len(h.cache)
+	h.cacheMu.Unlock()
+	if n != 1 {
+		t.Errorf("%d cached boards, want 1 (unknown slugs are not kept)", n)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -30,6 +31,28 @@ type LeaderboardStore interface {
 type Leaderboard struct {
 	*Base
 	Store LeaderboardStore
+	// CacheTTL is how long a computed board is served again without asking
+	// the store: the page is public, so each anonymous request must not
+	// cost a query and a ranking. Per challenge, invalidated by time only
+	// (a new result shows up at most CacheTTL late), per process; 0 turns
+	// the cache off. Concurrent requests for an expired board wait for one
+	// computation instead of each starting their own.
+	CacheTTL time.Duration
+
+	cacheMu sync.Mutex
+	cache   map[string]*boardEntry // by challenge slug
+}
+
+// DefaultLeaderboardCacheTTL is the board cache's lifetime the server uses.
+const DefaultLeaderboardCacheTTL = 5 * time.Second
+
+// boardEntry is one cached board; done is closed once c, b and err are set.
+type boardEntry struct {
+	done chan struct{}
+	at   time.Time
+	c    store.Challenge
+	b    Board
+	err  error
 }
 
 // LeaderRow is one row of the ranking, as leaderboard.json serves it.
@@ -45,7 +68,8 @@ type LeaderRow struct {
 	RuntimeMinMS *float64  `json:"runtime_min_ms"`
 	RuntimeMaxMS *float64  `json:"runtime_max_ms"`
 	Repeats      int       `json:"repeats"`
-	Warmup       int       `json:"warmup"` // -1 when unrecorded
+	Warmup       int       `json:"warmup"` // untimed runs per image before the timed ones
+	Device       string    `json:"device"`
 	Params       *float64  `json:"params"`
 	FLOPs        *float64  `json:"flops"`
 	Activations  *float64  `json:"activations"`
@@ -103,16 +127,79 @@ type Board struct {
 	Rules     string `json:"rules"`
 	// GatesApplied and GatesSkipped list the rule set's gates this board
 	// did and did not apply: it measures one split, so a gate on the other
-	// split's PSNR cannot be checked here.
-	GatesApplied []string    `json:"gates_applied"`
-	GatesSkipped []string    `json:"gates_skipped"`
-	Note         string      `json:"note,omitempty"`
-	Rows         []LeaderRow `json:"rows"`
+	// split's PSNR cannot be checked here. When the rules have no gate on
+	// this split's PSNR, such a gate is applied to the PSNR the board
+	// measured instead, relative to the baseline (see measuredGates), and
+	// its entry in GatesApplied says so.
+	GatesApplied []string `json:"gates_applied"`
+	GatesSkipped []string `json:"gates_skipped"`
+	// Device is where the ranked results were measured: the newest
+	// baseline's device (see rankBoard). Results from other devices are
+	// listed unranked.
+	Device string      `json:"device"`
+	Note   string      `json:"note,omitempty"`
+	Rows   []LeaderRow `json:"rows"`
 }
 
+// board returns the challenge's board, from the cache while it is fresh.
 func (h *Leaderboard) board(r *http.Request) (store.Challenge, Board, error) {
-	ctx := r.Context()
-	c, err := h.Store.ChallengeBySlug(ctx, chi.URLParam(r, "slug"))
+	ctx, slug := r.Context(), chi.URLParam(r, "slug")
+	if h.CacheTTL <= 0 {
+		return h.compute(ctx, slug)
+	}
+	now := h.now()
+	h.cacheMu.Lock()
+	if e := h.cache[slug]; e != nil {
+		select {
+		case <-e.done:
+			if e.err == nil && now.Sub(e.at) < h.CacheTTL {
+				h.cacheMu.Unlock()
+				return e.c, e.b, nil
+			}
+		default: // being computed: wait for it
+			h.cacheMu.Unlock()
+			select {
+			case <-e.done:
+			case <-ctx.Done():
+				return store.Challenge{}, Board{}, ctx.Err()
+			}
+			if e.err == nil {
+				return e.c, e.b, nil
+			}
+			return h.compute(ctx, slug) // its request failed; try with ours
+		}
+	}
+	if h.cache == nil {
+		h.cache = map[string]*boardEntry{}
+	}
+	for k, old := range h.cache { // drop expired boards: the map holds live challenges only
+		select {
+		case <-old.done:
+			if now.Sub(old.at) >= h.CacheTTL {
+				delete(h.cache, k)
+			}
+		default:
+		}
+	}
+	e := &boardEntry{done: make(chan struct{}), at: now}
+	h.cache[slug] = e
+	h.cacheMu.Unlock()
+
+	e.c, e.b, e.err = h.compute(ctx, slug)
+	if e.err != nil { // unknown slugs and failures are not kept
+		h.cacheMu.Lock()
+		if h.cache[slug] == e {
+			delete(h.cache, slug)
+		}
+		h.cacheMu.Unlock()
+	}
+	close(e.done)
+	return e.c, e.b, e.err
+}
+
+// compute reads and ranks a challenge's board.
+func (h *Leaderboard) compute(ctx context.Context, slug string) (store.Challenge, Board, error) {
+	c, err := h.Store.ChallengeBySlug(ctx, slug)
 	if err != nil {
 		return c, Board{}, notFoundAs(err)
 	}
@@ -138,18 +225,18 @@ func (h *Leaderboard) board(r *http.Request) (store.Challenge, Board, error) {
 	b.Rules = rules.Name
 	rules, applied, skipped := measuredGates(rules, ds.Split)
 	for _, g := range applied {
-		b.GatesApplied = append(b.GatesApplied, describeGate(g))
+		b.GatesApplied = append(b.GatesApplied, g.describe())
 	}
 	for _, g := range skipped {
 		b.GatesSkipped = append(b.GatesSkipped, describeGate(g))
 	}
-	rows, err := rankBoard(rules, ds.Split, scored)
+	rows, device, err := rankBoard(rules, ds.Split, scored)
 	if err != nil {
 		b.Note = "Ranking failed, so nothing is ranked: " + err.Error()
 		b.Rows = unrankedRows(scored, ds.Split, "ranking failed")
 		return c, b, nil
 	}
-	b.Rows = rows
+	b.Rows, b.Device = rows, device
 	return c, b, nil
 }
 
@@ -160,7 +247,7 @@ func (h *Leaderboard) Show(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v := templates.Leaderboard{Slug: c.Slug, Title: c.Title, Rule: strings.Join(describeRules(c.Rules), " "),
-		Gates: gatesSentence(b), RuntimeNote: boardRuntimeNote(b.Rows)}
+		Gates: gatesSentence(b), RuntimeNote: boardRuntimeNote(b.Rows), Device: deviceSentence(b)}
 	if b.Note != "" {
 		v.Rule = b.Note + " " + v.Rule
 	}
@@ -177,9 +264,9 @@ func (h *Leaderboard) Show(w http.ResponseWriter, r *http.Request) error {
 		if row.RuntimeStdMS != nil {
 			tr.Runtime += " ± " + fmtFloat(*row.RuntimeStdMS, 2)
 		}
-		tr.RuntimeTitle = fmt.Sprintf("%d timed runs per image", row.Repeats)
-		if row.Warmup >= 0 {
-			tr.RuntimeTitle += fmt.Sprintf(" after %d warm-up", row.Warmup)
+		tr.RuntimeTitle = fmt.Sprintf("%d timed runs per image after %d warm-up", row.Repeats, row.Warmup)
+		if row.Device != "" {
+			tr.RuntimeTitle += "; on " + row.Device
 		}
 		if row.RuntimeMinMS != nil && row.RuntimeMaxMS != nil {
 			tr.RuntimeTitle += "; min–max " + fmtFloat(*row.RuntimeMinMS, 2) + "–" + fmtFloat(*row.RuntimeMaxMS, 2) + " ms"
@@ -227,7 +314,7 @@ func entryFor(s store.Scored, split string, fvcore bool) (scoring.Entry, LeaderR
 	row := LeaderRow{
 		Name: s.Username, Baseline: s.IsBaseline, PSNR: res.PSNR, SSIM: res.SSIM,
 		RuntimeMS: res.RuntimeMS, RuntimeStdMS: res.RuntimeStdMS, RuntimeMinMS: res.RuntimeMinMS, RuntimeMaxMS: res.RuntimeMaxMS,
-		Repeats: res.Repeats, Warmup: resultWarmup(res.PerImage), Params: p.Params, FLOPs: flops,
+		Repeats: res.Repeats, Warmup: res.Warmup, Device: res.Device, Params: p.Params, FLOPs: flops,
 		Activations: p.Activations, ConvLayers: p.ConvLayers, MemoryMB: res.PeakMemoryMB, SubmittedAt: s.CreatedAt,
 	}
 	if s.IsBaseline || row.Name == "" {
@@ -259,17 +346,93 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-// rankBoard ranks the finished submissions and keeps one row per user.
+// rankBoard ranks the finished submissions and keeps one row per user. It
+// returns the rows and the device the ranked results were measured on.
+//
+// Runtimes only compare on one device, so only results measured on the
+// reference device are ranked: the newest baseline's device (the baseline
+// is re-run wherever the challenge's queue points), or, with no baseline,
+// the device most results have (the newest among equals). A user with no
+// result on it shows their highest-PSNR result, unranked, with the reason.
 //
 // Which submission stands for a user: their best-ranked one over all their
-// submissions; a user with none ranked shows their highest-PSNR one,
-// unranked, with the reason. (Letting participants pick their standing
+// comparable submissions; a user with none ranked shows their highest-PSNR
+// one, unranked, with the reason. (Letting participants pick their standing
 // submission is a later issue.) Ranks are then recomputed among the chosen
 // rows only, because rank-sum rules depend on the field. The newest finished
 // baseline supplies the baseline metrics (the PSNR gate, exp-score
 // denominators), overriding the rule set's published values; baselines are
 // listed first, marked, and never ranked.
-func rankBoard(rules scoring.Rules, split string, scored []store.Scored) ([]LeaderRow, error) {
+func rankBoard(rules scoring.Rules, split string, scored []store.Scored) ([]LeaderRow, string, error) {
+	device := referenceDevice(scored)
+	var same []store.Scored
+	other := map[string]store.Scored{} // per owner: the highest-PSNR result on another device
+	var otherOrder []string
+	for _, s := range scored {
+		if s.IsBaseline || s.Result.Device == device {
+			same = append(same, s)
+			continue
+		}
+		k := ownerKey(s)
+		cur, seen := other[k]
+		if !seen {
+			otherOrder = append(otherOrder, k)
+		}
+		if !seen || cmpFloat(s.Result.PSNR, cur.Result.PSNR) > 0 {
+			other[k] = s
+		}
+	}
+	rows, err := rankSameDevice(rules, split, same)
+	if err != nil {
+		return nil, device, err
+	}
+	shown := map[string]bool{}
+	for _, s := range same {
+		shown[ownerKey(s)] = true
+	}
+	fv := fvcoreRules(rules.Name)
+	for _, k := range otherOrder {
+		if shown[k] {
+			continue // the user has a comparable result; that one stands
+		}
+		s := other[k]
+		_, row := entryFor(s, split, fv)
+		row.Unranked = fmt.Sprintf("measured on a different device (%s), not comparable", cmpOr(s.Result.Device, "unrecorded"))
+		rows = append(rows, row)
+	}
+	return rows, device, nil
+}
+
+// referenceDevice is the device ranked results must share: the newest
+// baseline's, else the most common one (the newest among equals).
+func referenceDevice(scored []store.Scored) string {
+	for i := len(scored) - 1; i >= 0; i-- {
+		if scored[i].IsBaseline {
+			return scored[i].Result.Device
+		}
+	}
+	n := map[string]int{}
+	best, bestN := "", 0
+	for _, s := range scored { // oldest first: >= lets the newer win ties
+		n[s.Result.Device]++
+		if c := n[s.Result.Device]; c >= bestN {
+			best, bestN = s.Result.Device, c
+		}
+	}
+	return best
+}
+
+// ownerKey identifies whose submission s is: a user, or the submission
+// itself when it has no user.
+func ownerKey(s store.Scored) string {
+	if s.UserID != nil {
+		return "u" + strconv.FormatInt(*s.UserID, 10)
+	}
+	return "s" + strconv.FormatInt(s.ID, 10)
+}
+
+// rankSameDevice is rankBoard over results of one device.
+func rankSameDevice(rules scoring.Rules, split string, scored []store.Scored) ([]LeaderRow, error) {
 	fv := fvcoreRules(rules.Name)
 	entries := make([]scoring.Entry, len(scored))
 	rows := make(map[string]LeaderRow, len(scored))
@@ -285,12 +448,6 @@ func rankBoard(rules scoring.Rules, split string, scored []store.Scored) ([]Lead
 	if err != nil {
 		return nil, err
 	}
-	owner := func(i int) string {
-		if s := scored[i]; s.UserID != nil {
-			return "u" + strconv.FormatInt(*s.UserID, 10)
-		}
-		return "s" + strconv.FormatInt(scored[i].ID, 10)
-	}
 	best := map[string]scoring.Ranked{}
 	var order []string
 	var baselines []int
@@ -299,7 +456,7 @@ func rankBoard(rules scoring.Rules, split string, scored []store.Scored) ([]Lead
 			baselines = append(baselines, rk.Index)
 			continue
 		}
-		k := owner(rk.Index)
+		k := ownerKey(scored[rk.Index])
 		cur, seen := best[k]
 		switch {
 		case !seen:
@@ -368,21 +525,74 @@ var otherSplitMetrics = map[string][]string{
 	"test":       {scoring.MetricPSNRVal, scoring.MetricRuntimeVal},
 }
 
-// measuredGates keeps the gates whose metric this board measures. The
-// NTIRE presets gate on both the validation and the test PSNR, but a board
-// evaluates one split; applying both gates would fail everyone on the
-// missing one ("psnr_test missing") and rank nobody. The dropped gates are
-// returned so the page can say which were not applied.
-func measuredGates(r scoring.Rules, split string) (scoring.Rules, []scoring.Gate, []scoring.Gate) {
-	var applied, skipped []scoring.Gate
+// boardGate is a gate as a board applies it.
+type boardGate struct {
+	scoring.Gate
+	// InPlaceOf is the rules' metric when the gate was moved onto this
+	// board's PSNR; "" for a gate applied as written.
+	InPlaceOf string
+}
+
+func (g boardGate) describe() string {
+	s := describeGate(g.Gate)
+	if g.InPlaceOf != "" {
+		s += fmt.Sprintf(" (gate applied to %s PSNR in place of %s PSNR)", splitOf(g.Metric), splitOf(g.InPlaceOf))
+	}
+	return s
+}
+
+func splitOf(metric string) string {
+	if metric == scoring.MetricPSNRTest {
+		return "test"
+	}
+	return "validation"
+}
+
+// measuredGates adapts the rules' gates to a board that measures one split.
+// The NTIRE presets gate on both the validation and the test PSNR; applying
+// both would fail everyone on the missing one ("psnr_test missing") and
+// rank nobody, so the gate on the other split is dropped (and returned, so
+// the page can say so) while this split's own gate applies.
+//
+// A rule set may gate only the other split's PSNR (AIM 2020 gates the
+// validation PSNR; a test-only board measures the test PSNR). Dropping that
+// gate would rank with no quality floor at all, and a model that outputs
+// zeros quickly would come first. So such a gate is applied to this board's
+// PSNR instead, relative to the baseline measured on the same images:
+// a baseline-relative gate keeps its offset; an absolute gate becomes
+// "the baseline's PSNR plus the rules' margin over their baseline on the
+// other split" (min - baseline[other]), or just "at least the baseline's"
+// when the rules publish no baseline for the other split. Without any
+// baseline PSNR for this split, scoring leaves everyone unranked ("no
+// baseline ... for the gate") rather than ranking ungated.
+//
+// r's gates are not modified (a new slice is returned).
+func measuredGates(r scoring.Rules, split string) (scoring.Rules, []boardGate, []scoring.Gate) {
+	own := psnrKey(split)
+	hasOwn := slices.ContainsFunc(r.Gates, func(g scoring.Gate) bool { return g.Metric == own })
+	var applied []boardGate
+	var skipped []scoring.Gate
 	for _, g := range r.Gates {
-		if slices.Contains(otherSplitMetrics[split], g.Metric) {
+		switch {
+		case !slices.Contains(otherSplitMetrics[split], g.Metric):
+			applied = append(applied, boardGate{Gate: g})
+		case !hasOwn && (g.Metric == scoring.MetricPSNRVal || g.Metric == scoring.MetricPSNRTest):
+			moved := scoring.Gate{Metric: own, Min: g.Min, FromBaseline: true}
+			if !g.FromBaseline {
+				moved.Min = 0
+				if b, ok := r.Baseline[g.Metric]; ok {
+					moved.Min = g.Min - b
+				}
+			}
+			applied = append(applied, boardGate{Gate: moved, InPlaceOf: g.Metric})
+		default:
 			skipped = append(skipped, g)
-		} else {
-			applied = append(applied, g)
 		}
 	}
-	r.Gates = applied
+	r.Gates = make([]scoring.Gate, len(applied))
+	for i, g := range applied {
+		r.Gates[i] = g.Gate
+	}
 	return r, applied, skipped
 }
 
@@ -396,6 +606,16 @@ func describeGate(g scoring.Gate) string {
 		return s
 	}
 	return fmt.Sprintf("%s ≥ %.2f", metricName(g.Metric), g.Min)
+}
+
+// deviceSentence says on the page where the ranked runtimes come from.
+func deviceSentence(b Board) string {
+	if len(b.Rows) == 0 {
+		return ""
+	}
+	d := cmpOr(b.Device, "an unrecorded device")
+	return "Ranked results were all measured on " + d + ", the device of the newest baseline run (or of most results, without one); " +
+		"results measured on another device are listed unranked, since their runtimes do not compare."
 }
 
 // gatesSentence says on the page which gates ranked this board.
@@ -427,11 +647,7 @@ func boardRuntimeNote(rows []LeaderRow) string {
 		}
 		if w := r.Warmup; !warms[w] {
 			warms[w] = true
-			if w < 0 {
-				wl = append(wl, "unrecorded")
-			} else {
-				wl = append(wl, strconv.Itoa(w))
-			}
+			wl = append(wl, strconv.Itoa(w))
 		}
 	}
 	s := "Runtime: each image is run untimed warm-up time(s)"
@@ -445,13 +661,4 @@ func boardRuntimeNote(rows []LeaderRow) string {
 	return s + "; an image's runtime is the median of its timed runs, and the column is the mean of those medians over the images. " +
 		"± is the standard deviation across repeats, pooled over images; hover a runtime for its repeats and min–max " +
 		"(means over images of each image's fastest and slowest run)."
-}
-
-// resultWarmup reads the warm-up count of a result from its per-image table.
-func resultWarmup(raw json.RawMessage) int {
-	var per []perImage
-	if json.Unmarshal(raw, &per) != nil {
-		return -1
-	}
-	return warmupOf(per)
 }

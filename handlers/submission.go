@@ -238,24 +238,11 @@ type perImage struct {
 	SSIM      *float64  `json:"ssim"`
 	RuntimeMS *float64  `json:"runtime_ms"`
 	RunsMS    []float64 `json:"runs_ms"`
-	WarmupMS  []float64 `json:"warmup_ms"`
-}
-
-// warmupOf reads the warm-up count from the per-image table (results have no
-// column for it): the length of the first image's warm-up list. -1: unknown.
-func warmupOf(per []perImage) int {
-	if len(per) == 0 {
-		return -1
-	}
-	return len(per[0].WarmupMS)
 }
 
 // runtimeNote says truthfully what the runtime figure is.
 func runtimeNote(repeats, warmup int) string {
-	w := "an unrecorded number of"
-	if warmup >= 0 {
-		w = strconv.Itoa(warmup)
-	}
+	w := strconv.Itoa(warmup)
 	return fmt.Sprintf("Runtime: each image is run %s untimed warm-up time(s), then timed %d time(s); "+
 		"an image's runtime is the median of its timed runs, and the set's runtime is the mean of those medians over the images. "+
 		"± is the standard deviation across repeats, pooled over images; min–max are the means over images of each image's fastest and slowest run.",
@@ -278,15 +265,13 @@ func resultView(r store.Result, reveal bool) ([]templates.KV, []templates.ImageR
 	}
 	var per []perImage
 	json.Unmarshal(r.PerImage, &per) //nolint:errcheck // a malformed table shows as empty
-	warmup := warmupOf(per)
+	// results.warmup, which the worker records.
+	warmup := r.Warmup
 	kv = append(kv, templates.KV{Key: "Runtime ms (mean of per-image medians)", Value: rt})
 	if r.RuntimeMinMS != nil && r.RuntimeMaxMS != nil {
 		kv = append(kv, templates.KV{Key: "Runtime min–max (mean of per-image fastest / slowest run)", Value: fmtFloat(*r.RuntimeMinMS, 2) + " – " + fmtFloat(*r.RuntimeMaxMS, 2) + " ms"})
 	}
-	reps := strconv.Itoa(r.Repeats) + " timed runs per image"
-	if warmup >= 0 {
-		reps += ", after " + strconv.Itoa(warmup) + " warm-up"
-	}
+	reps := strconv.Itoa(r.Repeats) + " timed runs per image, after " + strconv.Itoa(warmup) + " warm-up"
 	kv = append(kv, templates.KV{Key: "Repeats", Value: reps})
 	if r.PeakMemoryMB != nil {
 		kv = append(kv, templates.KV{Key: "Peak memory", Value: fmtFloat(*r.PeakMemoryMB, 1) + " MB"})

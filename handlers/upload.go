@@ -68,8 +68,16 @@ type Upload struct {
 	Inspect InspectFunc
 	Jobs    JobInserter
 	// Rejects counts each user's refused uploads (UploadRejectsPerHour);
-	// nil means no limit. In memory, per process.
+	// nil means no limit. In memory, per process. An upload counts from
+	// before its body is read, and the count is taken back if it succeeds,
+	// so parallel uploads cannot all slip under the limit.
 	Rejects *window
+	// Slots bounds concurrent model reads and inspections
+	// (UploadInspections); nil means no bound.
+	Slots *UploadSlots
+	// InFlight bounds each user's uploads in progress
+	// (UploadsInFlightPerUser); nil means no bound.
+	InFlight *InFlight
 }
 
 // NewRejectLimit returns the per-user limit on refused uploads for Upload.
@@ -233,16 +241,25 @@ func (h *Upload) Create(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	userKey := strconv.FormatInt(vis.User.ID, 10)
-	bodyRead := false // from here on a refusal cost the server work and counts
-	refuse := func(status int, msg string, problems []string) error {
-		if bodyRead {
-			h.Rejects.add(userKey)
+	// Once the body is read, the upload counts as a refused one unless it
+	// ends without a refusal (success, or the server's own failure).
+	counted, rejected := false, false
+	var countedAt time.Time
+	defer func() {
+		if counted && !rejected {
+			h.Rejects.remove(userKey, countedAt)
 		}
+	}()
+	answer := func(status int, msg string, problems []string) error {
 		// The browser may still be sending; tell it not to reuse the
 		// connection rather than read the rest of a big body.
 		w.Header().Set("Connection", "close")
 		v.Upload.Error, v.Upload.Problems = msg, problems
 		return Render(ctx, w, status, templates.ChallengePage(h.Page(r, v.Title), v))
+	}
+	refuse := func(status int, msg string, problems []string) error {
+		rejected = true
+		return answer(status, msg, problems)
 	}
 	if blocked, wait := h.Rejects.blocked(userKey); blocked {
 		return refuse(http.StatusTooManyRequests, fmt.Sprintf(
@@ -262,7 +279,15 @@ func (h *Upload) Create(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 
-	bodyRead = true
+	// At most a few uploads per user at once, counted before the body is
+	// read; and this one counts against the reject limit from now on.
+	if !h.InFlight.enter(userKey) {
+		return answer(http.StatusTooManyRequests, fmt.Sprintf(
+			"You have %d uploads in progress already; wait for them to finish, then upload again.", h.InFlight.limit), nil)
+	}
+	defer h.InFlight.leave(userKey)
+	counted, countedAt = true, h.Rejects.add(userKey)
+
 	r.Body = http.MaxBytesReader(w, r.Body, c.MaxUploadBytes+multipartSlack)
 	mr, err := r.MultipartReader()
 	if err != nil {
@@ -278,7 +303,7 @@ func (h *Upload) Create(w http.ResponseWriter, r *http.Request) error {
 		var mbe *http.MaxBytesError
 		switch {
 		case errors.Is(err, errCSRF), errors.Is(err, errCSRFFirst):
-			h.Rejects.add(userKey)
+			rejected = true
 			return &Error{Status: http.StatusForbidden, Msg: "The form was stale or forged (CSRF check failed). Reload the page and try again.", Err: err}
 		case errors.Is(err, blob.ErrTooLarge), errors.As(err, &mbe):
 			return refuse(http.StatusRequestEntityTooLarge,
@@ -300,6 +325,16 @@ func (h *Upload) Create(w http.ResponseWriter, r *http.Request) error {
 	}
 	v.Upload.Label, v.Upload.DataRange = f.Label, dataRangeValue(f.DataRange)
 
+	// The model is read into memory and parsed: only a few at once. The
+	// slot is held until the bytes are no longer needed (the submission's
+	// transaction may store them again).
+	release, err := h.Slots.acquire(ctx)
+	if err != nil {
+		h.discard(ctx, f.Digest)
+		return answer(http.StatusServiceUnavailable,
+			"The server is busy checking other uploads: server busy, retry in a minute. Nothing was stored and this does not count against your limits.", nil)
+	}
+	defer release()
 	data, err := h.Blobs.ReadAll(f.Digest)
 	if err != nil {
 		h.discard(ctx, f.Digest)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -165,14 +166,21 @@ func (s *Store) SubmissionByID(ctx context.Context, id int64) (Submission, error
 	return sub, translate(err, fmt.Sprintf("submission %d", id))
 }
 
+// resultColumns and resultDest must stay in step: resultDest's indices are
+// used by collectScored.
 const resultColumns = `r.submission_id, r.psnr, r.psnr_y, r.ssim, r.runtime_ms, r.runtime_std_ms,
 	r.runtime_min_ms, r.runtime_max_ms, r.repeats, r.peak_memory_mb, r.device, r.ort_version,
-	r.per_image, r.created_at`
+	r.per_image, r.created_at, r.warmup`
+
+// rankingResultColumns are resultColumns without the per-image table
+// (NULL in its place): ranking needs the aggregates only, and per_image
+// grows with the dataset, so the public leaderboard never reads it.
+var rankingResultColumns = strings.Replace(resultColumns, "r.per_image", "NULL::jsonb", 1)
 
 func resultDest(r *Result) []any {
 	return []any{&r.SubmissionID, &r.PSNR, &r.PSNRY, &r.SSIM, &r.RuntimeMS, &r.RuntimeStdMS,
 		&r.RuntimeMinMS, &r.RuntimeMaxMS, &r.Repeats, &r.PeakMemoryMB, &r.Device, &r.ORTVersion,
-		&r.PerImage, &r.CreatedAt}
+		&r.PerImage, &r.CreatedAt, &r.Warmup}
 }
 
 // ResultBySubmission returns ErrNotFound while the submission has no result.
@@ -198,19 +206,19 @@ func collectScored(rows pgx.Rows, what string) ([]Scored, error) {
 		// LEFT JOIN: every result column may be NULL; scan into nullable
 		// holders and keep the result only when the row had one.
 		var psnr, runtime *float64
-		var repeats *int
+		var repeats, warmup *int
 		var device, ort *string
 		var perImage []byte
 		var created *time.Time
-		dst[0], dst[1], dst[4], dst[8], dst[10], dst[11], dst[12], dst[13] =
-			&rid, &psnr, &runtime, &repeats, &device, &ort, &perImage, &created
+		dst[0], dst[1], dst[4], dst[8], dst[10], dst[11], dst[12], dst[13], dst[14] =
+			&rid, &psnr, &runtime, &repeats, &device, &ort, &perImage, &created, &warmup
 		if err := scanSubmission(row, &sc.Submission, dst...); err != nil {
 			return sc, err
 		}
 		if rid != nil {
 			r.SubmissionID, r.PSNR, r.RuntimeMS = *rid, deref(psnr), deref(runtime)
 			r.Repeats, r.Device, r.ORTVersion, r.PerImage = deref(repeats), deref(device), deref(ort), perImage
-			r.CreatedAt = deref(created)
+			r.CreatedAt, r.Warmup = deref(created), deref(warmup)
 			sc.Result = &r
 		}
 		return sc, nil
@@ -244,10 +252,13 @@ func (s *Store) SubmissionsOfUser(ctx context.Context, challengeID, userID int64
 
 // FinishedWithResults lists every finished submission of a challenge on one
 // dataset that has a result, baselines included, oldest first: the input of
-// ranking. Results on different datasets are never ranked together.
+// ranking. Results on different datasets are never ranked together. The
+// results come without their per-image table (Result.PerImage is nil): the
+// public leaderboard calls this, and must not read and parse every image of
+// every result on each request.
 func (s *Store) FinishedWithResults(ctx context.Context, challengeID, datasetID int64) ([]Scored, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT `+submissionColumns+`, `+resultColumns+`
+		SELECT `+submissionColumns+`, `+rankingResultColumns+`
 		FROM submissions s
 		JOIN results r ON r.submission_id = s.id
 		LEFT JOIN users u ON u.id = s.user_id

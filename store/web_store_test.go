@@ -215,3 +215,39 @@ func TestDeleteModelKeepsDatasetImages(t *testing.T) {
 		}
 	}
 }
+
+// TestResultWarmupAndRankingColumns: results.warmup round-trips through
+// every query that reads results, and the ranking query leaves the per-image
+// table out (the leaderboard must not read it) while the others keep it.
+func TestResultWarmupAndRankingColumns(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	var id int64
+	if err := f.pool.QueryRow(ctx, `
+		INSERT INTO submissions (challenge_id, user_id, dataset_id, model_sha256, model_bytes, status)
+		VALUES ($1, $2, $3, $4, 1, 'finished') RETURNING id`, f.chID, f.userID, f.dsID, strings.Repeat("c", 64)).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	per := `[{"name": "0801", "psnr": 30, "runtime_ms": 5}]`
+	if _, err := f.pool.Exec(ctx, `INSERT INTO results (submission_id, psnr, runtime_ms, repeats, warmup, device, per_image)
+		VALUES ($1, 30, 5, 7, 3, 'cuda', $2)`, id, per); err != nil {
+		t.Fatal(err)
+	}
+	one, err := f.s.ResultBySubmission(ctx, id)
+	if err != nil || one.Warmup != 3 || one.Repeats != 7 || !strings.Contains(string(one.PerImage), "0801") {
+		t.Errorf("ResultBySubmission: %+v, %v", one, err)
+	}
+	mine, err := f.s.SubmissionsOfUser(ctx, f.chID, f.userID)
+	if err != nil || len(mine) != 1 || mine[0].Result == nil || mine[0].Result.Warmup != 3 ||
+		!strings.Contains(string(mine[0].Result.PerImage), "0801") {
+		t.Errorf("SubmissionsOfUser: %+v, %v", mine, err)
+	}
+	board, err := f.s.FinishedWithResults(ctx, f.chID, f.dsID)
+	if err != nil || len(board) != 1 || board[0].Result == nil {
+		t.Fatalf("FinishedWithResults: %+v, %v", board, err)
+	}
+	if r := board[0].Result; r.Warmup != 3 || r.Device != "cuda" || r.PerImage != nil {
+		t.Errorf("FinishedWithResults result: warmup %d device %q per_image %q; want 3, cuda, none", r.Warmup, r.Device, r.PerImage)
+	}
+}

@@ -145,6 +145,7 @@ type Leaderboard struct {
 	Rule        string
 	Gates       string // which PSNR gates this board applied, and which not
 	RuntimeNote string // how runtimes are measured
+	Device      string // which device the ranked results were measured on
 	Rows        []LeaderRow
 }
 

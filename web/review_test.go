@@ -165,9 +165,12 @@ func TestPerImageScoresHidden(t *testing.T) {
 		`INSERT INTO datasets (challenge_id, name, split) VALUES ($1, 'hidden-test', 'test') RETURNING id`, a.chID).Scan(&testDS); err != nil {
 		t.Fatal(err)
 	}
-	per := `[{"name": "secret-0901", "psnr": 31.4159, "ssim": 0.87654, "runtime_ms": 12.34, "runs_ms": [12, 12.34, 13], "warmup_ms": [40, 20]}]`
+	// The per-image table as the worker writes it; the warm-up count is
+	// the results.warmup column.
+	per := `[{"name": "secret-0901", "psnr": 31.4159, "ssim": 0.87654, "runtime_ms": 12.34, "runs_ms": [12, 12.34, 13]}]`
 	val := a.finished("quin", a.dsID, "29.5", 12.34, per)
 	hidden := a.finished("quin", testDS, "29.5", 12.34, per)
+	a.exec(`UPDATE results SET warmup = 2`)
 	tests := []struct {
 		name       string
 		b          *browser
@@ -224,6 +227,68 @@ func TestLoginThrottle(t *testing.T) {
 	if r := try("sam", "correct horse battery"); r.status != 303 {
 		t.Errorf("other name: %d", r.status)
 	}
+	// The failures count per (name, address): the guesser cannot lock the
+	// real owner, who logs in from elsewhere, out of the account.
+	owner := a.browserFrom("127.0.0.2")
+	r = owner.post("/login", url.Values{"csrf_token": {owner.csrf("/login")}, "login": {"rita"}, "password": {"correct horse battery"}})
+	if r.status != 303 {
+		t.Errorf("owner from another address: %d\n%s", r.status, r.body)
+	}
+}
+
+// TestLoginOverlongRefused: a login name over 254 bytes or a password over
+// 1024 bytes is refused before any hashing and never becomes a throttle
+// key: even many such requests do not use up the address's failure
+// allowance, and a right login from it still works.
+func TestLoginOverlongRefused(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, challengeOpts{})
+	a.browser().signup("lars")
+	b := a.browser()
+	tok := b.csrf("/login")
+	for i := range handlers.LoginFailuresPerIP + 1 {
+		login, pw := strings.Repeat("x", 255+i), "correct horse battery"
+		if i%2 == 1 {
+			login, pw = "lars", strings.Repeat("p", 1025)
+		}
+		r := b.post("/login", url.Values{"csrf_token": {tok}, "login": {login}, "password": {pw}})
+		if r.status != http.StatusUnprocessableEntity || strings.Contains(r.body, strings.Repeat("x", 255)) {
+			t.Fatalf("over-long login %d: %d (or the value echoed)", i, r.status)
+		}
+	}
+	r := b.post("/login", url.Values{"csrf_token": {tok}, "login": {"lars"}, "password": {"correct horse battery"}})
+	if r.status != 303 {
+		t.Errorf("right login after over-long ones: %d\n%s", r.status, r.body)
+	}
+}
+
+// TestSignupPerIPLimit: an address may create SignupsPerIP accounts an
+// hour; the next sign-up is refused (429) before hashing, and other
+// addresses are unaffected.
+func TestSignupPerIPLimit(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, challengeOpts{})
+	// Each sign-up from a fresh browser (a new session), as a script would.
+	signup := func(ip, name string) resp {
+		b := a.browserFrom(ip)
+		return b.post("/signup", url.Values{"csrf_token": {b.csrf("/signup")}, "email": {name + "@example.org"},
+			"username": {name}, "password": {"correct horse battery"}})
+	}
+	for i := range handlers.SignupsPerIP {
+		if r := signup("127.0.0.3", "flood"+strconv.Itoa(i)); r.status != 303 {
+			t.Fatalf("sign-up %d: %d", i, r.status)
+		}
+	}
+	r := signup("127.0.0.3", "flood-extra")
+	if r.status != http.StatusTooManyRequests || !strings.Contains(r.body, "Too many sign-ups") {
+		t.Fatalf("sign-up over the limit: %d\n%s", r.status, r.body)
+	}
+	if n := a.count(`SELECT count(*) FROM users`); n != handlers.SignupsPerIP {
+		t.Errorf("%d accounts, want %d", n, handlers.SignupsPerIP)
+	}
+	if r := signup("127.0.0.4", "elsewhere"); r.status != 303 {
+		t.Errorf("other address: %d", r.status)
+	}
 }
 
 // TestUploadRejectLimit: refused uploads count per user; past the hourly
@@ -254,11 +319,44 @@ func TestLeaderboardInfinitePSNR(t *testing.T) {
 	a := newApp(t, challengeOpts{})
 	a.user("uma")
 	a.user("vic")
+	a.user("wil")
 	a.finished("uma", a.dsID, "Infinity", 10, "[]")
 	a.finished("vic", a.dsID, "NaN", 10, "[]")
-	b := a.board()
-	if len(b.Rows) != 2 {
-		t.Fatalf("rows: %+v", b.Rows)
+	a.finished("wil", a.dsID, "29.5", 20, "[]")
+	r := a.browser().get("/c/esr/leaderboard.json")
+	if r.status != 200 {
+		t.Fatalf("json: %d %s", r.status, r.body)
+	}
+	var raw struct {
+		Rows []map[string]any `json:"rows"`
+	}
+	if err := json.Unmarshal([]byte(r.body), &raw); err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]map[string]any{}
+	for _, row := range raw.Rows {
+		rows[row["name"].(string)] = row
+	}
+	if len(rows) != 3 {
+		t.Fatalf("rows: %v", raw.Rows)
+	}
+	for _, name := range []string{"uma", "vic"} {
+		if v, ok := rows[name]["psnr"]; !ok || v != nil {
+			t.Errorf("%s: psnr %v, want null", name, v)
+		}
+	}
+	if v := rows["wil"]["psnr"]; v != 29.5 {
+		t.Errorf("wil: psnr %v", v)
+	}
+	// aim2020: a PSNR gate at the baseline's, then runtime. +Inf (a
+	// bit-exact output) passes the gate and ranks by its runtime; NaN is no
+	// PSNR at all and fails it.
+	rank := func(name string) float64 { f, _ := rows[name]["rank"].(float64); return f }
+	if rank("uma") != 1 || rank("wil") != 2 || rank("vic") != 0 {
+		t.Errorf("ranks uma %v wil %v vic %v, want 1 2 0", rank("uma"), rank("wil"), rank("vic"))
+	}
+	if why, _ := rows["vic"]["unranked"].(string); !strings.Contains(why, "psnr_val missing") {
+		t.Errorf("vic unranked for %q, want the missing PSNR", why)
 	}
 	if r := a.browser().get("/c/esr/leaderboard"); r.status != 200 {
 		t.Errorf("page: %d", r.status)

@@ -16,14 +16,22 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 	ea := &errorAdapter{log: d.Log, base: base}
 	h := ea.wrap
 
-	// Both limits are in memory, per process (see handlers.LoginThrottle).
+	// The login, sign-up and upload limits are in memory, per process (see
+	// handlers.LoginThrottle).
 	throttle := handlers.NewLoginThrottle(handlers.LoginFailuresPerName, handlers.LoginFailuresPerIP, handlers.LoginWindow, d.Now)
-	auth := &handlers.Auth{Base: base, Users: d.Store, Sessions: sess, Hasher: hasher, Throttle: throttle}
+	auth := &handlers.Auth{Base: base, Users: d.Store, Sessions: sess, Hasher: hasher, Throttle: throttle,
+		Signups: handlers.NewSignupThrottle(handlers.SignupsPerIP, handlers.SignupWindow, d.Now)}
 	challenges := &handlers.ChallengePages{Base: base, Store: d.Store}
 	upload := &handlers.Upload{Base: base, Store: d.Store, Blobs: d.Blobs, Inspect: d.Inspect, Jobs: d.Jobs,
-		Rejects: handlers.NewRejectLimit(handlers.UploadRejectsPerHour, d.Now)}
+		Rejects:  handlers.NewRejectLimit(handlers.UploadRejectsPerHour, d.Now),
+		Slots:    handlers.NewUploadSlots(handlers.UploadInspections, s.cfg.UploadSlotWait),
+		InFlight: handlers.NewInFlight(handlers.UploadsInFlightPerUser)}
 	subs := &handlers.SubmissionPages{Base: base, Store: d.Store}
-	board := &handlers.Leaderboard{Base: base, Store: d.Store}
+	boardTTL := s.cfg.LeaderboardCacheTTL
+	if boardTTL == 0 {
+		boardTTL = handlers.DefaultLeaderboardCacheTTL
+	}
+	board := &handlers.Leaderboard{Base: base, Store: d.Store, CacheTTL: boardTTL}
 	health := &handlers.Health{DB: d.Store.Pool()}
 
 	r := chi.NewRouter()

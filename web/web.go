@@ -38,6 +38,16 @@ type Config struct {
 	// TrustedOrigins are other origins (scheme://host[:port]) allowed to
 	// POST, for example a second hostname of the same site.
 	TrustedOrigins []string
+	// LeaderboardCacheTTL is how long a computed leaderboard is served
+	// before it is computed again (per challenge, per process, expired by
+	// time only: a new result appears at most this late). 0 means
+	// handlers.DefaultLeaderboardCacheTTL (5 s); negative turns the cache
+	// off.
+	LeaderboardCacheTTL time.Duration
+	// UploadSlotWait is how long an upload waits for one of the
+	// handlers.UploadInspections slots before it gets 503; 0 means
+	// handlers.UploadSlotWait (30 s).
+	UploadSlotWait time.Duration
 }
 
 func (c Config) secure() bool {

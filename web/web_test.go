@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -17,6 +18,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -49,6 +51,11 @@ type challengeOpts struct {
 	maxUpload int64
 	quota     int
 	closed    bool
+	// boardCache is the leaderboard cache's lifetime; 0 turns it off, so
+	// tests see a new result at once.
+	boardCache time.Duration
+	inspect    handlers.InspectFunc // nil: the real check
+	slotWait   time.Duration        // the upload slot wait; 0: the default
 }
 
 func newApp(t *testing.T, co challengeOpts) *app {
@@ -65,9 +72,14 @@ func newApp(t *testing.T, co challengeOpts) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cacheTTL := co.boardCache
+	if cacheTTL == 0 {
+		cacheTTL = -1
+	}
 	s, err := web.New(web.Config{Addr: "127.0.0.1:0", BaseURL: "http://example.test",
-		Argon2: handlers.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}},
-		web.Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st, Blobs: blobs, Jobs: rc})
+		Argon2:              handlers.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1},
+		LeaderboardCacheTTL: cacheTTL, UploadSlotWait: co.slotWait},
+		web.Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st, Blobs: blobs, Jobs: rc, Inspect: co.inspect})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,6 +150,16 @@ func (a *app) browser() *browser {
 	return &browser{a: a, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}}
+}
+
+// browserFrom is a browser whose connections come from ip, another
+// loopback address (Linux answers on all of 127.0.0.0/8), so the server
+// sees a different client address.
+func (a *app) browserFrom(ip string) *browser {
+	b := a.browser()
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	b.c.Transport = &http.Transport{DialContext: d.DialContext}
+	return b
 }
 
 type resp struct {
