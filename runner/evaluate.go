@@ -212,7 +212,7 @@ func (e *evaluation) childError(r *bufio.Reader, loading bool) error {
 		// ORT refused an allocation (RLIMIT_AS, arena): the process lives,
 		// but the model needs more than it may have.
 		need := ""
-		if i := strings.Index(msg, "buffer of size "); i >= 0 {
+		if i := strings.Index(msg, "buffer of size "); i >= 0 && !e.opt.Hidden {
 			if n, err := strconv.ParseInt(strings.Fields(msg[i+len("buffer of size "):] + " x")[0], 10, 64); err == nil {
 				need = fmt.Sprintf(" (it asked for %s at once)", fmtBytes(n))
 			}
@@ -221,6 +221,10 @@ func (e *evaluation) childError(r *bufio.Reader, loading bool) error {
 	}
 	if loading {
 		return modelErr("load_error", "ONNX Runtime could not load the model: %s", msg)
+	}
+	if e.opt.Hidden {
+		// ORT's messages quote tensor shapes: the hidden image's size.
+		return modelErr("runtime_error", "inference failed %s (ONNX Runtime's message is withheld on a test set; run the model on the validation set to see it)", e.phase)
 	}
 	return modelErr("runtime_error", "inference failed %s: %s", e.phase, msg)
 }
@@ -267,22 +271,11 @@ func (e *evaluation) sandboxStatus() (*sandboxStatus, error) {
 func (e *evaluation) run(model []byte, pairs []Pair, hrs []*scoring.Image, t0 time.Time) (*Report, error) {
 	opt, c := e.opt, e.c
 	runs := opt.Warmup + opt.Repeats
-	as := uint64(0)
-	if opt.AddressSpace > 0 && !raceEnabled {
-		as = uint64(opt.AddressSpace)
+	cfg, err := opt.childConfig(raceEnabled)
+	if err != nil {
+		return nil, err
 	}
-	cfg := childConfig{ORTLib: "/proc/self/fd/" + strconv.Itoa(fdORT), Threads: opt.Threads, Runs: runs, AS: as,
-		Landlock: !opt.NoLandlock, Seccomp: !opt.NoSeccomp, ExeFD: fdExe, Device: opt.Device}
-	if opt.Device == DeviceCUDA {
-		// ORT finds the CUDA provider libraries next to the path it was
-		// loaded from (dladdr), which must be the real directory, not
-		// /proc/self/fd. That directory must be readable by the sandbox uid.
-		lib, err := filepath.Abs(opt.ORTLib)
-		if err != nil {
-			return nil, fmt.Errorf("runner: ONNX Runtime library: %w", err)
-		}
-		cfg.ORTLib, cfg.ORTDir = lib, filepath.Dir(lib)
-	}
+	as := cfg.AS
 	raw, _ := json.Marshal(cfg)
 
 	e.phase = "while loading the model"
@@ -351,6 +344,9 @@ func (e *evaluation) run(model []byte, pairs []Pair, hrs []*scoring.Image, t0 ti
 		rep.Sandbox = append(rep.Sandbox, fmt.Sprintf("cgroup %s = %s", kind, fmtBytes(opt.MemoryLimit)))
 	} else if as > 0 {
 		rep.Sandbox = append(rep.Sandbox, fmt.Sprintf("no cgroup: memory limit is RLIMIT_AS = %s only", fmtBytes(int64(as))))
+	} else {
+		rep.Sandbox = append(rep.Sandbox, "no cgroup and no RLIMIT_AS: host memory is not limited")
+		opt.Warnf("sandbox: no cgroup and no RLIMIT_AS (device " + opt.Device + "): the model's host memory is not limited")
 	}
 	for _, p := range st.Protections {
 		rep.Sandbox = append(rep.Sandbox, sanitize(p, 200))
@@ -490,6 +486,11 @@ func (e *evaluation) image(w *bufio.Writer, p Pair, hr *scoring.Image, runs int)
 	want := []int64{1, 3, int64(sh), int64(sw)}
 	if !slices.Equal(dims, want) {
 		e.done = true
+		if opt.Hidden {
+			// The shape would tell the hidden image's size.
+			return nil, modelErr("bad_output", "output is not ×%d the input size on image %s (expected 1×3×%d·H×%d·W for a 1×3×H×W input)",
+				opt.Scale, p.Name, opt.Scale, opt.Scale)
+		}
 		return nil, modelErr("bad_output", "output is %s for a %d×%d input on image %s; expected ×%d = 1×3×%d×%d",
 			fmtDims(dims), h, wd, p.Name, opt.Scale, sh, sw)
 	}
@@ -512,6 +513,9 @@ func (e *evaluation) image(w *bufio.Writer, p Pair, hr *scoring.Image, runs int)
 			}
 			plane := sh * sw
 			e.done = true
+			if opt.Hidden {
+				return nil, modelErr("bad_output", "output contains %s at image %s", kind, p.Name)
+			}
 			return nil, modelErr("bad_output", "output contains %s at image %s (channel %d, y %d, x %d)",
 				kind, p.Name, i/plane, (i%plane)/sw, i%sw)
 		}
@@ -566,4 +570,34 @@ func fmtDims(d []int64) string {
 		s[i] = strconv.FormatInt(v, 10)
 	}
 	return strings.Join(s, "×")
+}
+
+// childConfig is the configuration the child gets, for a race-instrumented
+// parent when race is set.
+//
+// RLIMIT_AS (Options.AddressSpace) is set only on the CPU. The CUDA driver
+// reserves virtual address space far beyond any memory limit (tens of GiB
+// for its unified address space and each context), so under RLIMIT_AS every
+// CUDA evaluation would fail to create its context. A CUDA child's host
+// memory is bounded by the cgroup alone (Options.MemoryLimit; without a
+// cgroup it is not bounded, and the report and Warnf say so); its GPU
+// memory by the GPU. RLIMIT_AS is also skipped for race-instrumented
+// binaries, whose shadow memory needs terabytes of address space.
+func (o Options) childConfig(race bool) (childConfig, error) {
+	cfg := childConfig{ORTLib: "/proc/self/fd/" + strconv.Itoa(fdORT), Threads: o.Threads, Runs: o.Warmup + o.Repeats,
+		Landlock: !o.NoLandlock, Seccomp: !o.NoSeccomp, ExeFD: fdExe, Device: o.Device}
+	if o.AddressSpace > 0 && !race && o.Device != DeviceCUDA {
+		cfg.AS = uint64(o.AddressSpace)
+	}
+	if o.Device == DeviceCUDA {
+		// ORT finds the CUDA provider libraries next to the path it was
+		// loaded from (dladdr), which must be the real directory, not
+		// /proc/self/fd. That directory must be readable by the sandbox uid.
+		lib, err := filepath.Abs(o.ORTLib)
+		if err != nil {
+			return cfg, fmt.Errorf("runner: ONNX Runtime library: %w", err)
+		}
+		cfg.ORTLib, cfg.ORTDir = lib, filepath.Dir(lib)
+	}
+	return cfg, nil
 }

@@ -14,10 +14,14 @@ import (
 )
 
 // ErrorHandler is the River client's error handler (river.Config.ErrorHandler).
-// A panic in Work skips Work's own bookkeeping, so on the job's final
-// attempt HandlePanic marks the submission failed with InternalErrorMessage;
-// without it the submission would stay "running" forever. Errors returned
-// by Work are already recorded by Work itself: HandleError does nothing.
+// A panic inside Worker.Work is recorded by Work itself, which knows the
+// evaluation attempt it started, before the panic continues to River. What
+// is left for HandlePanic is a panic before Work could record anything: on
+// the job's final attempt it fails the submission with InternalErrorMessage
+// only while it is still queued (store.FailUnfinished with attempt 0), so a
+// stale job never fails a run that another job started; a running one is
+// left to the sweeper. Errors returned by Work are already recorded by Work
+// itself: HandleError does nothing.
 type ErrorHandler struct {
 	Store *store.Store
 	Log   *slog.Logger
@@ -31,7 +35,7 @@ func (h *ErrorHandler) HandleError(context.Context, *rivertype.JobRow, error) *r
 }
 
 // HandlePanic logs the panic and, on the final attempt of an evaluate job,
-// fails the submission.
+// fails the submission if it is still queued.
 func (h *ErrorHandler) HandlePanic(ctx context.Context, job *rivertype.JobRow, panicVal any, trace string) *river.ErrorHandlerResult {
 	log := h.Log
 	if log == nil {
@@ -50,7 +54,7 @@ func (h *ErrorHandler) HandlePanic(ctx context.Context, job *rivertype.JobRow, p
 	// ctx may be the client's, already ending: record the outcome anyway.
 	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	applied, err := h.Store.FailUnfinished(bg, args.SubmissionID, InternalErrorMessage)
+	applied, err := h.Store.FailUnfinished(bg, args.SubmissionID, 0, InternalErrorMessage)
 	switch {
 	case err != nil:
 		log.Error("marking the submission of a panicked job failed", "submission", args.SubmissionID, "err", err)
@@ -66,23 +70,58 @@ func (h *ErrorHandler) HandlePanic(ctx context.Context, job *rivertype.JobRow, p
 // outcome as the job finalises.
 const OrphanGrace = 5 * time.Minute
 
-// SweepOrphans fails (InternalErrorMessage) every queued or running
-// submission whose evaluate jobs are all discarded, cancelled or completed,
-// or which has none, for more than OrphanGrace. It returns their ids.
-func SweepOrphans(ctx context.Context, st *store.Store) ([]int64, error) {
-	return st.FailOrphanedEvaluations(ctx, OrphanGrace, InternalErrorMessage)
+// jobTimeout is River's limit for one evaluate job: a little above the
+// evaluation's own total limit (default 30 minutes), so the runner's
+// clearer message wins the race.
+func jobTimeout(evalTimeout time.Duration) time.Duration {
+	if evalTimeout <= 0 {
+		evalTimeout = 30 * time.Minute
+	}
+	return evalTimeout + 2*time.Minute
 }
 
-// RunSweeper runs SweepOrphans every interval until ctx ends. Every worker
-// runs it; the UPDATE is idempotent, so several at once do no harm.
-func RunSweeper(ctx context.Context, st *store.Store, interval time.Duration, log *slog.Logger) {
+// SweepOrphans fails (InternalErrorMessage) every queued or running
+// submission whose evaluate jobs are all discarded, cancelled or completed,
+// or which has none, for more than OrphanGrace. A running submission is
+// never swept before the longest evaluation could have ended (the job
+// timeout for evalTimeout, which is Options.TotalTimeout, plus OrphanGrace)
+// since it started: whatever its job's state says, a worker may still be
+// evaluating it (store.FailOrphanedEvaluations). It returns their ids.
+func SweepOrphans(ctx context.Context, st *store.Store, evalTimeout time.Duration) ([]int64, error) {
+	return st.FailOrphanedEvaluations(ctx, OrphanGrace, jobTimeout(evalTimeout)+OrphanGrace, InternalErrorMessage)
+}
+
+// SweeperOptions configure RunOrphanSweeper.
+type SweeperOptions struct {
+	// Interval between sweeps; default 1 minute.
+	Interval time.Duration
+	// EvalTimeout is the workers' Options.TotalTimeout (0 for its default,
+	// 30 minutes). A running submission is not swept before that, the job's
+	// margin and OrphanGrace have passed since it started; an EvalTimeout
+	// shorter than the workers' would let the sweeper fail healthy runs.
+	EvalTimeout time.Duration
+	// Log receives the sweeps' outcomes; default slog.Default().
+	Log *slog.Logger
+}
+
+// RunOrphanSweeper runs SweepOrphans every o.Interval until ctx ends. Every
+// worker runs it; the UPDATE is idempotent, so several at once do no harm.
+// Wire it as
+//
+//	go runner.RunOrphanSweeper(ctx, st, runner.SweeperOptions{Interval: time.Minute, EvalTimeout: cfg.EvalTimeout, Log: log})
+func RunOrphanSweeper(ctx context.Context, st *store.Store, o SweeperOptions) {
+	log := o.Log
 	if log == nil {
 		log = slog.Default()
+	}
+	interval := o.Interval
+	if interval <= 0 {
+		interval = time.Minute
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		ids, err := SweepOrphans(ctx, st)
+		ids, err := SweepOrphans(ctx, st, o.EvalTimeout)
 		if err != nil && ctx.Err() == nil {
 			log.Warn("sweeping orphaned evaluations", "err", err)
 		} else if len(ids) > 0 {
@@ -94,4 +133,12 @@ func RunSweeper(ctx context.Context, st *store.Store, interval time.Duration, lo
 		case <-t.C:
 		}
 	}
+}
+
+// RunSweeper is RunOrphanSweeper with the default evaluation limit.
+//
+// Deprecated: it assumes Options.TotalTimeout is the default 30 minutes;
+// use RunOrphanSweeper with the workers' EvalTimeout.
+func RunSweeper(ctx context.Context, st *store.Store, interval time.Duration, log *slog.Logger) {
+	RunOrphanSweeper(ctx, st, SweeperOptions{Interval: interval, Log: log})
 }

@@ -53,7 +53,9 @@ type Options struct {
 	MemoryLimit  int64         // child memory (cgroup; RLIMIT_AS backstop); default 4 GiB
 	// AddressSpace is the child's RLIMIT_AS; default MemoryLimit + 1 GiB
 	// (Go and ORT reserve far more address space than they touch), negative
-	// for none. Never applied to race-instrumented test binaries.
+	// for none. Never applied to CUDA children (the driver reserves far more
+	// address space; the cgroup bounds them) nor to race-instrumented test
+	// binaries.
 	AddressSpace int64
 	// NoLandlock and NoSeccomp turn those layers off (debugging only; they
 	// need InsecureSandbox, or the evaluation is refused).
@@ -72,6 +74,11 @@ type Options struct {
 	DataRange float32
 	// ChildCommand is the child's argv; default {os.Executable(), ChildArg}.
 	ChildCommand []string
+	// Hidden marks a test set, whose images a participant must not learn
+	// about: failure messages then give no image size, output position or
+	// ONNX Runtime message (which may quote tensor shapes), and name the
+	// image as Pair.Name only (the worker makes it "3 of 100").
+	Hidden bool
 	// Progress, when set, is called after each image (participant-visible:
 	// only names and scores go in it).
 	Progress func(done, total int, img ImageResult)

@@ -308,10 +308,10 @@ func TestWorkerOutcomes(t *testing.T) {
 		}
 		var per string
 		e.pool.QueryRow(ctx, `SELECT per_image::text FROM results WHERE submission_id = $1`, id).Scan(&per)
-		if !strings.Contains(per, `"psnr": 100`) && !strings.Contains(per, `"psnr":100`) {
+		if !strings.Contains(per, `"psnr": 150`) && !strings.Contains(per, `"psnr":150`) {
 			t.Errorf("per_image %s", per)
 		}
-		if last := s.logs[len(s.logs)-1]; !strings.Contains(last, "capped at 100 dB") {
+		if last := s.logs[len(s.logs)-1]; !strings.Contains(last, "capped at 150 dB") {
 			t.Errorf("final line %q", last)
 		}
 	})
@@ -358,13 +358,12 @@ func TestWorkerOutcomes(t *testing.T) {
 		}
 	})
 
-	t.Run("panic on the final attempt fails the submission", func(t *testing.T) {
+	t.Run("panic before the start on the final attempt fails a queued submission", func(t *testing.T) {
 		h := &ErrorHandler{Store: e.st, Log: slog.New(slog.DiscardHandler)}
 		id := e.submit(t, nearest)
-		e.st.StartEvaluation(ctx, id, "w")
 		row := &rivertype.JobRow{ID: 7, Kind: "evaluate", Attempt: 1, MaxAttempts: 2, EncodedArgs: []byte(fmt.Sprintf(`{"submission_id":%d}`, id))}
 		h.HandlePanic(ctx, row, "boom", "trace")
-		if s := e.state(t, id); s.status != store.StatusRunning {
+		if s := e.state(t, id); s.status != store.StatusQueued {
 			t.Fatalf("a non-final panic failed it: %+v", s)
 		}
 		row.Attempt = 2
@@ -410,7 +409,7 @@ func TestWorkerOutcomes(t *testing.T) {
 		addJob(rerun, "discarded", "1 hour")
 		addJob(rerun, "available", "")
 
-		ids, err := SweepOrphans(ctx, e.st)
+		ids, err := SweepOrphans(ctx, e.st, 0)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,11 +16,15 @@ type EvaluationInput struct {
 	Scale        int
 	DataRange    float32        // the model's pixel range: 1 or 255
 	Split        string         // the dataset's split: "validation" or "test"
-	Images       []DatasetImage // ordered by name
+	Images       []DatasetImage // ordered by name, bytewise (COLLATE "C")
 }
 
 // EvaluationInput loads the submission's model digest and data range, its
-// challenge's scale and its dataset's split and images.
+// challenge's scale and its dataset's split and images. The images are in
+// bytewise name order (ORDER BY name COLLATE "C", independent of the
+// database's locale): on a test split the runner names them only by their
+// 1-based position in this order ("image 3"), so an administrator maps such
+// a name back with the same query.
 func (s *Store) EvaluationInput(ctx context.Context, submissionID int64) (*EvaluationInput, error) {
 	in := &EvaluationInput{SubmissionID: submissionID}
 	var datasetID int64
@@ -35,7 +39,7 @@ func (s *Store) EvaluationInput(ctx context.Context, submissionID int64) (*Evalu
 	}
 	rows, err := s.pool.Query(ctx, `
 		SELECT name, lr_sha256, hr_sha256 FROM dataset_images
-		WHERE dataset_id = $1 ORDER BY name`, datasetID)
+		WHERE dataset_id = $1 ORDER BY name COLLATE "C"`, datasetID)
 	if err != nil {
 		return nil, translate(err, "dataset images")
 	}
@@ -112,17 +116,18 @@ func (s *Store) FinishEvaluation(ctx context.Context, r *Result, attempt int) (a
 		}
 		_, err = tx.Exec(ctx, `
 			INSERT INTO results (submission_id, psnr, psnr_y, ssim, runtime_ms, runtime_std_ms,
-			    runtime_min_ms, runtime_max_ms, repeats, peak_memory_mb, device, ort_version, per_image, sandbox)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+			    runtime_min_ms, runtime_max_ms, repeats, peak_memory_mb, device, ort_version, per_image, sandbox, warmup)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 			ON CONFLICT (submission_id) DO UPDATE SET
 			    psnr = EXCLUDED.psnr, psnr_y = EXCLUDED.psnr_y, ssim = EXCLUDED.ssim,
 			    runtime_ms = EXCLUDED.runtime_ms, runtime_std_ms = EXCLUDED.runtime_std_ms,
 			    runtime_min_ms = EXCLUDED.runtime_min_ms, runtime_max_ms = EXCLUDED.runtime_max_ms,
 			    repeats = EXCLUDED.repeats, peak_memory_mb = EXCLUDED.peak_memory_mb,
 			    device = EXCLUDED.device, ort_version = EXCLUDED.ort_version,
-			    per_image = EXCLUDED.per_image, sandbox = EXCLUDED.sandbox, created_at = now()`,
+			    per_image = EXCLUDED.per_image, sandbox = EXCLUDED.sandbox, warmup = EXCLUDED.warmup,
+			    created_at = now()`,
 			r.SubmissionID, r.PSNR, r.PSNRY, r.SSIM, r.RuntimeMS, r.RuntimeStdMS, r.RuntimeMinMS,
-			r.RuntimeMaxMS, r.Repeats, r.PeakMemoryMB, r.Device, r.ORTVersion, perImage, r.Sandbox)
+			r.RuntimeMaxMS, r.Repeats, r.PeakMemoryMB, r.Device, r.ORTVersion, perImage, r.Sandbox, r.Warmup)
 		return translate(err, "store result")
 	})
 	if err != nil {
@@ -155,15 +160,19 @@ func (s *Store) FailEvaluation(ctx context.Context, submissionID int64, attempt 
 	return applied, nil
 }
 
-// FailUnfinished marks a queued or running submission failed, whatever its
-// attempt, and logs message to the participant. It is for callers that no
-// longer know the attempt (a River panic handler): applied is false when the
-// submission had already finished or failed.
-func (s *Store) FailUnfinished(ctx context.Context, submissionID int64, message string) (applied bool, err error) {
+// FailUnfinished marks failed, and logs message to the participant, a
+// submission that is still in the state one job left it in: queued, when
+// attempt is 0 (the job failed before StartEvaluation counted an attempt),
+// or running that very attempt, when attempt > 0. A stale job (rescued and
+// re-run elsewhere, or superseded) thus never fails a newer run: applied is
+// false, and nothing changes, when the submission moved on (a newer
+// attempt, finished, failed, or reset to queued after attempt started).
+func (s *Store) FailUnfinished(ctx context.Context, submissionID int64, attempt int, message string) (applied bool, err error) {
 	err = s.InTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `
 			UPDATE submissions SET status = 'failed', message = $2, finished_at = now()
-			WHERE id = $1 AND status IN ('queued', 'running')`, submissionID, message)
+			WHERE id = $1 AND CASE WHEN $3::int = 0 THEN status = 'queued'
+			                       ELSE status = 'running' AND attempts = $3 END`, submissionID, message, attempt)
 		if err != nil {
 			return translate(err, "fail evaluation")
 		}
@@ -188,17 +197,28 @@ func (s *Store) FailUnfinished(ctx context.Context, submissionID int64, message 
 // "evaluate" job will ever pick up: its jobs are all discarded, cancelled or
 // completed, or it has none at all. A River panic on the last attempt, a
 // job deleted by hand, or an insert lost between two transactions would
-// otherwise leave it "running" forever. grace keeps it from racing a job
-// being inserted or a worker recording its own outcome: the submission must
-// be at least that old and none of its jobs may have finalised within it.
-// It returns the ids it failed.
-func (s *Store) FailOrphanedEvaluations(ctx context.Context, grace time.Duration, message string) ([]int64, error) {
+// otherwise leave it "running" forever.
+//
+// Live jobs are those in any non-final River state (available, scheduled,
+// retryable, pending, running; written as NOT IN the final ones so that a
+// state River adds later counts as live, never as dead). grace keeps the
+// sweep from racing a job being inserted or a worker recording its own
+// outcome: the submission must be at least that old and none of its jobs
+// may have finalised within it. runHorizon protects a running evaluation
+// whatever its jobs say: a submission running since less than runHorizon
+// (the longest an evaluation may take plus grace) is never swept. Without
+// it, a job rescued from a stuck worker A and re-run by worker B is marked
+// completed when A returns after its stale write, and B's healthy run would
+// be failed a grace later. It returns the ids it failed.
+func (s *Store) FailOrphanedEvaluations(ctx context.Context, grace, runHorizon time.Duration, message string) ([]int64, error) {
 	rows, err := s.pool.Query(ctx, `
 		WITH orphan AS (
 			UPDATE submissions s SET status = 'failed', message = $2, finished_at = now()
 			WHERE s.status IN ('queued', 'running')
 			  AND s.created_at < now() - make_interval(secs => $1::float8)
 			  AND coalesce(s.started_at, s.created_at) < now() - make_interval(secs => $1::float8)
+			  AND NOT (s.status = 'running' AND s.started_at IS NOT NULL
+			           AND s.started_at > now() - make_interval(secs => $3::float8))
 			  AND NOT EXISTS (
 				SELECT 1 FROM river_job j
 				WHERE j.kind = 'evaluate' AND j.args->>'submission_id' = s.id::text
@@ -209,7 +229,7 @@ func (s *Store) FailOrphanedEvaluations(ctx context.Context, grace time.Duration
 			INSERT INTO submission_logs (submission_id, line)
 			SELECT id, 'evaluation failed: ' || $2 FROM orphan
 		)
-		SELECT id FROM orphan ORDER BY id`, grace.Seconds(), message)
+		SELECT id FROM orphan ORDER BY id`, grace.Seconds(), message, runHorizon.Seconds())
 	if err != nil {
 		return nil, translate(err, "fail orphaned evaluations")
 	}
