@@ -134,11 +134,3 @@ func RunOrphanSweeper(ctx context.Context, st *store.Store, o SweeperOptions) {
 		}
 	}
 }
-
-// RunSweeper is RunOrphanSweeper with the default evaluation limit.
-//
-// Deprecated: it assumes Options.TotalTimeout is the default 30 minutes;
-// use RunOrphanSweeper with the workers' EvalTimeout.
-func RunSweeper(ctx context.Context, st *store.Store, interval time.Duration, log *slog.Logger) {
-	RunOrphanSweeper(ctx, st, SweeperOptions{Interval: interval, Log: log})
-}

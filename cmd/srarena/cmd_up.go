@@ -102,7 +102,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	go sweepSessions(gctx, st, log)
-	go runner.RunSweeper(gctx, st, time.Minute, log)
+	go runner.RunOrphanSweeper(gctx, st, runner.SweeperOptions{Interval: time.Minute, EvalTimeout: cfg.EvalTimeout, Log: log})
 	g.Go(func() error { return srv.Serve(gctx, ln) })
 	g.Go(func() error {
 		<-gctx.Done()

@@ -35,7 +35,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	// Every worker sweeps: a submission whose job died with its worker is
 	// failed with a message instead of staying "running" for ever.
-	go runner.RunSweeper(ctx, st, time.Minute, log)
+	go runner.RunOrphanSweeper(ctx, st, runner.SweeperOptions{Interval: time.Minute, EvalTimeout: cfg.EvalTimeout, Log: log})
 	log.Info("worker: started", "queue", cfg.Queue, "concurrency", cfg.Concurrency, "threads", cfg.Threads)
 	<-ctx.Done()
 	return stopWorker(client, log)
