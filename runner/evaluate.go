@@ -201,6 +201,24 @@ func sigName(s syscall.Signal) string {
 }
 
 // childError maps an 'E' frame to a participant message.
+// expect reads the next frame's type: want, else the child's own error
+// frame (loading says whether the model was still being loaded), else a
+// protocol failure.
+func (e *evaluation) expect(want byte, loading bool) error {
+	typ, err := e.c.stdout.ReadByte()
+	if err != nil {
+		return e.failure(err)
+	}
+	switch typ {
+	case want:
+		return nil
+	case frameError:
+		return e.childError(e.c.stdout, loading)
+	default:
+		return e.failure(errFrame)
+	}
+}
+
 func (e *evaluation) childError(r *bufio.Reader, loading bool) error {
 	b, err := readBlob(r, maxErrorBytes)
 	if err != nil {
@@ -309,16 +327,8 @@ func (e *evaluation) run(model []byte, pairs []Pair, hrs []*scoring.Image, t0 ti
 	w.Write(model)
 	w.Flush()
 
-	typ, err := c.stdout.ReadByte()
-	if err != nil {
-		return nil, e.failure(err)
-	}
-	switch typ {
-	case frameError:
-		return nil, e.childError(c.stdout, true)
-	case frameReady:
-	default:
-		return nil, e.failure(errFrame)
+	if err := e.expect(frameReady, true); err != nil {
+		return nil, err
 	}
 	rb, err := readBlob(c.stdout, maxReadyBytes)
 	if err != nil {
@@ -423,16 +433,8 @@ func (e *evaluation) image(w *bufio.Writer, p Pair, hr *scoring.Image, runs int)
 	ir := &ImageResult{Name: p.Name, OutputW: sw, OutputH: sh}
 	var claimed time.Duration
 	for r := 0; r < runs; r++ {
-		typ, err := c.stdout.ReadByte()
-		if err != nil {
-			return nil, e.failure(err)
-		}
-		switch typ {
-		case frameError:
-			return nil, e.childError(c.stdout, false)
-		case frameTiming:
-		default:
-			return nil, e.failure(errFrame)
+		if err := e.expect(frameTiming, false); err != nil {
+			return nil, err
 		}
 		v, err := getU64(c.stdout)
 		if err != nil {
@@ -453,16 +455,8 @@ func (e *evaluation) image(w *bufio.Writer, p Pair, hr *scoring.Image, runs int)
 		}
 		e.arm(opt.ImageTimeout, timeout) // per run
 	}
-	typ, err := c.stdout.ReadByte()
-	if err != nil {
-		return nil, e.failure(err)
-	}
-	switch typ {
-	case frameError:
-		return nil, e.childError(c.stdout, false)
-	case frameOutput:
-	default:
-		return nil, e.failure(errFrame)
+	if err := e.expect(frameOutput, false); err != nil {
+		return nil, err
 	}
 	rank, err := getU32(c.stdout)
 	if err != nil {
