@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -34,9 +33,7 @@ func runCorrelate(_ context.Context, args []string, stdout, _ io.Writer) error {
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(cs)
+		return printJSON(stdout, cs)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "runtime vs\tn\tpearson r [95% CI]\tspearman rho [95% CI]\tkendall tau-b [95% CI]\tlog-log slope")

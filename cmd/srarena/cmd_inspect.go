@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -79,13 +78,11 @@ func runInspect(_ context.Context, args []string, stdout, _ io.Writer) error {
 		return fmt.Errorf("inspect %s: %w", pos[0], err)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
 		out := inspectJSON{Valid: rep.Valid, Errors: rep.Problems, Opset: rep.Opset, IRVersion: rep.IRVersion, Profile: rep.Profile}
 		if out.Errors == nil {
 			out.Errors = []onnxmodel.Problem{}
 		}
-		if err := enc.Encode(out); err != nil {
+		if err := printJSON(stdout, out); err != nil {
 			return err
 		}
 	} else {
