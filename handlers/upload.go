@@ -21,6 +21,7 @@ import (
 
 	"github.com/srarena/srarena/blob"
 	"github.com/srarena/srarena/jobs"
+	"github.com/srarena/srarena/ratelimit"
 	"github.com/srarena/srarena/store"
 	"github.com/srarena/srarena/templates"
 )
@@ -68,10 +69,12 @@ type Upload struct {
 	Inspect InspectFunc
 	Jobs    JobInserter
 	// Rejects counts each user's refused uploads (UploadRejectsPerHour);
-	// nil means no limit. In memory, per process. An upload counts from
-	// before its body is read, and the count is taken back if it succeeds,
-	// so parallel uploads cannot all slip under the limit.
-	Rejects *window
+	// nil means no limit. In PostgreSQL, across processes. An upload counts
+	// from before its body is read, and the count is taken back only if it
+	// succeeds (or found the server too busy to try), so parallel uploads
+	// cannot all slip under the limit, and an upload that makes the server
+	// fail (500) cannot be repeated without limit.
+	Rejects *ratelimit.Window
 	// Slots bounds concurrent model reads and inspections
 	// (UploadInspections); nil means no bound.
 	Slots *UploadSlots
@@ -81,8 +84,8 @@ type Upload struct {
 }
 
 // NewRejectLimit returns the per-user limit on refused uploads for Upload.
-func NewRejectLimit(perHour int, now func() time.Time) *window {
-	return newWindow(perHour, UploadRejectWindow, now)
+func NewRejectLimit(st ratelimit.Store, perHour int, now func() time.Time) *ratelimit.Window {
+	return ratelimit.New(st, "upload_reject", perHour, UploadRejectWindow, now)
 }
 
 // maxLabel caps a submission's label, in characters.
@@ -102,6 +105,7 @@ var (
 	errTwoFiles   = errors.New("upload: more than one model file")
 	errFieldLarge = errors.New("upload: form field too large")
 	errDataRange  = errors.New("upload: data_range must be 1 or 255")
+	errBadBytes   = errors.New("upload: a form field holds a NUL byte or invalid UTF-8")
 )
 
 // parseDataRange accepts exactly the values the form offers.
@@ -165,7 +169,10 @@ func readUpload(mr *multipart.Reader, checkCSRF func(string) bool, put func(io.R
 				return f, err
 			}
 			s = strings.TrimSpace(s)
-			if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxLabel {
+			if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+				return f, errBadBytes
+			}
+			if utf8.RuneCountInString(s) > maxLabel {
 				return f, errLabel
 			}
 			f.Label = s
@@ -242,14 +249,18 @@ func (h *Upload) Create(w http.ResponseWriter, r *http.Request) error {
 	}
 	userKey := strconv.FormatInt(vis.User.ID, 10)
 	// Once the body is read, the upload counts as a refused one unless it
-	// ends without a refusal (success, or the server's own failure).
-	counted, rejected := false, false
-	var countedAt time.Time
-	defer func() {
-		if counted && !rejected {
-			h.Rejects.remove(userKey, countedAt)
+	// succeeds or finds every inspection slot busy. A server failure (500)
+	// counts too: otherwise a model that makes the check fail could be sent
+	// again and again.
+	var counted *ratelimit.Event
+	uncount := func() {
+		if counted != nil {
+			if err := h.Rejects.Remove(context.WithoutCancel(ctx), *counted); err != nil {
+				h.Log.ErrorContext(ctx, "upload: take back reject count", "error", err)
+			}
+			counted = nil
 		}
-	}()
+	}
 	answer := func(status int, msg string, problems []string) error {
 		// The browser may still be sending; tell it not to reuse the
 		// connection rather than read the rest of a big body.
@@ -257,14 +268,15 @@ func (h *Upload) Create(w http.ResponseWriter, r *http.Request) error {
 		v.Upload.Error, v.Upload.Problems = msg, problems
 		return Render(ctx, w, status, templates.ChallengePage(h.Page(r, v.Title), v))
 	}
-	refuse := func(status int, msg string, problems []string) error {
-		rejected = true
-		return answer(status, msg, problems)
+	refuse := answer
+	blocked, wait, err := h.Rejects.Blocked(ctx, userKey)
+	if err != nil {
+		return err
 	}
-	if blocked, wait := h.Rejects.blocked(userKey); blocked {
+	if blocked {
 		return refuse(http.StatusTooManyRequests, fmt.Sprintf(
 			"Too many refused uploads in the last hour (%d); try again in %d minutes. Check your model locally before uploading again.",
-			h.Rejects.limit, minutesLeft(wait)), nil)
+			h.Rejects.Limit, minutesLeft(wait)), nil)
 	}
 	if !v.Open {
 		return refuse(http.StatusForbidden, "This challenge is "+v.State+": it does not accept submissions.", nil)
@@ -286,7 +298,11 @@ func (h *Upload) Create(w http.ResponseWriter, r *http.Request) error {
 			"You have %d uploads in progress already; wait for them to finish, then upload again.", h.InFlight.limit), nil)
 	}
 	defer h.InFlight.leave(userKey)
-	counted, countedAt = true, h.Rejects.add(userKey)
+	ev, err := h.Rejects.Add(ctx, userKey)
+	if err != nil {
+		return err
+	}
+	counted = &ev
 
 	r.Body = http.MaxBytesReader(w, r.Body, c.MaxUploadBytes+multipartSlack)
 	mr, err := r.MultipartReader()
@@ -303,7 +319,6 @@ func (h *Upload) Create(w http.ResponseWriter, r *http.Request) error {
 		var mbe *http.MaxBytesError
 		switch {
 		case errors.Is(err, errCSRF), errors.Is(err, errCSRFFirst):
-			rejected = true
 			return &Error{Status: http.StatusForbidden, Msg: "The form was stale or forged (CSRF check failed). Reload the page and try again.", Err: err}
 		case errors.Is(err, blob.ErrTooLarge), errors.As(err, &mbe):
 			return refuse(http.StatusRequestEntityTooLarge,
@@ -317,6 +332,8 @@ func (h *Upload) Create(w http.ResponseWriter, r *http.Request) error {
 				"Choose the pixel range your model expects and produces: [0,1] (value 1) or [0,255] (value 255).", nil)
 		case errors.Is(err, errLabel):
 			return refuse(http.StatusUnprocessableEntity, fmt.Sprintf("The label is longer than %d characters.", maxLabel), nil)
+		case errors.Is(err, errBadBytes):
+			return refuse(http.StatusBadRequest, "The label holds a NUL byte or invalid UTF-8; remove it and upload again.", nil)
 		case errors.Is(err, errTwoFiles), errors.Is(err, errFieldLarge):
 			return refuse(http.StatusBadRequest, "The form is malformed: "+strings.TrimPrefix(err.Error(), "upload: ")+".", nil)
 		default:
@@ -331,6 +348,7 @@ func (h *Upload) Create(w http.ResponseWriter, r *http.Request) error {
 	release, err := h.Slots.acquire(ctx)
 	if err != nil {
 		h.discard(ctx, f.Digest)
+		uncount()
 		return answer(http.StatusServiceUnavailable,
 			"The server is busy checking other uploads: server busy, retry in a minute. Nothing was stored and this does not count against your limits.", nil)
 	}
@@ -377,6 +395,7 @@ func (h *Upload) Create(w http.ResponseWriter, r *http.Request) error {
 		h.discard(ctx, f.Digest)
 		return err
 	}
+	uncount()
 	SetFlash(w, r, "Model uploaded and queued for evaluation.")
 	SeeOther(w, r, "/submissions/"+strconv.FormatInt(id, 10))
 	return nil

@@ -16,14 +16,14 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 	ea := &errorAdapter{log: d.Log, base: base}
 	h := ea.wrap
 
-	// The login, sign-up and upload limits are in memory, per process (see
-	// handlers.LoginThrottle).
-	throttle := handlers.NewLoginThrottle(handlers.LoginFailuresPerName, handlers.LoginFailuresPerIP, handlers.LoginWindow, d.Now)
+	// The login, sign-up and upload limits are in PostgreSQL, shared by
+	// every web process.
+	throttle := handlers.NewLoginThrottle(d.Store, handlers.LoginFailuresPerName, handlers.LoginFailuresPerIP, handlers.LoginWindow, d.Now)
 	auth := &handlers.Auth{Base: base, Users: d.Store, Sessions: sess, Hasher: hasher, Throttle: throttle,
-		Signups: handlers.NewSignupThrottle(handlers.SignupsPerIP, handlers.SignupWindow, d.Now)}
+		Signups: handlers.NewSignupThrottle(d.Store, handlers.SignupsPerIP, handlers.SignupWindow, d.Now)}
 	challenges := &handlers.ChallengePages{Base: base, Store: d.Store}
 	upload := &handlers.Upload{Base: base, Store: d.Store, Blobs: d.Blobs, Inspect: d.Inspect, Jobs: d.Jobs,
-		Rejects:  handlers.NewRejectLimit(handlers.UploadRejectsPerHour, d.Now),
+		Rejects:  handlers.NewRejectLimit(d.Store, handlers.UploadRejectsPerHour, d.Now),
 		Slots:    handlers.NewUploadSlots(handlers.UploadInspections, s.cfg.UploadSlotWait),
 		InFlight: handlers.NewInFlight(handlers.UploadsInFlightPerUser)}
 	subs := &handlers.SubmissionPages{Base: base, Store: d.Store}
@@ -35,7 +35,7 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 	health := &handlers.Health{DB: d.Store.Pool()}
 
 	r := chi.NewRouter()
-	r.Use(requestLog(d.Log), recoverer(ea), securityHeaders(s.cfg.secure()))
+	r.Use(requestLog(d.Log), recoverer(ea), securityHeaders(s.cfg.secure()), rejectBadBytes(ea))
 	r.NotFound(h(func(http.ResponseWriter, *http.Request) error { return handlers.ErrNotFound }))
 	r.MethodNotAllowed(h(func(http.ResponseWriter, *http.Request) error {
 		return handlers.Errorf(http.StatusMethodNotAllowed, "This address does not accept that method.")

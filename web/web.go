@@ -44,6 +44,19 @@ type Config struct {
 	// handlers.DefaultLeaderboardCacheTTL (5 s); negative turns the cache
 	// off.
 	LeaderboardCacheTTL time.Duration
+	// ReadHeaderTimeout bounds reading a request's headers; 0 means
+	// DefaultReadHeaderTimeout.
+	ReadHeaderTimeout time.Duration
+	// BodyGrace and MinBodyRate bound reading a body: it must arrive at
+	// MinBodyRate bytes/s on average after BodyGrace; 0 means the defaults.
+	BodyGrace   time.Duration
+	MinBodyRate int
+	// IdleTimeout closes idle keep-alive connections; 0 means
+	// DefaultIdleTimeout.
+	IdleTimeout time.Duration
+	// MaxConnsPerIP caps one client address's open connections; 0 means
+	// DefaultMaxConnsPerIP, negative turns the cap off (behind a proxy).
+	MaxConnsPerIP int
 	// UploadSlotWait is how long an upload waits for one of the
 	// handlers.UploadInspections slots before it gets 503; 0 means
 	// handlers.UploadSlotWait (30 s).
@@ -90,6 +103,21 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if cfg.SessionTTL == 0 {
 		cfg.SessionTTL = 30 * 24 * time.Hour
 	}
+	if cfg.ReadHeaderTimeout == 0 {
+		cfg.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if cfg.BodyGrace == 0 {
+		cfg.BodyGrace = DefaultBodyGrace
+	}
+	if cfg.MinBodyRate == 0 {
+		cfg.MinBodyRate = DefaultMinBodyRate
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.MaxConnsPerIP == 0 {
+		cfg.MaxConnsPerIP = DefaultMaxConnsPerIP
+	}
 	if cfg.Argon2 == (handlers.Argon2Params{}) {
 		cfg.Argon2 = handlers.DefaultArgon2
 	}
@@ -128,15 +156,19 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 // Serve is ListenAndServe on an open listener.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
+		// bodyDeadline needs the connection, which only a real server has:
+		// it wraps the handler here rather than in the route table.
+		Handler:           bodyDeadline(s.cfg.BodyGrace, s.cfg.MinBodyRate)(s.handler),
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		// No ReadTimeout/WriteTimeout: a model upload on a slow link may take
-		// minutes; the header timeout and the body caps bound abuse.
-		IdleTimeout: 2 * time.Minute,
+		// minutes; bodyDeadline asks for a minimum rate instead.
+		IdleTimeout:    s.cfg.IdleTimeout,
+		MaxHeaderBytes: 64 << 10,
 		ErrorLog:    slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	errc := make(chan error, 1)
+	ln = limitPerIP(ln, s.cfg.MaxConnsPerIP)
 	go func() { errc <- srv.Serve(ln) }()
 	s.log.InfoContext(ctx, "web: listening", "addr", ln.Addr().String(), "base_url", s.cfg.BaseURL)
 	select {

@@ -107,7 +107,8 @@ func seedDemo(ctx context.Context, st *store.Store, blobs *blob.Dir, jobsClient 
 	})
 }
 
-// sweepSessions deletes expired sessions hourly until ctx ends. Every web
+// sweepSessions deletes expired sessions and old rate-limit events hourly
+// until ctx ends. Every web
 // server runs it; the DELETE is idempotent, so several at once do no harm.
 func sweepSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
@@ -117,6 +118,10 @@ func sweepSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
 			log.Warn("sweeping expired sessions", "err", err)
 		} else if n > 0 {
 			log.Info("swept expired sessions", "count", n)
+		}
+		// Rate-limit events older than the longest window count for nothing.
+		if _, err := st.RateSweep(ctx, time.Now().Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
+			log.Warn("sweeping rate-limit events", "err", err)
 		}
 		select {
 		case <-ctx.Done():
