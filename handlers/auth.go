@@ -38,7 +38,21 @@ type Auth struct {
 	Throttle *LoginThrottle
 	// Signups limits sign-ups per IP; nil means no limit.
 	Signups *SignupThrottle
+	// DemoLogin lets the demo account (DemoEmail) log in: only `srarena
+	// up` on a loopback address with its private database sets it.
+	DemoLogin bool
 }
+
+// DemoEmail is the demo account's address; the account logs in only where
+// DemoLogin is set, so its well-known password is worthless on a served
+// site even if the account exists in the database.
+const DemoEmail = "demo@srarena.localhost"
+
+// IsDemo reports whether u is the demo account.
+func IsDemo(u *store.User) bool { return u != nil && strings.EqualFold(u.Email, DemoEmail) }
+
+var errDemo = &Error{Status: http.StatusForbidden,
+	Msg: "The demo account logs in only while `srarena up` runs on a loopback address with its private database; this server refuses it."}
 
 // errBusy is what a request gets when all password-hashing slots stayed
 // taken: retrying shortly is the right reaction.
@@ -66,6 +80,9 @@ func clientIP(r *http.Request) string {
 const MinPassword = 10
 
 var usernameRE = regexp.MustCompile(`^[a-zA-Z0-9_.-]{2,40}$`)
+
+// ValidUsername reports whether name is an acceptable username.
+func ValidUsername(name string) bool { return usernameRE.MatchString(name) }
 
 // SignupForm shows the sign-up page. GET /signup
 func (h *Auth) SignupForm(w http.ResponseWriter, r *http.Request) error {
@@ -185,6 +202,9 @@ func (h *Auth) Login(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	u, err := h.Users.UserByLogin(r.Context(), login)
+	if err == nil && IsDemo(&u) && !h.DemoLogin {
+		return errDemo
+	}
 	ok := false
 	switch {
 	case errors.Is(err, store.ErrNotFound):

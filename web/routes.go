@@ -11,7 +11,7 @@ import (
 
 // routes is the one route table of the site.
 func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, cop *http.CrossOriginProtection) http.Handler {
-	sess := &sessions{store: d.Store, ttl: s.cfg.SessionTTL, secure: s.cfg.secure(), log: d.Log}
+	sess := &sessions{store: d.Store, ttl: s.cfg.SessionTTL, secure: s.cfg.secure(), log: d.Log, demo: s.cfg.DemoLogin}
 	base := &handlers.Base{Log: d.Log, Assets: handlers.Assets{CSS: assets.URL("style.css"), JS: assets.URL("live.js")}, Now: d.Now}
 	ea := &errorAdapter{log: d.Log, base: base}
 	h := ea.wrap
@@ -20,7 +20,8 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 	// every web process.
 	throttle := handlers.NewLoginThrottle(d.Store, handlers.LoginFailuresPerName, handlers.LoginFailuresPerIP, handlers.LoginWindow, d.Now)
 	auth := &handlers.Auth{Base: base, Users: d.Store, Sessions: sess, Hasher: hasher, Throttle: throttle,
-		Signups: handlers.NewSignupThrottle(d.Store, handlers.SignupsPerIP, handlers.SignupWindow, d.Now)}
+		Signups:   handlers.NewSignupThrottle(d.Store, handlers.SignupsPerIP, handlers.SignupWindow, d.Now),
+		DemoLogin: s.cfg.DemoLogin}
 	challenges := &handlers.ChallengePages{Base: base, Store: d.Store}
 	upload := &handlers.Upload{Base: base, Store: d.Store, Blobs: d.Blobs, Inspect: d.Inspect, Jobs: d.Jobs,
 		Rejects:  handlers.NewRejectLimit(d.Store, handlers.UploadRejectsPerHour, d.Now),
@@ -33,6 +34,7 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 	}
 	board := &handlers.Leaderboard{Base: base, Store: d.Store, CacheTTL: boardTTL}
 	health := &handlers.Health{DB: d.Store.Pool()}
+	account := &handlers.Account{Base: base, Store: d.Store, Server: s.publicURL()}
 
 	r := chi.NewRouter()
 	r.Use(requestLog(d.Log), recoverer(ea), securityHeaders(s.cfg.secure()), rejectBadBytes(ea))
@@ -40,6 +42,19 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 	r.MethodNotAllowed(h(func(http.ResponseWriter, *http.Request) error {
 		return handlers.Errorf(http.StatusMethodNotAllowed, "This address does not accept that method.")
 	}))
+
+	// The JSON API: token authentication only, no sessions, no CSRF.
+	r.Route("/api/v1", func(r chi.Router) {
+		r.Use(s.apiAuth(d.Store, ea))
+		r.NotFound(h(func(http.ResponseWriter, *http.Request) error {
+			return handlers.Errorf(http.StatusNotFound, "No such API route; see /api/v1/openapi.json.")
+		}))
+		r.Get("/openapi.json", h(handlers.OpenAPI))
+		r.Group(func(r chi.Router) {
+			r.Use(s.requireToken(ea))
+			r.Get("/me", h(handlers.APIMe))
+		})
+	})
 
 	// Outside sessions: no database work beyond what they need.
 	r.Method(http.MethodGet, "/healthz", h(health.Check))
@@ -66,6 +81,9 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 				r.Get("/c/{slug}/submissions", h(subs.Mine))
 				r.Get("/submissions/{id}", h(subs.Show))
 				r.Get("/submissions/{id}/status.json", h(subs.Status))
+				r.Get("/account", h(account.Show))
+				r.Post("/account/tokens", h(account.CreateToken))
+				r.Post("/account/tokens/{id}/revoke", h(account.RevokeToken))
 			})
 		})
 

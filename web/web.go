@@ -57,6 +57,9 @@ type Config struct {
 	// MaxConnsPerIP caps one client address's open connections; 0 means
 	// DefaultMaxConnsPerIP, negative turns the cap off (behind a proxy).
 	MaxConnsPerIP int
+	// DemoLogin lets the demo account log in (see handlers.DemoEmail);
+	// only `srarena up` on loopback with its private database sets it.
+	DemoLogin bool
 	// UploadSlotWait is how long an upload waits for one of the
 	// handlers.UploadInspections slots before it gets 503; 0 means
 	// handlers.UploadSlotWait (30 s).
@@ -140,6 +143,14 @@ func New(cfg Config, d Deps) (*Server, error) {
 	return s, nil
 }
 
+// publicURL is the site's base URL for pages that print commands.
+func (s *Server) publicURL() string {
+	if s.cfg.BaseURL != "" {
+		return strings.TrimRight(s.cfg.BaseURL, "/")
+	}
+	return "http://" + s.cfg.Addr
+}
+
 // Handler returns the server's root handler, for tests and for embedding.
 func (s *Server) Handler() http.Handler { return s.handler }
 
@@ -164,8 +175,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		// minutes; bodyDeadline asks for a minimum rate instead.
 		IdleTimeout:    s.cfg.IdleTimeout,
 		MaxHeaderBytes: 64 << 10,
-		ErrorLog:    slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:    func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	errc := make(chan error, 1)
 	ln = limitPerIP(ln, s.cfg.MaxConnsPerIP)

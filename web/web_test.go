@@ -56,6 +56,7 @@ type challengeOpts struct {
 	boardCache time.Duration
 	inspect    handlers.InspectFunc // nil: the real check
 	slotWait   time.Duration        // the upload slot wait; 0: the default
+	demoLogin  bool                 // as `srarena up` on loopback sets it
 }
 
 func newApp(t *testing.T, co challengeOpts) *app {
@@ -78,7 +79,7 @@ func newApp(t *testing.T, co challengeOpts) *app {
 	}
 	s, err := web.New(web.Config{Addr: "127.0.0.1:0", BaseURL: "http://example.test",
 		Argon2:              handlers.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1},
-		LeaderboardCacheTTL: cacheTTL, UploadSlotWait: co.slotWait},
+		LeaderboardCacheTTL: cacheTTL, UploadSlotWait: co.slotWait, DemoLogin: co.demoLogin},
 		web.Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st, Blobs: blobs, Jobs: rc, Inspect: co.inspect})
 	if err != nil {
 		t.Fatal(err)

@@ -47,7 +47,7 @@ func startPlatform(t *testing.T, ortLib string) *platform {
 	if created, err := seedDemo(ctx, st, blobs, client); err != nil || !created {
 		t.Fatalf("seed: created=%v err=%v", created, err)
 	}
-	srv, err := newWebServer(cfg, st, blobs, client, log)
+	srv, err := newWebServer(cfg, st, blobs, client, log, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,8 +78,10 @@ func newWorkerClient(pool *pgxpool.Pool, st *store.Store, blobs *blob.Dir, cfg c
 	return c, nil
 }
 
-func newWebServer(cfg config.Config, st *store.Store, blobs *blob.Dir, jobsClient handlers.JobInserter, log *slog.Logger) (*web.Server, error) {
-	return web.New(web.Config{Addr: cfg.Addr, BaseURL: cfg.BaseURL}, web.Deps{
+// newWebServer builds the web server; demoLogin lets the demo account log in
+// (`srarena up` on loopback with its private database only).
+func newWebServer(cfg config.Config, st *store.Store, blobs *blob.Dir, jobsClient handlers.JobInserter, log *slog.Logger, demoLogin bool) (*web.Server, error) {
+	return web.New(web.Config{Addr: cfg.Addr, BaseURL: cfg.BaseURL, DemoLogin: demoLogin}, web.Deps{
 		Log: log, Store: st, Blobs: blobs, Jobs: jobsClient,
 	})
 }
