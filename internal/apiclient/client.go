@@ -49,12 +49,7 @@ type APIError struct {
 	RequestID string
 }
 
-func (e *APIError) Error() string {
-	if e.RequestID != "" && e.Status >= 500 {
-		return fmt.Sprintf("%s (HTTP %d)", e.Message, e.Status)
-	}
-	return fmt.Sprintf("%s (HTTP %d)", e.Message, e.Status)
-}
+func (e *APIError) Error() string { return fmt.Sprintf("%s (HTTP %d)", e.Message, e.Status) }
 
 // NetworkError is a failure to reach the server or to read its answer.
 type NetworkError struct{ Err error }
