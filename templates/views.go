@@ -101,9 +101,9 @@ type UploadForm struct {
 	Label       string
 	MethodName  string
 	Description string
-	DataRange string   // "1" or "255": the pixel range the form had selected
-	Error     string   // why the upload was refused
-	Problems  []string // what the model check found
+	DataRange   string   // "1" or "255": the pixel range the form had selected
+	Error       string   // why the upload was refused
+	Problems    []string // what the model check found
 }
 
 // KV is one labelled value.
@@ -126,11 +126,11 @@ type Submission struct {
 	MethodName, Description string
 	// Progress is "image i of N" while running; Queue the position and
 	// estimate while queued.
-	Progress, Queue string
-	CanCancel       bool
-	CanSelect       bool
-	Selected        bool // the team's chosen entry
-	ScoresHidden    bool // a hidden phase before its reveal
+	Progress, Queue         string
+	CanCancel               bool
+	CanSelect               bool
+	Selected                bool // the team's chosen entry
+	ScoresHidden            bool // a hidden phase before its reveal
 	ChallengeSlug           string
 	ChallengeTitle          string
 	Owner, Label, Status    string
