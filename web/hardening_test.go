@@ -19,6 +19,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/srarena/srarena/blob"
+	"github.com/srarena/srarena/domain"
 	"github.com/srarena/srarena/handlers"
 	"github.com/srarena/srarena/store"
 	"github.com/srarena/srarena/web"
@@ -280,7 +281,7 @@ func TestSlowClients(t *testing.T) {
 }
 
 // jobsFor is an insert-only job client on a's database.
-func (a *app) jobsFor() handlers.JobInserter {
+func (a *app) jobsFor() domain.Jobs {
 	a.t.Helper()
 	rc, err := river.NewClient(riverpgxv5.New(a.pool), &river.Config{})
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/srarena/srarena/blob"
+	"github.com/srarena/srarena/domain"
 	"github.com/srarena/srarena/handlers"
 	"github.com/srarena/srarena/static"
 	"github.com/srarena/srarena/store"
@@ -41,7 +42,7 @@ type Config struct {
 	// LeaderboardCacheTTL is how long a computed leaderboard is served
 	// before it is computed again (per challenge, per process, expired by
 	// time only: a new result appears at most this late). 0 means
-	// handlers.DefaultLeaderboardCacheTTL (5 s); negative turns the cache
+	// domain.DefaultBoardTTL (5 s); negative turns the cache
 	// off.
 	LeaderboardCacheTTL time.Duration
 	// ReadHeaderTimeout bounds reading a request's headers; 0 means
@@ -81,7 +82,10 @@ type Deps struct {
 	// Jobs inserts evaluation jobs in the submission's transaction; an
 	// insert-only River client (river.NewClient(riverpgxv5.New(pool),
 	// &river.Config{})) is enough.
-	Jobs handlers.JobInserter
+	Jobs domain.Jobs
+	// Domain is the platform's rules; nil builds one on Store, Jobs and
+	// Blobs (with Now and the leaderboard cache's lifetime).
+	Domain *domain.Service
 	// Inspect checks uploads; nil means handlers.ONNXInspect.
 	Inspect handlers.InspectFunc
 	// Now is the clock; nil means time.Now.
@@ -102,6 +106,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	if d.Inspect == nil {
 		d.Inspect = handlers.ONNXInspect
+	}
+	if d.Domain == nil {
+		d.Domain = domain.New(d.Store, d.Jobs, d.Blobs, domain.Options{Now: d.Now, BoardTTL: cfg.LeaderboardCacheTTL})
 	}
 	if cfg.SessionTTL == 0 {
 		cfg.SessionTTL = 30 * 24 * time.Hour
