@@ -1,9 +1,11 @@
 package handlers
 
 import (
+	"bytes"
 	_ "embed"
-
 	"net/http"
+	"strings"
+	"unicode/utf8"
 )
 
 // The /api/v1 handlers (api_*.go) parse a request, call the domain layer
@@ -40,3 +42,9 @@ func APIMe(w http.ResponseWriter, r *http.Request) error {
 	}
 	return WriteJSON(w, http.StatusOK, meJSON{ID: u.ID, Username: u.Username, Email: u.Email, IsAdmin: u.IsAdmin})
 }
+
+// CleanText reports whether s can be stored as PostgreSQL text: no NUL
+// byte, valid UTF-8.
+func CleanText(s string) bool { return strings.IndexByte(s, 0) < 0 && utf8.ValidString(s) }
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

@@ -83,4 +83,3 @@ func TestHasherSemaphore(t *testing.T) {
 		t.Errorf("hash with a free slot: %v", err)
 	}
 }
-

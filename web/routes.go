@@ -33,6 +33,7 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 	board := &handlers.Leaderboard{Base: base, Domain: d.Domain}
 	health := &handlers.Health{DB: d.Store.Pool()}
 	account := &handlers.Account{Base: base, Store: d.Store, Server: s.publicURL()}
+	api := &handlers.API{Base: base, Domain: d.Domain, Upload: upload}
 
 	r := chi.NewRouter()
 	r.Use(requestLog(d.Log), recoverer(ea), securityHeaders(s.cfg.secure()), rejectBadBytes(ea))
@@ -48,9 +49,20 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 			return handlers.Errorf(http.StatusNotFound, "No such API route; see /api/v1/openapi.json.")
 		}))
 		r.Get("/openapi.json", h(handlers.OpenAPI))
+		r.Get("/challenges", h(api.Challenges))
+		r.Get("/challenges/{slug}", h(api.Challenge))
+		r.Get("/challenges/{slug}/phases", h(api.Phases))
+		r.Get("/challenges/{slug}/leaderboard", h(api.Leaderboard))
 		r.Group(func(r chi.Router) {
 			r.Use(s.requireToken(ea))
 			r.Get("/me", h(handlers.APIMe))
+			r.Post("/challenges/{slug}/registration", h(api.Register))
+			r.Get("/challenges/{slug}/submissions", h(api.TeamSubmissions))
+			r.Post("/challenges/{slug}/submissions", h(api.Submit))
+			r.Get("/submissions/{id}", h(api.Submission))
+			r.Get("/submissions/{id}/log", h(api.Log))
+			r.Post("/submissions/{id}/cancel", h(api.Cancel))
+			r.Post("/submissions/{id}/select", h(api.Select))
 		})
 	})
 
