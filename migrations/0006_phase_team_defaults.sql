@@ -38,6 +38,19 @@ BEGIN
         IF NEW.phase_id IS NULL AND (SELECT count(*) FROM phases WHERE challenge_id = NEW.challenge_id) = 1 THEN
             SELECT id INTO NEW.phase_id FROM phases WHERE challenge_id = NEW.challenge_id;
         END IF;
+        -- A challenge created without phases (by plain SQL) gets the
+        -- default phase 0005 gave every old challenge, with its datasets.
+        IF NEW.phase_id IS NULL AND NOT EXISTS (SELECT 1 FROM phases WHERE challenge_id = NEW.challenge_id) THEN
+            INSERT INTO phases (challenge_id, name, title, opens_at, closes_at, quota_daily)
+            SELECT id, 'main', 'Main phase', date_trunc('minute', opens_at),
+                   CASE WHEN date_trunc('minute', closes_at) > date_trunc('minute', opens_at) OR opens_at IS NULL
+                        THEN date_trunc('minute', closes_at) END,
+                   daily_quota
+            FROM challenges WHERE id = NEW.challenge_id
+            RETURNING id INTO NEW.phase_id;
+            INSERT INTO phase_datasets (phase_id, dataset_id, is_primary)
+            SELECT NEW.phase_id, d.id, d.id = NEW.dataset_id FROM datasets d WHERE d.challenge_id = NEW.challenge_id;
+        END IF;
     END IF;
     IF NEW.team_id IS NULL AND NOT NEW.is_baseline AND NEW.user_id IS NOT NULL THEN
         SELECT team_id INTO NEW.team_id FROM team_members
