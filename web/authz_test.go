@@ -304,3 +304,48 @@ func mustInt(s string) int {
 
 // handler is the route table, for walking.
 func (a *app) handler() chi.Routes { return a.web.Handler().(chi.Routes) }
+
+// TestOpenAPIMatchesRoutes: every route under /api/v1 is in the OpenAPI
+// document served at /api/v1/openapi.json, and every operation of the
+// document is a route.
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, challengeOpts{})
+	st, body, hdr := a.api("GET", "/openapi.json", "", "")
+	if st != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "application/json") {
+		t.Fatalf("openapi.json: %d %s", st, hdr.Get("Content-Type"))
+	}
+	var doc struct {
+		OpenAPI string                                `json:"openapi"`
+		Paths   map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil || !strings.HasPrefix(doc.OpenAPI, "3.") {
+		t.Fatalf("not an OpenAPI 3 document: %v", err)
+	}
+	inDoc := map[string]bool{}
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			inDoc[strings.ToUpper(method)+" "+path] = true
+		}
+	}
+	inRouter := map[string]bool{}
+	chi.Walk(a.handler(), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		if strings.HasPrefix(route, "/api/v1/") {
+			inRouter[method+" "+route] = true
+		}
+		return nil
+	})
+	for r := range inRouter {
+		if !inDoc[r] {
+			t.Errorf("route %s is missing from openapi.json", r)
+		}
+	}
+	for r := range inDoc {
+		if !inRouter[r] {
+			t.Errorf("openapi.json documents %s, which is no route", r)
+		}
+	}
+	if len(inRouter) < 10 {
+		t.Errorf("only %d API routes found", len(inRouter))
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/srarena/srarena/internal/config"
 	"github.com/srarena/srarena/internal/pgtest"
 	"github.com/srarena/srarena/store"
@@ -18,6 +20,7 @@ import (
 // server and one worker, wired by the same functions as `srarena up`.
 type platform struct {
 	url         string
+	dbURL       string // for the operator commands
 	startWorker func()
 	// reseed runs the demo seed again (it must be a no-op).
 	reseed func() (created bool, err error)
@@ -30,7 +33,12 @@ func startPlatform(t *testing.T, ortLib string) *platform {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	t.Cleanup(cancel)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	pool := pgtest.NewPool(t)
+	dbURL := pgtest.URL(t)
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
 	cfg := config.Config{
 		DataDir: t.TempDir(), ORTLib: ortLib, Queue: "eval_cpu", Concurrency: 1, Threads: 2, Repeats: 2,
 		EvalTimeout: 2 * time.Minute, MemoryLimitMB: 4096, BaseURL: "http://127.0.0.1",
@@ -55,7 +63,7 @@ func startPlatform(t *testing.T, ortLib string) *platform {
 	t.Cleanup(ts.Close)
 	var once sync.Once
 	reseed := func() (bool, error) { return seedDemo(ctx, st, blobs, client) }
-	return &platform{url: ts.URL, reseed: reseed, startWorker: func() {
+	return &platform{url: ts.URL, dbURL: dbURL, reseed: reseed, startWorker: func() {
 		once.Do(func() {
 			if err := client.Start(ctx); err != nil {
 				t.Fatal(err)
