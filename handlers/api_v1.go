@@ -299,7 +299,6 @@ func submissionFrom(si domain.SubmissionInfo) submissionOut {
 	return out
 }
 
-
 // Submission is a submission's status and results. GET /api/v1/submissions/{id}
 func (h *API) Submission(w http.ResponseWriter, r *http.Request) error {
 	id, err := submissionID(r)

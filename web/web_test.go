@@ -39,7 +39,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 // app is the full router on a fresh database, with a seeded challenge.
 type app struct {
-	t       *testing.T
+	t       testing.TB
 	pool    *pgxpool.Pool
 	store   *store.Store
 	blobDir string
@@ -61,7 +61,7 @@ type challengeOpts struct {
 	demoLogin  bool                 // as `srarena up` on loopback sets it
 }
 
-func newApp(t *testing.T, co challengeOpts) *app {
+func newApp(t testing.TB, co challengeOpts) *app {
 	t.Helper()
 	ctx := context.Background()
 	pool := pgtest.NewPool(t)
