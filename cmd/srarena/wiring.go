@@ -81,7 +81,11 @@ func newWorkerClient(pool *pgxpool.Pool, st *store.Store, blobs *blob.Dir, cfg c
 // newWebServer builds the web server; demoLogin lets the demo account log in
 // (`srarena up` on loopback with its private database only).
 func newWebServer(cfg config.Config, st *store.Store, blobs *blob.Dir, jobsClient domain.Jobs, log *slog.Logger, demoLogin bool) (*web.Server, error) {
-	return web.New(web.Config{Addr: cfg.Addr, BaseURL: cfg.BaseURL, DemoLogin: demoLogin}, web.Deps{
+	conns := cfg.MaxConnsPerIP
+	if conns <= 0 {
+		conns = -1 // web: negative is off, 0 the default
+	}
+	return web.New(web.Config{Addr: cfg.Addr, BaseURL: cfg.BaseURL, DemoLogin: demoLogin, MaxConnsPerIP: conns}, web.Deps{
 		Log: log, Store: st, Blobs: blobs, Jobs: jobsClient,
 	})
 }

@@ -31,6 +31,10 @@ type Config struct {
 	// model process its own uid, Landlock and seccomp. Never on a real
 	// challenge: a hostile model could then read the hidden images.
 	InsecureSandbox bool
+	// MaxConnsPerIP caps one client address's open connections to the web
+	// server; 0 turns the cap off (behind a reverse proxy, where every
+	// connection has the proxy's address).
+	MaxConnsPerIP int
 }
 
 type setting struct {
@@ -84,6 +88,7 @@ var settings = []setting{
 	}},
 	{"memory-limit-mb", "SRARENA_MEMORY_LIMIT_MB", "8192", "memory cap of the sandboxed model process, MiB", num(func(c *Config) *int { return &c.MemoryLimitMB })},
 	{"seed", "SRARENA_SEED", "true", "create the demo challenge when the database has no challenge", boolean(func(c *Config) *bool { return &c.Seed })},
+	{"max-conns-per-ip", "SRARENA_MAX_CONNS_PER_IP", "64", "open connections one client address may hold to the web server; 0: no cap (use 0 behind a reverse proxy, which limits clients itself)", num(func(c *Config) *int { return &c.MaxConnsPerIP })},
 	{"insecure-sandbox", "SRARENA_INSECURE_SANDBOX", "false", "evaluate even when the host cannot set up the full sandbox (own uid, Landlock, seccomp); for trusted models only", boolean(func(c *Config) *bool { return &c.InsecureSandbox })},
 }
 
@@ -116,6 +121,9 @@ func Load(fs *flag.FlagSet) (Config, error) {
 	}
 	if c.Concurrency < 1 || c.Threads < 1 || c.Repeats < 1 {
 		return c, fmt.Errorf("--concurrency, --threads and --repeats must be at least 1")
+	}
+	if c.MaxConnsPerIP < 0 {
+		return c, fmt.Errorf("--max-conns-per-ip must be 0 (no cap) or more")
 	}
 	if c.BaseURL == "" {
 		c.BaseURL = "http://" + c.Addr
