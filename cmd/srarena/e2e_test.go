@@ -125,6 +125,17 @@ func newParticipant(t *testing.T, base, name string) *participant {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("sign-up %s: status %d", name, resp.StatusCode)
 	}
+	// Register for the demo challenge as a solo team (named after the user).
+	resp, err = p.client.PostForm(base+"/c/"+demo.Slug+"/register", url.Values{
+		"csrf_token": {p.csrf("/c/" + demo.Slug + "/register")}, "accept_terms": {"yes"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("register %s: status %d", name, resp.StatusCode)
+	}
 	return p
 }
 
