@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -319,8 +318,8 @@ func (s *Store) CancelSubmission(ctx context.Context, id int64, by string, now t
 		}
 		rows, err := tx.Query(ctx, `
 			SELECT id FROM river_job
-			WHERE kind = 'evaluate' AND args->>'submission_id' = $1::text
-			  AND state NOT IN ('cancelled', 'completed', 'discarded')`, strconv.FormatInt(id, 10)) // pgx does not encode an int64 as text
+			WHERE kind = 'evaluate' AND args->>'submission_id' = ($1::bigint)::text
+			  AND state NOT IN ('cancelled', 'completed', 'discarded')`, id)
 		if err != nil {
 			return translate(err, "evaluation jobs")
 		}
