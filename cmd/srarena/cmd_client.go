@@ -128,7 +128,8 @@ func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	err = c.Post(ctx, "/challenges/"+url.PathEscape(pos[0])+"/registration",
 		map[string]any{"accept_terms": true, "team": *team}, &reg)
 	if err != nil {
-		return clientErr(err)
+		// Exit 1 is for models; a refused registration is 2.
+		return &exitError{code: exitUsage, err: err}
 	}
 	fmt.Fprintf(stdout, "registered for %s (%s)", pos[0], reg.State)
 	if reg.Team != nil {
@@ -241,7 +242,13 @@ func runSubmit(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	bar := newProgressBar(stderr, "uploading "+model)
 	fields := [][2]string{{"phase", *phase}, {"label", *label}, {"method_name", *method}, {"description", *description}, {"data_range", *dataRange}}
 	var raw json.RawMessage
-	err = c.Upload(ctx, "/challenges/"+url.PathEscape(slug)+"/submissions", fields, model, bar.update, &raw)
+	path := "/challenges/" + url.PathEscape(slug) + "/submissions"
+	if *phase != "" {
+		// In the query too, so the server checks the phase (window, quota)
+		// before it reads the model.
+		path += "?phase=" + url.QueryEscape(*phase)
+	}
+	err = c.Upload(ctx, path, fields, model, bar.update, &raw)
 	bar.finish()
 	if err != nil {
 		return clientErr(err)
