@@ -95,7 +95,7 @@ func TestClientEndToEnd(t *testing.T) {
 		t.Errorf("invalid model: exit %d, want 1 with its reason\n%s", code, errOut)
 	}
 
-	code, out, errOut = cli(t, "", "submit", demo.Slug, goodPath, "--label", "cli bicubic", "--wait", "--json", "--poll", "500ms")
+	code, out, errOut = cli(t, "", "submit", demo.Slug, goodPath, "--label", "cli bicubic", "--wait", "--json", "--poll", "500ms", "--timeout", "3m")
 	if code != 0 {
 		t.Fatalf("submit --wait: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}

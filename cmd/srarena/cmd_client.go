@@ -190,6 +190,7 @@ func runSubmit(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	wait := fs.Bool("wait", false, "wait until the evaluation ends; exit 0 finished, 1 failed")
 	asJSON := fs.Bool("json", false, "print the submission (with its results) as JSON")
 	poll := fs.Duration("poll", 2*time.Second, "how often --wait asks for the status")
+	waitMax := fs.Duration("timeout", 0, "with --wait: give up waiting after this long (exit 2; the evaluation goes on); 0 waits until it ends")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -266,7 +267,16 @@ func runSubmit(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		return nil
 	}
-	raw, sub, err = waitFor(ctx, c, sub.ID, *poll, stderr)
+	wctx := ctx
+	if *waitMax > 0 {
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithTimeout(ctx, *waitMax)
+		defer cancel()
+	}
+	raw, sub, err = waitFor(wctx, c, sub.ID, *poll, stderr)
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("gave up waiting after %v; submission #%d goes on (srarena status %d)", *waitMax, sub.ID, sub.ID)}
+	}
 	if err != nil {
 		return clientErr(err)
 	}
