@@ -208,6 +208,13 @@ func (b *browser) post(path string, form url.Values) resp {
 
 func (b *browser) signup(username string) {
 	b.a.t.Helper()
+	b.signupOnly(username)
+	b.register("esr", "")
+}
+
+// signupOnly creates an account without registering for any challenge.
+func (b *browser) signupOnly(username string) {
+	b.a.t.Helper()
 	tok := b.csrf("/signup")
 	r := b.post("/signup", url.Values{"csrf_token": {tok}, "email": {username + "@example.org"},
 		"username": {username}, "password": {"correct horse battery"}})
@@ -220,7 +227,6 @@ func (b *browser) signup(username string) {
 	if r.status != http.StatusSeeOther {
 		b.a.t.Fatalf("login after signup %s: %d %s", username, r.status, r.body)
 	}
-	b.register("esr", "")
 }
 
 // register registers the signed-in user for a challenge, accepting its
@@ -547,7 +553,7 @@ func TestUploadRefused(t *testing.T) {
 		{"empty", challengeOpts{}, []byte{}, 422, "The file is empty"},
 		{"no file", challengeOpts{}, nil, 422, "Choose an ONNX model file"},
 		{"oversize", challengeOpts{maxUpload: 1024}, model, 413, "larger than this challenge&#39;s limit of 1.0 KiB"},
-		{"closed", challengeOpts{closed: true}, model, 403, "does not accept submissions"},
+		{"closed", challengeOpts{closed: true}, model, 403, "accepted submissions 20"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -776,4 +782,13 @@ func TestHealthAndHeaders(t *testing.T) {
 	if r := b.get("/nope"); r.status != 404 || !strings.Contains(r.body, "Not found") {
 		t.Errorf("404 page: %d", r.status)
 	}
+}
+
+func regexpFind(t *testing.T, re, s string) string {
+	t.Helper()
+	m := regexp.MustCompile(re).FindStringSubmatch(s)
+	if m == nil {
+		t.Fatalf("no %s in:\n%.2000s", re, s)
+	}
+	return m[1]
 }

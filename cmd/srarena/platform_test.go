@@ -21,6 +21,7 @@ import (
 type platform struct {
 	url         string
 	dbURL       string // for the operator commands
+	pool        *pgxpool.Pool
 	startWorker func()
 	// reseed runs the demo seed again (it must be a no-op).
 	reseed func() (created bool, err error)
@@ -63,7 +64,7 @@ func startPlatform(t *testing.T, ortLib string) *platform {
 	t.Cleanup(ts.Close)
 	var once sync.Once
 	reseed := func() (bool, error) { return seedDemo(ctx, st, blobs, client) }
-	return &platform{url: ts.URL, dbURL: dbURL, reseed: reseed, startWorker: func() {
+	return &platform{url: ts.URL, dbURL: dbURL, pool: pool, reseed: reseed, startWorker: func() {
 		once.Do(func() {
 			if err := client.Start(ctx); err != nil {
 				t.Fatal(err)
