@@ -34,6 +34,7 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 	health := &handlers.Health{DB: d.Store.Pool()}
 	account := &handlers.Account{Base: base, Store: d.Store, Server: s.publicURL()}
 	api := &handlers.API{Base: base, Domain: d.Domain, Upload: upload}
+	admin := &handlers.AdminPages{Base: base, Domain: d.Domain}
 
 	r := chi.NewRouter()
 	r.Use(requestLog(d.Log), recoverer(ea), securityHeaders(s.cfg.secure()), rejectBadBytes(ea))
@@ -106,6 +107,28 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 				r.Post("/c/{slug}/team/leave", h(teams.Leave))
 				r.Get("/join/{token}", h(teams.JoinForm))
 				r.Post("/join/{token}", h(teams.Join))
+
+				// The organizer panel: the domain layer decides who
+				// organizes what; others get 404.
+				r.Get("/admin", h(admin.Home))
+				r.Get("/admin/new", h(admin.NewForm))
+				r.Post("/admin/new", h(admin.Create))
+				r.Get("/admin/c/{slug}", h(admin.Show))
+				r.Post("/admin/c/{slug}", h(admin.Update))
+				r.Get("/admin/c/{slug}/submissions", h(admin.Submissions))
+				r.Post("/admin/c/{slug}/organizers", h(admin.Grant))
+				r.Post("/admin/c/{slug}/teams/{id}/disqualify", h(admin.Disqualify))
+				r.Post("/admin/c/{slug}/registrations/{user}/{decision}", h(admin.Decide))
+				r.Post("/admin/c/{slug}/phases/{phase}", h(admin.UpdatePhase))
+				r.Post("/admin/c/{slug}/phases/{phase}/reveal", h(admin.Reveal))
+				r.Post("/admin/c/{slug}/phases/{phase}/freeze", h(admin.Freeze))
+				r.Post("/admin/c/{slug}/phases/{phase}/rerun", h(admin.RerunPhase))
+				r.Get("/admin/c/{slug}/phases/{phase}/results.csv", h(admin.ExportCSV))
+				r.Get("/admin/c/{slug}/phases/{phase}/results.json", h(admin.ExportJSON))
+				r.Get("/admin/c/{slug}/phases/{phase}/frozen/{version}", h(admin.Frozen))
+				r.Post("/admin/submissions/{id}/rerun", h(admin.Rerun))
+				r.Post("/admin/submissions/{id}/cancel", h(admin.Cancel))
+				r.Post("/admin/submissions/{id}/hide", h(admin.Hide))
 			})
 		})
 
