@@ -180,6 +180,13 @@ func (h *AdminPages) show(w http.ResponseWriter, r *http.Request, status int, se
 		}
 		page.Phases = append(page.Phases, ap)
 	}
+	ds, err := h.Domain.Datasets(ctx, v, a.Slug)
+	if err != nil {
+		return err
+	}
+	for _, d := range ds {
+		page.Datasets = append(page.Datasets, templates.AdminDataset{Name: d.Name, Split: d.Split, Images: strconv.Itoa(d.Images), Public: d.Public})
+	}
 	for _, t := range a.Teams {
 		page.Teams = append(page.Teams, templates.AdminTeam{ID: t.ID, Name: t.Name, DisqualifiedReason: t.DisqualifiedReason})
 	}

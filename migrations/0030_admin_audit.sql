@@ -34,3 +34,7 @@ CREATE TABLE frozen_rankings (
     csv        text NOT NULL,
     UNIQUE (phase_id, version)
 );
+
+-- An imported dataset's manifest: every image's name, checksums, sizes and
+-- whether its LR was generated (dataset.Manifest as JSON).
+ALTER TABLE datasets ADD COLUMN manifest jsonb;

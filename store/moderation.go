@@ -187,3 +187,38 @@ func (s *Store) FrozenRankings(ctx context.Context, phaseID int64, withCSV bool)
 	})
 	return out, translate(err, "frozen rankings")
 }
+
+// SetDatasetManifest stores an imported dataset's manifest and public flag.
+func SetDatasetManifest(ctx context.Context, tx pgx.Tx, datasetID int64, public bool, manifest []byte) error {
+	_, err := tx.Exec(ctx, `UPDATE datasets SET public = $2, manifest = $3 WHERE id = $1`, datasetID, public, manifest)
+	return translate(err, "dataset manifest")
+}
+
+// DatasetsOf lists a challenge's datasets with their image counts.
+func (s *Store) DatasetsOf(ctx context.Context, challengeID int64) ([]Dataset, []int, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT d.id, d.challenge_id, d.name, d.split, d.public, (SELECT count(*) FROM dataset_images i WHERE i.dataset_id = d.id)::int
+		FROM datasets d WHERE d.challenge_id = $1 ORDER BY d.id`, challengeID)
+	if err != nil {
+		return nil, nil, translate(err, "datasets")
+	}
+	defer rows.Close()
+	var ds []Dataset
+	var counts []int
+	for rows.Next() {
+		var d Dataset
+		var n int
+		if err := rows.Scan(&d.ID, &d.ChallengeID, &d.Name, &d.Split, &d.Public, &n); err != nil {
+			return nil, nil, translate(err, "datasets")
+		}
+		ds, counts = append(ds, d), append(counts, n)
+	}
+	return ds, counts, translate(rows.Err(), "datasets")
+}
+
+// DatasetManifest returns a dataset's stored manifest (nil when it has none).
+func (s *Store) DatasetManifest(ctx context.Context, challengeID int64, name string) ([]byte, error) {
+	var m []byte
+	err := s.pool.QueryRow(ctx, `SELECT manifest FROM datasets WHERE challenge_id = $1 AND name = $2`, challengeID, name).Scan(&m)
+	return m, translate(err, "dataset "+name)
+}

@@ -61,6 +61,13 @@ type AdminChallenge struct {
 	Teams                 []AdminTeam
 	Registrations         []AdminRegistration
 	Audit                 []AdminAudit
+	Datasets              []AdminDataset
+}
+
+// AdminDataset is a dataset in the panel.
+type AdminDataset struct {
+	Name, Split, Images string
+	Public              bool
 }
 
 // AdminSubmissionRow is one row of the organizers' submission table.

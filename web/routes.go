@@ -129,12 +129,15 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 				r.Post("/admin/submissions/{id}/rerun", h(admin.Rerun))
 				r.Post("/admin/submissions/{id}/cancel", h(admin.Cancel))
 				r.Post("/admin/submissions/{id}/hide", h(admin.Hide))
+				r.Get("/admin/c/{slug}/datasets/{name}/manifest.json", h(admin.Manifest))
 			})
 		})
 
 		// The upload streams its body, so the handler checks the csrf_token
 		// part itself, before it stores anything (it must be the first part).
 		r.With(requireUser, csrfStreamed(ea)).Post("/c/{slug}/submissions", h(upload.Create))
+		// A dataset archive streams too; the handler checks csrf_token.
+		r.With(requireUser, csrfStreamed(ea)).Post("/admin/c/{slug}/datasets", h(admin.ImportDataset))
 	})
 	return r
 }
