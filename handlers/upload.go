@@ -39,11 +39,7 @@ type InspectFunc func(data []byte, scale int) (Inspection, error)
 
 // Blobs is where uploaded models go.
 type Blobs interface {
-	Put(r io.Reader, maxBytes int64) (digest string, n int64, err error)
-	PutBytes(b []byte) (digest string, err error)
-	ReadAll(digest string) ([]byte, error)
-	Exists(digest string) bool
-	Delete(digest string) error
+	blob.Store
 }
 
 // UploadStore is the part of the store uploads use.
@@ -297,7 +293,7 @@ func (h *Upload) Create(w http.ResponseWriter, r *http.Request) error {
 		func(tok string) bool {
 			return vis.CSRF != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(vis.CSRF)) == 1
 		},
-		func(r io.Reader) (string, int64, error) { return h.Blobs.Put(r, c.MaxUploadBytes) })
+		func(r io.Reader) (string, int64, error) { return h.Blobs.Put(ctx, r, c.MaxUploadBytes) })
 	if err != nil {
 		h.discard(ctx, f.Digest)
 		var mbe *http.MaxBytesError
@@ -335,7 +331,7 @@ func (h *Upload) Create(w http.ResponseWriter, r *http.Request) error {
 			"The server is busy checking other uploads: server busy, retry in a minute. Nothing was stored and this does not count against your limits.", nil)
 	}
 	defer release()
-	data, err := h.Blobs.ReadAll(f.Digest)
+	data, err := blob.ReadAll(ctx, h.Blobs, f.Digest)
 	if err != nil {
 		h.discard(ctx, f.Digest)
 		return err
@@ -360,8 +356,8 @@ func (h *Upload) Create(w http.ResponseWriter, r *http.Request) error {
 		// delete the blob from here to commit. One may have deleted it
 		// before the lock was taken (its check saw no row yet): store the
 		// verified bytes again.
-		if !h.Blobs.Exists(f.Digest) {
-			if d, err := h.Blobs.PutBytes(data); err != nil || d != f.Digest {
+		if !blob.Exists(ctx, h.Blobs, f.Digest) {
+			if d, err := blob.PutBytes(ctx, h.Blobs, data); err != nil || d != f.Digest {
 				return fmt.Errorf("re-store model %s: %v", f.Digest, err)
 			}
 		}
@@ -415,7 +411,7 @@ func (h *Upload) discard(ctx context.Context, digest string) {
 	if digest == "" {
 		return
 	}
-	_, err := h.Store.DeleteModelIfUnused(context.WithoutCancel(ctx), digest, func() error { return h.Blobs.Delete(digest) })
+	_, err := h.Store.DeleteModelIfUnused(context.WithoutCancel(ctx), digest, func() error { return h.Blobs.Delete(context.WithoutCancel(ctx), digest) })
 	if err != nil {
 		h.Log.ErrorContext(ctx, "upload: discard refused blob", "digest", digest, "error", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
 
 	"github.com/jackc/pgx/v5"
@@ -19,7 +20,7 @@ const Slug = "demo-x4"
 
 // Blobs is the part of the blob store the seed writes to.
 type Blobs interface {
-	PutBytes(b []byte) (string, error)
+	Put(ctx context.Context, r io.Reader, maxBytes int64) (digest string, n int64, err error)
 }
 
 // BaselineInserter inserts the baseline submission and its evaluation job in
@@ -55,11 +56,11 @@ func Seed(ctx context.Context, st *store.Store, blobs Blobs, insertBaseline Base
 		if err != nil {
 			return false, fmt.Errorf("demo: downscale %s: %w", n, err)
 		}
-		hrSHA, err := putPNG(blobs, hr)
+		hrSHA, err := putPNG(ctx, blobs, hr)
 		if err != nil {
 			return false, err
 		}
-		lrSHA, err := putPNG(blobs, lr)
+		lrSHA, err := putPNG(ctx, blobs, lr)
 		if err != nil {
 			return false, err
 		}
@@ -69,7 +70,7 @@ func Seed(ctx context.Context, st *store.Store, blobs Blobs, insertBaseline Base
 	if err != nil {
 		return false, fmt.Errorf("demo: baseline: %w", err)
 	}
-	modelSHA, err := blobs.PutBytes(model)
+	modelSHA, err := put(ctx, blobs, model)
 	if err != nil {
 		return false, err
 	}
@@ -109,10 +110,15 @@ func Seed(ctx context.Context, st *store.Store, blobs Blobs, insertBaseline Base
 	return created, nil
 }
 
-func putPNG(blobs Blobs, img *scoring.Image) (string, error) {
+func putPNG(ctx context.Context, blobs Blobs, img *scoring.Image) (string, error) {
 	var buf bytes.Buffer
 	if err := scoring.EncodePNG(&buf, img); err != nil {
 		return "", err
 	}
-	return blobs.PutBytes(buf.Bytes())
+	return put(ctx, blobs, buf.Bytes())
+}
+
+func put(ctx context.Context, blobs Blobs, b []byte) (string, error) {
+	d, _, err := blobs.Put(ctx, bytes.NewReader(b), 0)
+	return d, err
 }
