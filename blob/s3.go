@@ -122,7 +122,9 @@ func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 		if !cfg.CreateBucket {
 			return nil, fmt.Errorf("blob: S3 bucket %q does not exist at %s", cfg.Bucket, endpoint)
 		}
-		if err := c.MakeBucket(ctx, cfg.Bucket, minio.MakeBucketOptions{Region: cfg.Region}); err != nil {
+		err := c.MakeBucket(ctx, cfg.Bucket, minio.MakeBucketOptions{Region: cfg.Region})
+		// Replicas starting together race to create it; losing is fine.
+		if code := minio.ToErrorResponse(err).Code; err != nil && code != "BucketAlreadyOwnedByYou" && code != "BucketAlreadyExists" {
 			return nil, fmt.Errorf("blob: create S3 bucket %q: %w", cfg.Bucket, err)
 		}
 	}
