@@ -4,12 +4,15 @@
 // starts that many real `srarena worker` processes and reports
 //
 //   - jobs per second over a burst of jobs (insert to last result),
+//
 //   - claim latency (River's attempted_at − scheduled_at) of single jobs
 //     inserted into an idle queue, p50/p99: the dispatch cost alone,
+//
 //   - PostgreSQL connections (pg_stat_activity) idle and at peak,
+//
 //   - memory available, stopping early when it runs low.
 //
-//	make build && go run ./bench/scale -srarena bin/srarena -workers 8,32,128
+//     make build && go run ./bench/scale -srarena bin/srarena -workers 8,32,128
 //
 // Results go to stdout as a Markdown table. Workers share a local blob
 // directory (one machine), run one evaluation at a time with one thread and
