@@ -131,6 +131,21 @@ func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 	return s, nil
 }
 
+// fill reads until buf is full (nil error) or the stream ends (io.EOF, with
+// the count read). Unlike io.ReadFull, a reader failing with
+// io.ErrUnexpectedEOF (a cut request body does) is an error, not an end.
+func fill(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
 func (s *S3) key(digest string) string { return s.prefix + "sha256/" + digest }
 
 // TempPrefix is where multipart uploads in progress live; a bucket
@@ -144,12 +159,12 @@ func (s *S3) Put(ctx context.Context, r io.Reader, maxBytes int64) (digest strin
 	h := sha256.New()
 	src := io.TeeReader(&capReader{r: r, max: maxBytes}, h)
 	buf := make([]byte, s.partSize)
-	m, rerr := io.ReadFull(src, buf)
+	m, rerr := fill(src, buf)
 	n = int64(m)
 	switch {
 	case errors.Is(rerr, ErrTooLarge):
 		return "", n, ErrTooLarge
-	case rerr == io.EOF || rerr == io.ErrUnexpectedEOF:
+	case rerr == io.EOF:
 		digest = hex.EncodeToString(h.Sum(nil))
 		if err := ctx.Err(); err != nil {
 			return "", n, err
@@ -194,7 +209,7 @@ func (s *S3) putMultipart(ctx context.Context, src io.Reader, h hash.Hash, buf [
 		}
 	}()
 	var parts []minio.CompletePart
-	m := len(buf)
+	m, last := len(buf), false
 	for {
 		sum := md5.Sum(buf[:m])
 		ps := sha256.Sum256(buf[:m])
@@ -205,17 +220,21 @@ func (s *S3) putMultipart(ctx context.Context, src io.Reader, h hash.Hash, buf [
 		}
 		n += int64(m)
 		parts = append(parts, minio.CompletePart{PartNumber: p.PartNumber, ETag: p.ETag})
+		if last {
+			break
+		}
 		var rerr error
-		m, rerr = io.ReadFull(src, buf)
+		m, rerr = fill(src, buf)
 		if errors.Is(rerr, ErrTooLarge) {
 			return "", n + int64(m), ErrTooLarge
 		}
-		if rerr == io.EOF {
-			break
-		}
-		if rerr != nil && rerr != io.ErrUnexpectedEOF {
+		if rerr != nil && rerr != io.EOF {
 			return "", n + int64(m), fmt.Errorf("blob: read: %w", rerr)
 		}
+		if m == 0 {
+			break
+		}
+		last = rerr == io.EOF
 	}
 	if err := ctx.Err(); err != nil {
 		return "", n, err

@@ -30,6 +30,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -80,7 +81,8 @@ type env struct {
 }
 
 func run(bin, counts string, burstPer, probes, poolConns, minAvailMB int) error {
-	ctx, cancel := context.WithCancel(context.Background())
+	// Ctrl-C stops the workers and the cluster before exiting.
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	if _, err := os.Stat(bin); err != nil {
 		return fmt.Errorf("srarena binary: %w (run make build)", err)
@@ -125,8 +127,8 @@ func run(bin, counts string, burstPer, probes, poolConns, minAvailMB int) error 
 		return err
 	}
 
-	fmt.Println("| workers | burst jobs | jobs/s | claim p50 (ms) | claim p99 (ms) | PG conns idle | PG conns peak | worker RSS (MiB, mean) | MemAvailable min (MiB) |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| workers | burst jobs | completed jobs/s | claim p50 (ms) | claim p99 (ms) | worker PG conns idle | worker PG conns peak | worker RSS (MiB, mean) | MemAvailable min (MiB) | failed evaluations |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	for _, s := range strings.Split(counts, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1 {
@@ -243,25 +245,24 @@ func enqueue(ctx context.Context, e *env, n int) ([]int64, error) {
 	return ids, nil
 }
 
-func waitDone(ctx context.Context, e *env, ids []int64, sample func()) error {
+// waitDone waits until every submission is finished or failed and returns
+// how many failed, with one failure's message.
+func waitDone(ctx context.Context, e *env, ids []int64, sample func()) (failed int, msg string, err error) {
 	deadline := time.Now().Add(15 * time.Minute)
 	for {
 		var open int
 		if err := e.pool.QueryRow(ctx, `SELECT count(*) FROM submissions WHERE id = ANY($1) AND status NOT IN ('finished','failed')`, ids).Scan(&open); err != nil {
-			return err
+			return 0, "", err
 		}
 		if open == 0 {
-			var failed int
 			e.pool.QueryRow(ctx, `SELECT count(*) FROM submissions WHERE id = ANY($1) AND status = 'failed'`, ids).Scan(&failed)
 			if failed > 0 {
-				var msg string
-				e.pool.QueryRow(ctx, `SELECT coalesce(message,'') FROM submissions WHERE id = ANY($1) AND status = 'failed' LIMIT 1`, ids).Scan(&msg)
-				return fmt.Errorf("%d of %d evaluations failed, e.g. %q", failed, len(ids), msg)
+				e.pool.QueryRow(ctx, `SELECT message FROM submissions WHERE id = ANY($1) AND status = 'failed' LIMIT 1`, ids).Scan(&msg)
 			}
-			return nil
+			return failed, msg, nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%d of %d jobs unfinished after 15 minutes", open, len(ids))
+			return 0, "", fmt.Errorf("%d of %d jobs unfinished after 15 minutes", open, len(ids))
 		}
 		sample()
 		time.Sleep(200 * time.Millisecond)
@@ -276,6 +277,13 @@ func step(ctx context.Context, e *env, bin string, n, burst, probes, poolConns, 
 			url = e.url + fmt.Sprintf("?pool_max_conns=%d", poolConns)
 		}
 	}
+	conns := func() int {
+		var c int
+		e.pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = 'srarena' AND backend_type = 'client backend'`).Scan(&c)
+		return c
+	}
+	// The benchmark's own connections are not the workers'.
+	own := conns()
 	var procs []*exec.Cmd
 	defer func() {
 		for _, p := range procs {
@@ -297,11 +305,6 @@ func step(ctx context.Context, e *env, bin string, n, burst, probes, poolConns, 
 		}
 		procs = append(procs, cmd)
 	}
-	conns := func() int {
-		var c int
-		e.pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = 'srarena' AND backend_type = 'client backend'`).Scan(&c)
-		return c
-	}
 	// Workers are up when their connections stop growing.
 	idle, stable := 0, 0
 	for stable < 10 {
@@ -312,10 +315,10 @@ func step(ctx context.Context, e *env, bin string, n, burst, probes, poolConns, 
 			idle, stable = c, 0
 		}
 	}
-	peak, minAvail := idle, memAvailableMB()
+	peak, minAvail := idle-own, memAvailableMB()
 	var lowMem bool
 	sample := func() {
-		peak = max(peak, conns())
+		peak = max(peak, conns()-own)
 		a := memAvailableMB()
 		minAvail = min(minAvail, a)
 		if a < minAvailMB && !lowMem {
@@ -326,6 +329,7 @@ func step(ctx context.Context, e *env, bin string, n, burst, probes, poolConns, 
 		}
 	}
 	rss := meanRSS(procs)
+	idle -= own
 
 	// Throughput: a burst of jobs, insert to last result.
 	start := time.Now()
@@ -333,16 +337,16 @@ func step(ctx context.Context, e *env, bin string, n, burst, probes, poolConns, 
 	if err != nil {
 		return "", err
 	}
-	if err := waitDone(ctx, e, ids, sample); err != nil {
+	failed, msg, err := waitDone(ctx, e, ids, sample)
+	if err != nil {
 		if lowMem {
 			return fmt.Sprintf("| %d | %d | stopped: memory low (%d MiB available) | | | %d | %d | %.0f | %d |", n, burst, minAvail, idle, peak, rss, minAvail), nil
 		}
 		return "", err
 	}
 	var last time.Time
-	if err := e.pool.QueryRow(ctx, `SELECT max(finalized_at) FROM river_job WHERE (args->>'submission_id')::bigint = ANY($1)`, ids).Scan(&last); err != nil {
-		// The job's args name may differ; fall back to now.
-		last = time.Now()
+	if err := e.pool.QueryRow(ctx, `SELECT max(finalized_at) FROM river_job WHERE kind = 'evaluate' AND (args->>'submission_id')::bigint = ANY($1)`, ids).Scan(&last); err != nil {
+		return "", fmt.Errorf("last finalized job: %w", err)
 	}
 	elapsed := last.Sub(start).Seconds()
 	if elapsed <= 0 {
@@ -350,7 +354,8 @@ func step(ctx context.Context, e *env, bin string, n, burst, probes, poolConns, 
 	}
 	rss = max(rss, meanRSS(procs))
 
-	// Claim latency: single jobs into an idle queue.
+	// Claim latency: single jobs into an idle queue, one at a time (the
+	// next once the previous is claimed), so a free worker always waits.
 	var probeIDs []int64
 	for i := 0; i < probes; i++ {
 		id, err := enqueue(ctx, e, 1)
@@ -358,11 +363,22 @@ func step(ctx context.Context, e *env, bin string, n, burst, probes, poolConns, 
 			return "", err
 		}
 		probeIDs = append(probeIDs, id...)
+		for claimed, t0 := false, time.Now(); !claimed && time.Since(t0) < time.Minute; {
+			if err := e.pool.QueryRow(ctx, `SELECT attempted_at IS NOT NULL FROM river_job WHERE kind = 'evaluate' AND (args->>'submission_id')::bigint = $1`, id[0]).Scan(&claimed); err != nil {
+				return "", err
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 		sample()
-		time.Sleep(150 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
-	if err := waitDone(ctx, e, probeIDs, sample); err != nil {
+	pfailed, pmsg, err := waitDone(ctx, e, probeIDs, sample)
+	if err != nil {
 		return "", err
+	}
+	failed += pfailed
+	if msg == "" {
+		msg = pmsg
 	}
 	rows, err := e.pool.Query(ctx, `SELECT extract(epoch FROM attempted_at - scheduled_at) * 1000 FROM river_job
 		WHERE kind = $1 AND id IN (SELECT id FROM river_job ORDER BY id DESC LIMIT $2)`, jobs.Evaluate{}.Kind(), probes)
@@ -374,8 +390,12 @@ func step(ctx context.Context, e *env, bin string, n, burst, probes, poolConns, 
 		return "", err
 	}
 	slices.Sort(lat)
-	return fmt.Sprintf("| %d | %d | %.1f | %.1f | %.1f | %d | %d | %.0f | %d |",
-		n, burst, float64(burst)/elapsed, pct(lat, 0.50), pct(lat, 0.99), idle, peak, rss, minAvail), nil
+	failures := "0"
+	if failed > 0 {
+		failures = fmt.Sprintf("%d (%s)", failed, msg)
+	}
+	return fmt.Sprintf("| %d | %d | %.1f | %.1f | %.1f | %d | %d | %.0f | %d | %s |",
+		n, burst, float64(burst-failed)/elapsed, pct(lat, 0.50), pct(lat, 0.99), idle, peak, rss, minAvail, failures), nil
 }
 
 func pct(sorted []float64, p float64) float64 {

@@ -120,14 +120,12 @@ func Start(ctx context.Context) (*Server, error) {
 		// just the gateway: wait for the whole chain.
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		err = c.MakeBucket(cctx, "ready", minio.MakeBucketOptions{})
-		if err == nil {
+		if err == nil || minio.ToErrorResponse(err).Code == "BucketAlreadyOwnedByYou" {
 			_, err = c.PutObject(cctx, "ready", "probe", strings.NewReader("ok"), 2, minio.PutObjectOptions{})
 		}
 		cancel()
-		if err == nil || minio.ToErrorResponse(err).Code == "BucketAlreadyOwnedByYou" {
-			if err == nil {
-				break
-			}
+		if err == nil {
+			break
 		}
 		select {
 		case werr := <-exited:
