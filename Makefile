@@ -9,7 +9,7 @@ BIN := bin/srarena
 # (tools/weed) so srarena's go.mod never carries its dependencies.
 WEED := .cache/tools/weed
 
-.PHONY: all build up test ort weed validate-deploy generate check-generate fmt-check vet bench clean
+.PHONY: all build up test ort weed validate-deploy bench-scale generate check-generate fmt-check vet bench clean
 
 all: build
 
@@ -60,6 +60,10 @@ validate-deploy:
 
 bench: ort
 	$(GO) test -run '^$$' -bench . -benchmem ./scoring/ ./onnxmodel/ ./runner/
+
+# Many workers on one PostgreSQL (README "Architecture: a thousand workers").
+bench-scale: build
+	$(GO) run ./bench/scale -srarena $(BIN) -workers 8,32,128
 
 clean:
 	rm -rf bin
