@@ -31,12 +31,6 @@ type DatasetImport struct {
 	Limits *dataset.Limits
 }
 
-// deleter is the part of a blob store that removes a blob; an import
-// deletes the images it stored itself when its transaction fails.
-type deleter interface {
-	Delete(digest string) error
-}
-
 var datasetNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 
 // ImportDataset reads an archive (zip, tar, tar.gz) of HR images, with LR
@@ -108,21 +102,17 @@ func (s *Service) storeDataset(ctx context.Context, v Viewer, c store.Challenge,
 	if err != nil {
 		return m, err
 	}
-	del, ok := s.blobs.(deleter)
-	if !ok {
-		return m, errors.New("domain: the blob store cannot delete, so a failed import could leave images behind")
-	}
 	var created []string // blobs this import added; removed again if it fails
 	cleanup := func() {
 		for _, d := range created {
-			del.Delete(d) //nolint:errcheck // best effort; an orphan blob is harmless
+			s.blobs.Delete(context.WithoutCancel(ctx), d) //nolint:errcheck // best effort; an orphan blob is harmless
 		}
 	}
 	put := func(b []byte, want string) error {
-		if s.blobs.Exists(want) {
+		if blobExists(ctx, s.blobs, want) {
 			return nil
 		}
-		d, err := s.blobs.PutBytes(b)
+		d, err := blobPutBytes(ctx, s.blobs, b)
 		if err != nil {
 			return err
 		}
