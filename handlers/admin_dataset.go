@@ -24,6 +24,18 @@ const MaxDatasetArchive = 4 << 30
 // removed when the request ends; the domain checks it whole before it
 // stores anything.
 func (h *AdminPages) ImportDataset(w http.ResponseWriter, r *http.Request) error {
+	return h.importDataset(w, r, true)
+}
+
+// APIImportDataset is the API's import, for `srarena dataset import`:
+// token authentication, no CSRF part, the manifest as JSON.
+// POST /api/v1/challenges/{slug}/datasets
+func (h *AdminPages) APIImportDataset(w http.ResponseWriter, r *http.Request) error {
+	r.Header.Set("Accept", "application/json")
+	return h.importDataset(w, r, false)
+}
+
+func (h *AdminPages) importDataset(w http.ResponseWriter, r *http.Request, csrf bool) error {
 	ctx := r.Context()
 	slug := chi.URLParam(r, "slug")
 	v := viewer(r)
@@ -36,7 +48,7 @@ func (h *AdminPages) ImportDataset(w http.ResponseWriter, r *http.Request) error
 		return Errorf(http.StatusBadRequest, "Send the dataset as a multipart/form-data form with a file field named “archive”.")
 	}
 	want := VisitorFrom(ctx).CSRF
-	first := r.Header.Get("X-CSRF-Token") == ""
+	first := csrf && r.Header.Get("X-CSRF-Token") == ""
 	var in domain.DatasetImport
 	var tmp *os.File
 	var size int64

@@ -64,6 +64,10 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 			r.Get("/submissions/{id}/log", h(api.Log))
 			r.Post("/submissions/{id}/cancel", h(api.Cancel))
 			r.Post("/submissions/{id}/select", h(api.Select))
+			// Organizers (the domain refuses everyone else with 404).
+			r.Post("/submissions/{id}/rerun", h(admin.APIRerun))
+			r.Get("/challenges/{slug}/results", h(admin.APIResults))
+			r.Post("/challenges/{slug}/datasets", h(admin.APIImportDataset))
 		})
 	})
 
