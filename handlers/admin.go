@@ -22,6 +22,7 @@ import (
 type AdminPages struct {
 	*Base
 	Domain *domain.Service
+	Models BaselineModels
 }
 
 // localLayout is the value of an <input type="datetime-local">; the panel

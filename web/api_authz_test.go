@@ -260,6 +260,7 @@ func TestAPIAuthorization(t *testing.T) {
 		{"GET", "/challenges/esr/results?format=csv", "GET /api/v1/challenges/{slug}/results"},
 		{"GET", "/challenges/esr/results", "GET /api/v1/challenges/{slug}/results"},
 		{"POST", "/challenges/esr/datasets", "POST /api/v1/challenges/{slug}/datasets"},
+		{"POST", "/challenges/esr/baselines", "POST /api/v1/challenges/{slug}/baselines"},
 	} {
 		covered[c.route] = true
 		for _, ac := range []actor{anon, memberA, memberB, revoked, cookie} {

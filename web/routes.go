@@ -34,7 +34,8 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 	health := &handlers.Health{DB: d.Store.Pool()}
 	account := &handlers.Account{Base: base, Store: d.Store, Server: s.publicURL()}
 	api := &handlers.API{Base: base, Domain: d.Domain, Upload: upload}
-	admin := &handlers.AdminPages{Base: base, Domain: d.Domain}
+	admin := &handlers.AdminPages{Base: base, Domain: d.Domain,
+		Models: handlers.BaselineModels{Blobs: d.Blobs, Inspect: d.Inspect, Store: d.Store}}
 
 	r := chi.NewRouter()
 	r.Use(requestLog(d.Log), recoverer(ea), securityHeaders(s.cfg.secure()), rejectBadBytes(ea))
@@ -68,6 +69,7 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 			r.Post("/submissions/{id}/rerun", h(admin.APIRerun))
 			r.Get("/challenges/{slug}/results", h(admin.APIResults))
 			r.Post("/challenges/{slug}/datasets", h(admin.APIImportDataset))
+			r.Post("/challenges/{slug}/baselines", h(admin.APIAddBaseline))
 		})
 	})
 
@@ -142,6 +144,7 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 		r.With(requireUser, csrfStreamed(ea)).Post("/c/{slug}/submissions", h(upload.Create))
 		// A dataset archive streams too; the handler checks csrf_token.
 		r.With(requireUser, csrfStreamed(ea)).Post("/admin/c/{slug}/datasets", h(admin.ImportDataset))
+		r.With(requireUser, csrfStreamed(ea)).Post("/admin/c/{slug}/baselines", h(admin.AddBaseline))
 	})
 	return r
 }

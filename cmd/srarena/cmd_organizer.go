@@ -16,6 +16,7 @@ import (
 func init() {
 	register(command{name: "rerun", summary: "organizer: queue a submission for a new evaluation (rerun SUBMISSION_ID)", run: runRerun})
 	register(command{name: "export", summary: "organizer: a phase's results (export CHALLENGE [--phase NAME] --csv|--json)", run: runExport})
+	register(command{name: "baseline", summary: "organizer: add a baseline model to a phase (baseline add CHALLENGE MODEL.onnx [--phase NAME] [--label L])", run: runBaseline})
 	register(command{name: "dataset", summary: "organizer: import a hidden set (dataset import CHALLENGE --split validation|test --hr DIR [--lr DIR] [--public])", run: runDataset})
 }
 
@@ -180,4 +181,32 @@ func writeDatasetTar(w io.Writer, hrDir, lrDir string) (int, error) {
 		}
 	}
 	return n, tw.Close()
+}
+
+func runBaseline(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("baseline add", "baseline add CHALLENGE MODEL.onnx [--phase NAME] [--label L]", stdout)
+	phase := fs.String("phase", "", "phase (default: the challenge's current phase)")
+	label := fs.String("label", "", "the baseline's name on the board (default: the file name)")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 3 || pos[0] != "add" {
+		return usageErr("srarena baseline add CHALLENGE MODEL.onnx [--phase NAME]")
+	}
+	if *label == "" {
+		*label = strings.TrimSuffix(filepath.Base(pos[2]), filepath.Ext(pos[2])) + " baseline"
+	}
+	c, err := loggedIn()
+	if err != nil {
+		return err
+	}
+	var out struct {
+		ID int64 `json:"id"`
+	}
+	if err := c.Upload(ctx, "/challenges/"+url.PathEscape(pos[1])+"/baselines", [][2]string{{"phase", *phase}, {"label", *label}}, pos[2], nil, &out); err != nil {
+		return clientErr(err)
+	}
+	fmt.Fprintf(stdout, "baseline %q queued as submission %d\n", *label, out.ID)
+	return nil
 }

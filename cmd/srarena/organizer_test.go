@@ -12,6 +12,7 @@ import (
 
 	"github.com/srarena/srarena/internal/demo"
 	"github.com/srarena/srarena/internal/fixtures"
+	"github.com/srarena/srarena/onnxmodel/onnxbuild"
 	"github.com/srarena/srarena/runner"
 	"github.com/srarena/srarena/scoring"
 )
@@ -117,13 +118,30 @@ func TestOrganizerCommands(t *testing.T) {
 		t.Errorf("audit events: %d, want 2", n)
 	}
 
+	// A second baseline through `baseline add`, evaluated by the worker.
+	model, err := onnxbuild.ESPCN(4, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	modelPath := filepath.Join(t.TempDir(), "espcn.onnx")
+	os.WriteFile(modelPath, model, 0o644)
+	if code, out, errOut := cli(t, "", "baseline", "add", demo.Slug, modelPath, "--phase", "development"); code != 0 || !strings.Contains(out, `"espcn baseline" queued`) {
+		t.Fatalf("baseline add: %d %s %s", code, out, errOut)
+	}
+	for count(t, p, `SELECT count(*) FROM submissions WHERE is_baseline AND label = 'espcn baseline' AND status = 'finished'`) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the added baseline was not evaluated")
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+
 	// Export, and rank the export again with `srarena rank`.
 	code, csvOut, errOut := cli(t, "", "export", demo.Slug, "--phase", "development", "--csv")
 	if code != 0 || !strings.Contains(csvOut, "team,method,submission_id") {
 		t.Fatalf("export: %d %s %s", code, csvOut, errOut)
 	}
 	tab, err := scoring.ReadResultsCSV(strings.NewReader(csvOut))
-	if err != nil || len(tab.Rows) != 1 || tab.Rows[0][tab.Col("baseline")] != "1" {
+	if err != nil || len(tab.Rows) != 2 || tab.Rows[0][tab.Col("baseline")] != "1" || !strings.Contains(csvOut, "espcn baseline") {
 		t.Fatalf("export rows: %v %s", err, csvOut)
 	}
 	var rules json.RawMessage
