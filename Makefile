@@ -44,7 +44,7 @@ test: ort fmt-check vet check-generate
 	$(GO) run ./internal/pgtest/pgtestd -- $(GO) test -race -count=1 -timeout 20m ./...
 
 bench: ort
-	$(GO) test -run '^$$' -bench . -benchmem ./scoring/ ./onnxmodel/ ./runner/
+	$(GO) test -run '^$$' -bench . -benchmem ./scoring/ ./onnxmodel/ ./runner/...
 
 clean:
 	rm -rf bin

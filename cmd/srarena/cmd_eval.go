@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/srarena/srarena/runner"
+	"github.com/srarena/srarena/runner/evaluate"
+	"github.com/srarena/srarena/runner/outcome"
 )
 
 func init() {
@@ -28,7 +29,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	threads := fs.Int("threads", 0, "ONNX Runtime intra-op threads (0 = number of CPUs)")
 	verbose := fs.Bool("v", false, "print sandbox and child diagnostics to stderr")
 	dataRange := fs.Float64("data-range", 1, "the model's pixel range: 1 (inputs /255, outputs ×255) or 255")
-	device := fs.String("device", runner.DeviceCPU, "execution provider: cpu or cuda (GPU 0)")
+	device := fs.String("device", evaluate.DeviceCPU, "execution provider: cpu or cuda (GPU 0)")
 	insecure := fs.Bool("insecure-sandbox", false, "evaluate even if the sandbox lacks a uid of its own, Landlock or seccomp (unsafe for untrusted models)")
 	// Flags may come after the model path.
 	var model string
@@ -54,15 +55,15 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *dataRange != 1 && *dataRange != 255 {
 		return fmt.Errorf("%w: --data-range must be 1 or 255", errUsage)
 	}
-	opt := runner.Options{Scale: *scale, Repeats: *repeats, Warmup: *warmup, Threads: *threads,
+	opt := evaluate.Options{Scale: *scale, Repeats: *repeats, Warmup: *warmup, Threads: *threads,
 		DataRange: float32(*dataRange), Device: *device, InsecureSandbox: *insecure}
 	if *verbose {
 		opt.Logf = func(s string) { fmt.Fprintln(stderr, s) }
 	}
 	// Warnings (a weaker sandbox, the insecure opt-in) always show.
 	opt.Warnf = func(s string) { fmt.Fprintln(stderr, "warning: "+s) }
-	rep, err := runner.EvalFiles(ctx, model, *lr, *hr, opt)
-	var me *runner.ModelError
+	rep, err := evaluate.EvalFiles(ctx, model, *lr, *hr, opt)
+	var me *outcome.Error
 	if errors.As(err, &me) {
 		return fmt.Errorf("model rejected (%s): %s", me.Kind, me.Msg)
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/srarena/srarena/handlers"
 	"github.com/srarena/srarena/internal/demo"
 	"github.com/srarena/srarena/migrations"
-	"github.com/srarena/srarena/runner"
+	"github.com/srarena/srarena/runner/worker"
 	"github.com/srarena/srarena/store"
 )
 
@@ -102,7 +102,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	go sweepSessions(gctx, st, log)
-	go runner.RunOrphanSweeper(gctx, st, runner.SweeperOptions{Interval: time.Minute, EvalTimeout: cfg.EvalTimeout, Log: log})
+	go worker.RunOrphanSweeper(gctx, st, worker.SweeperOptions{Interval: time.Minute, EvalTimeout: cfg.EvalTimeout, Log: log})
 	g.Go(func() error { return srv.Serve(gctx, ln) })
 	g.Go(func() error {
 		<-gctx.Done()

@@ -6,7 +6,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/srarena/srarena/runner"
+	"github.com/srarena/srarena/runner/worker"
 	"github.com/srarena/srarena/store"
 )
 
@@ -35,7 +35,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	// Every worker sweeps: a submission whose job died with its worker is
 	// failed with a message instead of staying "running" for ever.
-	go runner.RunOrphanSweeper(ctx, st, runner.SweeperOptions{Interval: time.Minute, EvalTimeout: cfg.EvalTimeout, Log: log})
+	go worker.RunOrphanSweeper(ctx, st, worker.SweeperOptions{Interval: time.Minute, EvalTimeout: cfg.EvalTimeout, Log: log})
 	log.Info("worker: started", "queue", cfg.Queue, "concurrency", cfg.Concurrency, "threads", cfg.Threads)
 	<-ctx.Done()
 	return stopWorker(client, log)

@@ -19,11 +19,11 @@ import (
 	"github.com/srarena/srarena/internal/demo"
 	"github.com/srarena/srarena/internal/pgtest"
 	"github.com/srarena/srarena/onnxmodel/onnxbuild"
-	"github.com/srarena/srarena/runner"
+	"github.com/srarena/srarena/runner/sandbox"
 )
 
 func TestMain(m *testing.M) {
-	runner.MaybeRunChild() // the worker re-executes this test binary as its sandbox child
+	sandbox.MaybeRunChild() // the worker re-executes this test binary as its sandbox child
 	os.Exit(pgtest.Main(m))
 }
 
@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 // people sign up and upload models, the worker evaluates them in the
 // sandbox, and the public leaderboard ranks them by the AIM 2020 rule.
 func TestEndToEnd(t *testing.T) {
-	lib, err := runner.FindORT()
+	lib, err := sandbox.FindORT()
 	if err != nil {
 		skipOrFail(t, err)
 	}

@@ -20,7 +20,9 @@ import (
 	"github.com/srarena/srarena/internal/demo"
 	"github.com/srarena/srarena/jobs"
 	"github.com/srarena/srarena/onnxmodel"
-	"github.com/srarena/srarena/runner"
+	"github.com/srarena/srarena/runner/evaluate"
+	"github.com/srarena/srarena/runner/sandbox"
+	"github.com/srarena/srarena/runner/worker"
 	"github.com/srarena/srarena/store"
 	"github.com/srarena/srarena/web"
 )
@@ -43,24 +45,24 @@ func newWorkerClient(pool *pgxpool.Pool, st *store.Store, blobs *blob.Dir, cfg c
 	lib := cfg.ORTLib
 	if lib == "" {
 		var err error
-		if lib, err = runner.FindORT(); err != nil {
+		if lib, err = sandbox.FindORT(); err != nil {
 			return nil, err
 		}
 	} else if _, err := os.Stat(lib); err != nil {
 		return nil, fmt.Errorf("ONNX Runtime library: %w", err)
 	}
-	opt := runner.Options{
+	opt := evaluate.Options{
 		ORTLib:       lib,
 		Threads:      cfg.Threads,
 		Repeats:      cfg.Repeats,
 		TotalTimeout: cfg.EvalTimeout,
 		MemoryLimit:  int64(cfg.MemoryLimitMB) << 20,
-		Device:       runner.DeviceForQueue(cfg.Queue),
+		Device:       worker.DeviceForQueue(cfg.Queue),
 		// Operator opt-in only; the runner warns on every evaluation.
 		InsecureSandbox: cfg.InsecureSandbox,
 	}
 	workers := river.NewWorkers()
-	runner.Register(workers, runner.NewWorker(st, blobs, opt, log))
+	worker.Register(workers, worker.NewWorker(st, blobs, opt, log))
 	c, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Logger:  log,
 		Queues:  map[string]river.QueueConfig{cfg.Queue: {MaxWorkers: cfg.Concurrency}},
@@ -70,7 +72,7 @@ func newWorkerClient(pool *pgxpool.Pool, st *store.Store, blobs *blob.Dir, cfg c
 		RescueStuckJobsAfter: cfg.EvalTimeout + 5*time.Minute,
 		MaxAttempts:          jobs.MaxAttempts,
 		// A panic on the last attempt would otherwise leave the row running.
-		ErrorHandler: &runner.ErrorHandler{Store: st, Log: log},
+		ErrorHandler: &worker.ErrorHandler{Store: st, Log: log},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)

@@ -1,4 +1,4 @@
-package runner
+package worker
 
 import (
 	"bytes"
@@ -18,6 +18,7 @@ import (
 	"github.com/srarena/srarena/jobs"
 	"github.com/srarena/srarena/onnxmodel/onnxbuild"
 	"github.com/srarena/srarena/onnxmodel/onnxpb"
+	"github.com/srarena/srarena/runner/evaluate"
 	"github.com/srarena/srarena/scoring"
 	"github.com/srarena/srarena/store"
 )
@@ -60,7 +61,7 @@ func newWorkerEnv(t *testing.T) *workerEnv {
 		must(err)
 	}
 	var logs bytes.Buffer
-	e.worker = NewWorker(e.st, e.blobs, Options{ORTLib: lib, Threads: 1, Repeats: 2}, slog.New(slog.NewTextHandler(&logs, nil)))
+	e.worker = NewWorker(e.st, e.blobs, evaluate.Options{ORTLib: lib, Threads: 1, Repeats: 2}, slog.New(slog.NewTextHandler(&logs, nil)))
 	t.Cleanup(func() { t.Logf("worker log:\n%s", logs.String()) })
 	return e
 }

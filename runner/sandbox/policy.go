@@ -1,11 +1,10 @@
-package runner
+package sandbox
 
 import (
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
-
-	"github.com/srarena/srarena/jobs"
 )
 
 // sandboxUID is the host uid and gid a root worker runs the child as. It is
@@ -20,33 +19,11 @@ const sandboxUID = 65533
 // (sandbox.md §1.3, §2).
 const MinORTVersion = "1.30.0"
 
-// MaxPSNR caps a stored per-image PSNR, in dB. A model that reproduces an
-// image exactly has an infinite PSNR (MSE 0), which results.psnr (NOT NULL)
-// and JSON cannot hold. The cap is above every finite PSNR the runner can
-// compute, so it never changes a ranking between imperfect models: the
-// smallest nonzero error is a single 1-level difference, whose PSNR is
-// 10·log10(255²·N) for N compared values. For an 8K×8K output (N =
-// 3·8192²) that is ≈ 131.2 dB; for the largest output the runner accepts
-// (MaxSide×4 = 32768 a side, N = 3·32768²) ≈ 143.2 dB; PSNR on rounded Y
-// (N = 32768²) ≈ 138.4 dB. Cropping the border only lowers N. Real ×4
-// results are ≈ 30 dB. Package scoring keeps +Inf, as the official code
-// does; only what the runner stores is capped.
-const MaxPSNR = 150.0
-
-// Devices for Options.Device.
+// Devices for Config.Device.
 const (
 	DeviceCPU  = "cpu"
 	DeviceCUDA = "cuda"
 )
-
-// DeviceForQueue is the device a worker of River queue uses: CUDA on the
-// GPU queue, the CPU everywhere else.
-func DeviceForQueue(queue string) string {
-	if queue == jobs.QueueGPU {
-		return DeviceCUDA
-	}
-	return DeviceCPU
-}
 
 // compareVersions compares dotted numeric versions ("1.30.0", "1.9"):
 // -1, 0 or +1. Missing components count as 0; anything after a '-' or '+'
@@ -112,7 +89,7 @@ func checkORTVersion(v string) error {
 // sandboxMissing lists what the child's sandbox lacks: a uid of its own
 // (a user namespace, or a uid other than the worker's), Landlock and
 // seccomp. Empty means complete.
-func sandboxMissing(st sandboxStatus, workerUID int) []string {
+func sandboxMissing(st Status, workerUID int) []string {
 	var miss []string
 	if !st.UserNS && st.UID == workerUID {
 		miss = append(miss, fmt.Sprintf("a uid of its own (it runs as the worker's uid %d without a user namespace)", st.UID))
@@ -124,4 +101,38 @@ func sandboxMissing(st sandboxStatus, workerUID int) []string {
 		miss = append(miss, "seccomp")
 	}
 	return miss
+}
+
+// NewConfig is the configuration a child gets: threads, runs per image
+// (warm-up included), and the layers; noLandlock and noSeccomp are for
+// debugging only (the session then refuses unless InsecureSandbox).
+//
+// RLIMIT_AS (addressSpace) is set only on the CPU. The CUDA driver reserves
+// virtual address space far beyond any memory limit (tens of GiB for its
+// unified address space and each context), so under RLIMIT_AS every CUDA
+// evaluation would fail to create its context. A CUDA child's host memory
+// is bounded by the cgroup alone; its GPU memory by the GPU. RLIMIT_AS is
+// also skipped for race-instrumented binaries, whose shadow memory needs
+// terabytes of address space.
+func NewConfig(device, ortLib string, threads, runs int, addressSpace int64, noLandlock, noSeccomp bool) (Config, error) {
+	return newConfig(device, ortLib, threads, runs, addressSpace, noLandlock, noSeccomp, raceEnabled)
+}
+
+func newConfig(device, ortLib string, threads, runs int, addressSpace int64, noLandlock, noSeccomp, race bool) (Config, error) {
+	cfg := Config{ORTLib: "/proc/self/fd/" + strconv.Itoa(fdORT), Threads: threads, Runs: runs,
+		Landlock: !noLandlock, Seccomp: !noSeccomp, ExeFD: fdExe, Device: device}
+	if addressSpace > 0 && !race && device != DeviceCUDA {
+		cfg.AS = uint64(addressSpace)
+	}
+	if device == DeviceCUDA {
+		// ORT finds the CUDA provider libraries next to the path it was
+		// loaded from (dladdr), which must be the real directory, not
+		// /proc/self/fd. That directory must be readable by the sandbox uid.
+		lib, err := filepath.Abs(ortLib)
+		if err != nil {
+			return cfg, fmt.Errorf("runner: ONNX Runtime library: %w", err)
+		}
+		cfg.ORTLib, cfg.ORTDir = lib, filepath.Dir(lib)
+	}
+	return cfg, nil
 }

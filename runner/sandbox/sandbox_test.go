@@ -1,7 +1,6 @@
-package runner
+package sandbox
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/srarena/srarena/onnxmodel/onnxbuild"
+	"github.com/srarena/srarena/runner/outcome"
 
 	"golang.org/x/sys/unix"
 )
@@ -73,7 +73,7 @@ func errText(err error) string {
 // TestSandboxBlocks runs probes inside the child with each layer alone and
 // all together, and checks that nothing gets out.
 func TestSandboxBlocks(t *testing.T) {
-	lib := ortLib(t)
+	ortLib(t)
 	if err := os.WriteFile(probeSecret, []byte("HIDDEN-HR"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,6 @@ func TestSandboxBlocks(t *testing.T) {
 			c.Close()
 		}
 	}()
-	pair := []Pair{{Name: "x", LR: randImage(4, 4, 1), HR: randImage(16, 16, 1)}}
 	for _, tc := range []struct {
 		name                  string
 		noLandlock, noSeccomp bool
@@ -106,10 +105,9 @@ func TestSandboxBlocks(t *testing.T) {
 		{"ns only", true, true, []string{"connect"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			opt := Options{ORTLib: lib, NoLandlock: tc.noLandlock, NoSeccomp: tc.noSeccomp, Logf: func(s string) { t.Log(s) },
-				InsecureSandbox: tc.noLandlock || tc.noSeccomp}
-			_, err := Evaluate(context.Background(), []byte(probeModel), pair, opt)
-			var me *ModelError
+			_, err := runOnce(t, []byte(probeModel), 4, 4, testRun{NoLandlock: tc.noLandlock, NoSeccomp: tc.noSeccomp,
+				Insecure: tc.noLandlock || tc.noSeccomp})
+			var me *outcome.Error
 			if !errors.As(err, &me) {
 				t.Fatalf("probe: %v", err)
 			}
@@ -139,16 +137,13 @@ func TestSandboxBlocks(t *testing.T) {
 // seccomp) is refused unless the operator opted in, as an infrastructure
 // error, before the model is sent (the probe model would answer otherwise).
 func TestSandboxRefusedWithoutLayer(t *testing.T) {
-	lib := ortLib(t)
-	pair := []Pair{{Name: "x", LR: randImage(4, 4, 1), HR: randImage(16, 16, 1)}}
 	for _, tc := range []struct {
 		name                  string
 		noLandlock, noSeccomp bool
 	}{{"Landlock", true, false}, {"seccomp", false, true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			opt := Options{ORTLib: lib, NoLandlock: tc.noLandlock, NoSeccomp: tc.noSeccomp, Logf: func(s string) { t.Log(s) }}
-			_, err := Evaluate(context.Background(), []byte(probeModel), pair, opt)
-			if err == nil || IsModelError(err) || !strings.Contains(err.Error(), "refusing to evaluate: the sandbox lacks "+tc.name) {
+			_, err := runOnce(t, []byte(probeModel), 4, 4, testRun{NoLandlock: tc.noLandlock, NoSeccomp: tc.noSeccomp})
+			if err == nil || outcome.IsFinal(err) || !strings.Contains(err.Error(), "refusing to evaluate: the sandbox lacks "+tc.name) {
 				t.Fatalf("err = %v, want an infrastructure refusal naming %s", err, tc.name)
 			}
 		})
@@ -156,17 +151,17 @@ func TestSandboxRefusedWithoutLayer(t *testing.T) {
 }
 
 func TestSandboxMissing(t *testing.T) {
-	full := sandboxStatus{UID: sandboxUID, LandlockABI: 7, Seccomp: true}
+	full := Status{UID: sandboxUID, LandlockABI: 7, Seccomp: true}
 	for _, tc := range []struct {
 		name string
-		st   sandboxStatus
+		st   Status
 		want []string
 	}{
 		{"complete, own uid", full, nil},
-		{"worker uid in a user namespace", sandboxStatus{UID: 0, UserNS: true, LandlockABI: 1, Seccomp: true}, nil},
-		{"worker uid, no user namespace", sandboxStatus{UID: 0, LandlockABI: 7, Seccomp: true}, []string{"a uid of its own"}},
-		{"no landlock", sandboxStatus{UID: sandboxUID, Seccomp: true}, []string{"Landlock"}},
-		{"nothing", sandboxStatus{UID: 0}, []string{"a uid of its own", "Landlock", "seccomp"}},
+		{"worker uid in a user namespace", Status{UID: 0, UserNS: true, LandlockABI: 1, Seccomp: true}, nil},
+		{"worker uid, no user namespace", Status{UID: 0, LandlockABI: 7, Seccomp: true}, []string{"a uid of its own"}},
+		{"no landlock", Status{UID: sandboxUID, Seccomp: true}, []string{"Landlock"}},
+		{"nothing", Status{UID: 0}, []string{"a uid of its own", "Landlock", "seccomp"}},
 	} {
 		got := sandboxMissing(tc.st, 0)
 		if len(got) != len(tc.want) {
@@ -226,11 +221,11 @@ func TestSandboxUID(t *testing.T) {
 		t.Skip("needs root: only a root worker chooses the child's uid")
 	}
 	model, _ := onnxbuild.Nearest(4)
-	rep, err := Evaluate(context.Background(), model, []Pair{{Name: "x", LR: randImage(4, 4, 1), HR: randImage(16, 16, 1)}}, testOpts(t))
+	s, err := runOnce(t, model, 4, 4, testRun{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := strings.Join(rep.Sandbox, "; ")
+	all := strings.Join(s.Protections(), "; ")
 	if !strings.Contains(all, "uid 65533") || strings.Contains(all, "65534") {
 		t.Errorf("sandbox %q, want uid 65533 and no 65534", all)
 	}
@@ -248,16 +243,13 @@ func TestSandboxUID(t *testing.T) {
 // is a prompt infrastructure error before the model is sent, not a model
 // error and not a hang.
 func TestCUDAUnavailable(t *testing.T) {
-	opt := testOpts(t)
-	opt.Device = DeviceCUDA
-	opt.LoadTimeout = 30 * time.Second
 	model, _ := onnxbuild.Nearest(4)
 	start := time.Now()
-	_, err := Evaluate(context.Background(), model, []Pair{{Name: "x", LR: randImage(4, 4, 1), HR: randImage(16, 16, 1)}}, opt)
+	_, err := runOnce(t, model, 4, 4, testRun{Device: DeviceCUDA, LoadTimeout: 30 * time.Second})
 	if err == nil {
 		t.Skip("CUDA works here: nothing to check")
 	}
-	if IsModelError(err) || !strings.Contains(err.Error(), "CUDA execution provider unavailable") {
+	if outcome.IsFinal(err) || !strings.Contains(err.Error(), "CUDA execution provider unavailable") {
 		t.Fatalf("err = %v, want an infrastructure error about the CUDA provider", err)
 	}
 	if el := time.Since(start); el > 10*time.Second {

@@ -1,4 +1,7 @@
-package runner
+// Package worker is the River worker that evaluates submissions: it
+// takes a job, loads the model and images from the store, runs package
+// evaluate, and records the outcome.
+package worker
 
 import (
 	"bytes"
@@ -16,6 +19,8 @@ import (
 
 	"github.com/srarena/srarena/blob"
 	"github.com/srarena/srarena/jobs"
+	"github.com/srarena/srarena/runner/evaluate"
+	"github.com/srarena/srarena/runner/outcome"
 	"github.com/srarena/srarena/scoring"
 	"github.com/srarena/srarena/store"
 )
@@ -24,12 +29,34 @@ import (
 // the model, failed for good.
 const InternalErrorMessage = "internal error, the organizers have been notified"
 
+// MaxPSNR caps a stored per-image PSNR, in dB. A model that reproduces an
+// image exactly has an infinite PSNR (MSE 0), which results.psnr (NOT NULL)
+// and JSON cannot hold. The cap is above every finite PSNR the runner can
+// compute, so it never changes a ranking between imperfect models: the
+// smallest nonzero error is a single 1-level difference, whose PSNR is
+// 10·log10(255²·N) for N compared values. For an 8K×8K output (N =
+// 3·8192²) that is ≈ 131.2 dB; for the largest output the runner accepts
+// (MaxSide×4 = 32768 a side, N = 3·32768²) ≈ 143.2 dB; PSNR on rounded Y
+// (N = 32768²) ≈ 138.4 dB. Cropping the border only lowers N. Real ×4
+// results are ≈ 30 dB. Package scoring keeps +Inf, as the official code
+// does; only what the runner stores is capped.
+const MaxPSNR = 150.0
+
+// DeviceForQueue is the device a worker of River queue uses: CUDA on the
+// GPU queue, the CPU everywhere else.
+func DeviceForQueue(queue string) string {
+	if queue == jobs.QueueGPU {
+		return evaluate.DeviceCUDA
+	}
+	return evaluate.DeviceCPU
+}
+
 // Worker evaluates submissions: River job kind "evaluate".
 type Worker struct {
 	river.WorkerDefaults[jobs.Evaluate]
 	st     *store.Store
 	blobs  *blob.Dir
-	opt    Options
+	opt    evaluate.Options
 	log    *slog.Logger
 	worker string
 	// hook, set only by tests, runs at stages of work ("input": before
@@ -40,7 +67,7 @@ type Worker struct {
 
 // NewWorker returns the evaluation worker. opt.Scale is taken from each
 // submission's challenge; the rest of opt applies to every evaluation.
-func NewWorker(st *store.Store, blobs *blob.Dir, opt Options, logger *slog.Logger) *Worker {
+func NewWorker(st *store.Store, blobs *blob.Dir, opt evaluate.Options, logger *slog.Logger) *Worker {
 	host, _ := os.Hostname()
 	if logger == nil {
 		logger = slog.Default()
@@ -51,7 +78,7 @@ func NewWorker(st *store.Store, blobs *blob.Dir, opt Options, logger *slog.Logge
 // Register adds w to workers. Wire it as:
 //
 //	workers := river.NewWorkers()
-//	opt := runner.Options{Device: runner.DeviceForQueue(queue)}
+//	opt := runner.evaluate.Options{Device: runner.DeviceForQueue(queue)}
 //	runner.Register(workers, runner.NewWorker(st, blobs, opt, logger))
 //	client, _ := river.NewClient(riverpgxv5.New(pool), &river.Config{
 //		Queues:       map[string]river.QueueConfig{queue: {MaxWorkers: 1}},
@@ -113,7 +140,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[jobs.Evaluate]) error 
 	if err == nil {
 		return nil
 	}
-	if IsModelError(err) {
+	if outcome.IsFinal(err) {
 		return river.JobCancel(err)
 	}
 	if errors.Is(err, store.ErrNotFound) {
@@ -202,12 +229,12 @@ func (w *Worker) work(ctx context.Context, id int64, log *slog.Logger, attemptp 
 	model, err := w.blobs.ReadAll(in.ModelSHA256)
 	if errors.Is(err, blob.ErrNotFound) {
 		log.Warn("model blob missing", "sha256", in.ModelSHA256)
-		return w.failIfModel(ctx, id, attempt, log, modelErr("missing_model", "%s", MissingModelMessage))
+		return w.failIfModel(ctx, id, attempt, log, outcome.Errorf(outcome.MissingModel, "%s", MissingModelMessage))
 	}
 	if err != nil {
 		return fmt.Errorf("model blob: %w", err)
 	}
-	if model, err = Checked(model, in.Scale); err != nil {
+	if model, err = evaluate.Checked(model, in.Scale); err != nil {
 		return w.failIfModel(ctx, id, attempt, log, err)
 	}
 	// On a test set the images are hidden: everything a participant sees
@@ -216,7 +243,7 @@ func (w *Worker) work(ctx context.Context, id int64, log *slog.Logger, attemptp 
 	// (store.EvaluationInput): "image 3 of 100" in messages, "image 3" in
 	// per_image. The real names appear only in operator logs and errors.
 	hidden := in.Split != "validation"
-	pairs := make([]Pair, len(in.Images))
+	pairs := make([]evaluate.Pair, len(in.Images))
 	for i, im := range in.Images {
 		lr, err := w.image(im.LRSHA256)
 		if err != nil {
@@ -230,7 +257,7 @@ func (w *Worker) work(ctx context.Context, id int64, log *slog.Logger, attemptp 
 		if hidden {
 			name = fmt.Sprintf("%d of %d", i+1, len(in.Images))
 		}
-		pairs[i] = Pair{Name: name, LR: lr, HR: hr}
+		pairs[i] = evaluate.Pair{Name: name, LR: lr, HR: hr}
 	}
 	if hidden {
 		names := make([]string, len(in.Images))
@@ -250,14 +277,14 @@ func (w *Worker) work(ctx context.Context, id int64, log *slog.Logger, attemptp 
 	// scores only on a validation set. On a test set per-image scores would
 	// let a participant probe hidden images one by one; the set mean is
 	// enough.
-	opt.Progress = func(done, total int, r ImageResult) {
+	opt.Progress = func(done, total int, r evaluate.ImageResult) {
 		line := fmt.Sprintf("image %d/%d: %.2f ms", done, total, r.RuntimeMS)
 		if !hidden {
 			line = fmt.Sprintf("image %d/%d %s: PSNR %.4f dB, SSIM %.4f, %.2f ms", done, total, r.Name, r.PSNR, r.SSIM, r.RuntimeMS)
 		}
 		w.appendLog(ctx, id, line)
 	}
-	rep, err := Evaluate(ctx, model, pairs, opt)
+	rep, err := evaluate.Evaluate(ctx, model, pairs, opt)
 	if err != nil {
 		return w.failIfModel(ctx, id, attempt, log, err)
 	}
@@ -293,7 +320,7 @@ func (w *Worker) work(ctx context.Context, id int64, log *slog.Logger, attemptp 
 // failIfModel records a model's own failure as final, with the message the
 // participant acts on; other errors pass through for River to retry.
 func (w *Worker) failIfModel(ctx context.Context, id int64, attempt int, log *slog.Logger, err error) error {
-	if !IsModelError(err) {
+	if !outcome.IsFinal(err) {
 		return err
 	}
 	applied, ferr := w.st.FailEvaluation(ctx, id, attempt, err.Error())
@@ -342,7 +369,7 @@ func capPSNR(v float64) float64 {
 // resultOf is what the database stores. Each image's PSNR is capped at
 // MaxPSNR before the mean, so one exactly reproduced image gives a finite
 // mean that still reflects the others; with no exact image nothing changes.
-func resultOf(id int64, rep *Report) (*store.Result, error) {
+func resultOf(id int64, rep *evaluate.Report) (*store.Result, error) {
 	type img struct {
 		Name      string    `json:"name"`
 		PSNR      *float64  `json:"psnr"`

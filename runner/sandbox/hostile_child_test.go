@@ -1,8 +1,7 @@
-package runner
+package sandbox
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/srarena/srarena/onnxmodel/onnxbuild"
+	"github.com/srarena/srarena/runner/outcome"
 )
 
 // fakeChild is a compromised child (no ORT): it speaks the protocol but
@@ -23,16 +23,16 @@ func fakeChild(mode string) int {
 	magic := make([]byte, len(protoMagic))
 	io.ReadFull(in, magic)
 	raw, _ := readBlob(in, maxConfigBytes)
-	var cfg childConfig
+	var cfg Config
 	json.Unmarshal(raw, &cfg)
 	// A complete sandbox, as the real child reports it, except in the
 	// modes that test the parent's refusal.
-	st := sandboxStatus{UID: sandboxUID, UserNS: true, LandlockABI: 7, Seccomp: true, ORTVersion: "1.30.0"}
+	st := Status{UID: sandboxUID, UserNS: true, LandlockABI: 7, Seccomp: true, ORTVersion: "1.30.0"}
 	switch mode {
 	case "weak", "weakok":
 		// Claims the worker's uid: the parent's own uid is not known here,
 		// so use one nobody runs as and rely on Landlock and seccomp missing.
-		st = sandboxStatus{UID: sandboxUID, ORTVersion: "1.30.0"}
+		st = Status{UID: sandboxUID, ORTVersion: "1.30.0"}
 	case "oldort":
 		st.ORTVersion = "1.24.1"
 	}
@@ -48,7 +48,7 @@ func fakeChild(mode string) int {
 		os.Exit(9) // the model was sent although the parent should have refused
 	}
 	io.CopyN(io.Discard, in, int64(n))
-	j, _ = json.Marshal(readyInfo{})
+	j, _ = json.Marshal(Ready{})
 	out.WriteByte(frameReady)
 	writeBlob(out, j)
 	out.Flush()
@@ -86,7 +86,6 @@ func TestHostileChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	model, _ := onnxbuild.Nearest(4)
-	pair := []Pair{{Name: "img", LR: randImage(8, 8, 1), HR: randImage(32, 32, 2)}}
 	for _, tc := range []struct{ mode, kind, msg string }{
 		{"forge", "crashed", "impossible timings on image img"},
 		{"huge", "bad_output", "output is 1×3×1048576×1048576 for a 8×8 input"},
@@ -94,12 +93,10 @@ func TestHostileChild(t *testing.T) {
 		{"hang", "timeout", "timed out after 1s on image img"},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
-			opt := Options{ORTLib: ortLib(t), ChildCommand: []string{exe, "__fake-child-" + tc.mode}, Warmup: -1, Repeats: 1,
-				ImageTimeout: time.Second}
 			start := time.Now()
-			_, err := Evaluate(context.Background(), model, pair, opt)
-			var me *ModelError
-			if !errors.As(err, &me) || me.Kind != tc.kind || !strings.Contains(me.Msg, tc.msg) {
+			_, err := runOnce(t, model, 8, 8, testRun{Command: []string{exe, "__fake-child-" + tc.mode}, ImageTimeout: time.Second})
+			var me *outcome.Error
+			if !errors.As(err, &me) || string(me.Kind) != tc.kind || !strings.Contains(me.Msg, tc.msg) {
 				t.Fatalf("err = %v, want %s containing %q", err, tc.kind, tc.msg)
 			}
 			if el := time.Since(start); el > 5*time.Second {
@@ -118,7 +115,6 @@ func TestFailClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	model, _ := onnxbuild.Nearest(4)
-	pair := []Pair{{Name: "img", LR: randImage(8, 8, 1), HR: randImage(32, 32, 2)}}
 	for _, tc := range []struct {
 		mode     string
 		insecure bool
@@ -131,10 +127,9 @@ func TestFailClosed(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("%s insecure=%v", tc.mode, tc.insecure), func(t *testing.T) {
 			var warned []string
-			opt := Options{ORTLib: ortLib(t), ChildCommand: []string{exe, "__fake-child-" + tc.mode}, Warmup: -1, Repeats: 1,
-				InsecureSandbox: tc.insecure, Warnf: func(s string) { warned = append(warned, s) }}
-			_, err := Evaluate(context.Background(), model, pair, opt)
-			if err == nil || IsModelError(err) || !strings.Contains(err.Error(), tc.want) {
+			_, err := runOnce(t, model, 8, 8, testRun{Command: []string{exe, "__fake-child-" + tc.mode},
+				Insecure: tc.insecure, Warnf: func(s string) { warned = append(warned, s) }})
+			if err == nil || outcome.IsFinal(err) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want an infrastructure error containing %q", err, tc.want)
 			}
 			if tc.mode == "weak" {
@@ -152,10 +147,9 @@ func TestFailClosed(t *testing.T) {
 	// The insecure opt-in does let a weak sandbox evaluate, with a warning
 	// naming what is missing.
 	var warned []string
-	opt := Options{ORTLib: ortLib(t), ChildCommand: []string{exe, "__fake-child-weakok"}, Warmup: -1, Repeats: 1,
-		InsecureSandbox: true, Warnf: func(s string) { warned = append(warned, s) }}
-	_, err = Evaluate(context.Background(), model, pair, opt)
-	if err == nil || !IsModelError(err) { // the fake child sends no output: a model error means the model was sent
+	_, err = runOnce(t, model, 8, 8, testRun{Command: []string{exe, "__fake-child-weakok"},
+		Insecure: true, Warnf: func(s string) { warned = append(warned, s) }})
+	if err == nil || !outcome.IsModelError(err) { // the fake child sends no output: a model error means the model was sent
 		t.Fatalf("err = %v, want the evaluation to proceed", err)
 	}
 	if !strings.Contains(strings.Join(warned, "\n"), "INSECURE: evaluating although the sandbox lacks") {

@@ -1,6 +1,6 @@
 //go:build race
 
-package runner
+package sandbox
 
 // raceEnabled: the race runtime reserves terabytes of shadow address space,
 // so RLIMIT_AS cannot be applied to a race-built child (tests only).

@@ -1,4 +1,4 @@
-package runner
+package worker
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/srarena/srarena/onnxmodel/onnxbuild"
 	"github.com/srarena/srarena/onnxmodel/onnxpb"
+	"github.com/srarena/srarena/runner/sandbox"
 	"github.com/srarena/srarena/scoring"
 	"github.com/srarena/srarena/store"
 )
@@ -51,39 +52,9 @@ func TestMaxPSNRAboveEveryFinitePSNR(t *testing.T) {
 	if n := float64(3 * (hr.W - 8) * (hr.H - 8)); math.Abs(got-formula(n)) > 1e-9 {
 		t.Fatalf("one 1-level error: PSNR %v, formula %v", got, formula(n))
 	}
-	for _, side := range []float64{2040, 8192, 4 * MaxSide} {
+	for _, side := range []float64{2040, 8192, 4 * sandbox.MaxSide} {
 		if p := formula(3 * side * side); p >= MaxPSNR {
 			t.Errorf("a single 1-level error on a %v² image scores %.1f dB ≥ MaxPSNR %v: the cap would rank it with an exact output", side, p, MaxPSNR)
-		}
-	}
-}
-
-func TestChildConfigAddressSpace(t *testing.T) {
-	opt := Options{ORTLib: "/opt/ort/lib/libonnxruntime.so", Threads: 2, Warmup: 1, Repeats: 3, AddressSpace: 5 << 30}
-	for _, tc := range []struct {
-		device string
-		race   bool
-		want   uint64
-	}{
-		{DeviceCPU, false, 5 << 30},
-		{DeviceCPU, true, 0},
-		{DeviceCUDA, false, 0}, // the CUDA driver reserves far more address space
-		{DeviceCUDA, true, 0},
-	} {
-		o := opt
-		o.Device = tc.device
-		cfg, err := o.childConfig(tc.race)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if cfg.AS != tc.want {
-			t.Errorf("device %s race %v: RLIMIT_AS %d, want %d", tc.device, tc.race, cfg.AS, tc.want)
-		}
-		if cfg.Runs != 4 || cfg.Device != tc.device {
-			t.Errorf("device %s: config %+v", tc.device, cfg)
-		}
-		if tc.device == DeviceCUDA && cfg.ORTDir != "/opt/ort/lib" {
-			t.Errorf("CUDA ORTDir %q", cfg.ORTDir)
 		}
 	}
 }

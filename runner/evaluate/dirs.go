@@ -1,4 +1,4 @@
-package runner
+package evaluate
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/srarena/srarena/runner/sandbox"
 	"github.com/srarena/srarena/scoring"
 )
 
@@ -68,8 +69,8 @@ func EvalFiles(ctx context.Context, modelPath, lrDir, hrDir string, opt Options)
 	if err != nil {
 		return nil, err
 	}
-	if st.Size() > MaxModelBytes {
-		return nil, fmt.Errorf("%s: %d bytes exceeds the %s cap", modelPath, st.Size(), fmtBytes(MaxModelBytes))
+	if st.Size() > sandbox.MaxModelBytes {
+		return nil, fmt.Errorf("%s: %d bytes exceeds the %s cap", modelPath, st.Size(), fmtBytes(sandbox.MaxModelBytes))
 	}
 	model, err := os.ReadFile(modelPath)
 	if err != nil {

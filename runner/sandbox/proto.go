@@ -1,4 +1,4 @@
-package runner
+package sandbox
 
 import (
 	"encoding/binary"
@@ -16,18 +16,18 @@ import (
 //
 //	parent → child
 //	  magic "SRARENA1"
-//	  u32 n, n bytes of JSON childConfig          (n ≤ maxConfigBytes)
+//	  u32 n, n bytes of JSON Config          (n ≤ maxConfigBytes)
 //	  (waits for 'S')
 //	  u64 n, n bytes of model                      (n ≤ MaxModelBytes)
 //	  per image: u32 H, u32 W, 3·H·W float32 CHW   (H = W = 0 ends the session)
 //
 //	child → parent, frames of one type byte and a payload
-//	  'S' u32 n, n bytes of JSON sandboxStatus     sandbox up, ORT initialised: sent
+//	  'S' u32 n, n bytes of JSON Status     sandbox up, ORT initialised: sent
 //	                                               before the child has seen the model,
 //	                                               so it is still trustworthy; the
 //	                                               parent sends the model only if the
 //	                                               sandbox and ORT version pass
-//	  'R' u32 n, n bytes of JSON readyInfo         session created
+//	  'R' u32 n, n bytes of JSON Ready         session created
 //	  'T' i64 ns                                   one inference run (warm-up runs first)
 //	  'O' u32 rank, rank·i64 dims, i64 hwm, data   output of the last run; data is
 //	                                               ∏dims float32, read only if dims
@@ -56,9 +56,9 @@ const (
 	MaxSide = 1 << 13
 )
 
-// childConfig is everything the child learns from the parent besides the
+// Config is everything the child learns from the parent besides the
 // model and the LR tensors. It must never carry secrets or dataset paths.
-type childConfig struct {
+type Config struct {
 	ORTLib   string `json:"ort_lib"`   // path the child dlopens, normally /proc/self/fd/N
 	Threads  int    `json:"threads"`   // ORT intra-op threads
 	Runs     int    `json:"runs"`      // warm-up + repeats per image
@@ -76,10 +76,10 @@ type childConfig struct {
 	ORTDir string `json:"ort_dir,omitempty"`
 }
 
-// sandboxStatus is what the child reports once its sandbox is complete and
+// Status is what the child reports once its sandbox is complete and
 // ONNX Runtime is initialised, before it reads the model. The parent checks
 // it (fail closed) before sending the model.
-type sandboxStatus struct {
+type Status struct {
 	UID         int      `json:"uid"`          // getuid() in the child
 	UserNS      bool     `json:"user_ns"`      // the child is in a user namespace of its own
 	LandlockABI int      `json:"landlock_abi"` // 0: Landlock not active
@@ -88,10 +88,10 @@ type sandboxStatus struct {
 	Protections []string `json:"protections"`  // human-readable, for the record
 }
 
-// readyInfo is what the child reports once the session exists.
-// Everything about the sandbox and ORT comes earlier, in sandboxStatus: by
+// Ready is what the child reports once the session exists.
+// Everything about the sandbox and ORT comes earlier, in Status: by
 // now the child has parsed the model and may be lying.
-type readyInfo struct {
+type Ready struct {
 	Input     string `json:"input"`
 	Output    string `json:"output"`
 	SessionNS int64  `json:"session_ns"`
@@ -166,4 +166,19 @@ func decodeFloats(dst []float32, b []byte) {
 	for i := range dst {
 		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 	}
+}
+
+// readFloats fills dst with little-endian float32 read from r, through a
+// small buffer: no second copy of a large output is ever held.
+func readFloats(r io.Reader, dst []float32) error {
+	var buf [1 << 16]byte
+	for len(dst) > 0 {
+		n := min(len(dst), len(buf)/4)
+		if _, err := io.ReadFull(r, buf[:4*n]); err != nil {
+			return err
+		}
+		decodeFloats(dst[:n], buf[:4*n])
+		dst = dst[n:]
+	}
+	return nil
 }

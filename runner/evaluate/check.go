@@ -1,10 +1,11 @@
-package runner
+package evaluate
 
 import (
 	"errors"
 	"fmt"
 
 	"github.com/srarena/srarena/onnxmodel"
+	"github.com/srarena/srarena/runner/outcome"
 )
 
 // Checked validates a model statically, as the upload handler does, and
@@ -23,7 +24,7 @@ func Checked(model []byte, scale int) ([]byte, error) {
 		if verr == nil {
 			verr = errors.New("model rejected")
 		}
-		return nil, modelErr("invalid_model", "model rejected: %v", verr)
+		return nil, outcome.Errorf(outcome.InvalidModel, "model rejected: %v", verr)
 	}
 	return rep.Model.Bytes(), nil
 }

@@ -1,4 +1,4 @@
-package runner
+package sandbox
 
 import (
 	"bufio"
@@ -76,7 +76,7 @@ func stage1(logf func(string, ...any)) error {
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	var cfg childConfig
+	var cfg Config
 	if err := json.Unmarshal(raw, &cfg); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
@@ -150,7 +150,7 @@ func stage1(logf func(string, ...any)) error {
 
 // stage2Config is what stage 1 hands stage 2 on its command line.
 type stage2Config struct {
-	childConfig
+	Config
 	Prot        []string `json:"prot"`
 	UID         int      `json:"uid"`
 	UserNS      bool     `json:"user_ns"`
@@ -258,7 +258,7 @@ func stage2(encCfg string, logf func(string, ...any)) int {
 	for _, p := range prot {
 		logf("active: %s", p)
 	}
-	st := sandboxStatus{UID: cfg.UID, UserNS: cfg.UserNS, LandlockABI: cfg.LandlockABI, Seccomp: seccompOn,
+	st := Status{UID: cfg.UID, UserNS: cfg.UserNS, LandlockABI: cfg.LandlockABI, Seccomp: seccompOn,
 		ORTVersion: ort.GetVersion(), Protections: prot}
 	j, _ := json.Marshal(st)
 	out.w.WriteByte(frameSandbox)
@@ -287,7 +287,7 @@ func stage2(encCfg string, logf func(string, ...any)) int {
 		out.errorf("%v", err)
 		return 2
 	}
-	info := readyInfo{Input: s.in, Output: s.out, SessionNS: s.loadNS}
+	info := Ready{Input: s.in, Output: s.out, SessionNS: s.loadNS}
 	j, _ = json.Marshal(info)
 	out.w.WriteByte(frameReady)
 	writeBlob(out.w, j)

@@ -1,15 +1,8 @@
-// Package runner evaluates an ONNX super-resolution model in a sandboxed
-// child process and scores it.
-//
-// The parent (this package, in the worker or `srarena eval`) never loads
-// ONNX Runtime. It re-executes its own binary as `__sandbox-child`, hands it
-// only the model bytes and the LR tensors over a framed pipe protocol
-// (proto.go), and gets SR tensors and per-run timings back. HR images never
-// leave the parent, which checks the output shape and finiteness, quantises,
-// and computes PSNR/SSIM with package scoring. The parent enforces every
-// limit (session-creation, per-run and total timeouts by SIGKILL of the
-// child's process group, output size, cgroup memory limit) and turns child
-// deaths into messages a participant can act on (ModelError).
+// Package evaluate is the evaluation of an ONNX super-resolution model: the
+// timing protocol and the scoring of its outputs. The model itself runs in
+// a child of package sandbox, which gets only the model and the LR tensors;
+// HR images never leave this process, which checks each output's
+// finiteness, quantises, and computes PSNR/SSIM with package scoring.
 //
 // Runtime protocol: each image is run Warmup times (not timed in the result)
 // then Repeats times; an image's runtime is the median of its repeats and the
@@ -17,20 +10,16 @@
 // per image; the warm-up and median make CPU numbers stable). The spread is
 // reported too: pooled standard deviation across repeats and the mean over
 // images of each image's fastest and slowest repeat.
-package runner
+package evaluate
 
 import (
-	"errors"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"time"
-	"unicode"
 
+	"github.com/srarena/srarena/runner/sandbox"
 	"github.com/srarena/srarena/scoring"
 )
 
@@ -43,7 +32,7 @@ type Pair struct {
 // Options configure an evaluation. The zero value gives the defaults noted.
 type Options struct {
 	Scale        int           // upscaling factor; default 4
-	ORTLib       string        // ONNX Runtime library; default FindORT()
+	ORTLib       string        // ONNX Runtime library; default sandbox.FindORT()
 	Threads      int           // ORT intra-op threads; default runtime.NumCPU()
 	Warmup       int           // untimed runs per image; default 1, negative for none
 	Repeats      int           // timed runs per image; default 3
@@ -72,7 +61,8 @@ type Options struct {
 	// DataRange is the model's pixel range, 1 (default: inputs /255,
 	// outputs ×255) or 255 (protocol.md §1.1).
 	DataRange float32
-	// ChildCommand is the child's argv; default {os.Executable(), ChildArg}.
+	// ChildCommand is the child's argv; default {os.Executable(), sandbox.ChildArg}
+	// (tests substitute hostile children).
 	ChildCommand []string
 	// Hidden marks a test set, whose images a participant must not learn
 	// about: failure messages then give no image size, output position or
@@ -123,18 +113,11 @@ func (o Options) withDefaults() (Options, error) {
 		o.AddressSpace = o.MemoryLimit + 1<<30
 	}
 	if o.ORTLib == "" {
-		lib, err := FindORT()
+		lib, err := sandbox.FindORT()
 		if err != nil {
 			return o, err
 		}
 		o.ORTLib = lib
-	}
-	if len(o.ChildCommand) == 0 {
-		exe, err := os.Executable()
-		if err != nil {
-			return o, fmt.Errorf("runner: own executable: %w", err)
-		}
-		o.ChildCommand = []string{exe, ChildArg}
 	}
 	if o.Logf == nil {
 		o.Logf = func(string) {}
@@ -144,10 +127,10 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	switch o.Device {
 	case "":
-		o.Device = DeviceCPU
-	case DeviceCPU, DeviceCUDA:
+		o.Device = sandbox.DeviceCPU
+	case sandbox.DeviceCPU, sandbox.DeviceCUDA:
 	default:
-		return o, fmt.Errorf("runner: device %q: want %q or %q", o.Device, DeviceCPU, DeviceCUDA)
+		return o, fmt.Errorf("runner: device %q: want %q or %q", o.Device, sandbox.DeviceCPU, sandbox.DeviceCUDA)
 	}
 	switch o.DataRange {
 	case 0:
@@ -197,97 +180,6 @@ type Report struct {
 	Images       []ImageResult `json:"images"`
 }
 
-// ModelError is a failure caused by the submitted model. Its message is
-// meant for the participant; River must not retry it.
-type ModelError struct {
-	Kind string // load_error, runtime_error, crashed, timeout, oom, bad_output
-	Msg  string
-}
-
-func (e *ModelError) Error() string { return e.Msg }
-
-func modelErr(kind, format string, a ...any) *ModelError {
-	return &ModelError{Kind: kind, Msg: fmt.Sprintf(format, a...)}
-}
-
-// IsModelError reports whether err is the model's fault.
-func IsModelError(err error) bool {
-	var me *ModelError
-	return errors.As(err, &me)
-}
-
-// FindORT locates libonnxruntime.so.1: $ONNXRUNTIME_LIB, then
-// third_party/ort/ relative to the working directory, then relative to the
-// executable's directory and its parents (a test binary in a package
-// directory finds the repository's copy), then system locations.
-func FindORT() (string, error) {
-	const rel = "third_party/ort/libonnxruntime.so.1"
-	if p := os.Getenv("ONNXRUNTIME_LIB"); p != "" {
-		if isFile(p) {
-			return p, nil
-		}
-		return "", fmt.Errorf("runner: ONNXRUNTIME_LIB=%s: no such file", p)
-	}
-	var cands []string
-	if wd, err := os.Getwd(); err == nil {
-		for d := wd; ; d = filepath.Dir(d) {
-			cands = append(cands, filepath.Join(d, rel))
-			if filepath.Dir(d) == d {
-				break
-			}
-		}
-	}
-	if exe, err := os.Executable(); err == nil {
-		for d := filepath.Dir(exe); ; d = filepath.Dir(d) {
-			cands = append(cands, filepath.Join(d, rel))
-			if filepath.Dir(d) == d {
-				break
-			}
-		}
-	}
-	cands = append(cands, "/usr/local/lib/srarena/libonnxruntime.so.1", "/usr/lib/libonnxruntime.so.1")
-	for _, c := range cands {
-		if isFile(c) {
-			return c, nil
-		}
-	}
-	return "", errors.New("runner: ONNX Runtime library not found: run `make ort` (scripts/fetch-ort.sh) or set ONNXRUNTIME_LIB to libonnxruntime.so.1")
-}
-
-func isFile(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.Mode().IsRegular()
-}
-
-// sanitize makes child-provided text safe for logs shown to participants:
-// printable characters only (ANSI escapes and control bytes dropped), at
-// most max bytes.
-func sanitize(s string, max int) string {
-	var b strings.Builder
-	esc := false
-	for _, r := range s {
-		switch {
-		case r == 0x1b:
-			esc = true
-			continue
-		case esc:
-			if r >= '@' && r <= '~' && r != '[' {
-				esc = false
-			}
-			continue
-		case r == '\n' || r == '\t':
-			b.WriteRune(r)
-		case unicode.IsPrint(r):
-			b.WriteRune(r)
-		}
-		if b.Len() >= max {
-			b.WriteString("…")
-			break
-		}
-	}
-	return strings.TrimSpace(b.String())
-}
-
 func median(v []float64) float64 {
 	s := slices.Clone(v)
 	slices.Sort(s)
@@ -334,4 +226,19 @@ func fmtDur(d time.Duration) string {
 		return fmt.Sprintf("%ds", int(d/time.Second))
 	}
 	return d.String()
+}
+
+// Devices for Options.Device.
+const (
+	DeviceCPU  = sandbox.DeviceCPU
+	DeviceCUDA = sandbox.DeviceCUDA
+)
+
+// finite returns a pointer to v, or nil for NaN/±Inf (JSON has no such
+// numbers).
+func finite(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
 }

@@ -1,4 +1,4 @@
-package runner
+package worker
 
 import (
 	"context"
@@ -84,7 +84,7 @@ func jobTimeout(evalTimeout time.Duration) time.Duration {
 // submission whose evaluate jobs are all discarded, cancelled or completed,
 // or which has none, for more than OrphanGrace. A running submission is
 // never swept before the longest evaluation could have ended (the job
-// timeout for evalTimeout, which is Options.TotalTimeout, plus OrphanGrace)
+// timeout for evalTimeout, which is evaluate.Options.TotalTimeout, plus OrphanGrace)
 // since it started: whatever its job's state says, a worker may still be
 // evaluating it (store.FailOrphanedEvaluations). It returns their ids.
 func SweepOrphans(ctx context.Context, st *store.Store, evalTimeout time.Duration) ([]int64, error) {
@@ -95,7 +95,7 @@ func SweepOrphans(ctx context.Context, st *store.Store, evalTimeout time.Duratio
 type SweeperOptions struct {
 	// Interval between sweeps; default 1 minute.
 	Interval time.Duration
-	// EvalTimeout is the workers' Options.TotalTimeout (0 for its default,
+	// EvalTimeout is the workers' evaluate.Options.TotalTimeout (0 for its default,
 	// 30 minutes). A running submission is not swept before that, the job's
 	// margin and OrphanGrace have passed since it started; an EvalTimeout
 	// shorter than the workers' would let the sweeper fail healthy runs.

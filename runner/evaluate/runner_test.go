@@ -1,4 +1,4 @@
-package runner
+package evaluate
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/srarena/srarena/onnxmodel/onnxbuild"
+	"github.com/srarena/srarena/runner/outcome"
 	"github.com/srarena/srarena/scoring"
 )
 
@@ -72,11 +73,11 @@ func TestEvaluateErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Evaluate(context.Background(), tc.model, []Pair{{Name: "img", LR: lr, HR: hr}}, opt)
-			me, ok := err.(*ModelError)
+			me, ok := err.(*outcome.Error)
 			if !ok {
 				t.Fatalf("err = %v (%T), want a ModelError", err, err)
 			}
-			if me.Kind != tc.kind || !strings.Contains(me.Msg, tc.msg) {
+			if string(me.Kind) != tc.kind || !strings.Contains(me.Msg, tc.msg) {
 				t.Errorf("got %s %q, want %s containing %q", me.Kind, me.Msg, tc.kind, tc.msg)
 			}
 		})
@@ -101,7 +102,7 @@ func TestDatasetMismatch(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Evaluate(context.Background(), model, []Pair{{Name: "0801", LR: lr, HR: tc.hr}}, opt)
-			if err == nil || IsModelError(err) || !strings.Contains(err.Error(), tc.want) {
+			if err == nil || outcome.IsModelError(err) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want an infrastructure error %q", err, tc.want)
 			}
 		})

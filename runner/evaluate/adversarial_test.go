@@ -1,4 +1,4 @@
-package runner
+package evaluate
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/srarena/srarena/internal/fixtures"
 	"github.com/srarena/srarena/onnxmodel/onnxbuild"
+	"github.com/srarena/srarena/runner/outcome"
 	"github.com/srarena/srarena/scoring"
 )
 
@@ -64,12 +65,12 @@ func TestAdversarialRuntime(t *testing.T) {
 				t.Logf("PSNR %.2f", rep.PSNR)
 				return
 			}
-			var me *ModelError
+			var me *outcome.Error
 			if !errors.As(err, &me) {
 				t.Fatalf("err = %v, want ModelError %s", err, tc.kind)
 			}
 			t.Logf("%s after %v: %s", me.Kind, el.Round(time.Millisecond), me.Msg)
-			if me.Kind != tc.kind || !strings.Contains(me.Msg, tc.msg) {
+			if string(me.Kind) != tc.kind || !strings.Contains(me.Msg, tc.msg) {
 				t.Errorf("got %s %q, want %s containing %q", me.Kind, me.Msg, tc.kind, tc.msg)
 			}
 			if strings.Contains(me.Msg, "root:") || strings.Contains(me.Msg, "HIDDEN") {
@@ -93,8 +94,8 @@ func TestMemoryLimitKill(t *testing.T) {
 	}
 	lr := randImage(512, 512, 1)
 	_, err = Evaluate(context.Background(), model, []Pair{{Name: "big", LR: lr, HR: scoring.NewImage(8192, 8192)}}, opt)
-	var me *ModelError
-	if !errors.As(err, &me) || me.Kind != "oom" {
+	var me *outcome.Error
+	if !errors.As(err, &me) || me.Kind != outcome.Kind("oom") {
 		t.Fatalf("err = %v, want an oom ModelError", err)
 	}
 	t.Log(me.Msg)
