@@ -31,6 +31,10 @@ const (
 	fdORT    = 4 // the ONNX Runtime library, dlopened as /proc/self/fd/4
 	fdStatus = 5 // /proc/self/status, opened before Landlock
 	fdClear  = 6 // /proc/self/clear_refs, opened before Landlock
+	// fdWatch is the read end of a pipe whose only write end the parent
+	// holds and never writes: it reads EOF the moment the parent is gone,
+	// however it ended, and the child then exits (watchParent).
+	fdWatch = 7
 )
 
 // childProbe, set only by test binaries, replaces the session when the
@@ -39,11 +43,15 @@ var childProbe func() string
 
 const probeModel = "\x00srarena-sandbox-probe"
 
-// MaybeRunChild runs the child and exits when os.Args asks for it. Call it
+// MaybeRunChild runs the child (or the cgroup reaper) and exits when
+// os.Args asks for it. Call it
 // first thing in TestMain so a test binary can serve as the child.
 func MaybeRunChild() {
 	if len(os.Args) > 1 && os.Args[1] == ChildArg {
 		os.Exit(ChildMain(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == ReaperArg {
+		os.Exit(ReaperMain(os.Args[2:]))
 	}
 }
 
@@ -68,6 +76,9 @@ func ChildMain(args []string) int {
 
 func stage1(logf func(string, ...any)) error {
 	runtime.LockOSThread() // Landlock and prctl below are per-thread until the exec
+	if err := dieWithParent(); err != nil {
+		return err
+	}
 	magic := make([]byte, len(protoMagic))
 	if _, err := io.ReadFull(os.Stdin, magic); err != nil || string(magic) != protoMagic {
 		return fmt.Errorf("bad handshake (%v)", err)
@@ -204,6 +215,14 @@ func (c childWriter) errorf(format string, a ...any) {
 
 func stage2(encCfg string, logf func(string, ...any)) int {
 	runtime.LockOSThread() // every ORT call, and every thread ORT creates, from this thread
+	// Stage 1 may have exec'd from a thread other than the main one, and
+	// the parent-death signal belongs to the thread that set it: set it
+	// again here, in the process that runs the model.
+	if err := dieWithParent(); err != nil {
+		logf("%v", err)
+		return 3
+	}
+	watchParent()
 	out := childWriter{bufio.NewWriterSize(os.Stdout, 1<<20)}
 	raw, err := base64.RawURLEncoding.DecodeString(encCfg)
 	var cfg stage2Config
@@ -481,4 +500,48 @@ func vmHWM(fd int) int64 {
 		}
 	}
 	return -1
+}
+
+// dieWithParent asks the kernel to SIGKILL this process when the thread
+// that forked it exits (the parent keeps that thread for the child's whole
+// life), and exits at once if the parent is already gone.
+func dieWithParent() error {
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		return fmt.Errorf("PR_SET_PDEATHSIG: %w", err)
+	}
+	if parentGone() {
+		os.Exit(3)
+	}
+	return nil
+}
+
+// parentGone polls the watch pipe: readable means EOF, since the parent
+// never writes to it.
+func parentGone() bool {
+	fds := []unix.PollFd{{Fd: fdWatch, Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, 0)
+	return err == nil && n > 0 && fds[0].Revents&(unix.POLLIN|unix.POLLHUP) != 0
+}
+
+// watchParent exits the process (every thread, ORT's included) as soon as
+// the watch pipe reads EOF: a second way to die with the parent, for the
+// cases the death signal misses (it is tied to one thread of the parent,
+// and cleared by credential changes). Without the pipe (a child started
+// by hand) it does nothing.
+func watchParent() {
+	if _, err := unix.FcntlInt(fdWatch, unix.F_GETFD, 0); err != nil {
+		return
+	}
+	go func() {
+		var b [1]byte
+		for {
+			n, err := unix.Read(fdWatch, b[:])
+			if err == unix.EINTR || err == unix.EAGAIN {
+				continue
+			}
+			if n <= 0 {
+				os.Exit(137) // exit_group: ORT's threads go too
+			}
+		}
+	}()
 }

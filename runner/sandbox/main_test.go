@@ -10,6 +10,9 @@ import (
 
 func TestMain(m *testing.M) {
 	MaybeRunChild() // the test binary doubles as the sandboxed child
+	if len(os.Args) == 4 && os.Args[1] == "__orphan-parent" {
+		os.Exit(orphanParent(os.Args[2], os.Args[3]))
+	}
 	if len(os.Args) > 1 && strings.HasPrefix(os.Args[1], "__fake-child-") {
 		os.Exit(fakeChild(strings.TrimPrefix(os.Args[1], "__fake-child-")))
 	}

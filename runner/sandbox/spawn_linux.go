@@ -91,6 +91,7 @@ type child struct {
 	stdoutF   *os.File
 	stderr    *capBuffer
 	stderrEOF chan struct{}
+	watchW    *os.File // write end of the child's watch pipe (fdWatch); never written
 	waitDone  chan struct{}
 	waitErr   error
 	sandbox   string
@@ -151,6 +152,18 @@ func tryStart(exe []string, exeF, libF *os.File, at sandboxAttempt, memLimit int
 		outW.Close()
 		return nil, err
 	}
+	// The watch pipe: the child exits when its read end sees EOF, i.e. when
+	// this process is gone (watchParent).
+	watchR, watchW, err := os.Pipe()
+	if err != nil {
+		inR.Close()
+		inW.Close()
+		outR.Close()
+		outW.Close()
+		errR.Close()
+		errW.Close()
+		return nil, err
+	}
 	// The exe is started through its descriptor (fd 3 in the child): an
 	// unprivileged uid may not be able to traverse the directories of a test
 	// binary, and the path is none of the child's business.
@@ -162,13 +175,15 @@ func tryStart(exe []string, exeF, libF *os.File, at sandboxAttempt, memLimit int
 		Stdin:      inR,
 		Stdout:     outW,
 		Stderr:     errW,
-		ExtraFiles: []*os.File{exeF, libF}, // fd 3, fd 4
+		// fd 3, fd 4, (5, 6 opened by stage 1), fd 7
+		ExtraFiles: []*os.File{exeF, libF, nil, nil, watchR},
 	}
 	cmd.SysProcAttr = at.attr()
 	c := &child{cmd: cmd, stdin: inW, stdoutF: outR, stdout: bufio.NewReaderSize(outR, 1<<20),
-		stderr: newCapBuffer(64 << 10), stderrEOF: make(chan struct{}), waitDone: make(chan struct{}), sandbox: at.desc}
+		stderr: newCapBuffer(64 << 10), stderrEOF: make(chan struct{}), waitDone: make(chan struct{}), sandbox: at.desc,
+		watchW: watchW}
 
-	cg, cgErr := newMemCgroup(memLimit)
+	cg, cgErr := newMemCgroup(memLimit, logf)
 	if cgErr != nil {
 		logf("sandbox: cgroup memory limit unavailable: " + cgErr.Error())
 	}
@@ -196,10 +211,12 @@ func tryStart(exe []string, exeF, libF *os.File, at sandboxAttempt, memLimit int
 	inR.Close()
 	outW.Close()
 	errW.Close()
+	watchR.Close()
 	if err != nil {
 		inW.Close()
 		outR.Close()
 		errR.Close()
+		watchW.Close()
 		cg.remove()
 		return nil, err
 	}
@@ -244,6 +261,7 @@ func (c *child) finish(grace time.Duration) {
 		<-c.waitDone
 	}
 	c.stdoutF.Close()
+	c.watchW.Close()
 	select {
 	case <-c.stderrEOF:
 	case <-time.After(time.Second):
@@ -271,11 +289,23 @@ type memCgroup struct {
 
 var cgSeq atomic.Int64
 
-func newMemCgroup(limit int64) (*memCgroup, error) {
+func newMemCgroup(limit int64, logf func(string)) (*memCgroup, error) {
+	cg, err := makeMemCgroup(limit)
+	if err == nil {
+		// Whoever made the cgroup must remove it; if this process dies
+		// first, the reaper does.
+		if err := ensureReaper(filepath.Dir(cg.dir)); err != nil {
+			logf("sandbox: " + err.Error() + ": a crash of this process would leave its child's cgroup behind")
+		}
+	}
+	return cg, err
+}
+
+func makeMemCgroup(limit int64) (*memCgroup, error) {
 	if limit <= 0 {
 		return nil, errors.New("no limit requested")
 	}
-	name := fmt.Sprintf("srarena-child-%d-%d", os.Getpid(), cgSeq.Add(1))
+	name := ownPrefix() + strconv.FormatInt(cgSeq.Add(1), 10)
 	self, err := os.ReadFile("/proc/self/cgroup")
 	if err != nil {
 		return nil, err
