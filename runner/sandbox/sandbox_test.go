@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/srarena/srarena/onnxmodel/onnxbuild"
 	"github.com/srarena/srarena/runner/outcome"
@@ -55,6 +56,9 @@ func init() {
 			}
 			return nil
 		})
+		var sig int32
+		unix.Prctl(unix.PR_GET_PDEATHSIG, uintptr(unsafe.Pointer(&sig)), 0, 0, 0)
+		res = append(res, fmt.Sprintf("pdeathsig=%d", sig))
 		return strings.Join(res, " ")
 	}
 }
@@ -116,6 +120,9 @@ func TestSandboxBlocks(t *testing.T) {
 			for _, f := range strings.Fields(strings.TrimPrefix(me.Msg, "ONNX Runtime could not load the model: ")) {
 				k, v, _ := strings.Cut(f, "=")
 				got[k] = v
+			}
+			if got["pdeathsig"] != "9" {
+				t.Errorf("the model's process has parent-death signal %q, want 9 (SIGKILL)", got["pdeathsig"])
 			}
 			if got["env"] != "ok" {
 				t.Errorf("child environment not empty: %s", got["env"])

@@ -168,13 +168,13 @@ func tryStart(exe []string, exeF, libF *os.File, at sandboxAttempt, memLimit int
 	// unprivileged uid may not be able to traverse the directories of a test
 	// binary, and the path is none of the child's business.
 	cmd := &exec.Cmd{
-		Path:       "/proc/self/fd/" + strconv.Itoa(fdExe),
-		Args:       append([]string{"srarena"}, exe[1:]...),
-		Env:        []string{}, // nothing inherited: no DATABASE_URL, no ORT_* switches
-		Dir:        "/",
-		Stdin:      inR,
-		Stdout:     outW,
-		Stderr:     errW,
+		Path:   "/proc/self/fd/" + strconv.Itoa(fdExe),
+		Args:   append([]string{"srarena"}, exe[1:]...),
+		Env:    []string{}, // nothing inherited: no DATABASE_URL, no ORT_* switches
+		Dir:    "/",
+		Stdin:  inR,
+		Stdout: outW,
+		Stderr: errW,
 		// fd 3, fd 4, (5, 6 opened by stage 1), fd 7
 		ExtraFiles: []*os.File{exeF, libF, nil, nil, watchR},
 	}
