@@ -3,7 +3,10 @@
 // workers that run them.
 package jobs
 
-import "github.com/riverqueue/river"
+import (
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
 
 // Evaluate asks a worker to evaluate one submission on its dataset.
 type Evaluate struct {
@@ -30,3 +33,24 @@ const (
 	QueueCPU = "eval_cpu"
 	QueueGPU = "eval_gpu"
 )
+
+// Sweep is the platform's periodic maintenance: the River leader inserts it
+// every few seconds (a periodic job, never a loop in every process), and
+// any worker runs it. It requeues the evaluations of workers whose
+// heartbeat stopped and fails submissions no job will ever pick up.
+type Sweep struct{}
+
+// Kind implements river.JobArgs.
+func (Sweep) Kind() string { return "sweep" }
+
+// QueueMaintenance carries Sweep; every worker works it besides its
+// hardware queue.
+const QueueMaintenance = "maintenance"
+
+// InsertOpts implements river.JobArgsWithInsertOpts: one try (the next
+// period is the retry), and never two waiting at once.
+func (Sweep) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueMaintenance, MaxAttempts: 1,
+		UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
+			rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled}}}
+}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"strings"
-	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -44,7 +43,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	st := store.New(pool)
-	client, err := newWorkerClient(pool, st, blobs, cfg, log)
+	client, w, err := newWorkerClient(pool, st, blobs, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -102,7 +101,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	go sweepSessions(gctx, st, log)
-	go worker.RunOrphanSweeper(gctx, st, worker.SweeperOptions{Interval: time.Minute, EvalTimeout: cfg.EvalTimeout, Log: log})
+	go w.RunHeartbeat(gctx, worker.HeartbeatOptions{Queue: cfg.Queue})
 	g.Go(func() error { return srv.Serve(gctx, ln) })
 	g.Go(func() error {
 		<-gctx.Done()

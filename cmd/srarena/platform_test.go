@@ -40,7 +40,7 @@ func startPlatform(t *testing.T, ortLib string) *platform {
 		t.Fatal(err)
 	}
 	st := store.New(pool)
-	client, err := newWorkerClient(pool, st, blobs, cfg, log)
+	client, _, err := newWorkerClient(pool, st, blobs, cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}

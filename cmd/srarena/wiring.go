@@ -40,16 +40,18 @@ func newInsertOnlyClient(pool *pgxpool.Pool, log *slog.Logger) (*river.Client[pg
 	return c, nil
 }
 
-// newWorkerClient works evaluation jobs from cfg.Queue.
-func newWorkerClient(pool *pgxpool.Pool, st *store.Store, blobs *blob.Dir, cfg config.Config, log *slog.Logger) (*river.Client[pgx.Tx], error) {
+// newWorkerClient works evaluation jobs from cfg.Queue, and the periodic
+// maintenance sweep. The returned worker's RunHeartbeat must run while the
+// client does.
+func newWorkerClient(pool *pgxpool.Pool, st *store.Store, blobs *blob.Dir, cfg config.Config, log *slog.Logger) (*river.Client[pgx.Tx], *worker.Worker, error) {
 	lib := cfg.ORTLib
 	if lib == "" {
 		var err error
 		if lib, err = sandbox.FindORT(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	} else if _, err := os.Stat(lib); err != nil {
-		return nil, fmt.Errorf("ONNX Runtime library: %w", err)
+		return nil, nil, fmt.Errorf("ONNX Runtime library: %w", err)
 	}
 	opt := evaluate.Options{
 		ORTLib:       lib,
@@ -61,23 +63,22 @@ func newWorkerClient(pool *pgxpool.Pool, st *store.Store, blobs *blob.Dir, cfg c
 		// Operator opt-in only; the runner warns on every evaluation.
 		InsecureSandbox: cfg.InsecureSandbox,
 	}
-	workers := river.NewWorkers()
-	worker.Register(workers, worker.NewWorker(st, blobs, opt, log))
-	c, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
-		Logger:  log,
-		Queues:  map[string]river.QueueConfig{cfg.Queue: {MaxWorkers: cfg.Concurrency}},
-		Workers: workers,
-		// A worker that died mid-evaluation leaves its job running; River
-		// hands it to another worker after this long.
-		RescueStuckJobsAfter: cfg.EvalTimeout + 5*time.Minute,
-		MaxAttempts:          jobs.MaxAttempts,
-		// A panic on the last attempt would otherwise leave the row running.
-		ErrorHandler: &worker.ErrorHandler{Store: st, Log: log},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("job queue: %w", err)
+	// What a crash of an earlier worker on this machine left behind.
+	if cgs := sandbox.SweepLeftovers(); len(cgs) > 0 {
+		log.Warn("worker: removed sandbox cgroups a crashed process left behind", "cgroups", cgs)
 	}
-	return c, nil
+	if n, err := blobs.SweepTemporaries(blob.TempMaxAge); err != nil {
+		log.Warn("worker: sweeping upload temporaries", "err", err)
+	} else if n > 0 {
+		log.Warn("worker: removed upload temporaries an interrupted upload left behind", "files", n)
+	}
+	w := worker.NewWorker(st, blobs, opt, log)
+	sw := worker.NewSweeper(st, worker.SweeperOptions{EvalTimeout: cfg.EvalTimeout, Log: log})
+	c, err := river.NewClient(riverpgxv5.New(pool), worker.RiverConfig(w, sw, cfg.Queue, cfg.Concurrency, log))
+	if err != nil {
+		return nil, nil, fmt.Errorf("job queue: %w", err)
+	}
+	return c, w, nil
 }
 
 func newWebServer(cfg config.Config, st *store.Store, blobs *blob.Dir, jobsClient handlers.JobInserter, log *slog.Logger) (*web.Server, error) {

@@ -3,13 +3,16 @@ package worker
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/srarena/srarena/jobs"
+	"github.com/srarena/srarena/runner/outcome"
 	"github.com/srarena/srarena/store"
 )
 
@@ -54,7 +57,8 @@ func (h *ErrorHandler) HandlePanic(ctx context.Context, job *rivertype.JobRow, p
 	// ctx may be the client's, already ending: record the outcome anyway.
 	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	applied, err := h.Store.FailUnfinished(bg, args.SubmissionID, 0, InternalErrorMessage)
+	applied, err := h.Store.FailUnfinished(bg, args.SubmissionID, 0,
+		store.Failure{Outcome: string(outcome.PlatformError), Charged: false, Message: InternalErrorMessage})
 	switch {
 	case err != nil:
 		log.Error("marking the submission of a panicked job failed", "submission", args.SubmissionID, "err", err)
@@ -91,46 +95,91 @@ func SweepOrphans(ctx context.Context, st *store.Store, evalTimeout time.Duratio
 	return st.FailOrphanedEvaluations(ctx, OrphanGrace, jobTimeout(evalTimeout)+OrphanGrace, InternalErrorMessage)
 }
 
-// SweeperOptions configure RunOrphanSweeper.
+// SweeperOptions configure the Sweeper.
 type SweeperOptions struct {
-	// Interval between sweeps; default 1 minute.
-	Interval time.Duration
-	// EvalTimeout is the workers' evaluate.Options.TotalTimeout (0 for its default,
-	// 30 minutes). A running submission is not swept before that, the job's
-	// margin and OrphanGrace have passed since it started; an EvalTimeout
-	// shorter than the workers' would let the sweeper fail healthy runs.
+	// EvalTimeout is the workers' Options.TotalTimeout (0 for its default,
+	// 30 minutes). A running submission is not swept as an orphan before
+	// that, the job's margin and OrphanGrace have passed since it started;
+	// an EvalTimeout shorter than the workers' would let the sweeper fail
+	// healthy runs.
 	EvalTimeout time.Duration
+	// LostAfter is how long a worker may be silent before its evaluation
+	// is requeued; default LostAfter.
+	LostAfter time.Duration
 	// Log receives the sweeps' outcomes; default slog.Default().
 	Log *slog.Logger
 }
 
-// RunOrphanSweeper runs SweepOrphans every o.Interval until ctx ends. Every
-// worker runs it; the UPDATE is idempotent, so several at once do no harm.
-// Wire it as
-//
-//	go runner.RunOrphanSweeper(ctx, st, runner.SweeperOptions{Interval: time.Minute, EvalTimeout: cfg.EvalTimeout, Log: log})
-func RunOrphanSweeper(ctx context.Context, st *store.Store, o SweeperOptions) {
-	log := o.Log
-	if log == nil {
-		log = slog.Default()
+// SweepInterval is how often the River leader inserts the Sweep job.
+const SweepInterval = 10 * time.Second
+
+// MaxLost bounds how often one submission may lose its worker (counted in
+// its evaluation attempts) before it fails as a platform failure: a model
+// that somehow kills every worker that runs it must not circle for ever.
+const MaxLost = 2 * jobs.MaxAttempts
+
+// Sweeper is the River worker of the periodic jobs.Sweep: it requeues the
+// evaluations of lost workers and fails orphaned submissions. River's
+// leader inserts the job (PeriodicJobs), so one process sweeps at a time
+// whatever the number of workers.
+type Sweeper struct {
+	river.WorkerDefaults[jobs.Sweep]
+	st  *store.Store
+	opt SweeperOptions
+}
+
+// NewSweeper returns the Sweep worker.
+func NewSweeper(st *store.Store, o SweeperOptions) *Sweeper {
+	if o.LostAfter <= 0 {
+		o.LostAfter = LostAfter
 	}
-	interval := o.Interval
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	return &Sweeper{st: st, opt: o}
+}
+
+// PeriodicJobs is what a worker's River client schedules (river.Config's
+// PeriodicJobs; only the leader acts on it).
+func PeriodicJobs(interval time.Duration) []*river.PeriodicJob {
 	if interval <= 0 {
-		interval = time.Minute
+		interval = SweepInterval
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		ids, err := SweepOrphans(ctx, st, o.EvalTimeout)
-		if err != nil && ctx.Err() == nil {
-			log.Warn("sweeping orphaned evaluations", "err", err)
-		} else if len(ids) > 0 {
-			log.Error("failed orphaned evaluations (no live job)", "submissions", ids)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(interval),
+		func() (river.JobArgs, *river.InsertOpts) { return jobs.Sweep{}, nil },
+		&river.PeriodicJobOpts{RunOnStart: true, ID: "sweep"})}
+}
+
+// Timeout keeps a sweep short.
+func (s *Sweeper) Timeout(*river.Job[jobs.Sweep]) time.Duration { return time.Minute }
+
+// Work requeues lost workers' evaluations, then fails orphans.
+func (s *Sweeper) Work(ctx context.Context, job *river.Job[jobs.Sweep]) error {
+	log := s.opt.Log
+	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
+	if err != nil {
+		return fmt.Errorf("sweep: %w", err)
 	}
+	lost, err := s.st.RequeueLostJobs(ctx, s.opt.LostAfter, LostMessage, func(ctx context.Context, tx pgx.Tx, j store.LostJob) error {
+		if j.Attempts >= MaxLost {
+			return store.FailQueuedTx(ctx, tx, j.SubmissionID, store.Failure{Outcome: string(outcome.WorkerLost), Charged: false,
+				Message: InternalErrorMessage + " (not counted)"})
+		}
+		_, err := client.InsertTx(ctx, tx, jobs.Evaluate{SubmissionID: j.SubmissionID}, &river.InsertOpts{Queue: j.Queue})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sweep: lost workers: %w", err)
+	}
+	for _, j := range lost {
+		log.Error("worker lost: its evaluation was requeued", "worker", j.Worker, "job", j.JobID, "submission", j.SubmissionID, "attempts", j.Attempts)
+	}
+	ids, err := SweepOrphans(ctx, s.st, s.opt.EvalTimeout)
+	if err != nil {
+		return fmt.Errorf("sweep: orphans: %w", err)
+	}
+	if len(ids) > 0 {
+		log.Error("failed orphaned evaluations (no live job)", "submissions", ids)
+	}
+	return nil
 }

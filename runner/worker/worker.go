@@ -6,6 +6,7 @@ package worker
 import (
 	"bytes"
 	"context"
+	crand "crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,9 +14,12 @@ import (
 	"math"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/srarena/srarena/blob"
 	"github.com/srarena/srarena/jobs"
@@ -58,7 +62,12 @@ type Worker struct {
 	blobs  *blob.Dir
 	opt    evaluate.Options
 	log    *slog.Logger
-	worker string
+	worker string // River client id, and submissions.worker
+	// current is the evaluation in progress, for the heartbeat (the
+	// workers table) and for abandoning it when this worker was declared
+	// lost.
+	mu      sync.Mutex
+	current map[int64]running // by River job id
 	// hook, set only by tests, runs at stages of work ("input": before
 	// StartEvaluation, "started": after it); an error it returns is an
 	// infrastructure failure, and it may panic or cancel the job's context.
@@ -72,25 +81,60 @@ func NewWorker(st *store.Store, blobs *blob.Dir, opt evaluate.Options, logger *s
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Worker{st: st, blobs: blobs, opt: opt, log: logger, worker: fmt.Sprintf("%s/%d", host, os.Getpid())}
+	var r [3]byte
+	crand.Read(r[:])
+	return &Worker{st: st, blobs: blobs, opt: opt, log: logger, current: map[int64]running{},
+		worker: fmt.Sprintf("%s-%d-%x", host, os.Getpid(), r)}
 }
 
-// Register adds w to workers. Wire it as:
+// ID is this worker's identity: give it to River as the client's ID
+// (river.Config.ID), since the lost-worker sweep finds a worker's jobs by
+// the client that attempted them.
+func (w *Worker) ID() string { return w.worker }
+
+type running struct {
+	submission int64
+	cancel     context.CancelCauseFunc
+}
+
+// errLost cancels the evaluation of a worker that was declared lost.
+var errLost = errors.New("this worker was declared lost (no heartbeat): its evaluation was requeued elsewhere")
+
+// LostMessage is what a participant reads when the worker evaluating their
+// submission stopped heartbeating and another worker takes over.
+const LostMessage = "worker lost, retrying (not counted)"
+
+// RiverConfig is the River configuration of a worker process: w on queue
+// (at most concurrency evaluations at once; keep 1 for faithful runtimes:
+// evaluations must not share the CPU), the sweeper on the maintenance
+// queue with its periodic job (the leader inserts it), the worker's
+// identity as the client ID (the lost-worker sweep finds jobs by it), and
+// the panic handler. Wire it as:
 //
-//	workers := river.NewWorkers()
-//	opt := runner.evaluate.Options{Device: runner.DeviceForQueue(queue)}
-//	runner.Register(workers, runner.NewWorker(st, blobs, opt, logger))
-//	client, _ := river.NewClient(riverpgxv5.New(pool), &river.Config{
-//		Queues:       map[string]river.QueueConfig{queue: {MaxWorkers: 1}},
-//		Workers:      workers,
-//		ErrorHandler: &runner.ErrorHandler{Store: st, Log: logger},
-//	})
-//	go runner.RunOrphanSweeper(ctx, st, runner.SweeperOptions{Interval: time.Minute, EvalTimeout: opt.TotalTimeout, Log: logger})
-//
-// One worker per machine (MaxWorkers: 1): runtimes are only comparable when
-// evaluations do not share the CPU.
-func Register(workers *river.Workers, w *Worker) {
+//	w := worker.NewWorker(st, blobs, opt, log)
+//	client, _ := river.NewClient(riverpgxv5.New(pool), worker.RiverConfig(w, worker.NewSweeper(st, so), queue, 1, log))
+//	go w.RunHeartbeat(ctx, worker.HeartbeatOptions{Queue: queue})
+func RiverConfig(w *Worker, s *Sweeper, queue string, concurrency int, log *slog.Logger) *river.Config {
+	workers := river.NewWorkers()
 	river.AddWorker(workers, w)
+	river.AddWorker(workers, s)
+	if concurrency <= 0 {
+		concurrency = 1
+	}
+	return &river.Config{
+		ID:      w.ID(),
+		Logger:  log,
+		Queues:  map[string]river.QueueConfig{queue: {MaxWorkers: concurrency}, jobs.QueueMaintenance: {MaxWorkers: 1}},
+		Workers: workers,
+		// A dead worker's job is requeued by the Sweep (heartbeats), within
+		// LostAfter + SweepInterval; River's own rescue of stuck jobs is
+		// only the last resort, after the longest evaluation could end.
+		RescueStuckJobsAfter: jobTimeout(w.opt.TotalTimeout) + 5*time.Minute,
+		MaxAttempts:          jobs.MaxAttempts,
+		PeriodicJobs:         PeriodicJobs(SweepInterval),
+		// A panic on the last attempt would otherwise leave the row running.
+		ErrorHandler: &ErrorHandler{Store: w.st, Log: log},
+	}
 }
 
 // Timeout bounds a job a little above the evaluation's own total limit, so
@@ -129,6 +173,16 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[jobs.Evaluate]) error 
 	log := w.log.With("submission", id, "job", job.ID, "attempt", job.Attempt)
 	final := job.Attempt >= job.MaxAttempts
 	var attempt int // the evaluation attempt StartEvaluation counted; 0 until then
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	w.mu.Lock()
+	w.current[job.ID] = running{submission: id, cancel: cancel}
+	w.mu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		delete(w.current, job.ID)
+		w.mu.Unlock()
+	}()
 	defer func() {
 		if r := recover(); r != nil {
 			log.Error("evaluation panicked", "panic", r, "evaluation_attempt", attempt)
@@ -136,7 +190,14 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[jobs.Evaluate]) error 
 			panic(r)
 		}
 	}()
-	err := w.work(ctx, id, log, &attempt)
+	err := w.work(ctx, job, log, &attempt)
+	if errors.Is(context.Cause(ctx), errLost) {
+		// Another worker has the submission now: write nothing (River's own
+		// update of the job is a no-op too: the sweep discarded it).
+		log.Warn("evaluation abandoned: this worker was declared lost", "err", err, "evaluation_attempt", attempt)
+		return fmt.Errorf("runner: %w", errLost)
+	}
+	w.count(ctx, err == nil)
 	if err == nil {
 		return nil
 	}
@@ -152,15 +213,11 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[jobs.Evaluate]) error 
 		defer cancel()
 		if errors.Is(context.Cause(ctx), river.ErrJobCancelledRemotely) {
 			log.Warn("evaluation cancelled remotely", "err", err, "evaluation_attempt", attempt)
-			if attempt > 0 {
-				w.appendLog(bg, id, "the evaluation was cancelled by the organizers")
-			}
+			w.logLine(bg, id, attempt, "the evaluation was cancelled by the organizers")
 			return err
 		}
 		log.Info("evaluation interrupted: the worker is stopping; River makes the job available again", "err", err, "evaluation_attempt", attempt)
-		if attempt > 0 {
-			w.appendLog(bg, id, "the evaluation was interrupted because its worker stopped; it will be retried")
-		}
+		w.logLine(bg, id, attempt, "the evaluation was interrupted because its worker stopped; it will be retried")
 		return fmt.Errorf("runner: evaluation interrupted (%w): %w", context.Canceled, err)
 	}
 	log.Error("evaluation failed (infrastructure)", "err", err)
@@ -177,19 +234,19 @@ func (w *Worker) infraFailure(ctx context.Context, id int64, attempt int, final 
 	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if !final {
-		if attempt > 0 {
-			w.appendLog(bg, id, "the evaluation was interrupted by a problem on our side; it will be retried")
-		}
+		w.logLine(bg, id, attempt, "the evaluation was interrupted by a problem on our side; it will be retried (not counted)")
 		return
 	}
+	// Retries ran out: a platform failure, visible as such, not charged.
+	f := store.Failure{Outcome: string(outcome.PlatformError), Charged: false, Message: InternalErrorMessage}
 	var applied bool
 	var err error
 	if attempt > 0 {
-		applied, err = w.st.FailEvaluation(bg, id, attempt, InternalErrorMessage)
+		applied, err = w.st.FailEvaluation(bg, id, attempt, f)
 	} else {
 		// It failed before StartEvaluation counted an attempt: fail the
 		// submission only if it is still queued (FailUnfinished logs it).
-		applied, err = w.st.FailUnfinished(bg, id, 0, InternalErrorMessage)
+		applied, err = w.st.FailUnfinished(bg, id, 0, f)
 	}
 	switch {
 	case err != nil:
@@ -197,13 +254,14 @@ func (w *Worker) infraFailure(ctx context.Context, id int64, attempt int, final 
 	case !applied:
 		log.Warn("not marking the submission failed: another attempt, the sweeper or an admin has it", "evaluation_attempt", attempt)
 	case attempt > 0:
-		w.appendLog(bg, id, "evaluation failed: "+InternalErrorMessage)
+		w.logLine(bg, id, attempt, "evaluation failed: "+InternalErrorMessage+" (not counted)")
 	}
 }
 
 // work sets *attemptp to the evaluation attempt StartEvaluation counted as
 // soon as it has (it stays 0 if work does not get that far).
-func (w *Worker) work(ctx context.Context, id int64, log *slog.Logger, attemptp *int) error {
+func (w *Worker) work(ctx context.Context, job *river.Job[jobs.Evaluate], log *slog.Logger, attemptp *int) error {
+	id := job.Args.SubmissionID
 	in, err := w.st.EvaluationInput(ctx, id)
 	if err != nil {
 		return err
@@ -224,7 +282,7 @@ func (w *Worker) work(ctx context.Context, id int64, log *slog.Logger, attemptp 
 	if err := w.runHook("started"); err != nil {
 		return err
 	}
-	w.appendLog(ctx, id, fmt.Sprintf("evaluation started (attempt %d): %d images, ×%d", attempt, len(in.Images), in.Scale))
+	w.logLine(ctx, id, attempt, fmt.Sprintf("evaluation started (attempt %d): %d images, ×%d", attempt, len(in.Images), in.Scale))
 
 	model, err := w.blobs.ReadAll(in.ModelSHA256)
 	if errors.Is(err, blob.ErrNotFound) {
@@ -282,7 +340,7 @@ func (w *Worker) work(ctx context.Context, id int64, log *slog.Logger, attemptp 
 		if !hidden {
 			line = fmt.Sprintf("image %d/%d %s: PSNR %.4f dB, SSIM %.4f, %.2f ms", done, total, r.Name, r.PSNR, r.SSIM, r.RuntimeMS)
 		}
-		w.appendLog(ctx, id, line)
+		w.logLine(ctx, id, attempt, line)
 	}
 	rep, err := evaluate.Evaluate(ctx, model, pairs, opt)
 	if err != nil {
@@ -297,7 +355,16 @@ func (w *Worker) work(ctx context.Context, id int64, log *slog.Logger, attemptp 
 	if err != nil {
 		return err
 	}
-	applied, err := w.st.FinishEvaluation(ctx, res, attempt)
+	// The result and the job's completion commit together: a worker that
+	// dies in between leaves neither, and its job is retried whole.
+	var complete func(pgx.Tx) error
+	if _, err := river.ClientFromContextSafely[pgx.Tx](ctx); err == nil && job.JobRow != nil {
+		complete = func(tx pgx.Tx) error {
+			_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
+			return err
+		}
+	}
+	applied, err := w.st.FinishEvaluationWith(ctx, res, attempt, complete)
 	if err != nil {
 		return err
 	}
@@ -311,7 +378,7 @@ func (w *Worker) work(ctx context.Context, id int64, log *slog.Logger, attemptp 
 	if res.PSNR != rep.PSNR {
 		capped = fmt.Sprintf(" (PSNR capped at %.0f dB per image: the output reproduces the reference exactly)", MaxPSNR)
 	}
-	w.appendLog(ctx, id, fmt.Sprintf("evaluation finished: PSNR %.4f dB, SSIM %.4f, runtime %.2f ms (± %.2f, %d repeats after %d warm-up)%s",
+	w.logLine(ctx, id, attempt, fmt.Sprintf("evaluation finished: PSNR %.4f dB, SSIM %.4f, runtime %.2f ms (± %.2f, %d repeats after %d warm-up)%s",
 		res.PSNR, rep.SSIM, rep.RuntimeMS, rep.RuntimeStdMS, rep.Repeats, rep.Warmup, capped))
 	log.Info("evaluation finished", "psnr", res.PSNR, "psnr_uncapped", rep.PSNR, "runtime_ms", rep.RuntimeMS, "device", rep.Device, "sandbox", rep.Sandbox)
 	return nil
@@ -323,7 +390,8 @@ func (w *Worker) failIfModel(ctx context.Context, id int64, attempt int, log *sl
 	if !outcome.IsFinal(err) {
 		return err
 	}
-	applied, ferr := w.st.FailEvaluation(ctx, id, attempt, err.Error())
+	kind, _ := outcome.Of(err)
+	applied, ferr := w.st.FailEvaluation(ctx, id, attempt, store.Failure{Outcome: string(kind), Charged: kind.Charged(), Message: err.Error()})
 	if ferr != nil {
 		return fmt.Errorf("marking failed (%v): %w", err, ferr)
 	}
@@ -331,7 +399,11 @@ func (w *Worker) failIfModel(ctx context.Context, id int64, attempt int, log *sl
 		log.Warn("stale model failure discarded: the submission moved on", "err", err)
 		return err
 	}
-	w.appendLog(ctx, id, "evaluation failed: "+err.Error())
+	line := "evaluation failed: " + err.Error()
+	if !kind.Charged() {
+		line += " (not counted)"
+	}
+	w.logLine(ctx, id, attempt, line)
 	return err
 }
 
@@ -343,9 +415,24 @@ func (w *Worker) image(digest string) (*scoring.Image, error) {
 	return scoring.DecodePNG(bytes.NewReader(b))
 }
 
-func (w *Worker) appendLog(ctx context.Context, id int64, line string) {
-	if err := w.st.AppendLog(ctx, id, line); err != nil {
+// logLine appends a participant-visible line, but only while attempt is
+// the submission's latest: a worker that lost its job writes nothing more.
+// attempt 0 (no evaluation started) writes nothing.
+func (w *Worker) logLine(ctx context.Context, id int64, attempt int, line string) {
+	if attempt <= 0 {
+		return
+	}
+	if _, err := w.st.AppendLogAttempt(ctx, id, attempt, line); err != nil {
 		w.log.Warn("appending submission log", "submission", id, "err", err)
+	}
+}
+
+// count updates the worker's done/failed figures (organizer panel).
+func (w *Worker) count(ctx context.Context, ok bool) {
+	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := w.st.WorkerFinished(bg, w.worker, ok); err != nil {
+		w.log.Warn("counting the evaluation in the workers table", "err", err)
 	}
 }
 

@@ -342,7 +342,7 @@ func TestWorkerOutcomes(t *testing.T) {
 		if ok, err := e.st.FinishEvaluation(ctx, &store.Result{SubmissionID: id, PSNR: 1, Device: "cpu"}, a1); ok || err != nil {
 			t.Fatalf("stale finish applied=%v err=%v", ok, err)
 		}
-		if ok, err := e.st.FailEvaluation(ctx, id, a1, "stale"); ok || err != nil {
+		if ok, err := e.st.FailEvaluation(ctx, id, a1, store.Failure{Outcome: "crashed", Charged: true, Message: "stale"}); ok || err != nil {
 			t.Fatalf("stale fail applied=%v err=%v", ok, err)
 		}
 		if s := e.state(t, id); s.status != store.StatusRunning || s.results != 0 {
@@ -351,7 +351,7 @@ func TestWorkerOutcomes(t *testing.T) {
 		if ok, err := e.st.FinishEvaluation(ctx, &store.Result{SubmissionID: id, PSNR: 2, Device: "cpu", Sandbox: "x"}, a2); !ok || err != nil {
 			t.Fatalf("current finish applied=%v err=%v", ok, err)
 		}
-		if ok, _ := e.st.FailEvaluation(ctx, id, a2, "late"); ok {
+		if ok, _ := e.st.FailEvaluation(ctx, id, a2, store.Failure{Outcome: "crashed", Charged: true, Message: "late"}); ok {
 			t.Error("a fail after finish applied")
 		}
 		if s := e.state(t, id); s.status != store.StatusFinished || s.psnr != 2 {
