@@ -3,10 +3,7 @@
 // workers that run them.
 package jobs
 
-import (
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
-)
+import "github.com/riverqueue/river"
 
 // Evaluate asks a worker to evaluate one submission on its dataset.
 type Evaluate struct {
@@ -48,9 +45,9 @@ func (Sweep) Kind() string { return "sweep" }
 const QueueMaintenance = "maintenance"
 
 // InsertOpts implements river.JobArgsWithInsertOpts: one try (the next
-// period is the retry), and never two waiting at once.
+// period is the retry). No uniqueness: River's unique states include
+// running, and a sweep running on a worker that died would then block every
+// later one; sweeps are idempotent and short.
 func (Sweep) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueMaintenance, MaxAttempts: 1,
-		UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
-			rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled}}}
+	return river.InsertOpts{Queue: QueueMaintenance, MaxAttempts: 1}
 }

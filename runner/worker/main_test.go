@@ -13,6 +13,9 @@ import (
 
 func TestMain(m *testing.M) {
 	sandbox.MaybeRunChild() // the test binary doubles as the sandboxed child
+	if len(os.Args) > 1 && os.Args[1] == "__worker-process" {
+		os.Exit(workerProcess())
+	}
 	os.Exit(pgtest.Main(m))
 }
 

@@ -106,6 +106,9 @@ type SweeperOptions struct {
 	// LostAfter is how long a worker may be silent before its evaluation
 	// is requeued; default LostAfter.
 	LostAfter time.Duration
+	// Interval is how often the leader inserts the sweep; default
+	// SweepInterval.
+	Interval time.Duration
 	// Log receives the sweeps' outcomes; default slog.Default().
 	Log *slog.Logger
 }

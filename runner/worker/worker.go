@@ -66,7 +66,7 @@ type Worker struct {
 	// current is the evaluation in progress, for the heartbeat (the
 	// workers table) and for abandoning it when this worker was declared
 	// lost.
-	mu      sync.Mutex
+	mu      *sync.Mutex
 	current map[int64]running // by River job id
 	// hook, set only by tests, runs at stages of work ("input": before
 	// StartEvaluation, "started": after it); an error it returns is an
@@ -83,7 +83,7 @@ func NewWorker(st *store.Store, blobs *blob.Dir, opt evaluate.Options, logger *s
 	}
 	var r [3]byte
 	crand.Read(r[:])
-	return &Worker{st: st, blobs: blobs, opt: opt, log: logger, current: map[int64]running{},
+	return &Worker{st: st, blobs: blobs, opt: opt, log: logger, current: map[int64]running{}, mu: new(sync.Mutex),
 		worker: fmt.Sprintf("%s-%d-%x", host, os.Getpid(), r)}
 }
 
@@ -131,7 +131,7 @@ func RiverConfig(w *Worker, s *Sweeper, queue string, concurrency int, log *slog
 		// only the last resort, after the longest evaluation could end.
 		RescueStuckJobsAfter: jobTimeout(w.opt.TotalTimeout) + 5*time.Minute,
 		MaxAttempts:          jobs.MaxAttempts,
-		PeriodicJobs:         PeriodicJobs(SweepInterval),
+		PeriodicJobs:         PeriodicJobs(s.opt.Interval),
 		// A panic on the last attempt would otherwise leave the row running.
 		ErrorHandler: &ErrorHandler{Store: w.st, Log: log},
 	}
