@@ -62,6 +62,7 @@ type Config struct {
 	ORTLib   string `json:"ort_lib"`   // path the child dlopens, normally /proc/self/fd/N
 	Threads  int    `json:"threads"`   // ORT intra-op threads
 	Runs     int    `json:"runs"`      // warm-up + repeats per image
+	Scale    int    `json:"scale"`     // output side / input side (0: unknown, no preallocated output)
 	AS       uint64 `json:"as"`        // RLIMIT_AS in bytes, 0 = leave alone
 	Landlock bool   `json:"landlock"`  // apply Landlock
 	Seccomp  bool   `json:"seccomp"`   // install the seccomp filter
