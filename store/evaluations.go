@@ -301,3 +301,23 @@ func (s *Store) FailOrphanedEvaluations(ctx context.Context, grace, runHorizon t
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	return ids, translate(err, "fail orphaned evaluations")
 }
+
+// BaselineModelFor returns the model digest of the baseline a submission
+// is timed against: its challenge's baseline submission (is_baseline, the
+// latest that finished), unless the submission is that baseline itself.
+// ok is false when there is none. This is the one place that decides
+// which baseline applies.
+func (s *Store) BaselineModelFor(ctx context.Context, submissionID int64) (sha string, ok bool, err error) {
+	err = s.pool.QueryRow(ctx, `
+		SELECT b.model_sha256 FROM submissions s
+		JOIN submissions b ON b.challenge_id = s.challenge_id AND b.is_baseline AND b.status = 'finished'
+		WHERE s.id = $1 AND NOT s.is_baseline
+		ORDER BY b.finished_at DESC, b.id DESC LIMIT 1`, submissionID).Scan(&sha)
+	if err == pgx.ErrNoRows {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, translate(err, "baseline model")
+	}
+	return sha, true, nil
+}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/srarena/srarena/runner/sandbox"
 	"github.com/srarena/srarena/scoring"
@@ -64,7 +65,22 @@ func pngNames(dir string) ([]string, error) {
 
 // EvalFiles is `srarena eval`: the model file against LR/HR directories,
 // through the same sandboxed path as the worker.
+// The images are read and decoded while the sandboxed child starts.
 func EvalFiles(ctx context.Context, modelPath, lrDir, hrDir string, opt Options) (*Report, error) {
+	t0 := time.Now()
+	scale := opt.Scale
+	if scale == 0 {
+		scale = 4
+	}
+	model, err := ReadModel(modelPath, scale)
+	if err != nil {
+		return nil, err
+	}
+	return run(ctx, model, func() ([]Pair, error) { return LoadPairs(lrDir, hrDir) }, opt, t0)
+}
+
+// ReadModel reads and statically checks a model file (Checked).
+func ReadModel(modelPath string, scale int) ([]byte, error) {
 	st, err := os.Stat(modelPath)
 	if err != nil {
 		return nil, err
@@ -76,18 +92,7 @@ func EvalFiles(ctx context.Context, modelPath, lrDir, hrDir string, opt Options)
 	if err != nil {
 		return nil, err
 	}
-	scale := opt.Scale
-	if scale == 0 {
-		scale = 4
-	}
-	if model, err = Checked(model, scale); err != nil {
-		return nil, err
-	}
-	pairs, err := LoadPairs(lrDir, hrDir)
-	if err != nil {
-		return nil, err
-	}
-	return Evaluate(ctx, model, pairs, opt)
+	return Checked(model, scale)
 }
 
 // JSON renders the report for `srarena eval --json`; values JSON cannot
@@ -101,6 +106,8 @@ func (r *Report) JSON() ([]byte, error) {
 		RuntimeMS *float64  `json:"runtime_ms"`
 		RunsMS    []float64 `json:"runs_ms"`
 		PeakMB    *float64  `json:"peak_memory_mb"`
+		Baseline  *float64  `json:"baseline_ms,omitempty"`
+		Ratio     *float64  `json:"runtime_ratio,omitempty"`
 	}
 	out := struct {
 		PSNR         *float64 `json:"psnr"`
@@ -121,14 +128,30 @@ func (r *Report) JSON() ([]byte, error) {
 		Device       string   `json:"device"`
 		Sandbox      []string `json:"sandbox"`
 		Images       []img    `json:"images"`
+		Protocol     string   `json:"protocol"`
+		// Present only with a baseline (--baseline).
+		RuntimeRatio      *float64    `json:"runtime_ratio,omitempty"`
+		RuntimeRatioStd   *float64    `json:"runtime_ratio_std,omitempty"`
+		BaselineRuntimeMS *float64    `json:"baseline_runtime_ms,omitempty"`
+		Environment       Environment `json:"environment"`
+		EvalWallMS        *float64    `json:"eval_wall_ms"`
+		InferenceMS       *float64    `json:"inference_ms"`
+		Overhead          *float64    `json:"overhead"`
 	}{
 		finite(r.PSNR), finite(r.PSNRY), finite(r.SSIM), finite(r.RuntimeMS), finite(r.RuntimeStdMS),
 		finite(r.RuntimeMinMS), finite(r.RuntimeMaxMS), r.Warmup, r.Repeats, r.Threads, finite(r.PeakMemoryMB),
 		finite(r.MaxRSSMB), finite(r.StartupMS), finite(r.SessionMS), r.ORTVersion, r.Device, r.Sandbox, nil,
+		r.Protocol, nil, nil, nil, r.Environment, finite(r.EvalWallMS), finite(r.InferenceMS), finite(r.Overhead),
+	}
+	if r.RuntimeRatio > 0 {
+		out.RuntimeRatio, out.RuntimeRatioStd, out.BaselineRuntimeMS = finite(r.RuntimeRatio), finite(r.RuntimeRatioStd), finite(r.BaselineRuntimeMS)
 	}
 	for _, im := range r.Images {
-		out.Images = append(out.Images, img{im.Name, finite(im.PSNR), finite(im.PSNRY), finite(im.SSIM),
-			finite(im.RuntimeMS), im.RunsMS, finite(im.PeakMB)})
+		i := img{im.Name, finite(im.PSNR), finite(im.PSNRY), finite(im.SSIM), finite(im.RuntimeMS), im.RunsMS, finite(im.PeakMB), nil, nil}
+		if im.RuntimeRatio > 0 {
+			i.Baseline, i.Ratio = finite(im.BaselineMS), finite(im.RuntimeRatio)
+		}
+		out.Images = append(out.Images, i)
 	}
 	return json.MarshalIndent(out, "", "  ")
 }

@@ -18,6 +18,56 @@ import (
 // retry can fix); any other error is an infrastructure problem worth
 // retrying.
 func Evaluate(ctx context.Context, model []byte, pairs []Pair, opt Options) (*Report, error) {
+	return EvaluateLoading(ctx, model, func() ([]Pair, error) { return pairs, nil }, opt)
+}
+
+// EvaluateLoading is Evaluate with the images produced by load, which runs
+// while the sandboxed children start (reading and decoding images is the
+// largest cost outside inference, and starting a child the next).
+func EvaluateLoading(ctx context.Context, model []byte, load func() ([]Pair, error), opt Options) (*Report, error) {
+	return run(ctx, model, load, opt, time.Now())
+}
+
+// started is a session being started in the background.
+type started struct {
+	s    *sandbox.Session
+	err  error
+	done chan struct{}
+}
+
+func startSession(ctx context.Context, spec sandbox.Spec, model []byte) *started {
+	st := &started{done: make(chan struct{})}
+	go func() {
+		defer close(st.done)
+		st.s, st.err = sandbox.Start(ctx, spec)
+		if st.err == nil {
+			if st.err = st.s.Load(model); st.err != nil {
+				st.s.Close()
+				st.s = nil
+			}
+		}
+	}()
+	return st
+}
+
+// wait returns the session, or its error.
+func (st *started) wait() (*sandbox.Session, error) {
+	<-st.done
+	return st.s, st.err
+}
+
+// close closes the session once it has started, whatever the outcome.
+func (st *started) close() {
+	if st == nil {
+		return
+	}
+	<-st.done
+	if st.s != nil {
+		st.s.Close()
+	}
+}
+
+func run(ctx context.Context, model []byte, load func() ([]Pair, error), opt Options, t0 time.Time) (*Report, error) {
 	opt, err := opt.withDefaults()
 	if err != nil {
 		return nil, err
@@ -25,6 +75,106 @@ func Evaluate(ctx context.Context, model []byte, pairs []Pair, opt Options) (*Re
 	if len(model) == 0 || len(model) > sandbox.MaxModelBytes {
 		return nil, outcome.Errorf(outcome.LoadError, "model is %d bytes; it must be between 1 byte and %s", len(model), fmtBytes(sandbox.MaxModelBytes))
 	}
+	ctx, cancel := context.WithTimeout(ctx, opt.TotalTimeout)
+	defer cancel()
+	spec, err := opt.spec()
+	if err != nil {
+		return nil, err
+	}
+	// The children start (and load their models) while the images load.
+	ms := startSession(ctx, spec, model)
+	defer ms.close()
+	var bs *started
+	if len(opt.Baseline) > 0 {
+		bspec := spec
+		bspec.Hidden = true
+		bs = startSession(ctx, bspec, opt.Baseline)
+		defer bs.close()
+	}
+	pairs, err := load()
+	if err != nil {
+		return nil, err
+	}
+	hrs, err := checkPairs(pairs, opt.Scale)
+	if err != nil {
+		return nil, err
+	}
+	s, err := ms.wait()
+	if err != nil {
+		return nil, err
+	}
+	var bsess *sandbox.Session
+	if bs != nil {
+		if bsess, err = bs.wait(); err != nil {
+			// The baseline is the organizers' model: its failure is never
+			// the participant's.
+			return nil, fmt.Errorf("runner: baseline model: %s", err.Error())
+		}
+	}
+
+	device := opt.Device
+	if device == DeviceCPU {
+		device = fmt.Sprintf("cpu (%d threads)", opt.Threads)
+	}
+	rep := &Report{Warmup: opt.Warmup, Repeats: opt.Repeats, Threads: opt.Threads, ORTVersion: s.ORTVersion(),
+		StartupMS: msOf(s.LoadTime), SessionMS: float64(s.Ready.SessionNS) / 1e6, Device: device, DataRange: opt.DataRange,
+		Sandbox: s.Protections(), Protocol: opt.Protocol}
+	rep.Environment = environment(opt, rep.ORTVersion)
+	opt.Logf(fmt.Sprintf("sandbox ready in %.0f ms (session %.0f ms), ORT %s, %s: %s", rep.StartupMS, rep.SessionMS, rep.ORTVersion, rep.Device, strings.Join(rep.Sandbox, "; ")))
+
+	e := &evaluation{opt: opt, s: s, b: bsess}
+	var sumVar float64
+	psnrs := make([]float64, len(pairs))
+	var ratios []float64
+	for i, p := range pairs {
+		// Alternate who goes first, so a drift of the machine's speed
+		// within an image pair favours neither.
+		ir, err := e.image(p, hrs[i], i%2 == 1)
+		if err != nil {
+			return nil, err
+		}
+		psnrs[i] = ir.PSNR
+		rep.Images = append(rep.Images, *ir)
+		rep.PSNRY += ir.PSNRY
+		rep.SSIM += ir.SSIM
+		rep.RuntimeMS += ir.RuntimeMS
+		rep.RuntimeMinMS += minOf(ir.RunsMS)
+		rep.RuntimeMaxMS += maxOf(ir.RunsMS)
+		sumVar += variance(ir.RunsMS)
+		rep.PeakMemoryMB = math.Max(rep.PeakMemoryMB, ir.PeakMB)
+		if bsess != nil {
+			rep.BaselineRuntimeMS += ir.BaselineMS
+			ratios = append(ratios, ir.RuntimeRatio)
+		}
+		if opt.Progress != nil {
+			opt.Progress(i+1, len(pairs), *ir)
+		}
+	}
+	n := float64(len(pairs))
+	rep.PSNR = scoring.Mean(psnrs)
+	rep.PSNRY /= n
+	rep.SSIM /= n
+	rep.RuntimeMS /= n
+	rep.RuntimeMinMS /= n
+	rep.RuntimeMaxMS /= n
+	rep.RuntimeStdMS = math.Sqrt(sumVar / n)
+	if bsess != nil {
+		rep.BaselineRuntimeMS /= n
+		rep.RuntimeRatio = scoring.Mean(ratios)
+		rep.RuntimeRatioStd = math.Sqrt(variance(ratios))
+		bsess.Close()
+	}
+	rep.MaxRSSMB = float64(s.Close()) / (1 << 20)
+	rep.InferenceMS = e.inference
+	rep.EvalWallMS = msOf(time.Since(t0))
+	if e.inference > 0 {
+		rep.Overhead = (rep.EvalWallMS - rep.InferenceMS) / rep.InferenceMS
+	}
+	return rep, nil
+}
+
+// checkPairs validates the dataset and returns the mod-cropped HR images.
+func checkPairs(pairs []Pair, scale int) ([]*scoring.Image, error) {
 	if len(pairs) == 0 {
 		return nil, errors.New("runner: no images to evaluate")
 	}
@@ -39,67 +189,14 @@ func Evaluate(ctx context.Context, model []byte, pairs []Pair, opt Options) (*Re
 		// The official mod-crop (KAIR util.modcrop) trims fewer than scale
 		// pixels; anything else is a broken dataset, never cropped away
 		// silently (it would score the wrong pixels).
-		hr := scoring.ModCrop(p.HR, opt.Scale)
-		if hr.W != opt.Scale*p.LR.W || hr.H != opt.Scale*p.LR.H {
+		hr := scoring.ModCrop(p.HR, scale)
+		if hr.W != scale*p.LR.W || hr.H != scale*p.LR.H {
 			return nil, fmt.Errorf("runner: dataset image %s: HR %d×%d does not match LR %d×%d ×%d",
-				p.Name, p.HR.W, p.HR.H, p.LR.W, p.LR.H, opt.Scale)
+				p.Name, p.HR.W, p.HR.H, p.LR.W, p.LR.H, scale)
 		}
 		hrs[i] = hr
 	}
-
-	ctx, cancel := context.WithTimeout(ctx, opt.TotalTimeout)
-	defer cancel()
-	spec, err := opt.spec()
-	if err != nil {
-		return nil, err
-	}
-	s, err := sandbox.Start(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	defer s.Close()
-	if err := s.Load(model); err != nil {
-		return nil, err
-	}
-	device := opt.Device
-	if device == DeviceCPU {
-		device = fmt.Sprintf("cpu (%d threads)", opt.Threads)
-	}
-	rep := &Report{Warmup: opt.Warmup, Repeats: opt.Repeats, Threads: opt.Threads, ORTVersion: s.ORTVersion(),
-		StartupMS: ms(s.LoadTime), SessionMS: float64(s.Ready.SessionNS) / 1e6, Device: device, DataRange: opt.DataRange,
-		Sandbox: s.Protections()}
-	opt.Logf(fmt.Sprintf("sandbox ready in %.0f ms (session %.0f ms), ORT %s, %s: %s", rep.StartupMS, rep.SessionMS, rep.ORTVersion, rep.Device, strings.Join(rep.Sandbox, "; ")))
-
-	var sumVar float64
-	psnrs := make([]float64, len(pairs))
-	for i, p := range pairs {
-		ir, err := image(s, opt, p, hrs[i])
-		if err != nil {
-			return nil, err
-		}
-		psnrs[i] = ir.PSNR
-		rep.Images = append(rep.Images, *ir)
-		rep.PSNRY += ir.PSNRY
-		rep.SSIM += ir.SSIM
-		rep.RuntimeMS += ir.RuntimeMS
-		rep.RuntimeMinMS += minOf(ir.RunsMS)
-		rep.RuntimeMaxMS += maxOf(ir.RunsMS)
-		sumVar += variance(ir.RunsMS)
-		rep.PeakMemoryMB = math.Max(rep.PeakMemoryMB, ir.PeakMB)
-		if opt.Progress != nil {
-			opt.Progress(i+1, len(pairs), *ir)
-		}
-	}
-	n := float64(len(pairs))
-	rep.PSNR = scoring.Mean(psnrs)
-	rep.PSNRY /= n
-	rep.SSIM /= n
-	rep.RuntimeMS /= n
-	rep.RuntimeMinMS /= n
-	rep.RuntimeMaxMS /= n
-	rep.RuntimeStdMS = math.Sqrt(sumVar / n)
-	rep.MaxRSSMB = float64(s.Close()) / (1 << 20)
-	return rep, nil
+	return hrs, nil
 }
 
 // spec is the sandbox's part of the options.
@@ -108,46 +205,102 @@ func (o Options) spec() (sandbox.Spec, error) {
 	if err != nil {
 		return sandbox.Spec{}, err
 	}
+	cfg.Scale = o.Scale
 	return sandbox.Spec{Command: o.ChildCommand, ORTLib: o.ORTLib, Config: cfg, MemoryLimit: o.MemoryLimit,
 		LoadTimeout: o.LoadTimeout, ImageTimeout: o.ImageTimeout, TotalTimeout: o.TotalTimeout, Hidden: o.Hidden,
 		InsecureSandbox: o.InsecureSandbox, Logf: o.Logf, Warnf: o.Warnf}, nil
 }
 
-func image(s *sandbox.Session, opt Options, p Pair, hr *scoring.Image) (*ImageResult, error) {
+// evaluation holds what is reused from image to image.
+type evaluation struct {
+	opt       Options
+	s, b      *sandbox.Session // the model's, the baseline's (nil: none)
+	out, bout []float32        // output buffers, grown as needed
+	inference float64          // Σ timed runs, ms
+}
+
+func grow(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
+}
+
+// stat is the protocol's per-image runtime: the median of the repeats
+// (robust) or the mean of the passes (official).
+func (e *evaluation) stat(runs []float64) float64 {
+	if e.opt.Protocol == ProtocolOfficial {
+		return scoring.Mean(runs)
+	}
+	return median(runs)
+}
+
+func (e *evaluation) image(p Pair, hr *scoring.Image, baselineFirst bool) (*ImageResult, error) {
+	opt := e.opt
 	h, wd := p.LR.H, p.LR.W
 	sh, sw := opt.Scale*h, opt.Scale*wd
 	in := scoring.ToCHWRange(p.LR, opt.DataRange)
-	out := make([]float32, 3*sh*sw)
-	r, err := s.Infer(p.Name, in, h, wd, sh, sw, out)
+	e.out = grow(e.out, 3*sh*sw)
+	var baseRuns []float64
+	timeBaseline := func() error {
+		if e.b == nil {
+			return nil
+		}
+		e.bout = grow(e.bout, 3*sh*sw)
+		r, err := e.b.Infer(p.Name, in, h, wd, sh, sw, e.bout)
+		if err != nil {
+			return fmt.Errorf("runner: baseline model on image %s: %s", p.Name, err.Error())
+		}
+		for i, d := range r.Times {
+			e.inference += msOf(d)
+			if i >= opt.Warmup {
+				baseRuns = append(baseRuns, msOf(d))
+			}
+		}
+		return nil
+	}
+	if baselineFirst {
+		if err := timeBaseline(); err != nil {
+			return nil, err
+		}
+	}
+	r, err := e.s.Infer(p.Name, in, h, wd, sh, sw, e.out)
 	if err != nil {
 		return nil, err
 	}
-	ir := &ImageResult{Name: p.Name, OutputW: sw, OutputH: sh, WallMS: ms(r.Wall), PeakMB: -1}
+	if !baselineFirst {
+		if err := timeBaseline(); err != nil {
+			return nil, err
+		}
+	}
+	ir := &ImageResult{Name: p.Name, OutputW: sw, OutputH: sh, WallMS: msOf(r.Wall), PeakMB: -1}
 	for i, d := range r.Times {
+		e.inference += msOf(d)
 		if i < opt.Warmup {
-			ir.WarmupMS = append(ir.WarmupMS, ms(d))
+			ir.WarmupMS = append(ir.WarmupMS, msOf(d))
 		} else {
-			ir.RunsMS = append(ir.RunsMS, ms(d))
+			ir.RunsMS = append(ir.RunsMS, msOf(d))
 		}
 	}
-	for i, v := range out {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			kind := "NaN"
-			if math.IsInf(float64(v), 0) {
-				kind = "Inf"
-			}
-			plane := sh * sw
-			s.Fail()
-			if opt.Hidden {
-				return nil, outcome.Errorf(outcome.BadOutput, "output contains %s at image %s", kind, p.Name)
-			}
-			return nil, outcome.Errorf(outcome.BadOutput, "output contains %s at image %s (channel %d, y %d, x %d)",
-				kind, p.Name, i/plane, (i%plane)/sw, i%sw)
-		}
-	}
-	sr, err := scoring.QuantizeCHW(out, sh, sw, opt.DataRange)
+	// Scoring runs only now, between timed runs, never during one: it
+	// would take the CPU the inference is timed on.
+	sr, bad, err := scoring.QuantizeCHWChecked(e.out, sh, sw, opt.DataRange)
 	if err != nil {
 		return nil, fmt.Errorf("runner: quantise %s: %w", p.Name, err)
+	}
+	if bad >= 0 {
+		v := e.out[bad]
+		kind := "NaN"
+		if math.IsInf(float64(v), 0) {
+			kind = "Inf"
+		}
+		plane := sh * sw
+		e.s.Fail()
+		if opt.Hidden {
+			return nil, outcome.Errorf(outcome.BadOutput, "output contains %s at image %s", kind, p.Name)
+		}
+		return nil, outcome.Errorf(outcome.BadOutput, "output contains %s at image %s (channel %d, y %d, x %d)",
+			kind, p.Name, bad/plane, (bad%plane)/sw, bad%sw)
 	}
 	if ir.PSNR, err = scoring.PSNR(sr, hr, opt.Scale); err != nil {
 		return nil, fmt.Errorf("runner: PSNR %s: %w", p.Name, err)
@@ -160,14 +313,18 @@ func image(s *sandbox.Session, opt Options, p Pair, hr *scoring.Image) (*ImageRe
 		// SSIM; PSNR still stands.
 		ir.SSIM = math.NaN()
 	}
-	ir.RuntimeMS = median(ir.RunsMS)
+	ir.RuntimeMS = e.stat(ir.RunsMS)
+	if len(baseRuns) > 0 {
+		ir.BaselineMS = e.stat(baseRuns)
+		ir.RuntimeRatio = ir.RuntimeMS / ir.BaselineMS
+	}
 	if r.HWM > 0 {
 		ir.PeakMB = float64(r.HWM) / (1 << 20)
 	}
 	return ir, nil
 }
 
-func ms(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
+func msOf(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
 
 func minOf(v []float64) float64 {
 	m := math.Inf(1)

@@ -69,6 +69,15 @@ type Options struct {
 	// ONNX Runtime message (which may quote tensor shapes), and name the
 	// image as Pair.Name only (the worker makes it "3 of 100").
 	Hidden bool
+	// Baseline, when set, is a reference model (already Checked) timed in
+	// a sandbox of its own, identical to the model's, image by image
+	// interleaved with the model: the report then carries the model's
+	// runtime relative to it, which a busy machine slows alike.
+	Baseline []byte
+	// Protocol is ProtocolRobust (default: Warmup untimed runs, then the
+	// median of Repeats) or ProtocolOfficial (NTIRE's: one pass per image,
+	// no warm-up, the mean), so published numbers can be reproduced.
+	Protocol string
 	// Progress, when set, is called after each image (participant-visible:
 	// only names and scores go in it).
 	Progress func(done, total int, img ImageResult)
@@ -89,13 +98,21 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Threads <= 0 {
 		o.Threads = runtime.NumCPU()
 	}
-	if o.Warmup == 0 {
-		o.Warmup = 1
-	} else if o.Warmup < 0 {
-		o.Warmup = 0
-	}
-	if o.Repeats <= 0 {
-		o.Repeats = 3
+	switch o.Protocol {
+	case "", ProtocolRobust:
+		o.Protocol = ProtocolRobust
+		if o.Warmup == 0 {
+			o.Warmup = 1
+		} else if o.Warmup < 0 {
+			o.Warmup = 0
+		}
+		if o.Repeats <= 0 {
+			o.Repeats = 3
+		}
+	case ProtocolOfficial:
+		o.Warmup, o.Repeats = 0, 1
+	default:
+		return o, fmt.Errorf("runner: protocol %q: want %q or %q", o.Protocol, ProtocolRobust, ProtocolOfficial)
 	}
 	if o.LoadTimeout <= 0 {
 		o.LoadTimeout = 60 * time.Second
@@ -142,19 +159,29 @@ func (o Options) withDefaults() (Options, error) {
 	return o, nil
 }
 
+// Timing protocols (Options.Protocol).
+const (
+	ProtocolRobust   = "robust"
+	ProtocolOfficial = "official"
+)
+
 // ImageResult is one image's scores and timings.
 type ImageResult struct {
 	Name      string    `json:"name"`
 	PSNR      float64   `json:"psnr"`
 	PSNRY     float64   `json:"psnr_y"`
 	SSIM      float64   `json:"ssim"`
-	RuntimeMS float64   `json:"runtime_ms"` // median of the repeats
+	RuntimeMS float64   `json:"runtime_ms"` // median of the repeats (official protocol: the one pass)
 	RunsMS    []float64 `json:"runs_ms"`    // every timed repeat, in order
 	WarmupMS  []float64 `json:"warmup_ms,omitempty"`
 	WallMS    float64   `json:"wall_ms"`  // parent-measured, request to response, all runs + transfer
 	PeakMB    float64   `json:"peak_mb"`  // child VmHWM during this image, MiB (-1 unknown)
 	OutputW   int       `json:"output_w"` // SR width
 	OutputH   int       `json:"output_h"` // SR height
+	// BaselineMS is the baseline's runtime on this image, timed next to
+	// the model's (0 without a baseline); RuntimeRatio is RuntimeMS over it.
+	BaselineMS   float64 `json:"baseline_ms,omitempty"`
+	RuntimeRatio float64 `json:"runtime_ratio,omitempty"`
 }
 
 // Report is the result of a successful evaluation.
@@ -178,6 +205,22 @@ type Report struct {
 	DataRange    float32       `json:"data_range"`
 	Sandbox      []string      `json:"sandbox"` // protections that were active
 	Images       []ImageResult `json:"images"`
+	Protocol     string        `json:"protocol"` // robust or official
+	// The runtime relative to the baseline timed in the same way, image by
+	// image: the mean of the per-image ratios and their standard deviation
+	// (0, 0 without a baseline), and the baseline's own runtime.
+	RuntimeRatio      float64 `json:"runtime_ratio"`
+	RuntimeRatioStd   float64 `json:"runtime_ratio_std"`
+	BaselineRuntimeMS float64 `json:"baseline_runtime_ms"`
+	// Environment is the machine and software that measured it.
+	Environment Environment `json:"environment"`
+	// EvalWallMS is the whole evaluation, reading and decoding the images
+	// and starting the sandbox included; InferenceMS the sum of every timed
+	// session run (warm-up and baseline runs included); Overhead is
+	// (EvalWallMS − InferenceMS) / InferenceMS.
+	EvalWallMS  float64 `json:"eval_wall_ms"`
+	InferenceMS float64 `json:"inference_ms"`
+	Overhead    float64 `json:"overhead"`
 }
 
 func median(v []float64) float64 {

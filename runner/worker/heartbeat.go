@@ -5,10 +5,9 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/srarena/srarena/runner/evaluate"
 	"github.com/srarena/srarena/store"
 )
 
@@ -38,7 +37,7 @@ func (w *Worker) RunHeartbeat(ctx context.Context, o HeartbeatOptions) {
 		interval = HeartbeatInterval
 	}
 	host, _ := os.Hostname()
-	info := store.WorkerInfo{ID: w.worker, Host: host, Queue: o.Queue, Device: w.opt.Device, Hardware: CPUModel(),
+	info := store.WorkerInfo{ID: w.worker, Host: host, Queue: o.Queue, Device: w.opt.Device, Hardware: evaluate.CPUModel(),
 		ORTVersion: o.ORTVersion, Threads: w.opt.Threads}
 	if info.Device == "" {
 		info.Device = "cpu"
@@ -96,20 +95,4 @@ func (w *Worker) abandonAll(log *slog.Logger) {
 		log.Warn("this worker was declared lost: abandoning its evaluation", "job", j, "submission", r.submission)
 		r.cancel(errLost)
 	}
-}
-
-// CPUModel is the CPU's model name from /proc/cpuinfo and its logical CPU
-// count, e.g. "AMD EPYC 7B13 (2 CPUs)".
-func CPUModel() string {
-	name := runtime.GOARCH
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			k, v, ok := strings.Cut(line, ":")
-			if ok && strings.TrimSpace(k) == "model name" {
-				name = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	return name + " (" + strconv.Itoa(runtime.NumCPU()) + " CPUs)"
 }

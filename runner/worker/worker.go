@@ -68,6 +68,7 @@ type Worker struct {
 	// lost.
 	mu      *sync.Mutex
 	current map[int64]running // by River job id
+	images  *imageCache
 	// hook, set only by tests, runs at stages of work ("input": before
 	// StartEvaluation, "started": after it); an error it returns is an
 	// infrastructure failure, and it may panic or cancel the job's context.
@@ -84,6 +85,7 @@ func NewWorker(st *store.Store, blobs *blob.Dir, opt evaluate.Options, logger *s
 	var r [3]byte
 	crand.Read(r[:])
 	return &Worker{st: st, blobs: blobs, opt: opt, log: logger, current: map[int64]running{}, mu: new(sync.Mutex),
+		images: newImageCache(ImageCacheBytes),
 		worker: fmt.Sprintf("%s-%d-%x", host, os.Getpid(), r)}
 }
 
@@ -301,21 +303,26 @@ func (w *Worker) work(ctx context.Context, job *river.Job[jobs.Evaluate], log *s
 	// (store.EvaluationInput): "image 3 of 100" in messages, "image 3" in
 	// per_image. The real names appear only in operator logs and errors.
 	hidden := in.Split != "validation"
-	pairs := make([]evaluate.Pair, len(in.Images))
-	for i, im := range in.Images {
-		lr, err := w.image(im.LRSHA256)
-		if err != nil {
-			return fmt.Errorf("LR of %s: %w", im.Name, err)
+	// Read and decoded while the sandbox starts; a missing image is the
+	// platform's problem (retried, never charged).
+	load := func() ([]evaluate.Pair, error) {
+		pairs := make([]evaluate.Pair, len(in.Images))
+		for i, im := range in.Images {
+			lr, err := w.image(im.LRSHA256)
+			if err != nil {
+				return nil, fmt.Errorf("LR of %s: %w", im.Name, err)
+			}
+			hr, err := w.image(im.HRSHA256)
+			if err != nil {
+				return nil, fmt.Errorf("HR of %s: %w", im.Name, err)
+			}
+			name := im.Name
+			if hidden {
+				name = fmt.Sprintf("%d of %d", i+1, len(in.Images))
+			}
+			pairs[i] = evaluate.Pair{Name: name, LR: lr, HR: hr}
 		}
-		hr, err := w.image(im.HRSHA256)
-		if err != nil {
-			return fmt.Errorf("HR of %s: %w", im.Name, err)
-		}
-		name := im.Name
-		if hidden {
-			name = fmt.Sprintf("%d of %d", i+1, len(in.Images))
-		}
-		pairs[i] = evaluate.Pair{Name: name, LR: lr, HR: hr}
+		return pairs, nil
 	}
 	if hidden {
 		names := make([]string, len(in.Images))
@@ -331,6 +338,11 @@ func (w *Worker) work(ctx context.Context, job *river.Job[jobs.Evaluate], log *s
 	opt.Hidden = hidden
 	opt.Logf = func(line string) { log.Debug(line) } // operator log only: may name host paths
 	opt.Warnf = func(line string) { log.Warn(line) }
+	if baseline, err := w.baseline(ctx, id, in.Scale, log); err != nil {
+		return err
+	} else if baseline != nil {
+		opt.Baseline = baseline
+	}
 	// Participant-visible: the image and its runtime, and its name and
 	// scores only on a validation set. On a test set per-image scores would
 	// let a participant probe hidden images one by one; the set mean is
@@ -342,7 +354,7 @@ func (w *Worker) work(ctx context.Context, job *river.Job[jobs.Evaluate], log *s
 		}
 		w.logLine(ctx, id, attempt, line)
 	}
-	rep, err := evaluate.Evaluate(ctx, model, pairs, opt)
+	rep, err := evaluate.EvaluateLoading(ctx, model, load, opt)
 	if err != nil {
 		return w.failIfModel(ctx, id, attempt, log, err)
 	}
@@ -378,8 +390,12 @@ func (w *Worker) work(ctx context.Context, job *river.Job[jobs.Evaluate], log *s
 	if res.PSNR != rep.PSNR {
 		capped = fmt.Sprintf(" (PSNR capped at %.0f dB per image: the output reproduces the reference exactly)", MaxPSNR)
 	}
-	w.logLine(ctx, id, attempt, fmt.Sprintf("evaluation finished: PSNR %.4f dB, SSIM %.4f, runtime %.2f ms (± %.2f, %d repeats after %d warm-up)%s",
-		res.PSNR, rep.SSIM, rep.RuntimeMS, rep.RuntimeStdMS, rep.Repeats, rep.Warmup, capped))
+	ratio := ""
+	if rep.RuntimeRatio > 0 {
+		ratio = fmt.Sprintf(", %.3f× the baseline's runtime (± %.3f over images)", rep.RuntimeRatio, rep.RuntimeRatioStd)
+	}
+	w.logLine(ctx, id, attempt, fmt.Sprintf("evaluation finished: PSNR %.4f dB, SSIM %.4f, runtime %.2f ms (± %.2f, %d repeats after %d warm-up)%s%s",
+		res.PSNR, rep.SSIM, rep.RuntimeMS, rep.RuntimeStdMS, rep.Repeats, rep.Warmup, ratio, capped))
 	log.Info("evaluation finished", "psnr", res.PSNR, "psnr_uncapped", rep.PSNR, "runtime_ms", rep.RuntimeMS, "device", rep.Device, "sandbox", rep.Sandbox)
 	return nil
 }
@@ -407,12 +423,43 @@ func (w *Worker) failIfModel(ctx context.Context, id int64, attempt int, log *sl
 	return err
 }
 
+// image returns the decoded image of a blob, from the worker's cache when
+// an earlier evaluation decoded it (blobs are content-addressed: a digest
+// always names the same pixels).
 func (w *Worker) image(digest string) (*scoring.Image, error) {
+	if img := w.images.get(digest); img != nil {
+		return img, nil
+	}
 	b, err := w.blobs.ReadAll(digest)
 	if err != nil {
 		return nil, err
 	}
-	return scoring.DecodePNG(bytes.NewReader(b))
+	img, err := scoring.DecodePNG(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	w.images.put(digest, img)
+	return img, nil
+}
+
+// baseline returns the challenge's baseline model, checked, to time next
+// to the submission (nil: the challenge has none, or this is it). Its
+// absence from storage is the platform's problem.
+func (w *Worker) baseline(ctx context.Context, id int64, scale int, log *slog.Logger) ([]byte, error) {
+	sha, ok, err := w.st.BaselineModelFor(ctx, id)
+	if err != nil || !ok {
+		return nil, err
+	}
+	b, err := w.blobs.ReadAll(sha)
+	if err != nil {
+		return nil, fmt.Errorf("baseline model blob: %w", err)
+	}
+	b, err = evaluate.Checked(b, scale)
+	if err != nil {
+		log.Warn("the challenge's baseline model fails the static check: no runtime ratio", "err", err)
+		return nil, nil
+	}
+	return b, nil
 }
 
 // logLine appends a participant-visible line, but only while attempt is
@@ -465,6 +512,8 @@ func resultOf(id int64, rep *evaluate.Report) (*store.Result, error) {
 		RuntimeMS float64   `json:"runtime_ms"`
 		RunsMS    []float64 `json:"runs_ms"`
 		PeakMB    *float64  `json:"peak_mb,omitempty"`
+		Baseline  *float64  `json:"baseline_ms,omitempty"`
+		Ratio     *float64  `json:"runtime_ratio,omitempty"`
 	}
 	per := make([]img, len(rep.Images))
 	psnrs := make([]float64, len(rep.Images))
@@ -477,6 +526,9 @@ func resultOf(id int64, rep *evaluate.Report) (*store.Result, error) {
 			RuntimeMS: r.RuntimeMS, RunsMS: r.RunsMS}
 		if r.PeakMB > 0 {
 			per[i].PeakMB = finite(r.PeakMB)
+		}
+		if r.RuntimeRatio > 0 {
+			per[i].Baseline, per[i].Ratio = finite(r.BaselineMS), finite(r.RuntimeRatio)
 		}
 	}
 	if len(psnrs) > 0 {
@@ -500,6 +552,13 @@ func resultOf(id int64, rep *evaluate.Report) (*store.Result, error) {
 	}
 	if rep.PeakMemoryMB > 0 {
 		res.PeakMemoryMB = finite(rep.PeakMemoryMB)
+	}
+	res.Protocol = rep.Protocol
+	if res.Environment, err = json.Marshal(rep.Environment); err != nil {
+		return nil, fmt.Errorf("environment: %w", err)
+	}
+	if rep.RuntimeRatio > 0 {
+		res.RuntimeRatio, res.RuntimeRatioStd, res.BaselineRuntimeMS = finite(rep.RuntimeRatio), finite(rep.RuntimeRatioStd), finite(rep.BaselineRuntimeMS)
 	}
 	return res, nil
 }
