@@ -168,6 +168,13 @@ func TestWorker(t *testing.T) {
 		if s.status != store.StatusFailed || s.results != 0 || !strings.Contains(s.message, "output contains NaN at image 0801") {
 			t.Errorf("state %+v", s)
 		}
+		// The model's own failure: charged.
+		var oc string
+		var charged bool
+		e.pool.QueryRow(ctx, `SELECT outcome, charged FROM submissions WHERE id = $1`, id).Scan(&oc, &charged)
+		if oc != "bad_output" || !charged {
+			t.Errorf("outcome %q charged %v, want bad_output, charged", oc, charged)
+		}
 	})
 
 	t.Run("infrastructure failure retries then fails", func(t *testing.T) {
@@ -179,6 +186,7 @@ func TestWorker(t *testing.T) {
 		if err := e.blobs.Delete(hr); err != nil {
 			t.Fatal(err)
 		}
+		e.worker.images = newImageCache(ImageCacheBytes) // earlier subtests decoded it
 		err := e.worker.Work(ctx, job(id, 1, 2))
 		var ce *river.JobCancelError
 		if err == nil || errors.As(err, &ce) {
@@ -193,6 +201,13 @@ func TestWorker(t *testing.T) {
 		s := e.state(t, id)
 		if s.status != store.StatusFailed || s.message != InternalErrorMessage || s.attempts != 2 || s.results != 0 {
 			t.Errorf("after the last attempt: %+v", s)
+		}
+		// The platform's failure: visible as such, and not charged.
+		var oc string
+		var charged bool
+		e.pool.QueryRow(ctx, `SELECT outcome, charged FROM submissions WHERE id = $1`, id).Scan(&oc, &charged)
+		if oc != "platform_error" || charged {
+			t.Errorf("outcome %q charged %v, want platform_error, not charged", oc, charged)
 		}
 		for _, l := range s.logs {
 			if strings.Contains(l, hr) || strings.Contains(l, "/") && strings.Contains(l, "blob") {
