@@ -60,8 +60,14 @@ func newWorkerClient(pool *pgxpool.Pool, st *store.Store, blobs *blob.Dir, cfg c
 		TotalTimeout: cfg.EvalTimeout,
 		MemoryLimit:  int64(cfg.MemoryLimitMB) << 20,
 		Device:       worker.DeviceForQueue(cfg.Queue),
+		GPU:          cfg.GPU,
 		// Operator opt-in only; the runner warns on every evaluation.
 		InsecureSandbox: cfg.InsecureSandbox,
+	}
+	// The sandbox uid must be able to read the library (and, on CUDA, the
+	// provider libraries beside it): say so now, not in every evaluation.
+	if _, err := sandbox.PrepareORT(lib, opt.Device); err != nil {
+		return nil, nil, fmt.Errorf("worker: ONNX Runtime for the sandbox: %w", err)
 	}
 	// What a crash of an earlier worker on this machine left behind.
 	if cgs := sandbox.SweepLeftovers(); len(cgs) > 0 {

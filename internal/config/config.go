@@ -31,6 +31,8 @@ type Config struct {
 	// model process its own uid, Landlock and seccomp. Never on a real
 	// challenge: a hostile model could then read the hidden images.
 	InsecureSandbox bool
+	// GPU is the CUDA device a GPU worker is bound to.
+	GPU int
 }
 
 type setting struct {
@@ -84,6 +86,7 @@ var settings = []setting{
 	}},
 	{"memory-limit-mb", "SRARENA_MEMORY_LIMIT_MB", "8192", "memory cap of the sandboxed model process, MiB", num(func(c *Config) *int { return &c.MemoryLimitMB })},
 	{"seed", "SRARENA_SEED", "true", "create the demo challenge when the database has no challenge", boolean(func(c *Config) *bool { return &c.Seed })},
+	{"gpu", "SRARENA_GPU", "0", "CUDA device a GPU worker (queue eval_gpu) is bound to; it runs one evaluation at a time", num(func(c *Config) *int { return &c.GPU })},
 	{"insecure-sandbox", "SRARENA_INSECURE_SANDBOX", "false", "evaluate even when the host cannot set up the full sandbox (own uid, Landlock, seccomp); for trusted models only", boolean(func(c *Config) *bool { return &c.InsecureSandbox })},
 }
 
@@ -116,6 +119,12 @@ func Load(fs *flag.FlagSet) (Config, error) {
 	}
 	if c.Concurrency < 1 || c.Threads < 1 || c.Repeats < 1 {
 		return c, fmt.Errorf("--concurrency, --threads and --repeats must be at least 1")
+	}
+	if c.GPU < 0 {
+		return c, fmt.Errorf("--gpu must be a CUDA device number (0, 1, ...)")
+	}
+	if c.Queue == "eval_gpu" && c.Concurrency > 1 {
+		return c, fmt.Errorf("--concurrency must be 1 on eval_gpu: one evaluation per GPU, or runtimes are not comparable")
 	}
 	if c.BaseURL == "" {
 		c.BaseURL = "http://" + c.Addr

@@ -206,6 +206,7 @@ func (o Options) spec() (sandbox.Spec, error) {
 		return sandbox.Spec{}, err
 	}
 	cfg.Scale = o.Scale
+	cfg.GPU = o.GPU
 	return sandbox.Spec{Command: o.ChildCommand, ORTLib: o.ORTLib, Config: cfg, MemoryLimit: o.MemoryLimit,
 		LoadTimeout: o.LoadTimeout, ImageTimeout: o.ImageTimeout, TotalTimeout: o.TotalTimeout, Hidden: o.Hidden,
 		InsecureSandbox: o.InsecureSandbox, Logf: o.Logf, Warnf: o.Warnf}, nil

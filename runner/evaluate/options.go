@@ -56,8 +56,11 @@ type Options struct {
 	// Every evaluation that uses it is logged through Warnf.
 	InsecureSandbox bool
 	// Device is "cpu" (default) or "cuda" (the CUDA execution provider on
-	// GPU 0; see DeviceForQueue).
+	// GPU; see DeviceForQueue).
 	Device string
+	// GPU is the CUDA device a "cuda" evaluation runs on (default 0): a
+	// worker is bound to one GPU and runs one job at a time on it.
+	GPU int
 	// DataRange is the model's pixel range, 1 (default: inputs /255,
 	// outputs ×255) or 255 (protocol.md §1.1).
 	DataRange float32

@@ -245,7 +245,7 @@ func stage2(encCfg string, logf func(string, ...any)) int {
 	// Session options, with the CUDA provider, before the model: loading
 	// the provider is an infrastructure matter, and it needs the filesystem
 	// that layer 2 below takes away.
-	so, err := sessionOptions(cfg.Threads, cfg.Device)
+	so, err := sessionOptions(cfg.Threads, cfg.Device, cfg.GPU)
 	if err != nil {
 		out.errorf("%v", err)
 		return 3
@@ -344,7 +344,7 @@ type session struct {
 // optimisation, ONNX format only, and on "cuda" the CUDA execution provider
 // on device 0 (ort.md §3: Update is what loads the provider library, so a
 // host without it fails here, before any model).
-func sessionOptions(threads int, device string) (*ort.SessionOptions, error) {
+func sessionOptions(threads int, device string, gpu int) (*ort.SessionOptions, error) {
 	so, err := ort.NewSessionOptions()
 	if err != nil {
 		return nil, fmt.Errorf("session options: %v", err)
@@ -364,7 +364,7 @@ func sessionOptions(threads int, device string) (*ort.SessionOptions, error) {
 		}
 	}
 	if device == DeviceCUDA {
-		if err := appendCUDA(so); err != nil {
+		if err := appendCUDA(so, gpu); err != nil {
 			so.Destroy()
 			return nil, fmt.Errorf("CUDA execution provider unavailable: %v", err)
 		}
@@ -372,7 +372,7 @@ func sessionOptions(threads int, device string) (*ort.SessionOptions, error) {
 	return so, nil
 }
 
-func appendCUDA(so *ort.SessionOptions) error {
+func appendCUDA(so *ort.SessionOptions, gpu int) error {
 	co, err := ort.NewCUDAProviderOptions()
 	if err != nil {
 		return err
@@ -382,7 +382,7 @@ func appendCUDA(so *ort.SessionOptions) error {
 	// (never timed). kSameAsRequested: the arena grows only by what is
 	// asked, so the memory limit is not hit by power-of-two rounding.
 	if err := co.Update(map[string]string{
-		"device_id":              "0",
+		"device_id":              strconv.Itoa(gpu),
 		"cudnn_conv_algo_search": "EXHAUSTIVE",
 		"arena_extend_strategy":  "kSameAsRequested",
 	}); err != nil {

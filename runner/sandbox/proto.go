@@ -71,6 +71,9 @@ type Config struct {
 	ClearFD  int    `json:"clear_fd"`  // set by stage 1 for stage 2
 	// Device is "cpu" or "cuda" (the CUDA execution provider on device 0).
 	Device string `json:"device"`
+	// GPU is the CUDA device the child uses (Device "cuda"): a worker is
+	// bound to one GPU.
+	GPU int `json:"gpu"`
 	// ORTDir is the ONNX Runtime library's directory, read-only under
 	// Landlock, for Device "cuda" only: the CUDA provider libraries are
 	// dlopened from next to the core library.

@@ -21,6 +21,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -100,6 +101,14 @@ func Start(ctx context.Context, spec Spec) (*Session, error) {
 	}
 	if spec.InsecureSandbox {
 		spec.Warnf("sandbox: InsecureSandbox is set: this evaluation runs even if the child lacks a uid of its own, Landlock or seccomp")
+	}
+	if spec.Config.Device == DeviceCUDA {
+		// ORT loads the CUDA provider by path, as the sandbox uid.
+		lib, err := PrepareORT(spec.ORTLib, DeviceCUDA)
+		if err != nil {
+			return nil, err
+		}
+		spec.ORTLib, spec.Config.ORTLib, spec.Config.ORTDir = lib, lib, filepath.Dir(lib)
 	}
 	t0 := time.Now()
 	c, err := startChild(spec.Command, spec.ORTLib, spec.MemoryLimit, spec.Logf, spec.Warnf)
