@@ -2,6 +2,7 @@ package worker
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -60,14 +61,16 @@ func workerProcess() int {
 		return 1
 	}
 	st := store.New(pool)
-	w := NewWorker(st, blobs, evaluate.Options{ORTLib: lib, Threads: 1, Repeats: 2, InsecureSandbox: os.Getuid() != 0}, log)
+	queue := cmp.Or(os.Getenv("WORKER_QUEUE"), jobs.QueueCPU)
+	w := NewWorker(st, blobs, evaluate.Options{ORTLib: lib, Threads: 1, Repeats: 2, InsecureSandbox: os.Getuid() != 0,
+		Device: DeviceForQueue(queue)}, log)
 	sw := NewSweeper(st, SweeperOptions{LostAfter: testLostAfter, Interval: testSweep, Log: log})
-	client, err := river.NewClient(riverpgxv5.New(pool), RiverConfig(w, sw, jobs.QueueCPU, 1, log))
+	client, err := river.NewClient(riverpgxv5.New(pool), RiverConfig(w, sw, queue, 1, log))
 	if err != nil {
 		log.Error("client", "err", err)
 		return 1
 	}
-	go w.RunHeartbeat(ctx, HeartbeatOptions{Queue: jobs.QueueCPU, Interval: testBeat})
+	go w.RunHeartbeat(ctx, HeartbeatOptions{Queue: queue, Interval: testBeat})
 	if err := client.Start(ctx); err != nil {
 		log.Error("start", "err", err)
 		return 1
@@ -83,14 +86,14 @@ type workerProc struct {
 	id  string
 }
 
-func startWorkerProcess(t *testing.T, name, dbURL, blobs string) *workerProc {
+func startWorkerProcess(t *testing.T, name, dbURL, blobs string, env ...string) *workerProc {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(exe, "__worker-process")
-	cmd.Env = append(os.Environ(), "WORKER_DATABASE_URL="+dbURL, "WORKER_BLOBS="+blobs, "WORKER_NAME="+name)
+	cmd.Env = append(append(os.Environ(), "WORKER_DATABASE_URL="+dbURL, "WORKER_BLOBS="+blobs, "WORKER_NAME="+name), env...)
 	logf, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
 	if err != nil {
 		t.Fatal(err)
