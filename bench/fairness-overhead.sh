@@ -8,10 +8,13 @@
 # image, no warm-up, twice; prints (eval wall − Σ timed inference) / Σ timed
 # inference as eval's JSON reports it ("overhead").
 #
+# OVERHEAD_RUNS="1" runs the overhead measurement once (default twice).
+#
 # Fairness (§4): EVALS evaluations of MODEL with --baseline BASELINE on Set5
 # while a CPU hog comes and goes (busy 1–3 s, idle up to 0.9 s: a noisy
 # neighbour); prints each evaluation's runtime and runtime ratio, and the
-# coefficient of variation of both across the evaluations.
+# coefficient of variation of both across the evaluations. With a baseline
+# the model's and the baseline's runs alternate one by one.
 set -eu
 cd "$(dirname "$0")/.."
 FIX=${SRARENA_FIXTURES:-../shared/fixtures}
@@ -29,7 +32,7 @@ go build -o "$TMP/srarena" ./cmd/srarena
 go run ./bench/mkhr "$FIX/images/DIV2K_test/LR_bicubic_X4" "$TMP/div2k_hr"
 
 echo "== overhead: $(basename "$MODEL"), DIV2K test x3 (510x339 -> 2040x1356), 0 warm-up + 3 timed runs"
-for i in 1 2; do
+for i in ${OVERHEAD_RUNS:-1 2}; do
 	"$TMP/srarena" eval "$MODEL" --lr "$FIX/images/DIV2K_test/LR_bicubic_X4" --hr "$TMP/div2k_hr" \
 		--warmup 0 --repeats 3 --json >"$TMP/over$i.json"
 	python3 -c '

@@ -81,6 +81,11 @@ func run(ctx context.Context, model []byte, load func() ([]Pair, error), opt Opt
 	if err != nil {
 		return nil, err
 	}
+	if len(opt.Baseline) > 0 {
+		// With a baseline every run is its own request, so that the model's
+		// and the baseline's runs alternate one by one (image.go).
+		spec.Config.Runs = 1
+	}
 	// The children start (and load their models) while the images load.
 	ms := startSession(ctx, spec, model)
 	defer ms.close()
@@ -127,9 +132,7 @@ func run(ctx context.Context, model []byte, load func() ([]Pair, error), opt Opt
 	psnrs := make([]float64, len(pairs))
 	var ratios []float64
 	for i, p := range pairs {
-		// Alternate who goes first, so a drift of the machine's speed
-		// within an image pair favours neither.
-		ir, err := e.image(p, hrs[i], i%2 == 1)
+		ir, err := e.image(p, hrs[i])
 		if err != nil {
 			return nil, err
 		}
@@ -236,51 +239,62 @@ func (e *evaluation) stat(runs []float64) float64 {
 	return median(runs)
 }
 
-func (e *evaluation) image(p Pair, hr *scoring.Image, baselineFirst bool) (*ImageResult, error) {
+func (e *evaluation) image(p Pair, hr *scoring.Image) (*ImageResult, error) {
 	opt := e.opt
 	h, wd := p.LR.H, p.LR.W
 	sh, sw := opt.Scale*h, opt.Scale*wd
 	in := scoring.ToCHWRange(p.LR, opt.DataRange)
 	e.out = grow(e.out, 3*sh*sw)
-	var baseRuns []float64
-	timeBaseline := func() error {
-		if e.b == nil {
-			return nil
-		}
-		e.bout = grow(e.bout, 3*sh*sw)
-		r, err := e.b.Infer(p.Name, in, h, wd, sh, sw, e.bout)
-		if err != nil {
-			return fmt.Errorf("runner: baseline model on image %s: %s", p.Name, err.Error())
-		}
+	ir := &ImageResult{Name: p.Name, OutputW: sw, OutputH: sh, PeakMB: -1}
+	var hwm int64 = -1
+	record := func(r *sandbox.Runs, first int) {
+		ir.WallMS += msOf(r.Wall)
+		hwm = max(hwm, r.HWM)
 		for i, d := range r.Times {
 			e.inference += msOf(d)
-			if i >= opt.Warmup {
-				baseRuns = append(baseRuns, msOf(d))
+			if first+i < opt.Warmup {
+				ir.WarmupMS = append(ir.WarmupMS, msOf(d))
+			} else {
+				ir.RunsMS = append(ir.RunsMS, msOf(d))
 			}
 		}
-		return nil
 	}
-	if baselineFirst {
-		if err := timeBaseline(); err != nil {
+	var baseRuns, pairRatios []float64
+	if e.b == nil {
+		r, err := e.s.Infer(p.Name, in, h, wd, sh, sw, e.out)
+		if err != nil {
 			return nil, err
 		}
-	}
-	r, err := e.s.Infer(p.Name, in, h, wd, sh, sw, e.out)
-	if err != nil {
-		return nil, err
-	}
-	if !baselineFirst {
-		if err := timeBaseline(); err != nil {
-			return nil, err
-		}
-	}
-	ir := &ImageResult{Name: p.Name, OutputW: sw, OutputH: sh, WallMS: msOf(r.Wall), PeakMB: -1}
-	for i, d := range r.Times {
-		e.inference += msOf(d)
-		if i < opt.Warmup {
-			ir.WarmupMS = append(ir.WarmupMS, msOf(d))
-		} else {
-			ir.RunsMS = append(ir.RunsMS, msOf(d))
+		record(r, 0)
+	} else {
+		// The model's and the baseline's runs alternate one by one (who
+		// goes first alternates too), so that whatever else the machine
+		// does slows both alike; each pair of neighbouring runs gives a
+		// ratio, and the image's ratio is their median.
+		e.bout = grow(e.bout, 3*sh*sw)
+		for run := 0; run < opt.Warmup+opt.Repeats; run++ {
+			var m, b time.Duration
+			for k := 0; k < 2; k++ {
+				if (k == 0) == (run%2 == 0) {
+					r, err := e.s.Infer(p.Name, in, h, wd, sh, sw, e.out)
+					if err != nil {
+						return nil, err
+					}
+					record(r, run)
+					m = r.Times[0]
+				} else {
+					r, err := e.b.Infer(p.Name, in, h, wd, sh, sw, e.bout)
+					if err != nil {
+						return nil, fmt.Errorf("runner: baseline model on image %s: %s", p.Name, err.Error())
+					}
+					b = r.Times[0]
+					e.inference += msOf(b)
+				}
+			}
+			if run >= opt.Warmup {
+				baseRuns = append(baseRuns, msOf(b))
+				pairRatios = append(pairRatios, float64(m)/float64(b))
+			}
 		}
 	}
 	// Scoring runs only now, between timed runs, never during one: it
@@ -317,10 +331,10 @@ func (e *evaluation) image(p Pair, hr *scoring.Image, baselineFirst bool) (*Imag
 	ir.RuntimeMS = e.stat(ir.RunsMS)
 	if len(baseRuns) > 0 {
 		ir.BaselineMS = e.stat(baseRuns)
-		ir.RuntimeRatio = ir.RuntimeMS / ir.BaselineMS
+		ir.RuntimeRatio = e.stat(pairRatios)
 	}
-	if r.HWM > 0 {
-		ir.PeakMB = float64(r.HWM) / (1 << 20)
+	if hwm > 0 {
+		ir.PeakMB = float64(hwm) / (1 << 20)
 	}
 	return ir, nil
 }
