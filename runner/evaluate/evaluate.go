@@ -87,15 +87,19 @@ func run(ctx context.Context, model []byte, load func() ([]Pair, error), opt Opt
 		spec.Config.Runs = 1
 	}
 	// The children start (and load their models) while the images load.
-	ms := startSession(ctx, spec, model)
+	// On an early return the children are killed first (scancel runs
+	// before the closes), so nothing waits for a start that no one needs.
+	sctx, scancel := context.WithCancel(ctx)
+	ms := startSession(sctx, spec, model)
 	defer ms.close()
 	var bs *started
 	if len(opt.Baseline) > 0 {
 		bspec := spec
 		bspec.Hidden = true
-		bs = startSession(ctx, bspec, opt.Baseline)
+		bs = startSession(sctx, bspec, opt.Baseline)
 		defer bs.close()
 	}
+	defer scancel()
 	pairs, err := load()
 	if err != nil {
 		return nil, err
