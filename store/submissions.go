@@ -18,10 +18,11 @@ const QuotaWindow = 24 * time.Hour
 
 // quotaWhere selects the submissions that count against a user's quota: all
 // of the last 24 hours except those that failed before a worker started them
-// (infrastructure trouble is not the participant's fault). Models rejected at
+// and those the platform failed (charged is false: infrastructure trouble is
+// not the participant's fault; see runner/outcome). Models rejected at
 // upload never get a row, so they never count either.
 const quotaWhere = `user_id = $1 AND challenge_id = $2 AND created_at > now() - interval '24 hours'
-	AND NOT (status = 'failed' AND started_at IS NULL)`
+	AND NOT (status = 'failed' AND started_at IS NULL) AND charged`
 
 // NewSubmission is what an upload stores.
 type NewSubmission struct {
