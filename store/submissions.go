@@ -64,7 +64,8 @@ type querier interface {
 // quotaUsage is the one place that decides what counts against a quota:
 // every submission of the team in the phase except those cancelled, and
 // those that failed for a reason of the platform's (before a worker
-// started them, or with the platform's failure message). Models refused at
+// started them, with the platform's failure message, or that the runner
+// marked uncharged, see runner/outcome). Models refused at
 // upload never get a row, so they never count either.
 func quotaUsage(ctx context.Context, q querier, teamID, phaseID int64, now time.Time) (QuotaUsage, error) {
 	u := QuotaUsage{DayStart: DayStart(now)}
@@ -73,7 +74,9 @@ func quotaUsage(ctx context.Context, q querier, teamID, phaseID int64, now time.
 			SELECT created_at, status FROM submissions
 			WHERE team_id = $1 AND phase_id = $2 AND NOT is_baseline
 			  AND status <> 'cancelled'
-			  AND NOT (status = 'failed' AND (started_at IS NULL OR message = $4)))
+			  AND NOT (status = 'failed' AND (started_at IS NULL OR message = $4))
+			  -- the runner marks failures of the platform's own uncharged
+			  AND charged)
 		SELECT count(*) FILTER (WHERE created_at >= $3),
 		       count(*),
 		       count(*) FILTER (WHERE status IN ('queued', 'running'))

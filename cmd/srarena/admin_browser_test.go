@@ -14,7 +14,7 @@ import (
 
 	"github.com/srarena/srarena/internal/fixtures"
 	"github.com/srarena/srarena/onnxmodel/onnxbuild"
-	"github.com/srarena/srarena/runner"
+	"github.com/srarena/srarena/runner/sandbox"
 )
 
 // TestBrowserAdminPanel drives the organizer panel in headless Chromium: a
@@ -25,7 +25,7 @@ import (
 // writes a screenshot of each panel page there.
 func TestBrowserAdminPanel(t *testing.T) {
 	chromium := findChromium(t)
-	lib, err := runner.FindORT()
+	lib, err := sandbox.FindORT()
 	if err != nil {
 		skipOrFail(t, err)
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/srarena/srarena/internal/demo"
 	"github.com/srarena/srarena/internal/fixtures"
 	"github.com/srarena/srarena/onnxmodel/onnxbuild"
-	"github.com/srarena/srarena/runner"
+	"github.com/srarena/srarena/runner/sandbox"
 	"github.com/srarena/srarena/scoring"
 )
 
@@ -25,7 +25,7 @@ import (
 // rank` with the challenge's rules ranks to the same table. A participant's
 // token gets exit 2 (404) from every organizer command.
 func TestOrganizerCommands(t *testing.T) {
-	lib, err := runner.FindORT()
+	lib, err := sandbox.FindORT()
 	if err != nil {
 		skipOrFail(t, err)
 	}
