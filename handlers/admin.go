@@ -452,3 +452,25 @@ func (h *AdminPages) Frozen(w http.ResponseWriter, r *http.Request) error {
 	}
 	return ErrNotFound
 }
+
+// Workers lists the evaluation workers, read-only (site admins).
+// GET /admin/workers
+func (h *AdminPages) Workers(w http.ResponseWriter, r *http.Request) error {
+	ws, err := h.Domain.Workers(r.Context(), viewer(r))
+	if err != nil {
+		return err
+	}
+	var rows []templates.AdminWorker
+	for _, wk := range ws {
+		row := templates.AdminWorker{ID: wk.ID, Host: wk.Host, Queue: wk.Queue, Device: wk.Device, Hardware: wk.Hardware,
+			ORT: wk.ORTVersion, Heartbeat: fmtTime(&wk.LastHeartbeat), State: "alive", Done: wk.Done, Failed: wk.Failed}
+		if wk.CurrentSubmission != nil {
+			row.Current = strconv.FormatInt(*wk.CurrentSubmission, 10)
+		}
+		if wk.LostAt != nil {
+			row.State = "lost " + fmtTime(wk.LostAt)
+		}
+		rows = append(rows, row)
+	}
+	return Render(r.Context(), w, http.StatusOK, templates.AdminWorkersPage(h.Page(r, "Workers"), rows))
+}

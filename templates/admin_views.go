@@ -87,3 +87,10 @@ type AdminSubmissions struct {
 	Phase, Team, Status, Search string
 	Rows                        []AdminSubmissionRow
 }
+
+// AdminWorker is one evaluation worker in the site admins' list.
+type AdminWorker struct {
+	ID, Host, Queue, Device, Hardware, ORT string
+	Current, Heartbeat, State              string
+	Done, Failed                           int
+}

@@ -172,6 +172,15 @@ func TestAdminAuthorization(t *testing.T) {
 	if r := olga.get("/admin"); r.status != 200 || strings.Contains(r.body, "/admin/c/esr") || !strings.Contains(r.body, "/admin/c/other") {
 		t.Errorf("olga's panel: %d", r.status)
 	}
+	for _, b := range []*browser{olga, ann, otto} {
+		if r := b.get("/admin/workers"); r.status != http.StatusNotFound {
+			t.Errorf("non-admin GET /admin/workers: %d", r.status)
+		}
+	}
+	a.exec(`INSERT INTO workers (id, host, queue, device, hardware, ort_version) VALUES ('w1', 'gpu-host-7', 'eval_gpu', 'cuda', 'H200', '1.30.0')`)
+	if r := root.get("/admin/workers"); r.status != 200 || !strings.Contains(r.body, "gpu-host-7") || !strings.Contains(r.body, "1.30.0") {
+		t.Errorf("site admin's worker list: %d", r.status)
+	}
 	if r := ann.get("/admin"); r.status != http.StatusNotFound {
 		t.Errorf("participant GET /admin: %d", r.status)
 	}

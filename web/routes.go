@@ -118,6 +118,7 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 				// organizes what; others get 404.
 				r.Get("/admin", h(admin.Home))
 				r.Get("/admin/new", h(admin.NewForm))
+				r.Get("/admin/workers", h(admin.Workers))
 				r.Post("/admin/new", h(admin.Create))
 				r.Get("/admin/c/{slug}", h(admin.Show))
 				r.Post("/admin/c/{slug}", h(admin.Update))
