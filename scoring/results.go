@@ -321,3 +321,10 @@ func (t *Results) WriteCSV(w io.Writer) error {
 	}
 	return nil
 }
+
+// ResultsMetric returns the metric key of a known results CSV column (the
+// name CorrelateResults and Entries use), and whether the column is known.
+func ResultsMetric(column string) (string, bool) {
+	k, ok := csvMetricColumns[column]
+	return k, ok
+}
