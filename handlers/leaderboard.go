@@ -72,10 +72,14 @@ type LeaderRow struct {
 	Device       string    `json:"device"`
 	Params       *float64  `json:"params"`
 	FLOPs        *float64  `json:"flops"`
+	FLOPsKAIR    *float64  `json:"flops_kair"`
+	FLOPsFvcore  *float64  `json:"flops_fvcore"`
 	Activations  *float64  `json:"activations"`
 	ConvLayers   *float64  `json:"conv_layers"`
 	MemoryMB     *float64  `json:"memory_mb"`
 	SubmittedAt  time.Time `json:"submitted_at"`
+	// Synthetic marks a result made up by srarena seed, not measured.
+	Synthetic bool `json:"synthetic,omitempty"`
 }
 
 // finite returns nil for NaN and ±Inf, which JSON cannot carry.
@@ -108,14 +112,17 @@ func (r LeaderRow) MarshalJSON() ([]byte, error) {
 		RuntimeMaxMS *float64 `json:"runtime_max_ms"`
 		Params       *float64 `json:"params"`
 		FLOPs        *float64 `json:"flops"`
+		FLOPsKAIR    *float64 `json:"flops_kair"`
+		FLOPsFvcore  *float64 `json:"flops_fvcore"`
 		Activations  *float64 `json:"activations"`
 		ConvLayers   *float64 `json:"conv_layers"`
 		MemoryMB     *float64 `json:"memory_mb"`
 	}{
 		plain: plain(r), PSNR: finite(r.PSNR), SSIM: finitePtr(r.SSIM), RuntimeMS: finite(r.RuntimeMS),
 		RuntimeStdMS: finitePtr(r.RuntimeStdMS), RuntimeMinMS: finitePtr(r.RuntimeMinMS), RuntimeMaxMS: finitePtr(r.RuntimeMaxMS),
-		Params: finitePtr(r.Params), FLOPs: finitePtr(r.FLOPs), Activations: finitePtr(r.Activations),
-		ConvLayers: finitePtr(r.ConvLayers), MemoryMB: finitePtr(r.MemoryMB),
+		Params: finitePtr(r.Params), FLOPs: finitePtr(r.FLOPs), FLOPsKAIR: finitePtr(r.FLOPsKAIR), FLOPsFvcore: finitePtr(r.FLOPsFvcore),
+		Activations: finitePtr(r.Activations),
+		ConvLayers:  finitePtr(r.ConvLayers), MemoryMB: finitePtr(r.MemoryMB),
 	})
 }
 
@@ -139,6 +146,10 @@ type Board struct {
 	Device string      `json:"device"`
 	Note   string      `json:"note,omitempty"`
 	Rows   []LeaderRow `json:"rows"`
+
+	// rules are the rules as this board applied them (gates adapted to
+	// its split): the CSV and the track columns re-rank with them.
+	rules scoring.Rules
 }
 
 // board returns the challenge's board, from the cache while it is fresh.
@@ -236,7 +247,7 @@ func (h *Leaderboard) compute(ctx context.Context, slug string) (store.Challenge
 		b.Rows = unrankedRows(scored, ds.Split, "ranking failed")
 		return c, b, nil
 	}
-	b.Rows, b.Device = rows, device
+	b.Rows, b.Device, b.rules = rows, device, rules
 	return c, b, nil
 }
 
@@ -316,6 +327,7 @@ func entryFor(s store.Scored, split string, fvcore bool) (scoring.Entry, LeaderR
 		RuntimeMS: res.RuntimeMS, RuntimeStdMS: res.RuntimeStdMS, RuntimeMinMS: res.RuntimeMinMS, RuntimeMaxMS: res.RuntimeMaxMS,
 		Repeats: res.Repeats, Warmup: res.Warmup, Device: res.Device, Params: p.Params, FLOPs: flops,
 		Activations: p.Activations, ConvLayers: p.ConvLayers, MemoryMB: res.PeakMemoryMB, SubmittedAt: s.CreatedAt,
+		FLOPsKAIR: p.FlopsKAIR, FLOPsFvcore: p.FlopsFvcore, Synthetic: s.Synthetic,
 	}
 	if s.IsBaseline || row.Name == "" {
 		row.Name = cmpOr(s.Label, "baseline")

@@ -147,12 +147,12 @@ func (s *Store) DeleteModelIfUnused(ctx context.Context, digest string, del func
 
 const submissionColumns = `s.id, s.challenge_id, s.user_id, coalesce(u.username, ''), s.dataset_id, s.label,
 	s.model_sha256, s.model_bytes, s.profile, s.data_range, s.is_baseline, s.status, s.message, s.attempts, s.worker,
-	s.created_at, s.started_at, s.finished_at`
+	s.created_at, s.started_at, s.finished_at, s.synthetic`
 
 func scanSubmission(row interface{ Scan(...any) error }, s *Submission, extra ...any) error {
 	dst := []any{&s.ID, &s.ChallengeID, &s.UserID, &s.Username, &s.DatasetID, &s.Label,
 		&s.ModelSHA256, &s.ModelBytes, &s.Profile, &s.DataRange, &s.IsBaseline, &s.Status, &s.Message, &s.Attempts, &s.Worker,
-		&s.CreatedAt, &s.StartedAt, &s.FinishedAt}
+		&s.CreatedAt, &s.StartedAt, &s.FinishedAt, &s.Synthetic}
 	return row.Scan(append(dst, extra...)...)
 }
 

@@ -32,6 +32,8 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 		boardTTL = handlers.DefaultLeaderboardCacheTTL
 	}
 	board := &handlers.Leaderboard{Base: base, Store: d.Store, CacheTTL: boardTTL}
+	fast := &handlers.FastBoard{Base: base, Board: board, Cache: s.pages}
+	analysis := &handlers.Analysis{Base: base}
 	health := &handlers.Health{DB: d.Store.Pool()}
 
 	r := chi.NewRouter()
@@ -44,6 +46,20 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 	// Outside sessions: no database work beyond what they need.
 	r.Method(http.MethodGet, "/healthz", h(health.Check))
 	r.Handle(static.Prefix+"*", assets)
+	// Stateless: a CSV in, coefficients out; nothing stored, no session.
+	r.Post("/api/v1/analysis", h(analysis.API))
+
+	// Public read-only pages, rendered once per change (pagecache); no
+	// cookie for anonymous readers.
+	r.Group(func(r chi.Router) {
+		r.Use(sess.loadIfCookie)
+		r.Get("/c/{slug}/leaderboard", h(fast.Show))
+		r.Get("/c/{slug}/leaderboard.json", h(fast.JSON))
+		r.Get("/c/{slug}/leaderboard.csv", h(fast.CSV))
+		r.Get("/c/{slug}/analysis", h(fast.Analysis))
+		r.Get("/analysis/{ref}", h(analysis.Reference))
+		r.Get("/analysis/{ref}/table.csv", h(analysis.ReferenceCSV))
+	})
 
 	r.Group(func(r chi.Router) {
 		r.Use(sess.load, crossOrigin(cop, ea))
@@ -58,8 +74,7 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 			r.Post("/login", h(auth.Login))
 			r.Post("/logout", h(auth.Logout))
 			r.Get("/c/{slug}", h(challenges.Show))
-			r.Get("/c/{slug}/leaderboard", h(board.Show))
-			r.Get("/c/{slug}/leaderboard.json", h(board.JSON))
+			r.Get("/analysis", h(analysis.Index))
 
 			r.Group(func(r chi.Router) {
 				r.Use(requireUser)
@@ -72,6 +87,7 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 		// The upload streams its body, so the handler checks the csrf_token
 		// part itself, before it stores anything (it must be the first part).
 		r.With(requireUser, csrfStreamed(ea)).Post("/c/{slug}/submissions", h(upload.Create))
+		r.With(csrfStreamed(ea)).Post("/analysis", h(analysis.Upload))
 	})
 	return r
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/srarena/srarena/blob"
 	"github.com/srarena/srarena/handlers"
+	"github.com/srarena/srarena/pagecache"
 	"github.com/srarena/srarena/static"
 	"github.com/srarena/srarena/store"
 )
@@ -74,9 +75,11 @@ type Deps struct {
 
 // Server is the web server. Build it with New.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	handler http.Handler
+	cfg      Config
+	log      *slog.Logger
+	handler  http.Handler
+	versions *pagecache.Versions // what invalidates pages
+	pages    *pagecache.Cache    // public pages, rendered once per change
 }
 
 // New builds the server and its route table.
@@ -108,9 +111,19 @@ func New(cfg Config, d Deps) (*Server, error) {
 		}
 	}
 	s := &Server{cfg: cfg, log: d.Log}
+	s.versions, s.pages = newPageCache(d)
 	s.handler = s.routes(d, assets, hasher, cop)
 	return s, nil
 }
+
+// WatchChanges listens for board changes until ctx ends, so that public
+// pages are cached between changes (Serve runs it; without it nothing is
+// cached and every request renders afresh).
+func (s *Server) WatchChanges(ctx context.Context) { s.versions.Run(ctx) }
+
+// PagesLive reports whether WatchChanges is listening, i.e. public pages
+// are being cached.
+func (s *Server) PagesLive() bool { return s.versions.Live() }
 
 // Handler returns the server's root handler, for tests and for embedding.
 func (s *Server) Handler() http.Handler { return s.handler }
@@ -138,6 +151,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	lctx, stopListen := context.WithCancel(ctx)
+	defer stopListen()
+	go s.WatchChanges(lctx)
 	s.log.InfoContext(ctx, "web: listening", "addr", ln.Addr().String(), "base_url", s.cfg.BaseURL)
 	select {
 	case err := <-errc:

@@ -43,6 +43,7 @@ type app struct {
 	store   *store.Store
 	blobDir string
 	srv     *httptest.Server
+	server  *web.Server
 	chID    int64
 	dsID    int64
 }
@@ -83,7 +84,7 @@ func newApp(t *testing.T, co challengeOpts) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &app{t: t, pool: pool, store: st, blobDir: dir}
+	a := &app{t: t, pool: pool, store: st, blobDir: dir, server: s}
 	rules, _ := scoring.Preset("aim2020")
 	rj, _ := json.Marshal(rules)
 	if co.maxUpload == 0 {

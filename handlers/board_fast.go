@@ -1,0 +1,350 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/srarena/srarena/charts"
+	"github.com/srarena/srarena/pagecache"
+	"github.com/srarena/srarena/store"
+	"github.com/srarena/srarena/templates"
+)
+
+// FastBoard serves a challenge's public pages — the leaderboard as HTML,
+// JSON and CSV, and its runtime analysis — rendered and compressed once
+// per change of the challenge (pagecache), not once per request. Anonymous
+// readers get the cached bytes (with an ETag, and no cookie); signed-in
+// users get a page rendered with their navigation from the cached board.
+type FastBoard struct {
+	*Base
+	Board *Leaderboard // computes boards; its own TTL cache is bypassed
+	Cache *pagecache.Cache
+}
+
+// boardData is a computed board with everything the pages derive from it.
+type boardData struct {
+	c     store.Challenge
+	b     Board
+	table boardTable
+}
+
+func (h *FastBoard) data(ctx context.Context, slug string) (*boardData, error) {
+	v, err := h.Cache.Get(ctx, "data\x00"+slug, func(ctx context.Context) (int64, any, error) {
+		c, b, err := h.Board.compute(ctx, slug)
+		if err != nil {
+			return 0, nil, err
+		}
+		return c.ID, &boardData{c: c, b: b, table: tableOf(b)}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*boardData), nil
+}
+
+// anonymous reports whether the response may be the shared cached bytes:
+// no user, no flash message.
+func anonymous(r *http.Request) bool {
+	v := VisitorFrom(r.Context())
+	return v.User == nil && v.Flash == ""
+}
+
+// page serves the cached page key of the request's challenge, building it
+// with render from the board.
+func (h *FastBoard) page(w http.ResponseWriter, r *http.Request, key string, render func(*boardData) (*pagecache.Page, error)) error {
+	slug := chi.URLParam(r, "slug")
+	v, err := h.Cache.Get(r.Context(), key+"\x00"+slug, func(ctx context.Context) (int64, any, error) {
+		d, err := h.data(ctx, slug)
+		if err != nil {
+			return 0, nil, err
+		}
+		p, err := render(d)
+		return d.c.ID, p, err
+	})
+	if err != nil {
+		return err
+	}
+	v.(*pagecache.Page).Serve(w, r)
+	return nil
+}
+
+// JSON serves the board as JSON. GET /c/{slug}/leaderboard.json
+func (h *FastBoard) JSON(w http.ResponseWriter, r *http.Request) error {
+	return h.page(w, r, "json", func(d *boardData) (*pagecache.Page, error) {
+		b, err := json.Marshal(d.b)
+		if err != nil {
+			return nil, fmt.Errorf("json: %w", err)
+		}
+		return pagecache.NewPage("application/json", append(b, '\n')), nil
+	})
+}
+
+// CSV serves the board in the results-CSV columns srarena rank reads, with
+// every track's ranks filled in. GET /c/{slug}/leaderboard.csv
+func (h *FastBoard) CSV(w http.ResponseWriter, r *http.Request) error {
+	return h.page(w, r, "csv", func(d *boardData) (*pagecache.Page, error) {
+		var buf bytes.Buffer
+		if err := d.table.CSV.WriteCSV(&buf); err != nil {
+			return nil, err
+		}
+		return pagecache.NewPage("text/csv; charset=utf-8", buf.Bytes()), nil
+	})
+}
+
+// Show renders the leaderboard, sorted as ?sort=KEY&dir=asc|desc asks.
+// GET /c/{slug}/leaderboard
+func (h *FastBoard) Show(w http.ResponseWriter, r *http.Request) error {
+	key, desc := sortParams(r.URL.Query())
+	if !anonymous(r) {
+		d, err := h.data(r.Context(), chi.URLParam(r, "slug"))
+		if err != nil {
+			return err
+		}
+		return Render(r.Context(), w, http.StatusOK, templates.BoardPage(h.Page(r, "Leaderboard · "+d.c.Title), boardView(d, key, desc)))
+	}
+	page := h.Page(r, "")
+	return h.page(w, r, "html\x00"+key+"\x00"+strconv.FormatBool(desc), func(d *boardData) (*pagecache.Page, error) {
+		page.Title = "Leaderboard · " + d.c.Title
+		var buf bytes.Buffer
+		if err := templates.BoardPage(page, boardView(d, key, desc)).Render(context.Background(), &buf); err != nil {
+			return nil, fmt.Errorf("render: %w", err)
+		}
+		return pagecache.NewPage("text/html; charset=utf-8", buf.Bytes()), nil
+	})
+}
+
+// sortParams reads ?sort and ?dir; unknown keys fall back to the rank, so
+// the cache holds a bounded set of orders.
+func sortParams(q url.Values) (string, bool) {
+	key := q.Get("sort")
+	if !slices.ContainsFunc(boardSortKeys, func(k string) bool { return k == key }) && !strings.HasPrefix(key, "track") {
+		key = "rank"
+	}
+	if t, ok := strings.CutPrefix(key, "track"); ok {
+		if n, err := strconv.Atoi(t); err != nil || n < 0 || n > 16 {
+			key = "rank"
+		}
+	}
+	return key, q.Get("dir") == "desc"
+}
+
+var boardSortKeys = []string{"rank", "name", "psnr", "ssim", "runtime", "params", "flops_kair", "flops_fvcore", "acts", "mem", "conv", "submitted"}
+
+// column is one metric column of the page: its heading and how a row's cell
+// and sort value are made.
+type column struct {
+	key, label, title string
+	higherBetter      bool // the first click sorts descending
+	cell              func(LeaderRow, []string) templates.BoardCell
+}
+
+func ptrCell(v *float64, text func(float64) string) templates.BoardCell {
+	if v == nil || math.IsNaN(*v) {
+		return templates.BoardCell{}
+	}
+	return templates.BoardCell{Text: text(*v), Sort: num(*v)}
+}
+
+func boardColumnsFor(t boardTable) []column {
+	cols := []column{
+		{key: "psnr", label: "PSNR (dB)", higherBetter: true, cell: func(r LeaderRow, _ []string) templates.BoardCell {
+			return templates.BoardCell{Text: fmtFloat(r.PSNR, 2), Sort: num(r.PSNR)}
+		}},
+		{key: "ssim", label: "SSIM", higherBetter: true, cell: func(r LeaderRow, _ []string) templates.BoardCell {
+			return ptrCell(r.SSIM, func(v float64) string { return fmtFloat(v, 4) })
+		}},
+		{key: "runtime", label: "Runtime ms (mean of per-image medians)*", title: "mean over images of each image's median runtime; ± the spread across repeats",
+			cell: func(r LeaderRow, _ []string) templates.BoardCell {
+				c := templates.BoardCell{Text: fmtFloat(r.RuntimeMS, 2), Sort: num(r.RuntimeMS)}
+				if r.RuntimeStdMS != nil {
+					c.Text += " ± " + fmtFloat(*r.RuntimeStdMS, 2)
+				}
+				c.Title = fmt.Sprintf("%d timed runs per image after %d warm-up", r.Repeats, r.Warmup)
+				if r.RuntimeMinMS != nil && r.RuntimeMaxMS != nil {
+					c.Title += "; min–max " + fmtFloat(*r.RuntimeMinMS, 2) + "–" + fmtFloat(*r.RuntimeMaxMS, 2) + " ms"
+				}
+				return c
+			}},
+		{key: "params", label: "Params", cell: func(r LeaderRow, _ []string) templates.BoardCell { return ptrCell(r.Params, fmtCount) }},
+		{key: "flops_kair", label: "FLOPs (KAIR)", title: "FLOPs counted as the KAIR hooks count them (AIM 2020 – NTIRE 2023)",
+			cell: func(r LeaderRow, _ []string) templates.BoardCell { return ptrCell(r.FLOPsKAIR, fmtCount) }},
+		{key: "flops_fvcore", label: "FLOPs (fvcore)", title: "FLOPs counted as fvcore counts them (NTIRE 2024 on)",
+			cell: func(r LeaderRow, _ []string) templates.BoardCell { return ptrCell(r.FLOPsFvcore, fmtCount) }},
+		{key: "acts", label: "Activations", cell: func(r LeaderRow, _ []string) templates.BoardCell { return ptrCell(r.Activations, fmtCount) }},
+		{key: "mem", label: "Memory (MB)", cell: func(r LeaderRow, _ []string) templates.BoardCell {
+			return ptrCell(r.MemoryMB, func(v float64) string { return fmtFloat(v, 1) })
+		}},
+		{key: "conv", label: "Conv layers", cell: func(r LeaderRow, _ []string) templates.BoardCell {
+			return ptrCell(r.ConvLayers, func(v float64) string { return fmtFloat(v, 0) })
+		}},
+	}
+	for i, tr := range t.Tracks {
+		i, tr := i, tr
+		cols = append(cols, column{key: "track" + strconv.Itoa(i), label: tr.Name + " rank", title: "rank in track " + tr.Name,
+			cell: func(_ LeaderRow, row []string) templates.BoardCell {
+				return templates.BoardCell{Text: row[tr.RankCol], Sort: row[tr.RankCol]}
+			}})
+		if tr.ValueCol >= 0 {
+			cols = append(cols, column{key: "track" + strconv.Itoa(i) + "v", label: tr.Name + " " + tr.ValueName,
+				cell: func(_ LeaderRow, row []string) templates.BoardCell {
+					return templates.BoardCell{Text: row[tr.ValueCol], Sort: row[tr.ValueCol]}
+				}})
+		}
+	}
+	cols = append(cols, column{key: "submitted", label: "Submitted", cell: func(r LeaderRow, _ []string) templates.BoardCell {
+		return templates.BoardCell{Text: fmtTime(&r.SubmittedAt), Sort: r.SubmittedAt.UTC().Format("20060102150405")}
+	}})
+	return cols
+}
+
+// boardView lays the board out sorted by key: baselines, then the ranked
+// entries, then the unranked ones with their reasons; sorting reorders rows
+// within each group only.
+func boardView(d *boardData, key string, desc bool) templates.Board {
+	c, b, t := d.c, d.b, d.table
+	v := templates.Board{Slug: c.Slug, Title: c.Title, Rule: strings.Join(describeRules(c.Rules), " "),
+		Gates: gatesSentence(b), RuntimeNote: boardRuntimeNote(b.Rows), Device: deviceSentence(b),
+		Ties: "Entries with equal values share a rank unless the rules break the tie (their tie-break order is part of the rule set)."}
+	if b.Note != "" {
+		v.Rule = b.Note + " " + v.Rule
+	}
+	cols := boardColumnsFor(t)
+	base := "/c/" + c.Slug + "/leaderboard"
+	head := func(k, label, title string, higherBetter bool, isNum bool) templates.BoardColumn {
+		bc := templates.BoardColumn{Key: k, Label: label, Title: title, Num: isNum}
+		nextDesc := higherBetter
+		if k == key {
+			bc.Sort = "ascending"
+			if desc {
+				bc.Sort = "descending"
+			}
+			nextDesc = !desc
+		}
+		q := url.Values{"sort": {k}}
+		if nextDesc {
+			q.Set("dir", "desc")
+		}
+		bc.Href = base + "?" + q.Encode()
+		if title == "" {
+			bc.Title = "sort by " + label
+		}
+		return bc
+	}
+	v.Columns = append(v.Columns, head("rank", "Rank", "", false, true), head("name", "Team / user", "", false, false))
+	for _, col := range cols {
+		v.Columns = append(v.Columns, head(col.key, col.label, col.title, col.higherBetter, true))
+	}
+	var groups [3][]templates.BoardRow
+	var synthetic int
+	for i, r := range t.Lines {
+		row := templates.BoardRow{Name: r.Name, Baseline: r.Baseline, Synthetic: r.Synthetic, Note: r.Unranked}
+		if r.Rank > 0 {
+			row.Rank = strconv.Itoa(r.Rank)
+		}
+		if r.Baseline {
+			row.Note = ""
+		}
+		if r.Synthetic {
+			synthetic++
+		}
+		for _, col := range cols {
+			row.Cells = append(row.Cells, col.cell(r, t.CSV.Rows[i]))
+		}
+		g := 2
+		switch {
+		case r.Baseline:
+			g = 0
+		case r.Rank > 0:
+			g = 1
+		}
+		groups[g] = append(groups[g], row)
+	}
+	ci := slices.IndexFunc(v.Columns, func(c templates.BoardColumn) bool { return c.Key == key })
+	for g := range groups {
+		if key != "rank" || desc {
+			sortRows(groups[g], ci, desc)
+		}
+	}
+	names := [3][2]string{{"Baseline", "the reference model, not ranked"}, {"", ""},
+		{"Not ranked", "each with the reason; they stay below the ranked entries"}}
+	for g, rows := range groups {
+		if len(rows) > 0 {
+			v.Groups = append(v.Groups, templates.BoardGroup{Name: names[g][0], Caption: names[g][1], Rows: rows})
+		}
+	}
+	if synthetic > 0 {
+		v.Synthetic = fmt.Sprintf("%d of these %d results are synthetic: made up by srarena seed for demos and load tests, never measured.", synthetic, len(t.Lines))
+	}
+	v.Pareto, v.ParetoCaption = paretoChart(b)
+	return v
+}
+
+// sortRows sorts by column ci (the sort values: numbers when both parse,
+// else text); empty values last either way.
+func sortRows(rows []templates.BoardRow, ci int, desc bool) {
+	val := func(r templates.BoardRow) string {
+		switch ci {
+		case 0:
+			return r.Rank
+		case 1:
+			return r.Name
+		}
+		if ci-2 < len(r.Cells) && ci >= 2 {
+			return r.Cells[ci-2].Sort
+		}
+		return ""
+	}
+	slices.SortStableFunc(rows, func(a, b templates.BoardRow) int {
+		va, vb := val(a), val(b)
+		if va == "" || vb == "" {
+			return boolInt(va == "") - boolInt(vb == "")
+		}
+		var c int
+		fa, ea := strconv.ParseFloat(va, 64)
+		fb, eb := strconv.ParseFloat(vb, 64)
+		if ea == nil && eb == nil {
+			c = cmpFloat(fa, fb)
+		} else {
+			c = strings.Compare(strings.ToLower(va), strings.ToLower(vb))
+		}
+		if desc {
+			return -c
+		}
+		return c
+	})
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// paretoChart is runtime against PSNR for the ranked entries and the
+// baselines, with the Pareto front.
+func paretoChart(b Board) (string, string) {
+	var pts []charts.Point
+	for _, r := range b.Rows {
+		if r.Rank > 0 || r.Baseline {
+			pts = append(pts, charts.Point{X: r.RuntimeMS, Y: r.PSNR, Label: r.Name, Highlight: r.Baseline})
+		}
+	}
+	front := charts.ParetoFront(pts)
+	s := charts.Scatter{ID: "pareto", Title: "Runtime against PSNR", XLabel: "runtime (ms)", YLabel: "PSNR (dB)",
+		LogX: true, Points: pts, Front: true, HighlightLabel: "baseline",
+		Desc: fmt.Sprintf("Scatter of runtime (log scale) against PSNR for the %d ranked entries and baselines; "+
+			"the green staircase is the Pareto front, the %d entries no other entry beats in both speed and quality.", len(pts), len(front))}
+	caption := fmt.Sprintf("Each point is a ranked entry (hover for its name); %d entries lie on the Pareto front: none is both faster and better than them.", len(front))
+	return string(s.SVG()), caption
+}

@@ -1,0 +1,44 @@
+package templates
+
+// Board is the full public leaderboard: every metric, every track.
+type Board struct {
+	Slug, Title   string
+	Rule          string
+	Gates         string
+	Device        string // the hardware of the runtimes, said once
+	RuntimeNote   string
+	Ties          string
+	Synthetic     string // non-empty: some results are synthetic, said in words
+	Columns       []BoardColumn
+	Groups        []BoardGroup
+	Pareto        string // SVG
+	ParetoCaption string
+}
+
+// BoardColumn is a sortable column heading.
+type BoardColumn struct {
+	Key, Label, Title string
+	Href              string // the link that sorts by it (server-side)
+	Sort              string // "ascending", "descending" or "" (aria-sort)
+	Num               bool
+}
+
+// BoardGroup is a block of rows: baselines, ranked entries, unranked ones.
+type BoardGroup struct {
+	Name    string // e.g. "Not ranked"
+	Caption string // a sentence under the group's heading row
+	Rows    []BoardRow
+}
+
+// BoardRow is one row; Cells follow Columns after the first two (rank, name).
+type BoardRow struct {
+	Rank      string
+	Name      string
+	Baseline  bool
+	Synthetic bool
+	Note      string
+	Cells     []BoardCell
+}
+
+// BoardCell is one value: the text shown, the sort value, a tooltip.
+type BoardCell struct{ Text, Sort, Title string }
