@@ -147,4 +147,3 @@ func TestLeaderboardWarmupColumn(t *testing.T) {
 		}
 	}
 }
-
