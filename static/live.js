@@ -45,3 +45,51 @@
   }
   setTimeout(tick, 2000);
 })();
+
+// Sortable leaderboard: the column headings are links that sort on the
+// server (works without JavaScript); with it, a click sorts in place, within
+// each group of rows (ranked entries stay above the unranked ones), and the
+// address is updated so a reload keeps the order.
+(function () {
+  "use strict";
+  var table = document.querySelector("table.sortable");
+  if (!table) return;
+  var heads = table.querySelectorAll("thead th");
+  function value(row, i) {
+    var cell = row.children[i];
+    return cell ? cell.getAttribute("data-v") || "" : "";
+  }
+  function sortBy(i, desc) {
+    table.querySelectorAll("tbody").forEach(function (tb) {
+      var rows = Array.prototype.filter.call(tb.rows, function (r) { return !r.classList.contains("group"); });
+      rows.sort(function (a, b) {
+        var va = value(a, i), vb = value(b, i);
+        if (va === "" || vb === "") return (va === "") - (vb === "");
+        var na = parseFloat(va), nb = parseFloat(vb), c;
+        if (!isNaN(na) && !isNaN(nb) && String(na) !== "NaN") c = na - nb;
+        else c = va.toLowerCase() < vb.toLowerCase() ? -1 : va.toLowerCase() > vb.toLowerCase() ? 1 : 0;
+        return desc ? -c : c;
+      });
+      rows.forEach(function (r) { tb.appendChild(r); });
+    });
+    heads.forEach(function (th, j) {
+      if (j === i) th.setAttribute("aria-sort", desc ? "descending" : "ascending");
+      else th.removeAttribute("aria-sort");
+    });
+  }
+  heads.forEach(function (th, i) {
+    var a = th.querySelector("a");
+    if (!a) return;
+    a.addEventListener("click", function (ev) {
+      ev.preventDefault();
+      var url = new URL(a.href, location.href);
+      var desc = url.searchParams.get("dir") === "desc";
+      sortBy(i, desc);
+      // The next click on this heading reverses the order.
+      var next = new URL(url);
+      if (desc) next.searchParams.delete("dir"); else next.searchParams.set("dir", "desc");
+      a.href = next.pathname + next.search;
+      history.replaceState(null, "", url.pathname + url.search);
+    });
+  });
+})();
