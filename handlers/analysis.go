@@ -188,7 +188,7 @@ func (h *Analysis) API(w http.ResponseWriter, r *http.Request) error {
 // Analysis is a challenge's runtime analysis, from its ranked leaderboard
 // rows (the baseline highlighted). GET /c/{slug}/analysis
 func (h *FastBoard) Analysis(w http.ResponseWriter, r *http.Request) error {
-	render := func(d *boardData, p templates.Page) (templates.Analysis, error) {
+	render := func(d *boardData) (templates.Analysis, error) {
 		rep, err := analysis.Analyze("Runtime analysis · "+d.c.Title, d.table.CSV)
 		if err != nil {
 			return templates.Analysis{}, err
@@ -204,22 +204,10 @@ func (h *FastBoard) Analysis(w http.ResponseWriter, r *http.Request) error {
 		}
 		return v, nil
 	}
-	if !anonymous(r) {
-		d, err := h.data(r.Context(), chi.URLParam(r, "slug"))
-		if err != nil {
-			return err
-		}
-		p := h.Page(r, "Runtime analysis · "+d.c.Title)
-		v, err := render(d, p)
-		if err != nil {
-			return err
-		}
-		return Render(r.Context(), w, http.StatusOK, templates.AnalysisPage(p, v))
-	}
 	page := h.Page(r, "")
 	return h.page(w, r, "analysis", func(d *boardData) (*pagecache.Page, error) {
 		page.Title = "Runtime analysis · " + d.c.Title
-		v, err := render(d, page)
+		v, err := render(d)
 		if err != nil {
 			return nil, err
 		}

@@ -11,12 +11,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/srarena/srarena/charts"
+	"github.com/srarena/srarena/domain"
 	"github.com/srarena/srarena/pagecache"
-	"github.com/srarena/srarena/store"
 	"github.com/srarena/srarena/templates"
 )
 
@@ -27,29 +28,58 @@ import (
 // users get a page rendered with their navigation from the cached board.
 type FastBoard struct {
 	*Base
-	Board *Leaderboard // computes boards; its own TTL cache is bypassed
-	Cache *pagecache.Cache
+	Domain *domain.Service // ranks boards and decides who sees them
+	Cache  *pagecache.Cache
 }
 
 // boardData is a computed board with everything the pages derive from it.
 type boardData struct {
-	c     store.Challenge
-	b     Board
+	c     domain.ChallengeInfo
+	b     domain.Board
 	table boardTable
+	until time.Time // the next phase boundary, when the board may change by itself
 }
 
-func (h *FastBoard) data(ctx context.Context, slug string) (*boardData, error) {
-	v, err := h.Cache.Get(ctx, "data\x00"+slug, func(ctx context.Context) (int64, any, error) {
-		c, b, err := h.Board.compute(ctx, slug)
+// data is the board of the request's phase (?phase=, "" for the current
+// one) as the request's viewer may see it: from the cache for anonymous
+// viewers, computed for signed-in ones (an organizer sees hidden phases).
+func (h *FastBoard) data(r *http.Request) (*boardData, error) {
+	slug, phase := chi.URLParam(r, "slug"), r.URL.Query().Get("phase")
+	compute := func(ctx context.Context, v domain.Viewer) (*boardData, error) {
+		c, b, err := h.Domain.Leaderboard(ctx, v, slug, phase)
 		if err != nil {
-			return 0, nil, err
+			return nil, err
 		}
-		return c.ID, &boardData{c: c, b: b, table: tableOf(b)}, nil
+		return &boardData{c: c, b: b, table: tableOf(b), until: nextBoundary(c, time.Now())}, nil
+	}
+	if !anonymous(r) {
+		return compute(r.Context(), viewer(r))
+	}
+	v, err := h.Cache.Get(r.Context(), "data\x00"+slug+"\x00"+phase, func(ctx context.Context) (pagecache.Value, error) {
+		d, err := compute(ctx, domain.Viewer{})
+		if err != nil {
+			return pagecache.Value{}, err
+		}
+		return pagecache.Value{ChallengeID: d.c.ID, Until: d.until, Val: d}, nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return v.(*boardData), nil
+}
+
+// nextBoundary is the first phase opening, closing or reveal after now:
+// what a board shows then changes with no change in the database.
+func nextBoundary(c domain.ChallengeInfo, now time.Time) time.Time {
+	var next time.Time
+	for _, p := range c.Phases {
+		for _, t := range []*time.Time{p.OpensAt, p.ClosesAt, p.RevealedAt} {
+			if t != nil && t.After(now) && (next.IsZero() || t.Before(next)) {
+				next = *t
+			}
+		}
+	}
+	return next
 }
 
 // anonymous reports whether the response may be the shared cached bytes:
@@ -62,14 +92,27 @@ func anonymous(r *http.Request) bool {
 // page serves the cached page key of the request's challenge, building it
 // with render from the board.
 func (h *FastBoard) page(w http.ResponseWriter, r *http.Request, key string, render func(*boardData) (*pagecache.Page, error)) error {
-	slug := chi.URLParam(r, "slug")
-	v, err := h.Cache.Get(r.Context(), key+"\x00"+slug, func(ctx context.Context) (int64, any, error) {
-		d, err := h.data(ctx, slug)
+	if !anonymous(r) { // rendered for this viewer, not shared
+		d, err := h.data(r)
 		if err != nil {
-			return 0, nil, err
+			return err
 		}
 		p, err := render(d)
-		return d.c.ID, p, err
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Cache-Control", "private, no-cache")
+		p.Serve(w, r)
+		return nil
+	}
+	k := key + "\x00" + chi.URLParam(r, "slug") + "\x00" + r.URL.Query().Get("phase")
+	v, err := h.Cache.Get(r.Context(), k, func(ctx context.Context) (pagecache.Value, error) {
+		d, err := h.data(r)
+		if err != nil {
+			return pagecache.Value{}, err
+		}
+		p, err := render(d)
+		return pagecache.Value{ChallengeID: d.c.ID, Until: d.until, Val: p}, err
 	})
 	if err != nil {
 		return err
@@ -105,13 +148,6 @@ func (h *FastBoard) CSV(w http.ResponseWriter, r *http.Request) error {
 // GET /c/{slug}/leaderboard
 func (h *FastBoard) Show(w http.ResponseWriter, r *http.Request) error {
 	key, desc := sortParams(r.URL.Query())
-	if !anonymous(r) {
-		d, err := h.data(r.Context(), chi.URLParam(r, "slug"))
-		if err != nil {
-			return err
-		}
-		return Render(r.Context(), w, http.StatusOK, templates.BoardPage(h.Page(r, "Leaderboard · "+d.c.Title), boardView(d, key, desc)))
-	}
 	page := h.Page(r, "")
 	return h.page(w, r, "html\x00"+key+"\x00"+strconv.FormatBool(desc), func(d *boardData) (*pagecache.Page, error) {
 		page.Title = "Leaderboard · " + d.c.Title
@@ -145,7 +181,7 @@ var boardSortKeys = []string{"rank", "name", "psnr", "ssim", "runtime", "params"
 type column struct {
 	key, label, title string
 	higherBetter      bool // the first click sorts descending
-	cell              func(LeaderRow, []string) templates.BoardCell
+	cell              func(domain.LeaderRow, []string) templates.BoardCell
 }
 
 func ptrCell(v *float64, text func(float64) string) templates.BoardCell {
@@ -157,14 +193,14 @@ func ptrCell(v *float64, text func(float64) string) templates.BoardCell {
 
 func boardColumnsFor(t boardTable) []column {
 	cols := []column{
-		{key: "psnr", label: "PSNR (dB)", higherBetter: true, cell: func(r LeaderRow, _ []string) templates.BoardCell {
+		{key: "psnr", label: "PSNR (dB)", higherBetter: true, cell: func(r domain.LeaderRow, _ []string) templates.BoardCell {
 			return templates.BoardCell{Text: fmtFloat(r.PSNR, 2), Sort: num(r.PSNR)}
 		}},
-		{key: "ssim", label: "SSIM", higherBetter: true, cell: func(r LeaderRow, _ []string) templates.BoardCell {
+		{key: "ssim", label: "SSIM", higherBetter: true, cell: func(r domain.LeaderRow, _ []string) templates.BoardCell {
 			return ptrCell(r.SSIM, func(v float64) string { return fmtFloat(v, 4) })
 		}},
 		{key: "runtime", label: "Runtime ms (mean of per-image medians)*", title: "mean over images of each image's median runtime; ± the spread across repeats",
-			cell: func(r LeaderRow, _ []string) templates.BoardCell {
+			cell: func(r domain.LeaderRow, _ []string) templates.BoardCell {
 				c := templates.BoardCell{Text: fmtFloat(r.RuntimeMS, 2), Sort: num(r.RuntimeMS)}
 				if r.RuntimeStdMS != nil {
 					c.Text += " ± " + fmtFloat(*r.RuntimeStdMS, 2)
@@ -175,33 +211,33 @@ func boardColumnsFor(t boardTable) []column {
 				}
 				return c
 			}},
-		{key: "params", label: "Params", cell: func(r LeaderRow, _ []string) templates.BoardCell { return ptrCell(r.Params, fmtCount) }},
+		{key: "params", label: "Params", cell: func(r domain.LeaderRow, _ []string) templates.BoardCell { return ptrCell(r.Params, fmtCount) }},
 		{key: "flops_kair", label: "FLOPs (KAIR)", title: "FLOPs counted as the KAIR hooks count them (AIM 2020 – NTIRE 2023)",
-			cell: func(r LeaderRow, _ []string) templates.BoardCell { return ptrCell(r.FLOPsKAIR, fmtCount) }},
+			cell: func(r domain.LeaderRow, _ []string) templates.BoardCell { return ptrCell(r.FLOPsKAIR, fmtCount) }},
 		{key: "flops_fvcore", label: "FLOPs (fvcore)", title: "FLOPs counted as fvcore counts them (NTIRE 2024 on)",
-			cell: func(r LeaderRow, _ []string) templates.BoardCell { return ptrCell(r.FLOPsFvcore, fmtCount) }},
-		{key: "acts", label: "Activations", cell: func(r LeaderRow, _ []string) templates.BoardCell { return ptrCell(r.Activations, fmtCount) }},
-		{key: "mem", label: "Memory (MB)", cell: func(r LeaderRow, _ []string) templates.BoardCell {
+			cell: func(r domain.LeaderRow, _ []string) templates.BoardCell { return ptrCell(r.FLOPsFvcore, fmtCount) }},
+		{key: "acts", label: "Activations", cell: func(r domain.LeaderRow, _ []string) templates.BoardCell { return ptrCell(r.Activations, fmtCount) }},
+		{key: "mem", label: "Memory (MB)", cell: func(r domain.LeaderRow, _ []string) templates.BoardCell {
 			return ptrCell(r.MemoryMB, func(v float64) string { return fmtFloat(v, 1) })
 		}},
-		{key: "conv", label: "Conv layers", cell: func(r LeaderRow, _ []string) templates.BoardCell {
+		{key: "conv", label: "Conv layers", cell: func(r domain.LeaderRow, _ []string) templates.BoardCell {
 			return ptrCell(r.ConvLayers, func(v float64) string { return fmtFloat(v, 0) })
 		}},
 	}
 	for i, tr := range t.Tracks {
 		i, tr := i, tr
 		cols = append(cols, column{key: "track" + strconv.Itoa(i), label: tr.Name + " rank", title: "rank in track " + tr.Name,
-			cell: func(_ LeaderRow, row []string) templates.BoardCell {
+			cell: func(_ domain.LeaderRow, row []string) templates.BoardCell {
 				return templates.BoardCell{Text: row[tr.RankCol], Sort: row[tr.RankCol]}
 			}})
 		if tr.ValueCol >= 0 {
 			cols = append(cols, column{key: "track" + strconv.Itoa(i) + "v", label: tr.Name + " " + tr.ValueName,
-				cell: func(_ LeaderRow, row []string) templates.BoardCell {
+				cell: func(_ domain.LeaderRow, row []string) templates.BoardCell {
 					return templates.BoardCell{Text: row[tr.ValueCol], Sort: row[tr.ValueCol]}
 				}})
 		}
 	}
-	cols = append(cols, column{key: "submitted", label: "Submitted", cell: func(r LeaderRow, _ []string) templates.BoardCell {
+	cols = append(cols, column{key: "submitted", label: "Submitted", cell: func(r domain.LeaderRow, _ []string) templates.BoardCell {
 		return templates.BoardCell{Text: fmtTime(&r.SubmittedAt), Sort: r.SubmittedAt.UTC().Format("20060102150405")}
 	}})
 	return cols
@@ -313,7 +349,7 @@ func sortRows(rows []templates.BoardRow, ci int, desc bool) {
 		fa, ea := strconv.ParseFloat(va, 64)
 		fb, eb := strconv.ParseFloat(vb, 64)
 		if ea == nil && eb == nil {
-			c = cmpFloat(fa, fb)
+			c = cmpNum(fa, fb)
 		} else {
 			c = strings.Compare(strings.ToLower(va), strings.ToLower(vb))
 		}
@@ -333,7 +369,7 @@ func boolInt(b bool) int {
 
 // paretoChart is runtime against PSNR for the ranked entries and the
 // baselines, with the Pareto front.
-func paretoChart(b Board) (string, string) {
+func paretoChart(b domain.Board) (string, string) {
 	var pts []charts.Point
 	for _, r := range b.Rows {
 		if r.Rank > 0 || r.Baseline {
@@ -347,4 +383,14 @@ func paretoChart(b Board) (string, string) {
 			"the green staircase is the Pareto front, the %d entries no other entry beats in both speed and quality.", len(pts), len(front))}
 	caption := fmt.Sprintf("Each point is a ranked entry (hover for its name); %d entries lie on the Pareto front: none is both faster and better than them.", len(front))
 	return string(s.SVG()), caption
+}
+
+func cmpNum(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }

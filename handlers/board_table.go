@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/srarena/srarena/domain"
 	"github.com/srarena/srarena/scoring"
 )
 
@@ -28,7 +29,7 @@ type boardTrack struct {
 // Lines[i].
 type boardTable struct {
 	CSV    *scoring.Results
-	Lines  []LeaderRow
+	Lines  []domain.LeaderRow
 	Tracks []boardTrack
 }
 
@@ -56,7 +57,7 @@ func boolCell(b bool) string {
 }
 
 // csvRow is a board row in boardColumns order, in the units scoring uses.
-func csvRow(r LeaderRow, split string) []string {
+func csvRow(r domain.LeaderRow, split string) []string {
 	ranked := boolCell(r.Rank > 0)
 	val, test := "", ""
 	pv, pt := "", ""
@@ -80,9 +81,9 @@ func csvRow(r LeaderRow, split string) []string {
 // rules the board applied (so every track's rank and sum or score is
 // filled in exactly as `srarena rank` would), the other rows follow,
 // unranked with the board's reason.
-func tableOf(b Board) boardTable {
+func tableOf(b domain.Board) boardTable {
 	in := &scoring.Results{Header: append([]string(nil), boardColumns...)}
-	var inLines, rest []LeaderRow
+	var inLines, rest []domain.LeaderRow
 	var base map[string]float64
 	for _, r := range b.Rows {
 		if r.Rank > 0 || r.Baseline {
@@ -93,9 +94,9 @@ func tableOf(b Board) boardTable {
 		}
 	}
 	out := boardTable{CSV: in, Lines: inLines}
-	if len(b.rules.Tracks) > 0 {
+	if len(b.AppliedRules().Tracks) > 0 {
 		// The newest baseline's metrics stand in for the rules' published
-		// ones, as on the board (rankSameDevice).
+		// ones, as on the board (domain.rankSameDevice).
 		if entries, err := in.Entries(); err == nil {
 			for _, e := range entries {
 				if e.Baseline {
@@ -103,9 +104,9 @@ func tableOf(b Board) boardTable {
 				}
 			}
 		}
-		if ranked, rks, err := scoring.RankResults(in, b.rules, base); err == nil {
+		if ranked, rks, err := scoring.RankResults(in, b.AppliedRules(), base); err == nil {
 			out.CSV = ranked
-			out.Lines = make([]LeaderRow, len(rks))
+			out.Lines = make([]domain.LeaderRow, len(rks))
 			for k, rk := range rks {
 				out.Lines[k] = inLines[rk.Index]
 			}
@@ -121,7 +122,7 @@ func tableOf(b Board) boardTable {
 		t.Rows = append(t.Rows, row)
 		out.Lines = append(out.Lines, r)
 	}
-	for _, tr := range b.rules.Tracks {
+	for _, tr := range b.AppliedRules().Tracks {
 		bt := boardTrack{Name: tr.Name, RankCol: t.Col(tr.Name + "_rank"), ValueCol: -1}
 		for _, suffix := range []string{"sum", "score"} {
 			if c := t.Col(tr.Name + "_" + suffix); c >= 0 {

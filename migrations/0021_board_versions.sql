@@ -4,8 +4,9 @@
 -- `srarena serve` process caches rendered boards and serves them until the
 -- version moves; it learns of a bump from NOTIFY srarena_board (payload:
 -- the challenge id) and, while it cannot listen, by reading this table.
--- Tables added later that change a board (phases, team selections) call
--- srarena_bump_board(challenge_id) from their own triggers.
+-- Phases, phase datasets and teams (migration 0005) change boards too.
+-- Tables added later that change a board call srarena_bump_board(challenge_id)
+-- from their own triggers.
 CREATE TABLE board_versions (
     challenge_id bigint PRIMARY KEY REFERENCES challenges (id) ON DELETE CASCADE,
     version      bigint NOT NULL DEFAULT 1,
@@ -38,7 +39,9 @@ BEGIN
         PERFORM srarena_bump_board(r.id);
     ELSIF TG_TABLE_NAME = 'results' THEN
         PERFORM srarena_bump_board((SELECT challenge_id FROM submissions WHERE id = r.submission_id));
-    ELSE -- submissions, datasets
+    ELSIF TG_TABLE_NAME = 'phase_datasets' THEN
+        PERFORM srarena_bump_board((SELECT challenge_id FROM phases WHERE id = r.phase_id));
+    ELSE -- submissions, datasets, phases, teams
         PERFORM srarena_bump_board(r.challenge_id);
     END IF;
     RETURN NULL;
@@ -46,9 +49,17 @@ END $$;
 
 CREATE TRIGGER results_board AFTER INSERT OR UPDATE OR DELETE ON results
     FOR EACH ROW EXECUTE FUNCTION srarena_board_changed();
--- Status changes, baseline flags, labels, deletions; not the worker's
--- attempt counters, which no board shows.
-CREATE TRIGGER submissions_board AFTER UPDATE OF status, is_baseline, label, user_id, dataset_id, synthetic OR DELETE ON submissions
+-- Status changes, baseline flags, labels, a team's chosen entry, hiding,
+-- deletions; not the worker's attempt or progress counters, which no board
+-- shows.
+CREATE TRIGGER submissions_board AFTER UPDATE OF status, is_baseline, label, user_id, dataset_id, synthetic,
+        phase_id, team_id, selected, hidden_reason OR DELETE ON submissions
+    FOR EACH ROW EXECUTE FUNCTION srarena_board_changed();
+CREATE TRIGGER phases_board AFTER INSERT OR UPDATE OR DELETE ON phases
+    FOR EACH ROW EXECUTE FUNCTION srarena_board_changed();
+CREATE TRIGGER phase_datasets_board AFTER INSERT OR UPDATE OR DELETE ON phase_datasets
+    FOR EACH ROW EXECUTE FUNCTION srarena_board_changed();
+CREATE TRIGGER teams_board AFTER UPDATE OR DELETE ON teams
     FOR EACH ROW EXECUTE FUNCTION srarena_board_changed();
 CREATE TRIGGER challenges_board AFTER INSERT OR UPDATE ON challenges
     FOR EACH ROW EXECUTE FUNCTION srarena_board_changed();

@@ -3,6 +3,7 @@ package pagecache
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // Cache holds values (usually *Page) per key, each tied to the challenge it
@@ -19,7 +20,8 @@ type Cache struct {
 type entry struct {
 	done  chan struct{}
 	at    stamp
-	scope int64 // challenge id
+	scope int64     // challenge id
+	until time.Time // zero: until the challenge changes
 	val   any
 	err   error
 }
@@ -30,7 +32,17 @@ func New(v *Versions, maxEntries int) *Cache {
 }
 
 // Build computes a value and names the challenge it depends on.
-type Build func(ctx context.Context) (challengeID int64, val any, err error)
+type Build func(ctx context.Context) (Value, error)
+
+// Value is what a Build returns.
+type Value struct {
+	ChallengeID int64
+	// Until, when set, is when the value goes stale by itself, with no
+	// database change: a phase opening, closing or being revealed at a set
+	// time.
+	Until time.Time
+	Val   any
+}
 
 // Get returns the value for key, building it when missing or stale. Errors
 // are returned, never cached.
@@ -40,7 +52,7 @@ func (c *Cache) Get(ctx context.Context, key string, build Build) (any, error) {
 	if e != nil {
 		select {
 		case <-e.done:
-			if e.err == nil && c.v.fresh(e.at, e.scope) {
+			if e.err == nil && c.v.fresh(e.at, e.scope) && (e.until.IsZero() || time.Now().Before(e.until)) {
 				c.mu.Unlock()
 				return e.val, nil
 			}
@@ -73,7 +85,8 @@ func (c *Cache) build(ctx context.Context, key string, build Build) (any, error)
 		c.m[key] = e
 		c.mu.Unlock()
 	}
-	e.scope, e.val, e.err = build(ctx)
+	v, err := build(ctx)
+	e.scope, e.until, e.val, e.err = v.ChallengeID, v.Until, v.Val, err
 	if e.err != nil || !e.at.ok {
 		c.mu.Lock()
 		if c.m[key] == e {

@@ -126,7 +126,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[jobs.Evaluate]) error 
 		if errors.Is(context.Cause(ctx), river.ErrJobCancelledRemotely) {
 			log.Warn("evaluation cancelled remotely", "err", err, "evaluation_attempt", attempt)
 			if attempt > 0 {
-				w.appendLog(bg, id, "the evaluation was cancelled by the organizers")
+				w.appendLog(bg, id, "the evaluation was cancelled")
 			}
 			return err
 		}
@@ -198,6 +198,7 @@ func (w *Worker) work(ctx context.Context, id int64, log *slog.Logger, attemptp 
 		return err
 	}
 	w.appendLog(ctx, id, fmt.Sprintf("evaluation started (attempt %d): %d images, ×%d", attempt, len(in.Images), in.Scale))
+	w.progress(ctx, id, attempt, 0, len(in.Images))
 
 	model, err := w.blobs.ReadAll(in.ModelSHA256)
 	if errors.Is(err, blob.ErrNotFound) {
@@ -256,6 +257,7 @@ func (w *Worker) work(ctx context.Context, id int64, log *slog.Logger, attemptp 
 			line = fmt.Sprintf("image %d/%d %s: PSNR %.4f dB, SSIM %.4f, %.2f ms", done, total, r.Name, r.PSNR, r.SSIM, r.RuntimeMS)
 		}
 		w.appendLog(ctx, id, line)
+		w.progress(ctx, id, attempt, done, total)
 	}
 	rep, err := Evaluate(ctx, model, pairs, opt)
 	if err != nil {
@@ -314,6 +316,14 @@ func (w *Worker) image(digest string) (*scoring.Image, error) {
 		return nil, err
 	}
 	return scoring.DecodePNG(bytes.NewReader(b))
+}
+
+// progress records "image done of total" for the submission page; like a
+// log line, a failure to record it does not stop the evaluation.
+func (w *Worker) progress(ctx context.Context, id int64, attempt, done, total int) {
+	if err := w.st.SetProgress(ctx, id, attempt, done, total); err != nil {
+		w.log.Warn("recording progress", "submission", id, "err", err)
+	}
 }
 
 func (w *Worker) appendLog(ctx context.Context, id int64, line string) {

@@ -48,8 +48,8 @@ func TestRankReproducesNTIRE2023(t *testing.T) {
 		}
 	}
 	for team, want := range map[string]string{
-		"Alpha":         "psnr_val 28.81 below the gate 28.91",
-		"CUIT_SRLab":    "psnr_test 25.44 below the gate 26.95",
+		"Alpha":         "PSNR 28.81 dB is below the required 28.91 dB",
+		"CUIT_SRLab":    "test PSNR 25.44 dB is below the required 26.95 dB",
 		"RFDN baseline": "baseline",
 	} {
 		if !strings.Contains(reasons[team], want) {
@@ -133,8 +133,8 @@ func TestRankRules(t *testing.T) {
 		{"fast", 1, 0.7*math.Exp(1) + 0.3*e2, ""},
 		{"base", 2, e2, ""},
 		{"nan", 3, nan, ""},
-		{"low", 0, nan, "psnr_val 26.8 below the gate 26.9"},
-		{"notest", 0, nan, "psnr_test missing"},
+		{"low", 0, nan, "PSNR 26.80 dB is below the required 26.90 dB"},
+		{"notest", 0, nan, "no test PSNR was measured"},
 	}
 	for _, c := range checks {
 		r := byID[c.id]
@@ -286,5 +286,29 @@ func TestRankResultsKeepsNotCompetingOut(t *testing.T) {
 	}
 	if cs[0].N != 3 {
 		t.Errorf("correlation n = %d, want 3 (ranked rows only)", cs[0].N)
+	}
+}
+
+// Unranked rows say why in words a participant understands (issue #7).
+func TestGateReasonInWords(t *testing.T) {
+	for _, tc := range []struct {
+		gate Gate
+		base map[string]float64
+		v    float64
+		want string
+	}{
+		{Gate{Metric: MetricPSNRVal, FromBaseline: true}, map[string]float64{MetricPSNRVal: 37.329190993592}, 4.723634376256447,
+			"PSNR 4.72 dB is below the baseline's 37.33 dB"},
+		{Gate{Metric: MetricPSNRVal, FromBaseline: true}, map[string]float64{MetricPSNRVal: 37.3291}, 37.3289,
+			"PSNR 37.3289 dB is below the baseline's 37.3291 dB"},
+		{Gate{Metric: MetricPSNRTest, FromBaseline: true, Min: -0.1}, map[string]float64{MetricPSNRTest: 27}, 26,
+			"test PSNR 26.00 dB is below the baseline's 27.00 dB − 0.10 dB = 26.90 dB"},
+		{Gate{Metric: MetricPSNRVal, FromBaseline: true}, nil, 26, "no baseline PSNR to compare with yet"},
+		{Gate{Metric: MetricPSNRVal, Min: 26.9}, nil, math.NaN(), "no PSNR was measured"},
+	} {
+		got := gateReason([]Gate{tc.gate}, tc.base, Entry{Metrics: map[string]float64{tc.gate.Metric: tc.v}})
+		if got != tc.want {
+			t.Errorf("gateReason(%+v, %v) = %q, want %q", tc.gate, tc.v, got, tc.want)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/srarena/srarena/domain"
 	"github.com/srarena/srarena/handlers"
 	"github.com/srarena/srarena/scoring"
 )
@@ -40,10 +41,10 @@ func (a *app) rules(preset string) {
 	a.exec(`UPDATE challenges SET rules = $1 WHERE id = $2`, rj, a.chID)
 }
 
-func (a *app) board() handlers.Board {
+func (a *app) board() domain.Board {
 	a.t.Helper()
 	r := a.browser().get("/c/esr/leaderboard.json")
-	var b handlers.Board
+	var b domain.Board
 	if r.status != 200 {
 		a.t.Fatalf("leaderboard.json: %d %s", r.status, r.body)
 	}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -21,18 +22,14 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 	throttle := handlers.NewLoginThrottle(handlers.LoginFailuresPerName, handlers.LoginFailuresPerIP, handlers.LoginWindow, d.Now)
 	auth := &handlers.Auth{Base: base, Users: d.Store, Sessions: sess, Hasher: hasher, Throttle: throttle,
 		Signups: handlers.NewSignupThrottle(handlers.SignupsPerIP, handlers.SignupWindow, d.Now)}
-	challenges := &handlers.ChallengePages{Base: base, Store: d.Store}
-	upload := &handlers.Upload{Base: base, Store: d.Store, Blobs: d.Blobs, Inspect: d.Inspect, Jobs: d.Jobs,
+	challenges := &handlers.ChallengePages{Base: base, Domain: d.Domain}
+	teams := &handlers.TeamPages{Base: base, Domain: d.Domain, BaseURL: strings.TrimSuffix(s.cfg.BaseURL, "/")}
+	upload := &handlers.Upload{Base: base, Domain: d.Domain, Store: d.Store, Blobs: d.Blobs, Inspect: d.Inspect,
 		Rejects:  handlers.NewRejectLimit(handlers.UploadRejectsPerHour, d.Now),
 		Slots:    handlers.NewUploadSlots(handlers.UploadInspections, s.cfg.UploadSlotWait),
 		InFlight: handlers.NewInFlight(handlers.UploadsInFlightPerUser)}
-	subs := &handlers.SubmissionPages{Base: base, Store: d.Store}
-	boardTTL := s.cfg.LeaderboardCacheTTL
-	if boardTTL == 0 {
-		boardTTL = handlers.DefaultLeaderboardCacheTTL
-	}
-	board := &handlers.Leaderboard{Base: base, Store: d.Store, CacheTTL: boardTTL}
-	fast := &handlers.FastBoard{Base: base, Board: board, Cache: s.pages}
+	subs := &handlers.SubmissionPages{Base: base, Domain: d.Domain, Blobs: d.Blobs}
+	fast := &handlers.FastBoard{Base: base, Domain: d.Domain, Cache: s.pages}
 	analysis := &handlers.Analysis{Base: base}
 	health := &handlers.Health{DB: d.Store.Pool()}
 
@@ -81,6 +78,18 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 				r.Get("/c/{slug}/submissions", h(subs.Mine))
 				r.Get("/submissions/{id}", h(subs.Show))
 				r.Get("/submissions/{id}/status.json", h(subs.Status))
+				r.Get("/submissions/{id}/model.onnx", h(subs.Model))
+				r.Post("/submissions/{id}/cancel", h(subs.Cancel))
+				r.Post("/submissions/{id}/select", h(subs.Select))
+				r.Get("/c/{slug}/register", h(teams.RegisterForm))
+				r.Post("/c/{slug}/register", h(teams.Register))
+				r.Get("/c/{slug}/team", h(teams.Show))
+				r.Post("/c/{slug}/team", h(teams.Create))
+				r.Post("/c/{slug}/team/invite", h(teams.Invite))
+				r.Post("/c/{slug}/team/rename", h(teams.Rename))
+				r.Post("/c/{slug}/team/leave", h(teams.Leave))
+				r.Get("/join/{token}", h(teams.JoinForm))
+				r.Post("/join/{token}", h(teams.Join))
 			})
 		})
 

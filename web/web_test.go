@@ -26,6 +26,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/srarena/srarena/blob"
+	"github.com/srarena/srarena/domain"
 	"github.com/srarena/srarena/handlers"
 	"github.com/srarena/srarena/internal/pgtest"
 	"github.com/srarena/srarena/onnxmodel/onnxbuild"
@@ -609,7 +610,7 @@ func TestLeaderboard(t *testing.T) {
 	a.exec(`INSERT INTO submissions (challenge_id, user_id, dataset_id, model_sha256, model_bytes) VALUES ($1, (SELECT id FROM users WHERE username='ann'), $2, $3, 1)`,
 		a.chID, a.dsID, strings.Repeat("f", 64))
 
-	var board handlers.Board
+	var board domain.Board
 	r := a.browser().get("/c/esr/leaderboard.json")
 	if err := json.Unmarshal([]byte(r.body), &board); err != nil {
 		t.Fatalf("%v: %s", err, r.body)
