@@ -265,7 +265,7 @@ func TestRankResultsKeepsNotCompetingOut(t *testing.T) {
 		t.Errorf("reference Ranked = %+v", r)
 	}
 	low := with.Rows[len(with.Rows)-2]
-	if low[0] != "Low" || !strings.Contains(low[with.Col("unranked_reason")], "below the gate") {
+	if low[0] != "Low" || !strings.Contains(low[with.Col("unranked_reason")], "below the required") {
 		t.Errorf("gated row = %q", low)
 	}
 	// A reason in the input means the row was gated, not withdrawn: the
