@@ -115,18 +115,10 @@ func CreateDataset(ctx context.Context, tx pgx.Tx, challengeID int64, name, spli
 		rows[i] = []any{id, im.Name, im.LRSHA256, im.HRSHA256}
 	}
 	_, err = tx.CopyFrom(ctx, pgx.Identifier{"dataset_images"}, []string{"dataset_id", "name", "lr_sha256", "hr_sha256"}, pgx.CopyFromRows(rows))
-	if err != nil {
-		return id, translate(err, "add dataset images")
-	}
 	// A challenge with a single phase that has no dataset yet scores on
-	// this one: the common case needs no AddPhaseDataset call.
-	_, err = tx.Exec(ctx, `
-		INSERT INTO phase_datasets (phase_id, dataset_id, is_primary)
-		SELECT p.id, $2, true FROM phases p
-		WHERE p.challenge_id = $1
-		  AND (SELECT count(*) FROM phases WHERE challenge_id = $1) = 1
-		  AND NOT EXISTS (SELECT 1 FROM phase_datasets pd WHERE pd.phase_id = p.id)`, challengeID, id)
-	return id, translate(err, "attach dataset to phase")
+	// this one (migration 0006's trigger): the common case needs no
+	// AddPhaseDataset call.
+	return id, translate(err, "add dataset images")
 }
 
 // CountChallenges tells the seed whether the database is new.

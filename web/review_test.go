@@ -356,7 +356,7 @@ func TestLeaderboardInfinitePSNR(t *testing.T) {
 	if rank("uma") != 1 || rank("wil") != 2 || rank("vic") != 0 {
 		t.Errorf("ranks uma %v wil %v vic %v, want 1 2 0", rank("uma"), rank("wil"), rank("vic"))
 	}
-	if why, _ := rows["vic"]["unranked"].(string); !strings.Contains(why, "psnr_val missing") {
+	if why, _ := rows["vic"]["unranked"].(string); !strings.Contains(why, "no PSNR was measured") {
 		t.Errorf("vic unranked for %q, want the missing PSNR", why)
 	}
 	if r := a.browser().get("/c/esr/leaderboard"); r.status != 200 {

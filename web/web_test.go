@@ -105,7 +105,8 @@ func newApp(t *testing.T, co challengeOpts) *app {
 		t.Fatal(err)
 	}
 	if co.closed {
-		a.exec(`UPDATE challenges SET closes_at = now() - interval '1 hour' WHERE id = $1`, a.chID)
+		a.exec(`UPDATE phases SET opens_at = date_trunc('minute', now()) - interval '2 hours',
+			closes_at = date_trunc('minute', now()) - interval '1 hour' WHERE challenge_id = $1`, a.chID)
 	}
 	a.srv = httptest.NewServer(s.Handler())
 	t.Cleanup(a.srv.Close)
@@ -211,6 +212,18 @@ func (b *browser) signup(username string) {
 		"username": {username}, "password": {"correct horse battery"}})
 	if r.status != http.StatusSeeOther {
 		b.a.t.Fatalf("signup %s: %d %s", username, r.status, r.body)
+	}
+	b.register("esr", "")
+}
+
+// register registers the signed-in user for a challenge, accepting its
+// terms, in a new team (a solo team for "").
+func (b *browser) register(slug, team string) {
+	b.a.t.Helper()
+	tok := b.csrf("/c/" + slug + "/register")
+	r := b.post("/c/"+slug+"/register", url.Values{"csrf_token": {tok}, "accept_terms": {"yes"}, "team": {team}})
+	if r.status != http.StatusSeeOther {
+		b.a.t.Fatalf("register %s: %d %s", slug, r.status, r.body)
 	}
 }
 
@@ -508,7 +521,7 @@ func TestUploadQuota(t *testing.T) {
 	}
 	tok := csrfRE.FindStringSubmatch(b.get("/").body)[1]
 	r := b.upload(tok, "m.onnx", model)
-	if r.status != http.StatusTooManyRequests || !strings.Contains(r.body, "used your 1 submissions") {
+	if r.status != http.StatusTooManyRequests || !strings.Contains(r.body, "used its 1 submissions of today (UTC)") {
 		t.Fatalf("second upload: %d\n%s", r.status, r.body)
 	}
 	// A submission that failed before any worker started it does not count.
@@ -638,7 +651,7 @@ func TestLeaderboard(t *testing.T) {
 			t.Errorf("row %d: got %+v, want %+v", i, g, w)
 		}
 	}
-	if !strings.Contains(board.Rows[3].Unranked, "psnr_val") {
+	if board.Rows[3].Unranked != "PSNR 28.90 dB is below the baseline's 29.00 dB" {
 		t.Errorf("cat's reason %q does not name the PSNR gate", board.Rows[3].Unranked)
 	}
 	page := a.browser().get("/c/esr/leaderboard")
