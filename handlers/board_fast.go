@@ -199,7 +199,7 @@ func boardColumnsFor(t boardTable) []column {
 		{key: "ssim", label: "SSIM", higherBetter: true, cell: func(r domain.LeaderRow, _ []string) templates.BoardCell {
 			return ptrCell(r.SSIM, func(v float64) string { return fmtFloat(v, 4) })
 		}},
-		{key: "runtime", label: "Runtime ms (mean of per-image medians)*", title: "mean over images of each image's median runtime; ± the spread across repeats",
+		{key: "runtime", label: "Runtime (ms)*", title: "Runtime ms (mean of per-image medians); ± the spread across repeats",
 			cell: func(r domain.LeaderRow, _ []string) templates.BoardCell {
 				c := templates.BoardCell{Text: fmtFloat(r.RuntimeMS, 2), Sort: num(r.RuntimeMS)}
 				if r.RuntimeStdMS != nil {

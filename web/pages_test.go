@@ -23,6 +23,7 @@ import (
 
 	"github.com/srarena/srarena/analysis"
 	"github.com/srarena/srarena/scoring"
+	"github.com/srarena/srarena/store"
 )
 
 // raw is a plain GET without a cookie jar, returning the whole response.
@@ -317,4 +318,50 @@ func TestAnalysisPages(t *testing.T) {
 // bigCSV is a well-formed table over 1 MiB with few rows.
 func bigCSV() []byte {
 	return append([]byte("team,x\n"), bytes.Repeat([]byte("t,"+strings.Repeat("9", 1000)+"\n"), 1100)...)
+}
+
+// TestSeededBoard: srarena seed's teams rank, and every page says they are
+// synthetic.
+func TestSeededBoard(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, challengeOpts{})
+	a.rules("ntire2023")
+	res, err := a.store.SeedSynthetic(context.Background(), a.chID, store.SeedOptions{Teams: 60, Seed: 7})
+	if err != nil || res.Teams != 60 {
+		t.Fatalf("seed: %+v %v", res, err)
+	}
+	if n := a.count(`SELECT count(*) FROM submissions WHERE challenge_id = $1 AND synthetic`, a.chID); n != 60 {
+		t.Errorf("%d synthetic submissions", n)
+	}
+	b := a.board()
+	ranked := 0
+	for _, r := range b.Rows {
+		if !r.Synthetic {
+			t.Errorf("row %s not marked synthetic in JSON", r.Name)
+		}
+		if r.Rank > 0 {
+			ranked++
+		}
+	}
+	if ranked < 40 || len(b.Rows) != 60 {
+		t.Errorf("%d rows, %d ranked", len(b.Rows), ranked)
+	}
+	for _, path := range []string{"/c/esr/leaderboard", "/c/esr/analysis"} {
+		if p := a.browser().get(path); !strings.Contains(p.body, `data-testid="synthetic"`) {
+			t.Errorf("%s does not say the results are synthetic", path)
+		}
+	}
+	if _, csv := a.raw("/c/esr/leaderboard.csv"); !strings.Contains(string(csv), "synthetic") {
+		t.Error("CSV lacks the synthetic column")
+	}
+	// Seeding again adds new teams, numbered on.
+	if _, err := a.store.SeedSynthetic(context.Background(), a.chID, store.SeedOptions{Teams: 5, Seed: 8}); err != nil {
+		t.Fatal(err)
+	}
+	if n := a.count(`SELECT count(*) FROM teams WHERE challenge_id = $1 AND name LIKE 'synthetic-%'`, a.chID); n != 65 {
+		t.Errorf("%d synthetic teams after a second seed", n)
+	}
+	if _, err := a.store.SeedSynthetic(context.Background(), a.chID, store.SeedOptions{Teams: 0}); err == nil {
+		t.Error("0 teams accepted")
+	}
 }

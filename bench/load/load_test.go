@@ -258,4 +258,3 @@ func hammer(c *http.Client, base, path string, clients int, d time.Duration, rou
 	return stats{Target: path, Round: round, Requests: len(lat), Errors: errs, RPS: float64(len(lat)) / el.Seconds(),
 		P50ms: pct(0.50), P99ms: pct(0.99), Bytes: bytes}
 }
-
