@@ -82,7 +82,7 @@ func (r LeaderRow) MarshalJSON() ([]byte, error) {
 		RuntimeStdMS: finitePtr(r.RuntimeStdMS), RuntimeMinMS: finitePtr(r.RuntimeMinMS), RuntimeMaxMS: finitePtr(r.RuntimeMaxMS),
 		Params: finitePtr(r.Params), FLOPs: finitePtr(r.FLOPs), FLOPsKAIR: finitePtr(r.FLOPsKAIR), FLOPsFvcore: finitePtr(r.FLOPsFvcore),
 		Activations: finitePtr(r.Activations),
-		ConvLayers: finitePtr(r.ConvLayers), MemoryMB: finitePtr(r.MemoryMB),
+		ConvLayers:  finitePtr(r.ConvLayers), MemoryMB: finitePtr(r.MemoryMB),
 	})
 }
 
