@@ -13,8 +13,10 @@
 package load
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -25,6 +27,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -157,7 +160,7 @@ func TestLeaderboardLoad(t *testing.T) {
 	var all []stats
 	for round := 1; round <= rounds; round++ {
 		for _, p := range targets { // interleaved: static, page, JSON, static, …
-			all = append(all, hammer(client, base, p, clients, dur, round))
+			all = append(all, hammer(ln.Addr().String(), p, clients, dur, round))
 		}
 	}
 	t.Logf("%d clients, %v per target and round, %d rounds, %d teams", clients, dur, rounds, teams)
@@ -195,17 +198,20 @@ func median(all []stats, target string) stats {
 }
 
 // hammer runs clients goroutines requesting path for d (at most 2 million
-// requests), and measures.
-func hammer(c *http.Client, base, path string, clients int, d time.Duration, round int) stats {
+// requests in all), each over its own keep-alive connection with a minimal
+// HTTP/1.1 client: net/http's client costs several times the CPU of the
+// exchange itself, and on a 2-core machine it would measure mostly itself.
+func hammer(addr, path string, clients int, d time.Duration, round int) stats {
 	const maxRequests = 2_000_000
 	var (
 		mu    sync.Mutex
 		lat   []time.Duration
 		errs  int
-		bytes int64
+		size  int64
 		wg    sync.WaitGroup
-		count int64
+		count atomic.Int64
 	)
+	req := []byte("GET " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nAccept-Encoding: gzip\r\nUser-Agent: srarena-load\r\n\r\n")
 	deadline := time.Now().Add(d)
 	start := time.Now()
 	for i := 0; i < clients; i++ {
@@ -215,34 +221,39 @@ func hammer(c *http.Client, base, path string, clients int, d time.Duration, rou
 			var mine []time.Duration
 			var bad int
 			var n int64
-			for time.Now().Before(deadline) {
-				mu.Lock()
-				count++
-				over := count > maxRequests
-				mu.Unlock()
-				if over {
-					break
+			var conn net.Conn
+			var br *bufio.Reader
+			for time.Now().Before(deadline) && count.Add(1) <= maxRequests {
+				if conn == nil {
+					c, err := net.Dial("tcp", addr)
+					if err != nil {
+						bad++
+						time.Sleep(time.Millisecond)
+						continue
+					}
+					conn, br = c, bufio.NewReaderSize(c, 64<<10)
 				}
-				req, _ := http.NewRequest(http.MethodGet, base+path, nil)
-				req.Header.Set("Accept-Encoding", "gzip")
 				t0 := time.Now()
-				res, err := c.Do(req)
+				k, code, err := exchange(conn, br, req)
 				if err != nil {
 					bad++
+					conn.Close()
+					conn = nil
 					continue
 				}
-				k, _ := io.Copy(io.Discard, res.Body)
-				res.Body.Close()
 				mine = append(mine, time.Since(t0))
-				if res.StatusCode != 200 {
+				if code != 200 {
 					bad++
 				}
 				n = k
 			}
+			if conn != nil {
+				conn.Close()
+			}
 			mu.Lock()
 			lat = append(lat, mine...)
 			errs += bad
-			bytes = n
+			size = n
 			mu.Unlock()
 		}()
 	}
@@ -256,5 +267,40 @@ func hammer(c *http.Client, base, path string, clients int, d time.Duration, rou
 		return float64(lat[int(p*float64(len(lat)-1))]) / 1e6
 	}
 	return stats{Target: path, Round: round, Requests: len(lat), Errors: errs, RPS: float64(len(lat)) / el.Seconds(),
-		P50ms: pct(0.50), P99ms: pct(0.99), Bytes: bytes}
+		P50ms: pct(0.50), P99ms: pct(0.99), Bytes: size}
+}
+
+// exchange sends one request and reads the response (status, headers,
+// Content-Length bytes of body), returning the body size and status.
+func exchange(conn net.Conn, br *bufio.Reader, req []byte) (int64, int, error) {
+	if _, err := conn.Write(req); err != nil {
+		return 0, 0, err
+	}
+	line, err := br.ReadSlice('\n')
+	if err != nil {
+		return 0, 0, err
+	}
+	f := strings.Fields(string(line))
+	if len(f) < 2 {
+		return 0, 0, fmt.Errorf("bad status line %q", line)
+	}
+	code, _ := strconv.Atoi(f[1])
+	length := int64(-1)
+	for {
+		h, err := br.ReadSlice('\n')
+		if err != nil {
+			return 0, 0, err
+		}
+		if len(h) <= 2 {
+			break
+		}
+		if k, v, ok := strings.Cut(string(h), ":"); ok && strings.EqualFold(k, "Content-Length") {
+			length, _ = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		}
+	}
+	if length < 0 {
+		return 0, code, fmt.Errorf("no Content-Length")
+	}
+	_, err = br.Discard(int(length))
+	return length, code, err
 }
