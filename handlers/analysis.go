@@ -98,14 +98,22 @@ func (h *Analysis) ReferenceCSV(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// MaxAnalysisRows caps the rows of an uploaded table: Kendall's τ is
+// O(n²) per measure, and the form and API are public.
+const MaxAnalysisRows = 5000
+
 var errTooBig = errors.New("too big")
 
-// readCSVLimited reads a results table of at most MaxAnalysisCSVBytes.
+// readCSVLimited reads a results table of at most MaxAnalysisCSVBytes and
+// MaxAnalysisRows rows.
 func readCSVLimited(body io.Reader) (*scoring.Results, error) {
 	lr := &io.LimitedReader{R: body, N: MaxAnalysisCSVBytes + 1}
 	t, err := scoring.ReadResultsCSV(lr)
 	if lr.N <= 0 {
 		return nil, errTooBig
+	}
+	if err == nil && len(t.Rows) > MaxAnalysisRows {
+		return nil, fmt.Errorf("%d rows; at most %d are analysed", len(t.Rows), MaxAnalysisRows)
 	}
 	return t, err
 }

@@ -275,6 +275,11 @@ func TestAnalysisPages(t *testing.T) {
 		t.Errorf("1.2 MB CSV: %d", res.StatusCode)
 	}
 
+	res, _ = http.Post(a.srv.URL+"/api/v1/analysis", "text/csv", strings.NewReader("team,ranked,ave_time_ms,acts_m\n"+strings.Repeat("t,1,1,2\n", 5001)))
+	if res.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("5001 rows: %d", res.StatusCode)
+	}
+
 	// The form: CSRF first, then the file.
 	b := a.browser()
 	tok := b.csrf("/analysis")
