@@ -98,7 +98,7 @@ func challengeView(ctx context.Context, d *domain.Service, vw domain.Viewer, slu
 
 func phaseView(p domain.PhaseInfo, current bool) templates.PhaseView {
 	pv := templates.PhaseView{Name: p.Name, Title: cmpOr(p.Title, p.Name), State: p.State, Window: p.Window,
-		EntryRule: entryRuleSentence(p.EntryRule), Current: current, Selected: p.EntryRule == "selected"}
+		EntryRule: lowerFirst(entryRuleSentence(p.EntryRule)), Current: current, Selected: p.EntryRule == "selected"}
 	switch p.Visibility {
 	case "hidden":
 		pv.Visibility = "scores hidden until the organizers reveal them"
@@ -220,4 +220,11 @@ func fmtBytes(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
 }

@@ -163,16 +163,8 @@ UPDATE submissions s SET team_id = m.team_id
 FROM team_members m
 WHERE m.challenge_id = s.challenge_id AND m.user_id = s.user_id AND NOT s.is_baseline;
 
--- Submissions whose account was deleted keep a row each, as before (the old
--- board listed them one by one).
-INSERT INTO teams (challenge_id, name, solo, created_at)
-SELECT challenge_id, 'former participant #' || id, true, created_at
-FROM submissions WHERE user_id IS NULL AND NOT is_baseline;
-UPDATE submissions s SET team_id = t.id
-FROM teams t
-WHERE s.user_id IS NULL AND NOT s.is_baseline
-  AND t.challenge_id = s.challenge_id AND t.name = 'former participant #' || s.id;
-
 ALTER TABLE submissions ALTER COLUMN phase_id SET NOT NULL;
--- A participant's submission has a team; a baseline belongs to the phase.
-ALTER TABLE submissions ADD CONSTRAINT submissions_team_check CHECK (is_baseline OR team_id IS NOT NULL);
+-- A participant's submission has a team; a baseline belongs to the phase; a
+-- submission whose account is gone may have none (the board then keeps it
+-- on a row of its own, as before teams).
+ALTER TABLE submissions ADD CONSTRAINT submissions_team_check CHECK (is_baseline OR team_id IS NOT NULL OR user_id IS NULL);

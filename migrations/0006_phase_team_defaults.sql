@@ -72,8 +72,3 @@ BEGIN
 END $$;
 CREATE TRIGGER submissions_defaults BEFORE INSERT ON submissions
     FOR EACH ROW EXECUTE FUNCTION srarena_submission_defaults();
-
--- A submission whose account is gone may have no team (ranking then keeps it
--- on a row of its own, as before teams).
-ALTER TABLE submissions DROP CONSTRAINT submissions_team_check;
-ALTER TABLE submissions ADD CONSTRAINT submissions_team_check CHECK (is_baseline OR team_id IS NOT NULL OR user_id IS NULL);

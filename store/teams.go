@@ -318,7 +318,7 @@ func (s *Store) CancelSubmission(ctx context.Context, id int64, by string, now t
 		}
 		rows, err := tx.Query(ctx, `
 			SELECT id FROM river_job
-			WHERE kind = 'evaluate' AND args->>'submission_id' = $1::text
+			WHERE kind = 'evaluate' AND args->>'submission_id' = ($1::bigint)::text
 			  AND state NOT IN ('cancelled', 'completed', 'discarded')`, id)
 		if err != nil {
 			return translate(err, "evaluation jobs")

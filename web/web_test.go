@@ -207,13 +207,19 @@ func (b *browser) post(path string, form url.Values) resp {
 
 func (b *browser) signup(username string) {
 	b.a.t.Helper()
+	b.signupOnly(username)
+	b.register("esr", "")
+}
+
+// signupOnly creates an account without registering for any challenge.
+func (b *browser) signupOnly(username string) {
+	b.a.t.Helper()
 	tok := b.csrf("/signup")
 	r := b.post("/signup", url.Values{"csrf_token": {tok}, "email": {username + "@example.org"},
 		"username": {username}, "password": {"correct horse battery"}})
 	if r.status != http.StatusSeeOther {
 		b.a.t.Fatalf("signup %s: %d %s", username, r.status, r.body)
 	}
-	b.register("esr", "")
 }
 
 // register registers the signed-in user for a challenge, accepting its
@@ -707,4 +713,13 @@ func TestHealthAndHeaders(t *testing.T) {
 	if r := b.get("/nope"); r.status != 404 || !strings.Contains(r.body, "Not found") {
 		t.Errorf("404 page: %d", r.status)
 	}
+}
+
+func regexpFind(t *testing.T, re, s string) string {
+	t.Helper()
+	m := regexp.MustCompile(re).FindStringSubmatch(s)
+	if m == nil {
+		t.Fatalf("no %s in:\n%.2000s", re, s)
+	}
+	return m[1]
 }

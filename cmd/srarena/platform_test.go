@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/srarena/srarena/internal/config"
 	"github.com/srarena/srarena/internal/pgtest"
 	"github.com/srarena/srarena/store"
@@ -18,6 +19,7 @@ import (
 // server and one worker, wired by the same functions as `srarena up`.
 type platform struct {
 	url         string
+	pool        *pgxpool.Pool
 	startWorker func()
 	// reseed runs the demo seed again (it must be a no-op).
 	reseed func() (created bool, err error)
@@ -55,7 +57,7 @@ func startPlatform(t *testing.T, ortLib string) *platform {
 	t.Cleanup(ts.Close)
 	var once sync.Once
 	reseed := func() (bool, error) { return seedDemo(ctx, st, blobs, client) }
-	return &platform{url: ts.URL, reseed: reseed, startWorker: func() {
+	return &platform{url: ts.URL, pool: pool, reseed: reseed, startWorker: func() {
 		once.Do(func() {
 			if err := client.Start(ctx); err != nil {
 				t.Fatal(err)
