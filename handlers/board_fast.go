@@ -250,7 +250,11 @@ func boardView(d *boardData, key string, desc bool) templates.Board {
 	c, b, t := d.c, d.b, d.table
 	v := templates.Board{Slug: c.Slug, Title: c.Title, Rule: strings.Join(describeRules(c.Rules), " "),
 		Gates: gatesSentence(b), RuntimeNote: boardRuntimeNote(b.Rows), Device: deviceSentence(b),
-		Ties: "Entries with equal values share a rank unless the rules break the tie (their tie-break order is part of the rule set)."}
+		Ties:  "Entries with equal values share a rank unless the rules break the tie (their tie-break order is part of the rule set).",
+		Phase: b.Phase, Hidden: b.Hidden, EntryRule: entryRuleSentence(b.EntryRule)}
+	for _, p := range c.Phases {
+		v.Phases = append(v.Phases, templates.PhaseLink{Name: p.Name, Title: cmpOr(p.Title, p.Name), Current: p.Name == b.Phase})
+	}
 	if b.Note != "" {
 		v.Rule = b.Note + " " + v.Rule
 	}
@@ -267,6 +271,9 @@ func boardView(d *boardData, key string, desc bool) templates.Board {
 			nextDesc = !desc
 		}
 		q := url.Values{"sort": {k}}
+		if b.Phase != "" {
+			q.Set("phase", b.Phase)
+		}
 		if nextDesc {
 			q.Set("dir", "desc")
 		}
@@ -283,7 +290,7 @@ func boardView(d *boardData, key string, desc bool) templates.Board {
 	var groups [3][]templates.BoardRow
 	var synthetic int
 	for i, r := range t.Lines {
-		row := templates.BoardRow{Name: r.Name, Baseline: r.Baseline, Synthetic: r.Synthetic, Note: r.Unranked}
+		row := templates.BoardRow{Name: r.Name, Entry: r.Entry, Baseline: r.Baseline, Synthetic: r.Synthetic, Note: r.Unranked}
 		if r.Rank > 0 {
 			row.Rank = strconv.Itoa(r.Rank)
 		}

@@ -3,6 +3,10 @@ package templates
 // Board is the full public leaderboard: every metric, every track.
 type Board struct {
 	Slug, Title   string
+	Phase         string      // the phase shown (its URL name)
+	Phases        []PhaseLink // tabs, when the challenge has several phases
+	Hidden        bool        // the viewer may not see the rows; Rule says why
+	EntryRule     string      // which submission a team's row shows, in words
 	Rule          string
 	Gates         string
 	Device        string // the hardware of the runtimes, said once
@@ -34,6 +38,7 @@ type BoardGroup struct {
 type BoardRow struct {
 	Rank      string
 	Name      string
+	Entry     string // which of the team's submissions the row is
 	Baseline  bool
 	Synthetic bool
 	Note      string
