@@ -30,6 +30,7 @@ type FastBoard struct {
 	*Base
 	Domain *domain.Service // ranks boards and decides who sees them
 	Cache  *pagecache.Cache
+	Store  HistoryStore // for the history chart; nil: no chart
 }
 
 // boardData is a computed board with everything the pages derive from it.
@@ -38,6 +39,8 @@ type boardData struct {
 	b     domain.Board
 	table boardTable
 	until time.Time // the next phase boundary, when the board may change by itself
+
+	history, historyCaption string // the history chart (SVG) and its caption
 }
 
 // data is the board of the request's phase (?phase=, "" for the current
@@ -50,7 +53,17 @@ func (h *FastBoard) data(r *http.Request) (*boardData, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &boardData{c: c, b: b, table: tableOf(b), until: nextBoundary(c, time.Now())}, nil
+		now := time.Now()
+		d := &boardData{c: c, b: b, table: tableOf(b), until: nextBoundary(c, now)}
+		if d.history, d.historyCaption, err = history(ctx, h.Store, c, b, d.table.Base, now); err != nil {
+			return nil, err
+		}
+		// The history chart runs up to today: a new day changes it.
+		midnight := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, time.UTC)
+		if d.until.IsZero() || midnight.Before(d.until) {
+			d.until = midnight
+		}
+		return d, nil
 	}
 	if !anonymous(r) {
 		return compute(r.Context(), viewer(r))
@@ -329,6 +342,7 @@ func boardView(d *boardData, key string, desc bool) templates.Board {
 		v.Synthetic = fmt.Sprintf("%d of these %d results are synthetic: made up by srarena seed for demos and load tests, never measured.", synthetic, len(t.Lines))
 	}
 	v.Pareto, v.ParetoCaption = paretoChart(b)
+	v.History, v.HistoryCaption = d.history, d.historyCaption
 	return v
 }
 

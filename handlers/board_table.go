@@ -31,6 +31,9 @@ type boardTable struct {
 	CSV    *scoring.Results
 	Lines  []domain.LeaderRow
 	Tracks []boardTrack
+	// Base are the newest baseline's metrics, which stand in for the
+	// rules' published baseline values.
+	Base map[string]float64
 }
 
 // num writes a value exactly (shortest round-trip form), so that rank
@@ -104,6 +107,7 @@ func tableOf(b domain.Board) boardTable {
 				}
 			}
 		}
+		out.Base = base
 		if ranked, rks, err := scoring.RankResults(in, b.AppliedRules(), base); err == nil {
 			out.CSV = ranked
 			out.Lines = make([]domain.LeaderRow, len(rks))

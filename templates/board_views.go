@@ -2,21 +2,23 @@ package templates
 
 // Board is the full public leaderboard: every metric, every track.
 type Board struct {
-	Slug, Title   string
-	Phase         string      // the phase shown (its URL name)
-	Phases        []PhaseLink // tabs, when the challenge has several phases
-	Hidden        bool        // the viewer may not see the rows; Rule says why
-	EntryRule     string      // which submission a team's row shows, in words
-	Rule          string
-	Gates         string
-	Device        string // the hardware of the runtimes, said once
-	RuntimeNote   string
-	Ties          string
-	Synthetic     string // non-empty: some results are synthetic, said in words
-	Columns       []BoardColumn
-	Groups        []BoardGroup
-	Pareto        string // SVG
-	ParetoCaption string
+	Slug, Title    string
+	Phase          string      // the phase shown (its URL name)
+	Phases         []PhaseLink // tabs, when the challenge has several phases
+	Hidden         bool        // the viewer may not see the rows; Rule says why
+	EntryRule      string      // which submission a team's row shows, in words
+	Rule           string
+	Gates          string
+	Device         string // the hardware of the runtimes, said once
+	RuntimeNote    string
+	Ties           string
+	Synthetic      string // non-empty: some results are synthetic, said in words
+	Columns        []BoardColumn
+	Groups         []BoardGroup
+	Pareto         string // SVG
+	ParetoCaption  string
+	History        string // SVG; "" for none
+	HistoryCaption string
 }
 
 // BoardColumn is a sortable column heading.

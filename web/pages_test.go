@@ -356,6 +356,13 @@ func TestSeededBoard(t *testing.T) {
 			t.Errorf("%s does not say the results are synthetic", path)
 		}
 	}
+	// The history: submissions spread over 30 days, and the fastest ranked
+	// runtime so far (NTIRE 2023's main track is the runtime).
+	page := a.browser().get("/c/esr/leaderboard").body
+	if !strings.Contains(page, `id="history"`) || !strings.Contains(page, "fastest runtime so far (ms)") ||
+		!strings.Contains(page, "60 in all") {
+		t.Error("leaderboard lacks the history chart of 60 submissions")
+	}
 	if _, csv := a.raw("/c/esr/leaderboard.csv"); !strings.Contains(string(csv), "synthetic") {
 		t.Error("CSV lacks the synthetic column")
 	}

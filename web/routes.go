@@ -29,7 +29,7 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 		Slots:    handlers.NewUploadSlots(handlers.UploadInspections, s.cfg.UploadSlotWait),
 		InFlight: handlers.NewInFlight(handlers.UploadsInFlightPerUser)}
 	subs := &handlers.SubmissionPages{Base: base, Domain: d.Domain, Blobs: d.Blobs}
-	fast := &handlers.FastBoard{Base: base, Domain: d.Domain, Cache: s.pages}
+	fast := &handlers.FastBoard{Base: base, Domain: d.Domain, Cache: s.pages, Store: d.Store}
 	analysis := &handlers.Analysis{Base: base}
 	health := &handlers.Health{DB: d.Store.Pool()}
 

@@ -211,7 +211,7 @@ func hammer(addr, path string, clients int, d time.Duration, round int) stats {
 		wg    sync.WaitGroup
 		count atomic.Int64
 	)
-	req := []byte("GET " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nAccept-Encoding: gzip\r\nUser-Agent: srarena-load\r\n\r\n")
+	req := []byte("GET " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nAccept-Encoding: gzip, deflate, br\r\nUser-Agent: srarena-load\r\n\r\n")
 	deadline := time.Now().Add(d)
 	start := time.Now()
 	for i := 0; i < clients; i++ {
