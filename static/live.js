@@ -158,7 +158,9 @@
   var heads = table.querySelectorAll("thead th");
   function value(row, i) {
     var cell = row.children[i];
-    return cell ? cell.getAttribute("data-v") || "" : "";
+    if (!cell) return "";
+    // data-v is the sort value where it differs from the text shown.
+    return cell.hasAttribute("data-v") ? cell.getAttribute("data-v") : cell.textContent.trim();
   }
   function sortBy(i, desc) {
     table.querySelectorAll("tbody").forEach(function (tb) {

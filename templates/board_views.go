@@ -1,5 +1,7 @@
 package templates
 
+import "github.com/a-h/templ"
+
 // Board is the full public leaderboard: every metric, every track.
 type Board struct {
 	Slug, Title    string
@@ -49,3 +51,17 @@ type BoardRow struct {
 
 // BoardCell is one value: the text shown, the sort value, a tooltip.
 type BoardCell struct{ Text, Sort, Title string }
+
+// Attrs are the cell's attributes: data-v (the sort value) only where it
+// differs from the text, since the script falls back to the text and a
+// 1,000-row board should not carry every number twice.
+func (c BoardCell) Attrs() templ.Attributes {
+	a := templ.Attributes{}
+	if c.Sort != c.Text {
+		a["data-v"] = c.Sort
+	}
+	if c.Title != "" {
+		a["title"] = c.Title
+	}
+	return a
+}

@@ -145,7 +145,7 @@ func TestBrowserPublicPages(t *testing.T) {
 	}
 	psnrs := func() string {
 		return eval("PSNR column", `(() => { const i = [...document.querySelectorAll("thead th")].findIndex((th) => th.dataset.key === "psnr");
-			return [...document.querySelectorAll("tbody:not([data-group='0']) tr[data-testid=leader-row]")].map((r) => r.children[i].dataset.v).join(","); })()`)
+			return [...document.querySelectorAll("tbody:not([data-group='0']) tr[data-testid=leader-row]")].map((r) => { const c = r.children[i]; return c.dataset.v ?? c.textContent.trim(); }).join(","); })()`)
 	}
 	descending := func(csv string) bool {
 		var prev string
