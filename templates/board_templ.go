@@ -604,7 +604,7 @@ func BoardPage(p Page, v Board) templ.Component {
 								return templ_7745c5c3_Err
 							}
 						}
-						if r.Entry != "" {
+						if r.Entry != "" && r.Entry != "best" {
 							templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 59, "<div class=\"muted\" data-testid=\"entry\">")
 							if templ_7745c5c3_Err != nil {
 								return templ_7745c5c3_Err
@@ -618,7 +618,7 @@ func BoardPage(p Page, v Board) templ.Component {
 							if templ_7745c5c3_Err != nil {
 								return templ_7745c5c3_Err
 							}
-							templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 60, " entry</div>")
+							templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 60, "</div>")
 							if templ_7745c5c3_Err != nil {
 								return templ_7745c5c3_Err
 							}
