@@ -435,6 +435,10 @@ func TestTeams(t *testing.T) {
 	if _, err := e.svc.CreateTeam(e.ctx, ann, "esr", ""); err != nil {
 		t.Fatalf("a solo team after leaving: %v", err)
 	}
+	// Any name is a name: "-" makes a team like any other.
+	if reg, err := e.svc.Register(e.ctx, e.user("dash"), "esr", true, "-"); err != nil || reg.TeamID == nil {
+		t.Errorf("team named -: %+v, %v", reg, err)
+	}
 }
 
 // TestEntryRulesAndVisibility: one row per team by the phase's rule; the

@@ -56,7 +56,7 @@ func (s *Service) Register(ctx context.Context, v Viewer, slug string, acceptTer
 	if c.RegistrationMode == "approval" {
 		state = store.RegistrationPending
 	}
-	reg, err := s.st.Register(ctx, c.ID, v.UserID, state, teamName, s.now())
+	reg, err := s.st.Register(ctx, c.ID, v.UserID, state, true, teamName, s.now())
 	switch {
 	case store.TeamNameTaken(err):
 		return reg, &Error{Kind: KindConflict, Msg: "A team of that name exists in this challenge already; choose another name.", Err: err}
@@ -262,7 +262,7 @@ func (s *Service) JoinTeam(ctx context.Context, v Viewer, token string, acceptTe
 		if info.Challenge.RegistrationMode == "approval" {
 			state = store.RegistrationPending
 		}
-		if _, err := s.st.Register(ctx, info.Challenge.ID, v.UserID, state, "-", s.now()); err != nil && !errors.Is(err, store.ErrConflict) {
+		if _, err := s.st.Register(ctx, info.Challenge.ID, v.UserID, state, false, "", s.now()); err != nil && !errors.Is(err, store.ErrConflict) {
 			return store.Team{}, err
 		}
 	}
