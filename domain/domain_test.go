@@ -389,6 +389,17 @@ func TestSubmitRules(t *testing.T) {
 	if _, err := e.svc.JoinTeam(e.ctx, e.user("wes"), inv.Token, true); kind(err) != domain.KindNotFound || !strings.Contains(err.Error(), "expired") {
 		t.Errorf("expired link: %v", err)
 	}
+	// A withdrawn link says so.
+	inv2, err := e.svc.Invite(e.ctx, zed, "esr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.WithdrawInvitations(e.ctx, zed, "esr"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.JoinTeam(e.ctx, e.user("vic"), inv2.Token, true); kind(err) != domain.KindNotFound || !strings.Contains(err.Error(), "withdrawn") {
+		t.Errorf("withdrawn link: %v", err)
+	}
 }
 
 // TestTeams: create, rename, leave, and one team per participant.

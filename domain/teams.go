@@ -191,6 +191,16 @@ func (s *Service) Invite(ctx context.Context, v Viewer, slug string) (Invitation
 	return inv, nil
 }
 
+// WithdrawInvitations makes every invitation link of the viewer's team stop
+// working.
+func (s *Service) WithdrawInvitations(ctx context.Context, v Viewer, slug string) error {
+	t, err := s.MyTeam(ctx, v, slug)
+	if err != nil {
+		return err
+	}
+	return s.st.RevokeInvitations(ctx, t.ID, s.now())
+}
+
 // InvitationInfo is what an invitation link leads to.
 type InvitationInfo struct {
 	Challenge  store.Challenge
