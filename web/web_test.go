@@ -484,7 +484,7 @@ func TestUploadRefused(t *testing.T) {
 		{"empty", challengeOpts{}, []byte{}, 422, "The file is empty"},
 		{"no file", challengeOpts{}, nil, 422, "Choose an ONNX model file"},
 		{"oversize", challengeOpts{maxUpload: 1024}, model, 413, "larger than this challenge&#39;s limit of 1.0 KiB"},
-		{"closed", challengeOpts{closed: true}, model, 403, "does not accept submissions"},
+		{"closed", challengeOpts{closed: true}, model, 403, "accepted submissions 20"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
