@@ -10,47 +10,47 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/srarena/srarena/domain"
 	"github.com/srarena/srarena/jobs"
 	"github.com/srarena/srarena/scoring"
-	"github.com/srarena/srarena/store"
 	"github.com/srarena/srarena/templates"
 )
 
-// Challenges is the part of the store the challenge pages use.
-type Challenges interface {
-	ChallengeBySlug(ctx context.Context, slug string) (store.Challenge, error)
-	ListChallenges(ctx context.Context) ([]store.Challenge, error)
-	EvaluationDataset(ctx context.Context, challengeID int64) (store.Dataset, error)
-	QuotaUsed(ctx context.Context, userID, challengeID int64) (int, *time.Time, error)
-}
-
-// ChallengePages serves the home page and each challenge's page.
+// ChallengePages serves the home page, each challenge's page and the
+// registration and team pages.
 type ChallengePages struct {
 	*Base
-	Store Challenges
+	Domain *domain.Service
 }
 
 // Home lists the challenges. GET /
 func (h *ChallengePages) Home(w http.ResponseWriter, r *http.Request) error {
-	cs, err := h.Store.ListChallenges(r.Context())
+	ctx := r.Context()
+	cs, err := h.Domain.Challenges(ctx, viewer(r))
 	if err != nil {
 		return err
 	}
 	var v templates.Home
-	now := h.now()
 	for _, c := range cs {
-		state, _ := challengeState(c, now)
+		ci, err := h.Domain.Challenge(ctx, viewer(r), c.Slug)
+		if err != nil {
+			return err
+		}
 		summary, _, _ := strings.Cut(c.Description, "\n")
-		v.Challenges = append(v.Challenges, templates.ChallengeCard{
-			Slug: c.Slug, Title: c.Title, Summary: summary, State: state, Closes: fmtTime(c.ClosesAt),
-		})
+		card := templates.ChallengeCard{Slug: c.Slug, Title: c.Title, Summary: summary, State: "no phase yet"}
+		if p, err := ci.PhaseNamed(""); err == nil {
+			card.State = cmpOr(p.Title, p.Name) + ": " + p.State
+			card.Closes = fmtTime(p.ClosesAt)
+		}
+		v.Challenges = append(v.Challenges, card)
 	}
-	return Render(r.Context(), w, http.StatusOK, templates.HomePage(h.Page(r, "Challenges"), v))
+	return Render(ctx, w, http.StatusOK, templates.HomePage(h.Page(r, "Challenges"), v))
 }
 
-// Show is a challenge's page with the upload form. GET /c/{slug}
+// Show is a challenge's page with its phases, registration and the upload
+// form. GET /c/{slug}?phase=NAME
 func (h *ChallengePages) Show(w http.ResponseWriter, r *http.Request) error {
-	v, err := challengeView(r.Context(), h.Store, VisitorFrom(r.Context()), chi.URLParam(r, "slug"), h.now())
+	v, err := challengeView(r.Context(), h.Domain, viewer(r), chi.URLParam(r, "slug"), r.URL.Query().Get("phase"))
 	if err != nil {
 		return err
 	}
@@ -59,37 +59,97 @@ func (h *ChallengePages) Show(w http.ResponseWriter, r *http.Request) error {
 
 // challengeView fills the challenge page, shared by Show and the upload
 // handler, which re-renders it with the upload's errors.
-func challengeView(ctx context.Context, s Challenges, vis *Visitor, slug string, now time.Time) (templates.Challenge, error) {
-	c, err := s.ChallengeBySlug(ctx, slug)
+func challengeView(ctx context.Context, d *domain.Service, vw domain.Viewer, slug, phase string) (templates.Challenge, error) {
+	ci, err := d.Challenge(ctx, vw, slug)
 	if err != nil {
-		return templates.Challenge{}, notFoundAs(err)
+		return templates.Challenge{}, err
 	}
-	state, open := challengeState(c, now)
 	v := templates.Challenge{
-		Slug: c.Slug, Title: c.Title, Description: c.Description, Scale: c.Scale,
-		State: state, Open: open, Opens: fmtTime(c.OpensAt), Closes: fmtTime(c.ClosesAt),
-		MaxUploadMB: fmtBytes(c.MaxUploadBytes), LoggedIn: vis.User != nil, Quota: c.DailyQuota,
-		Rules: describeRules(c.Rules), Hardware: hardwareClass(c.Queue),
+		Slug: ci.Slug, Title: ci.Title, Description: ci.Description, Scale: ci.Scale,
+		MaxUploadMB: fmtBytes(ci.MaxUploadBytes), LoggedIn: !vw.Anonymous(),
+		Rules: describeRules(ci.Rules), Hardware: hardwareClass(ci.Queue), Terms: ci.Terms,
+		TeamSizeLimit: ci.TeamSizeLimit, NeedsApproval: ci.RegistrationMode == "approval",
 	}
-	d, err := s.EvaluationDataset(ctx, c.ID)
-	switch {
-	case err == nil:
-		v.Dataset = fmt.Sprintf("%s (%s split)", d.Name, d.Split)
-	default:
+	if ci.Registration != nil {
+		v.Registration = ci.Registration.State
+	}
+	if ci.Team != nil {
+		v.TeamName = ci.Team.Name
+	}
+	cur, err := ci.PhaseNamed(phase)
+	if err != nil {
+		return v, err
+	}
+	for _, p := range ci.Phases {
+		v.Phases = append(v.Phases, phaseView(p, p.ID == cur.ID))
+	}
+	v.Phase = phaseView(cur, true)
+	v.State, v.Open = cur.State, cur.Open()
+	if ds, ok := cur.Primary(); ok {
+		v.Dataset = fmt.Sprintf("%s (%s split)", ds.Name, ds.Split)
+	} else {
 		v.Dataset = "no dataset yet: uploads are refused until the organizers add one"
 	}
-	if vis.User != nil && c.DailyQuota > 0 {
-		n, oldest, err := s.QuotaUsed(ctx, vis.User.ID, c.ID)
-		if err != nil {
-			return v, err
-		}
-		v.QuotaUsed = n
-		if n >= c.DailyQuota && oldest != nil {
-			t := oldest.Add(store.QuotaWindow)
-			v.QuotaResets = fmtTime(&t)
-		}
+	if q := cur.Quota; q != nil {
+		v.Quota = quotaView(*q)
 	}
 	return v, nil
+}
+
+func phaseView(p domain.PhaseInfo, current bool) templates.PhaseView {
+	pv := templates.PhaseView{Name: p.Name, Title: cmpOr(p.Title, p.Name), State: p.State, Window: p.Window,
+		EntryRule: lowerFirst(entryRuleSentence(p.EntryRule)), Current: current, Selected: p.EntryRule == "selected"}
+	switch p.Visibility {
+	case "hidden":
+		pv.Visibility = "scores hidden until the organizers reveal them"
+		if p.ScoresVisible && p.RevealedAt != nil {
+			pv.Visibility = "scores revealed " + fmtTime(p.RevealedAt)
+		}
+	case "organizers":
+		pv.Visibility = "board visible to the organizers only"
+	default:
+		pv.Visibility = "public board"
+	}
+	var ds []string
+	for _, d := range p.Datasets {
+		ds = append(ds, d.Name+" ("+d.Split+")")
+	}
+	pv.Datasets = strings.Join(ds, ", ")
+	var q []string
+	if p.QuotaDaily > 0 {
+		q = append(q, fmt.Sprintf("%d per day (UTC)", p.QuotaDaily))
+	}
+	if p.QuotaTotal > 0 {
+		q = append(q, fmt.Sprintf("%d in total", p.QuotaTotal))
+	}
+	if p.QuotaConcurrent > 0 {
+		q = append(q, fmt.Sprintf("%d queued or running at once", p.QuotaConcurrent))
+	}
+	if len(q) == 0 {
+		q = append(q, "unlimited")
+	}
+	pv.Quota = strings.Join(q, ", ")
+	return pv
+}
+
+// quotaView says what the team has used and when it frees, in UTC; the
+// page's script adds the viewer's local time from ResetISO.
+func quotaView(q domain.QuotaInfo) templates.QuotaView {
+	var v templates.QuotaView
+	if q.Daily > 0 {
+		v.Lines = append(v.Lines, fmt.Sprintf("Today (UTC): %d of %d used.", q.UsedToday, q.Daily))
+		if q.UsedToday > 0 {
+			v.ResetUTC = fmtTime(&q.DailyResetAt)
+			v.ResetISO = q.DailyResetAt.UTC().Format(time.RFC3339)
+		}
+	}
+	if q.Total > 0 {
+		v.Lines = append(v.Lines, fmt.Sprintf("Whole phase: %d of %d used.", q.UsedTotal, q.Total))
+	}
+	if q.Concurrent > 0 {
+		v.Lines = append(v.Lines, fmt.Sprintf("Queued or running: %d of %d at once; a slot frees when one ends or is cancelled.", q.Active, q.Concurrent))
+	}
+	return v
 }
 
 // hardwareClass names the machines a challenge's evaluations are queued
@@ -103,49 +163,11 @@ func hardwareClass(queue string) string {
 	return "CPU: submissions are queued for CPU workers; the leaderboard ranks only results measured on the baseline's device"
 }
 
-// challengeState says whether a challenge accepts submissions at now.
-func challengeState(c store.Challenge, now time.Time) (string, bool) {
-	switch {
-	case c.OpensAt != nil && now.Before(*c.OpensAt):
-		return "not open yet", false
-	case c.ClosesAt != nil && !now.Before(*c.ClosesAt):
-		return "closed", false
-	}
-	return "open", true
-}
-
-// parseRules decodes a challenge's rules, falling back to the AIM 2020
-// preset for an empty value.
-func parseRules(raw json.RawMessage) (scoring.Rules, error) {
-	if len(raw) == 0 || string(raw) == "null" || string(raw) == "{}" {
-		r, _ := scoring.Preset("aim2020")
-		return r, nil
-	}
-	var r scoring.Rules
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return r, fmt.Errorf("challenge rules: %w", err)
-	}
-	return r, r.Validate()
-}
-
-var metricNames = map[string]string{
-	scoring.MetricPSNRVal: "PSNR (validation)", scoring.MetricPSNRTest: "PSNR (test)",
-	scoring.MetricRuntime: "runtime", scoring.MetricRuntimeVal: "runtime (validation)",
-	scoring.MetricRuntimeTest: "runtime (test)", scoring.MetricParams: "parameters",
-	scoring.MetricFLOPs: "FLOPs", scoring.MetricActivations: "activations",
-	scoring.MetricMemory: "memory", scoring.MetricConv: "conv layers",
-}
-
-func metricName(m string) string {
-	if n, ok := metricNames[m]; ok {
-		return n
-	}
-	return m
-}
+func metricName(m string) string { return domain.MetricName(m) }
 
 // describeRules says in words how the leaderboard ranks.
 func describeRules(raw json.RawMessage) []string {
-	r, err := parseRules(raw)
+	r, err := domain.ParseRules(raw)
 	if err != nil {
 		return []string{"The ranking rules of this challenge are not valid; the organizers have to fix them."}
 	}
@@ -198,4 +220,11 @@ func fmtBytes(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
 }

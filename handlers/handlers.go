@@ -18,6 +18,7 @@ import (
 
 	"github.com/a-h/templ"
 
+	"github.com/srarena/srarena/domain"
 	"github.com/srarena/srarena/store"
 	"github.com/srarena/srarena/templates"
 )
@@ -45,6 +46,11 @@ func VisitorFrom(ctx context.Context) *Visitor {
 		return v
 	}
 	return &Visitor{}
+}
+
+// viewer is the request's visitor as the domain layer sees them.
+func viewer(r *http.Request) domain.Viewer {
+	return domain.ViewerOf(VisitorFrom(r.Context()).User)
 }
 
 // Error is an error with an HTTP status and a message safe to show. Other
@@ -166,7 +172,7 @@ func notFoundAs(err error) error {
 	return err
 }
 
-const timeLayout = "2006-01-02 15:04 MST"
+const timeLayout = domain.TimeLayout
 
 func fmtTime(t *time.Time) string {
 	if t == nil {

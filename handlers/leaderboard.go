@@ -1,243 +1,28 @@
 package handlers
 
 import (
-	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"math"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/srarena/srarena/scoring"
-	"github.com/srarena/srarena/store"
+	"github.com/srarena/srarena/domain"
 	"github.com/srarena/srarena/templates"
 )
 
-// LeaderboardStore is the part of the store the leaderboard uses.
-type LeaderboardStore interface {
-	ChallengeBySlug(ctx context.Context, slug string) (store.Challenge, error)
-	EvaluationDataset(ctx context.Context, challengeID int64) (store.Dataset, error)
-	FinishedWithResults(ctx context.Context, challengeID, datasetID int64) ([]store.Scored, error)
-}
-
-// Leaderboard serves a challenge's public ranking as HTML and JSON.
+// Leaderboard serves a phase's ranking as HTML and JSON; the ranking and
+// who may see it are domain.Service.Leaderboard's.
 type Leaderboard struct {
 	*Base
-	Store LeaderboardStore
-	// CacheTTL is how long a computed board is served again without asking
-	// the store: the page is public, so each anonymous request must not
-	// cost a query and a ranking. Per challenge, invalidated by time only
-	// (a new result shows up at most CacheTTL late), per process; 0 turns
-	// the cache off. Concurrent requests for an expired board wait for one
-	// computation instead of each starting their own.
-	CacheTTL time.Duration
-
-	cacheMu sync.Mutex
-	cache   map[string]*boardEntry // by challenge slug
+	Domain *domain.Service
 }
 
-// DefaultLeaderboardCacheTTL is the board cache's lifetime the server uses.
-const DefaultLeaderboardCacheTTL = 5 * time.Second
-
-// boardEntry is one cached board; done is closed once c, b and err are set.
-type boardEntry struct {
-	done chan struct{}
-	at   time.Time
-	c    store.Challenge
-	b    Board
-	err  error
-}
-
-// LeaderRow is one row of the ranking, as leaderboard.json serves it.
-type LeaderRow struct {
-	Rank         int       `json:"rank"` // 0 when unranked
-	Name         string    `json:"name"`
-	Baseline     bool      `json:"baseline,omitempty"`
-	Unranked     string    `json:"unranked,omitempty"` // why not ranked
-	PSNR         float64   `json:"psnr"`
-	SSIM         *float64  `json:"ssim"`
-	RuntimeMS    float64   `json:"runtime_ms"`
-	RuntimeStdMS *float64  `json:"runtime_std_ms"`
-	RuntimeMinMS *float64  `json:"runtime_min_ms"`
-	RuntimeMaxMS *float64  `json:"runtime_max_ms"`
-	Repeats      int       `json:"repeats"`
-	Warmup       int       `json:"warmup"` // untimed runs per image before the timed ones
-	Device       string    `json:"device"`
-	Params       *float64  `json:"params"`
-	FLOPs        *float64  `json:"flops"`
-	Activations  *float64  `json:"activations"`
-	ConvLayers   *float64  `json:"conv_layers"`
-	MemoryMB     *float64  `json:"memory_mb"`
-	SubmittedAt  time.Time `json:"submitted_at"`
-}
-
-// finite returns nil for NaN and ±Inf, which JSON cannot carry.
-func finite(f float64) *float64 {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return nil
-	}
-	return &f
-}
-
-func finitePtr(f *float64) *float64 {
-	if f == nil {
-		return nil
-	}
-	return finite(*f)
-}
-
-// MarshalJSON writes every metric that is NaN or infinite (a PSNR of +Inf
-// for a bit-exact output, a broken measurement) as null: encoding/json
-// refuses such values, and one row must not turn the whole board into a 500.
-func (r LeaderRow) MarshalJSON() ([]byte, error) {
-	type plain LeaderRow // without this method
-	return json.Marshal(struct {
-		plain
-		PSNR         *float64 `json:"psnr"`
-		SSIM         *float64 `json:"ssim"`
-		RuntimeMS    *float64 `json:"runtime_ms"`
-		RuntimeStdMS *float64 `json:"runtime_std_ms"`
-		RuntimeMinMS *float64 `json:"runtime_min_ms"`
-		RuntimeMaxMS *float64 `json:"runtime_max_ms"`
-		Params       *float64 `json:"params"`
-		FLOPs        *float64 `json:"flops"`
-		Activations  *float64 `json:"activations"`
-		ConvLayers   *float64 `json:"conv_layers"`
-		MemoryMB     *float64 `json:"memory_mb"`
-	}{
-		plain: plain(r), PSNR: finite(r.PSNR), SSIM: finitePtr(r.SSIM), RuntimeMS: finite(r.RuntimeMS),
-		RuntimeStdMS: finitePtr(r.RuntimeStdMS), RuntimeMinMS: finitePtr(r.RuntimeMinMS), RuntimeMaxMS: finitePtr(r.RuntimeMaxMS),
-		Params: finitePtr(r.Params), FLOPs: finitePtr(r.FLOPs), Activations: finitePtr(r.Activations),
-		ConvLayers: finitePtr(r.ConvLayers), MemoryMB: finitePtr(r.MemoryMB),
-	})
-}
-
-// Board is a computed leaderboard.
-type Board struct {
-	Challenge string `json:"challenge"`
-	Dataset   string `json:"dataset"`
-	Split     string `json:"split"` // the evaluated split: "validation" or "test"
-	Rules     string `json:"rules"`
-	// GatesApplied and GatesSkipped list the rule set's gates this board
-	// did and did not apply: it measures one split, so a gate on the other
-	// split's PSNR cannot be checked here. When the rules have no gate on
-	// this split's PSNR, such a gate is applied to the PSNR the board
-	// measured instead, relative to the baseline (see measuredGates), and
-	// its entry in GatesApplied says so.
-	GatesApplied []string `json:"gates_applied"`
-	GatesSkipped []string `json:"gates_skipped"`
-	// Device is where the ranked results were measured: the newest
-	// baseline's device (see rankBoard). Results from other devices are
-	// listed unranked.
-	Device string      `json:"device"`
-	Note   string      `json:"note,omitempty"`
-	Rows   []LeaderRow `json:"rows"`
-}
-
-// board returns the challenge's board, from the cache while it is fresh.
-func (h *Leaderboard) board(r *http.Request) (store.Challenge, Board, error) {
-	ctx, slug := r.Context(), chi.URLParam(r, "slug")
-	if h.CacheTTL <= 0 {
-		return h.compute(ctx, slug)
-	}
-	now := h.now()
-	h.cacheMu.Lock()
-	if e := h.cache[slug]; e != nil {
-		select {
-		case <-e.done:
-			if e.err == nil && now.Sub(e.at) < h.CacheTTL {
-				h.cacheMu.Unlock()
-				return e.c, e.b, nil
-			}
-		default: // being computed: wait for it
-			h.cacheMu.Unlock()
-			select {
-			case <-e.done:
-			case <-ctx.Done():
-				return store.Challenge{}, Board{}, ctx.Err()
-			}
-			if e.err == nil {
-				return e.c, e.b, nil
-			}
-			return h.compute(ctx, slug) // its request failed; try with ours
-		}
-	}
-	if h.cache == nil {
-		h.cache = map[string]*boardEntry{}
-	}
-	for k, old := range h.cache { // drop expired boards: the map holds live challenges only
-		select {
-		case <-old.done:
-			if now.Sub(old.at) >= h.CacheTTL {
-				delete(h.cache, k)
-			}
-		default:
-		}
-	}
-	e := &boardEntry{done: make(chan struct{}), at: now}
-	h.cache[slug] = e
-	h.cacheMu.Unlock()
-
-	e.c, e.b, e.err = h.compute(ctx, slug)
-	if e.err != nil { // unknown slugs and failures are not kept
-		h.cacheMu.Lock()
-		if h.cache[slug] == e {
-			delete(h.cache, slug)
-		}
-		h.cacheMu.Unlock()
-	}
-	close(e.done)
-	return e.c, e.b, e.err
-}
-
-// compute reads and ranks a challenge's board.
-func (h *Leaderboard) compute(ctx context.Context, slug string) (store.Challenge, Board, error) {
-	c, err := h.Store.ChallengeBySlug(ctx, slug)
-	if err != nil {
-		return c, Board{}, notFoundAs(err)
-	}
-	b := Board{Challenge: c.Slug, Rows: []LeaderRow{}, GatesApplied: []string{}, GatesSkipped: []string{}}
-	ds, err := h.Store.EvaluationDataset(ctx, c.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		b.Note = "No evaluation dataset yet."
-		return c, b, nil
-	} else if err != nil {
-		return c, b, err
-	}
-	b.Dataset, b.Split = ds.Name+" ("+ds.Split+")", ds.Split
-	scored, err := h.Store.FinishedWithResults(ctx, c.ID, ds.ID)
-	if err != nil {
-		return c, b, err
-	}
-	rules, err := parseRules(c.Rules)
-	if err != nil {
-		b.Note = "The ranking rules are invalid, so nothing is ranked: " + err.Error()
-		b.Rows = unrankedRows(scored, ds.Split, "rules invalid")
-		return c, b, nil
-	}
-	b.Rules = rules.Name
-	rules, applied, skipped := measuredGates(rules, ds.Split)
-	for _, g := range applied {
-		b.GatesApplied = append(b.GatesApplied, g.describe())
-	}
-	for _, g := range skipped {
-		b.GatesSkipped = append(b.GatesSkipped, describeGate(g))
-	}
-	rows, device, err := rankBoard(rules, ds.Split, scored)
-	if err != nil {
-		b.Note = "Ranking failed, so nothing is ranked: " + err.Error()
-		b.Rows = unrankedRows(scored, ds.Split, "ranking failed")
-		return c, b, nil
-	}
-	b.Rows, b.Device = rows, device
-	return c, b, nil
+// board is the phase named by ?phase= (the current one without it) as the
+// visitor may see it.
+func (h *Leaderboard) board(r *http.Request) (domain.ChallengeInfo, domain.Board, error) {
+	return h.Domain.Leaderboard(r.Context(), viewer(r), chi.URLParam(r, "slug"), r.URL.Query().Get("phase"))
 }
 
 // Show renders the leaderboard. GET /c/{slug}/leaderboard
@@ -247,13 +32,17 @@ func (h *Leaderboard) Show(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v := templates.Leaderboard{Slug: c.Slug, Title: c.Title, Rule: strings.Join(describeRules(c.Rules), " "),
-		Gates: gatesSentence(b), RuntimeNote: boardRuntimeNote(b.Rows), Device: deviceSentence(b)}
+		Gates: gatesSentence(b), RuntimeNote: boardRuntimeNote(b.Rows), Device: deviceSentence(b),
+		Phase: b.Phase, Hidden: b.Hidden, EntryRule: entryRuleSentence(b.EntryRule)}
+	for _, p := range c.Phases {
+		v.Phases = append(v.Phases, templates.PhaseLink{Name: p.Name, Title: cmpOr(p.Title, p.Name), Current: p.Name == b.Phase})
+	}
 	if b.Note != "" {
 		v.Rule = b.Note + " " + v.Rule
 	}
 	for _, row := range b.Rows {
 		tr := templates.LeaderRow{
-			Name: row.Name, Baseline: row.Baseline, Note: row.Unranked,
+			Name: row.Name, Baseline: row.Baseline, Note: row.Unranked, Entry: row.Entry,
 			PSNR: fmtFloat(row.PSNR, 2), SSIM: fmtPtr(row.SSIM, 4), Runtime: fmtFloat(row.RuntimeMS, 2),
 			Params: fmtPtrCount(row.Params), FLOPs: fmtPtrCount(row.FLOPs), Activations: fmtPtrCount(row.Activations),
 			ConvLayers: fmtPtr(row.ConvLayers, 0), Memory: fmtPtr(row.MemoryMB, 1), When: fmtTime(&row.SubmittedAt),
@@ -288,55 +77,15 @@ func (h *Leaderboard) JSON(w http.ResponseWriter, r *http.Request) error {
 	return WriteJSON(w, http.StatusOK, b)
 }
 
-func fmtPtrCount(f *float64) string {
-	if f == nil {
-		return ""
+// entryRuleSentence says which submission a team's row shows.
+func entryRuleSentence(rule string) string {
+	switch rule {
+	case "last":
+		return "Each team's row is its newest finished submission."
+	case "selected":
+		return "Each team's row is the submission it chose (its newest until it chooses)."
 	}
-	return fmtCount(*f)
-}
-
-// flopsKey picks the FLOP counting rule a rule set was published with:
-// NTIRE 2024 on use fvcore's, earlier challenges the KAIR hooks'.
-func fvcoreRules(name string) bool {
-	return name == "ntire2024" || name == "ntire2025" || name == "ntire2026"
-}
-
-// entryFor turns a scored submission into a ranking entry, in the units
-// scoring's metrics use (params and activations in M, FLOPs in G, memory
-// in MiB, runtime in ms).
-func entryFor(s store.Scored, split string, fvcore bool) (scoring.Entry, LeaderRow) {
-	res := s.Result
-	p := parseProfile(s.Profile)
-	flops := p.FlopsKAIR
-	if fvcore && p.FlopsFvcore != nil {
-		flops = p.FlopsFvcore
-	}
-	row := LeaderRow{
-		Name: s.Username, Baseline: s.IsBaseline, PSNR: res.PSNR, SSIM: res.SSIM,
-		RuntimeMS: res.RuntimeMS, RuntimeStdMS: res.RuntimeStdMS, RuntimeMinMS: res.RuntimeMinMS, RuntimeMaxMS: res.RuntimeMaxMS,
-		Repeats: res.Repeats, Warmup: res.Warmup, Device: res.Device, Params: p.Params, FLOPs: flops,
-		Activations: p.Activations, ConvLayers: p.ConvLayers, MemoryMB: res.PeakMemoryMB, SubmittedAt: s.CreatedAt,
-	}
-	if s.IsBaseline || row.Name == "" {
-		row.Name = cmpOr(s.Label, "baseline")
-	}
-	m := map[string]float64{scoring.MetricRuntime: res.RuntimeMS}
-	if split == "test" {
-		m[scoring.MetricPSNRTest], m[scoring.MetricRuntimeTest] = res.PSNR, res.RuntimeMS
-	} else {
-		m[scoring.MetricPSNRVal], m[scoring.MetricRuntimeVal] = res.PSNR, res.RuntimeMS
-	}
-	set := func(k string, v *float64, div float64) {
-		if v != nil {
-			m[k] = *v / div
-		}
-	}
-	set(scoring.MetricParams, p.Params, 1e6)
-	set(scoring.MetricFLOPs, flops, 1e9)
-	set(scoring.MetricActivations, p.Activations, 1e6)
-	set(scoring.MetricConv, p.ConvLayers, 1)
-	set(scoring.MetricMemory, res.PeakMemoryMB, 1)
-	return scoring.Entry{ID: strconv.FormatInt(s.ID, 10), SubmittedAt: s.CreatedAt, Metrics: m, Baseline: s.IsBaseline}, row
+	return "Each team's row is its best-ranked submission."
 }
 
 func cmpOr(a, b string) string {
@@ -346,270 +95,15 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-// rankBoard ranks the finished submissions and keeps one row per user. It
-// returns the rows and the device the ranked results were measured on.
-//
-// Runtimes only compare on one device, so only results measured on the
-// reference device are ranked: the newest baseline's device (the baseline
-// is re-run wherever the challenge's queue points), or, with no baseline,
-// the device most results have (the newest among equals). A user with no
-// result on it shows their highest-PSNR result, unranked, with the reason.
-//
-// Which submission stands for a user: their best-ranked one over all their
-// comparable submissions; a user with none ranked shows their highest-PSNR
-// one, unranked, with the reason. (Letting participants pick their standing
-// submission is a later issue.) Ranks are then recomputed among the chosen
-// rows only, because rank-sum rules depend on the field. The newest finished
-// baseline supplies the baseline metrics (the PSNR gate, exp-score
-// denominators), overriding the rule set's published values; baselines are
-// listed first, marked, and never ranked.
-func rankBoard(rules scoring.Rules, split string, scored []store.Scored) ([]LeaderRow, string, error) {
-	device := referenceDevice(scored)
-	var same []store.Scored
-	other := map[string]store.Scored{} // per owner: the highest-PSNR result on another device
-	var otherOrder []string
-	for _, s := range scored {
-		if s.IsBaseline || s.Result.Device == device {
-			same = append(same, s)
-			continue
-		}
-		k := ownerKey(s)
-		cur, seen := other[k]
-		if !seen {
-			otherOrder = append(otherOrder, k)
-		}
-		if !seen || cmpFloat(s.Result.PSNR, cur.Result.PSNR) > 0 {
-			other[k] = s
-		}
+func fmtPtrCount(f *float64) string {
+	if f == nil {
+		return ""
 	}
-	rows, err := rankSameDevice(rules, split, same)
-	if err != nil {
-		return nil, device, err
-	}
-	shown := map[string]bool{}
-	for _, s := range same {
-		shown[ownerKey(s)] = true
-	}
-	fv := fvcoreRules(rules.Name)
-	for _, k := range otherOrder {
-		if shown[k] {
-			continue // the user has a comparable result; that one stands
-		}
-		s := other[k]
-		_, row := entryFor(s, split, fv)
-		row.Unranked = fmt.Sprintf("measured on a different device (%s), not comparable", cmpOr(s.Result.Device, "unrecorded"))
-		rows = append(rows, row)
-	}
-	return rows, device, nil
-}
-
-// referenceDevice is the device ranked results must share: the newest
-// baseline's, else the most common one (the newest among equals).
-func referenceDevice(scored []store.Scored) string {
-	for i := len(scored) - 1; i >= 0; i-- {
-		if scored[i].IsBaseline {
-			return scored[i].Result.Device
-		}
-	}
-	n := map[string]int{}
-	best, bestN := "", 0
-	for _, s := range scored { // oldest first: >= lets the newer win ties
-		n[s.Result.Device]++
-		if c := n[s.Result.Device]; c >= bestN {
-			best, bestN = s.Result.Device, c
-		}
-	}
-	return best
-}
-
-// ownerKey identifies whose submission s is: a user, or the submission
-// itself when it has no user.
-func ownerKey(s store.Scored) string {
-	if s.UserID != nil {
-		return "u" + strconv.FormatInt(*s.UserID, 10)
-	}
-	return "s" + strconv.FormatInt(s.ID, 10)
-}
-
-// rankSameDevice is rankBoard over results of one device.
-func rankSameDevice(rules scoring.Rules, split string, scored []store.Scored) ([]LeaderRow, error) {
-	fv := fvcoreRules(rules.Name)
-	entries := make([]scoring.Entry, len(scored))
-	rows := make(map[string]LeaderRow, len(scored))
-	var base map[string]float64
-	for i, s := range scored {
-		e, row := entryFor(s, split, fv)
-		entries[i], rows[e.ID] = e, row
-		if s.IsBaseline {
-			base = e.Metrics // oldest first: the last baseline wins
-		}
-	}
-	first, err := scoring.Rank(rules, base, entries)
-	if err != nil {
-		return nil, err
-	}
-	best := map[string]scoring.Ranked{}
-	var order []string
-	var baselines []int
-	for _, rk := range first {
-		if rk.Entry.Baseline {
-			baselines = append(baselines, rk.Index)
-			continue
-		}
-		k := ownerKey(scored[rk.Index])
-		cur, seen := best[k]
-		switch {
-		case !seen:
-			order = append(order, k)
-			best[k] = rk
-		case cur.Rank == 0 && rk.Rank == 0 && rk.Entry.Metrics[psnrKey(split)] > cur.Entry.Metrics[psnrKey(split)]:
-			best[k] = rk
-		}
-	}
-	chosen := make([]scoring.Entry, 0, len(order))
-	for _, k := range order {
-		chosen = append(chosen, best[k].Entry)
-	}
-	final, err := scoring.Rank(rules, base, chosen)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]LeaderRow, 0, len(baselines)+len(final))
-	for _, i := range baselines {
-		row := rows[entries[i].ID]
-		row.Unranked = "baseline"
-		out = append(out, row)
-	}
-	for _, rk := range final {
-		row := rows[rk.Entry.ID]
-		row.Rank, row.Unranked = rk.Rank, rk.Unranked
-		out = append(out, row)
-	}
-	return out, nil
-}
-
-func psnrKey(split string) string {
-	if split == "test" {
-		return scoring.MetricPSNRTest
-	}
-	return scoring.MetricPSNRVal
-}
-
-func unrankedRows(scored []store.Scored, split, reason string) []LeaderRow {
-	out := make([]LeaderRow, 0, len(scored))
-	for _, s := range scored {
-		_, row := entryFor(s, split, false)
-		row.Unranked = reason
-		out = append(out, row)
-	}
-	slices.SortStableFunc(out, func(a, b LeaderRow) int {
-		return -cmpFloat(a.PSNR, b.PSNR)
-	})
-	return out
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b || (math.IsNaN(a) && !math.IsNaN(b)):
-		return -1
-	case a > b || (!math.IsNaN(a) && math.IsNaN(b)):
-		return 1
-	}
-	return 0
-}
-
-// otherSplitMetrics are, per evaluated split, the metrics a board on that
-// split never measures: it has one PSNR and one runtime, of its own split.
-var otherSplitMetrics = map[string][]string{
-	"validation": {scoring.MetricPSNRTest, scoring.MetricRuntimeTest},
-	"test":       {scoring.MetricPSNRVal, scoring.MetricRuntimeVal},
-}
-
-// boardGate is a gate as a board applies it.
-type boardGate struct {
-	scoring.Gate
-	// InPlaceOf is the rules' metric when the gate was moved onto this
-	// board's PSNR; "" for a gate applied as written.
-	InPlaceOf string
-}
-
-func (g boardGate) describe() string {
-	s := describeGate(g.Gate)
-	if g.InPlaceOf != "" {
-		s += fmt.Sprintf(" (gate applied to %s PSNR in place of %s PSNR)", splitOf(g.Metric), splitOf(g.InPlaceOf))
-	}
-	return s
-}
-
-func splitOf(metric string) string {
-	if metric == scoring.MetricPSNRTest {
-		return "test"
-	}
-	return "validation"
-}
-
-// measuredGates adapts the rules' gates to a board that measures one split.
-// The NTIRE presets gate on both the validation and the test PSNR; applying
-// both would fail everyone on the missing one ("psnr_test missing") and
-// rank nobody, so the gate on the other split is dropped (and returned, so
-// the page can say so) while this split's own gate applies.
-//
-// A rule set may gate only the other split's PSNR (AIM 2020 gates the
-// validation PSNR; a test-only board measures the test PSNR). Dropping that
-// gate would rank with no quality floor at all, and a model that outputs
-// zeros quickly would come first. So such a gate is applied to this board's
-// PSNR instead, relative to the baseline measured on the same images:
-// a baseline-relative gate keeps its offset; an absolute gate becomes
-// "the baseline's PSNR plus the rules' margin over their baseline on the
-// other split" (min - baseline[other]), or just "at least the baseline's"
-// when the rules publish no baseline for the other split. Without any
-// baseline PSNR for this split, scoring leaves everyone unranked ("no
-// baseline ... for the gate") rather than ranking ungated.
-//
-// r's gates are not modified (a new slice is returned).
-func measuredGates(r scoring.Rules, split string) (scoring.Rules, []boardGate, []scoring.Gate) {
-	own := psnrKey(split)
-	hasOwn := slices.ContainsFunc(r.Gates, func(g scoring.Gate) bool { return g.Metric == own })
-	var applied []boardGate
-	var skipped []scoring.Gate
-	for _, g := range r.Gates {
-		switch {
-		case !slices.Contains(otherSplitMetrics[split], g.Metric):
-			applied = append(applied, boardGate{Gate: g})
-		case !hasOwn && (g.Metric == scoring.MetricPSNRVal || g.Metric == scoring.MetricPSNRTest):
-			moved := scoring.Gate{Metric: own, Min: g.Min, FromBaseline: true}
-			if !g.FromBaseline {
-				moved.Min = 0
-				if b, ok := r.Baseline[g.Metric]; ok {
-					moved.Min = g.Min - b
-				}
-			}
-			applied = append(applied, boardGate{Gate: moved, InPlaceOf: g.Metric})
-		default:
-			skipped = append(skipped, g)
-		}
-	}
-	r.Gates = make([]scoring.Gate, len(applied))
-	for i, g := range applied {
-		r.Gates[i] = g.Gate
-	}
-	return r, applied, skipped
-}
-
-// describeGate says a gate in words, e.g. "PSNR (validation) ≥ 28.91".
-func describeGate(g scoring.Gate) string {
-	if g.FromBaseline {
-		s := metricName(g.Metric) + " ≥ the baseline's"
-		if g.Min != 0 {
-			s += fmt.Sprintf(" %+.2f", g.Min)
-		}
-		return s
-	}
-	return fmt.Sprintf("%s ≥ %.2f", metricName(g.Metric), g.Min)
+	return fmtCount(*f)
 }
 
 // deviceSentence says on the page where the ranked runtimes come from.
-func deviceSentence(b Board) string {
+func deviceSentence(b domain.Board) string {
 	if len(b.Rows) == 0 {
 		return ""
 	}
@@ -619,7 +113,7 @@ func deviceSentence(b Board) string {
 }
 
 // gatesSentence says on the page which gates ranked this board.
-func gatesSentence(b Board) string {
+func gatesSentence(b domain.Board) string {
 	if b.Rules == "" {
 		return ""
 	}
@@ -637,7 +131,7 @@ func gatesSentence(b Board) string {
 
 // boardRuntimeNote is the runtime column's footnote. Repeats and warm-up are
 // per result; the note gives the values the rows have (usually one).
-func boardRuntimeNote(rows []LeaderRow) string {
+func boardRuntimeNote(rows []domain.LeaderRow) string {
 	reps, warms := map[int]bool{}, map[int]bool{}
 	var rl, wl []string
 	for _, r := range rows {

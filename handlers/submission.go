@@ -3,8 +3,8 @@ package handlers
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -12,87 +12,105 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/srarena/srarena/domain"
 	"github.com/srarena/srarena/store"
 	"github.com/srarena/srarena/templates"
 )
 
-// SubmissionStore is the part of the store submission pages use.
-type SubmissionStore interface {
-	ChallengeBySlug(ctx context.Context, slug string) (store.Challenge, error)
-	SubmissionByID(ctx context.Context, id int64) (store.Submission, error)
-	ResultBySubmission(ctx context.Context, submissionID int64) (store.Result, error)
-	SubmissionLogs(ctx context.Context, submissionID, afterID int64, limit int) ([]store.LogLine, error)
-	SubmissionsOfUser(ctx context.Context, challengeID, userID int64) ([]store.Scored, error)
-	ChallengeByID(ctx context.Context, id int64) (store.Challenge, error)
-	DatasetByID(ctx context.Context, id int64) (store.Dataset, error)
-}
-
-// SubmissionPages serves a submission's page, its live status and the
-// user's list of submissions.
+// SubmissionPages serves a submission's page, its live status, its model
+// file, cancel and entry choice, and the team's list of submissions. What a
+// visitor may see and do is domain.Service's.
 type SubmissionPages struct {
 	*Base
-	Store SubmissionStore
+	Domain *domain.Service
+	Blobs  interface {
+		Open(ctx context.Context, digest string) (io.ReadCloser, error)
+	}
 }
 
 // maxLogLines bounds the log a page or a poll returns.
 const maxLogLines = 2000
 
-// load returns the submission if the visitor may see it: its owner or an
-// admin. Everyone else gets the same 404 as for a missing id.
-func (h *SubmissionPages) load(r *http.Request) (store.Submission, error) {
+func submissionID(r *http.Request) (int64, error) {
 	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
 	if err != nil || id <= 0 {
-		return store.Submission{}, ErrNotFound
+		return 0, ErrNotFound
 	}
-	sub, err := h.Store.SubmissionByID(r.Context(), id)
+	return id, nil
+}
+
+// load returns the submission if the visitor may see it (their team's, or
+// as an organizer); everyone else gets the same 404 as for a missing id.
+func (h *SubmissionPages) load(r *http.Request) (domain.SubmissionInfo, error) {
+	id, err := submissionID(r)
 	if err != nil {
-		return sub, notFoundAs(err)
+		return domain.SubmissionInfo{}, err
 	}
-	u := VisitorFrom(r.Context()).User
-	if u == nil || !(u.IsAdmin || (sub.UserID != nil && *sub.UserID == u.ID)) {
-		return sub, ErrNotFound
-	}
-	return sub, nil
+	return h.Domain.Submission(r.Context(), viewer(r), id)
 }
 
 func live(status string) bool { return status == store.StatusQueued || status == store.StatusRunning }
 
+// progressText is "image i of N" while running.
+func progressText(s store.Submission) string {
+	if s.Status != store.StatusRunning {
+		return ""
+	}
+	if s.ImagesTotal == 0 {
+		return "starting"
+	}
+	return fmt.Sprintf("image %d of %d", s.ImagesDone, s.ImagesTotal)
+}
+
+// queueText says the queue position and the estimate while queued.
+func queueText(q *domain.QueueInfo) string {
+	if q == nil {
+		return ""
+	}
+	s := fmt.Sprintf("position %d in the queue (%d ahead, %d running)", q.Position, q.Ahead, q.Running)
+	if q.EstimateKnown {
+		s += fmt.Sprintf("; it should start in about %s", fmtDuration(q.Estimate))
+	} else {
+		s += "; no estimate yet (no evaluation has finished on this hardware)"
+	}
+	return s
+}
+
+func fmtDuration(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d s", int(math.Ceil(d.Seconds())))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(math.Ceil(d.Minutes())))
+	}
+	return fmt.Sprintf("%.1f h", d.Hours())
+}
+
 // Show is a submission's page. GET /submissions/{id}
 func (h *SubmissionPages) Show(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	sub, err := h.load(r)
+	si, err := h.load(r)
 	if err != nil {
 		return err
 	}
-	c, err := h.Store.ChallengeByID(ctx, sub.ChallengeID)
-	if err != nil {
-		return err
-	}
+	sub := si.Submission
 	v := templates.Submission{
-		ID: sub.ID, ChallengeSlug: c.Slug, ChallengeTitle: c.Title, Owner: sub.Username,
+		ID: sub.ID, ChallengeSlug: si.Challenge.Slug, ChallengeTitle: si.Challenge.Title, Owner: sub.Username,
+		Phase: cmpOr(si.Phase.Title, si.Phase.Name), Team: sub.TeamName, MethodName: sub.MethodName, Description: sub.Description,
 		Label: sub.Label, Status: sub.Status, Message: sub.Message,
 		Created: fmtTime(&sub.CreatedAt), Started: fmtTime(sub.StartedAt), Ended: fmtTime(sub.FinishedAt),
 		ModelSHA256: sub.ModelSHA256, ModelSize: fmtBytes(sub.ModelBytes), DataRange: fmtDataRange(sub.DataRange),
 		Profile: profileKVs(sub.Profile), Live: live(sub.Status),
 		StatusURL: "/submissions/" + strconv.FormatInt(sub.ID, 10) + "/status.json",
+		Progress:  progressText(sub), Queue: queueText(si.Queue),
+		CanCancel: si.CanCancel, CanSelect: si.CanSelect, Selected: sub.Selected && si.Phase.EntryRule == store.EntrySelected,
+		ScoresHidden: si.ScoresHidden,
 	}
-	ds, err := h.Store.DatasetByID(ctx, sub.DatasetID)
-	if err != nil {
-		return err
+	if si.Result != nil {
+		v.Metrics, v.Images, v.RuntimeNote = resultView(*si.Result, si.PerImageScores)
+		v.ImageScores = si.PerImageScores
 	}
-	// A test split is hidden: per-image scores would let a participant
-	// probe it image by image, and its image names are not public. Admins
-	// see everything.
-	reveal := ds.Split == "validation" || VisitorFrom(ctx).User.IsAdmin
-	res, err := h.Store.ResultBySubmission(ctx, sub.ID)
-	switch {
-	case err == nil:
-		v.Metrics, v.Images, v.RuntimeNote = resultView(res, reveal)
-		v.ImageScores = reveal
-	case !errors.Is(err, store.ErrNotFound):
-		return err
-	}
-	logs, err := h.Store.SubmissionLogs(ctx, sub.ID, 0, maxLogLines)
+	logs, err := h.Domain.LogsOf(ctx, si, 0, maxLogLines)
 	if err != nil {
 		return err
 	}
@@ -109,12 +127,17 @@ func (h *SubmissionPages) Show(w http.ResponseWriter, r *http.Request) error {
 
 // StatusJSON is what the page's script polls. GET /submissions/{id}/status.json?after=LOGID
 type StatusJSON struct {
-	ID       int64      `json:"id"`
-	Status   string     `json:"status"`
-	Message  string     `json:"message"`
-	Started  *time.Time `json:"started_at"`
-	Finished *time.Time `json:"finished_at"`
-	Log      []logJSON  `json:"log"`
+	ID          int64      `json:"id"`
+	Status      string     `json:"status"`
+	Message     string     `json:"message"`
+	Started     *time.Time `json:"started_at"`
+	Finished    *time.Time `json:"finished_at"`
+	ImagesDone  int        `json:"images_done"`
+	ImagesTotal int        `json:"images_total"`
+	Progress    string     `json:"progress"` // "image i of N" while running
+	Queue       string     `json:"queue"`    // position and estimate while queued
+	CanCancel   bool       `json:"can_cancel"`
+	Log         []logJSON  `json:"log"`
 }
 
 type logJSON struct {
@@ -125,17 +148,19 @@ type logJSON struct {
 
 // Status returns the submission's state and the log lines after ?after.
 func (h *SubmissionPages) Status(w http.ResponseWriter, r *http.Request) error {
-	sub, err := h.load(r)
+	si, err := h.load(r)
 	if err != nil {
 		return err
 	}
 	after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
-	logs, err := h.Store.SubmissionLogs(r.Context(), sub.ID, after, maxLogLines)
+	logs, err := h.Domain.LogsOf(r.Context(), si, after, maxLogLines)
 	if err != nil {
 		return err
 	}
+	sub := si.Submission
 	out := StatusJSON{ID: sub.ID, Status: sub.Status, Message: sub.Message, Started: sub.StartedAt,
-		Finished: sub.FinishedAt, Log: []logJSON{}}
+		Finished: sub.FinishedAt, ImagesDone: sub.ImagesDone, ImagesTotal: sub.ImagesTotal,
+		Progress: progressText(sub), Queue: queueText(si.Queue), CanCancel: si.CanCancel, Log: []logJSON{}}
 	for _, l := range logs {
 		out.Log = append(out.Log, logJSON{ID: l.ID, At: l.At.UTC().Format(time.TimeOnly), Line: l.Line})
 	}
@@ -143,31 +168,91 @@ func (h *SubmissionPages) Status(w http.ResponseWriter, r *http.Request) error {
 	return WriteJSON(w, http.StatusOK, out)
 }
 
-// Mine lists the visitor's submissions to a challenge. GET /c/{slug}/submissions
-func (h *SubmissionPages) Mine(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	u := VisitorFrom(ctx).User
-	if u == nil {
-		return Errorf(http.StatusUnauthorized, "Log in to see your submissions.")
-	}
-	c, err := h.Store.ChallengeBySlug(ctx, chi.URLParam(r, "slug"))
-	if err != nil {
-		return notFoundAs(err)
-	}
-	subs, err := h.Store.SubmissionsOfUser(ctx, c.ID, u.ID)
+// Model serves the submission's ONNX file to its team and the organizers.
+// GET /submissions/{id}/model.onnx
+func (h *SubmissionPages) Model(w http.ResponseWriter, r *http.Request) error {
+	id, err := submissionID(r)
 	if err != nil {
 		return err
 	}
-	v := templates.MySubmissions{Slug: c.Slug, Title: c.Title}
+	digest, err := h.Domain.ModelFile(r.Context(), viewer(r), id)
+	if err != nil {
+		return err
+	}
+	f, err := h.Blobs.Open(r.Context(), digest)
+	if err != nil {
+		return fmt.Errorf("model of submission %d: %w", id, err)
+	}
+	defer f.Close()
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="submission-%d.onnx"`, id))
+	w.Header().Set("Cache-Control", "private, no-store")
+	_, err = io.Copy(w, f)
+	return err
+}
+
+// Cancel withdraws a queued or running submission. POST /submissions/{id}/cancel
+func (h *SubmissionPages) Cancel(w http.ResponseWriter, r *http.Request) error {
+	id, err := submissionID(r)
+	if err != nil {
+		return err
+	}
+	if err := h.Domain.Cancel(r.Context(), viewer(r), id); err != nil {
+		return err
+	}
+	SetFlash(w, r, fmt.Sprintf("Submission #%d was cancelled; it does not count against your quota.", id))
+	SeeOther(w, r, "/submissions/"+strconv.FormatInt(id, 10))
+	return nil
+}
+
+// Select makes the submission its team's leaderboard entry.
+// POST /submissions/{id}/select
+func (h *SubmissionPages) Select(w http.ResponseWriter, r *http.Request) error {
+	id, err := submissionID(r)
+	if err != nil {
+		return err
+	}
+	if err := h.Domain.SelectEntry(r.Context(), viewer(r), id); err != nil {
+		return err
+	}
+	SetFlash(w, r, fmt.Sprintf("Submission #%d is now your team's leaderboard entry.", id))
+	SeeOther(w, r, "/submissions/"+strconv.FormatInt(id, 10))
+	return nil
+}
+
+// Mine lists the visitor's team's submissions to a challenge. GET /c/{slug}/submissions
+func (h *SubmissionPages) Mine(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	vw := viewer(r)
+	if vw.Anonymous() {
+		return Errorf(http.StatusUnauthorized, "Log in to see your submissions.")
+	}
+	ci, err := h.Domain.Challenge(ctx, vw, chi.URLParam(r, "slug"))
+	if err != nil {
+		return err
+	}
+	subs, err := h.Domain.TeamSubmissions(ctx, vw, ci.Slug, "")
+	if err != nil {
+		return err
+	}
+	v := templates.MySubmissions{Slug: ci.Slug, Title: ci.Title}
+	if ci.Team != nil {
+		v.Team = ci.Team.Name
+	}
+	phase := map[int64]string{}
+	for _, p := range ci.Phases {
+		phase[p.ID] = cmpOr(p.Title, p.Name)
+	}
 	for _, s := range subs {
-		row := templates.SubmissionRow{ID: s.ID, Label: s.Label, Status: s.Status, Created: fmtTime(&s.CreatedAt)}
+		row := templates.SubmissionRow{ID: s.ID, Label: s.Label, Status: s.Status, Created: fmtTime(&s.CreatedAt),
+			Phase: phase[s.PhaseID], MethodName: s.MethodName, Selected: s.Selected}
 		if s.Result != nil {
 			row.PSNR = fmtFloat(s.Result.PSNR, 2)
 			row.Runtime = fmtFloat(s.Result.RuntimeMS, 2)
 		}
 		v.Rows = append(v.Rows, row)
 	}
-	return Render(ctx, w, http.StatusOK, templates.MySubmissionsPage(h.Page(r, "My submissions"), v))
+	return Render(ctx, w, http.StatusOK, templates.MySubmissionsPage(h.Page(r, "Team submissions"), v))
 }
 
 // WriteJSON writes v as JSON with status.
@@ -182,26 +267,7 @@ func WriteJSON(w http.ResponseWriter, status int, v any) error {
 	return err
 }
 
-// profile is the subset of onnxmodel.Profile the pages show; decoding only
-// these fields keeps the pages working if the profile gains fields.
-type profile struct {
-	Params      *float64 `json:"params"`
-	ConvMACs    *float64 `json:"conv_macs"`
-	FlopsKAIR   *float64 `json:"flops_kair"`
-	FlopsFvcore *float64 `json:"flops_fvcore"`
-	Activations *float64 `json:"activations"`
-	ConvLayers  *float64 `json:"conv_layers"`
-	Nodes       *float64 `json:"nodes"`
-	InputShape  []int64  `json:"input_shape"`
-}
-
-func parseProfile(raw json.RawMessage) profile {
-	var p profile
-	if len(raw) > 0 {
-		json.Unmarshal(raw, &p) //nolint:errcheck // a malformed profile shows as empty
-	}
-	return p
-}
+func parseProfile(raw json.RawMessage) domain.Profile { return domain.ParseProfile(raw) }
 
 func profileKVs(raw json.RawMessage) []templates.KV {
 	p := parseProfile(raw)

@@ -15,13 +15,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/srarena/srarena/blob"
-	"github.com/srarena/srarena/jobs"
-	"github.com/srarena/srarena/store"
+	"github.com/srarena/srarena/domain"
 	"github.com/srarena/srarena/templates"
 )
 
@@ -44,25 +40,17 @@ type Blobs interface {
 
 // UploadStore is the part of the store uploads use.
 type UploadStore interface {
-	Challenges
 	DeleteModelIfUnused(ctx context.Context, digest string, del func() error) (bool, error)
-	CreateSubmission(ctx context.Context, ns store.NewSubmission, quota int,
-		enqueue func(ctx context.Context, tx pgx.Tx, id int64) error) (int64, error)
 }
 
-// JobInserter enqueues River jobs inside a transaction; *river.Client[pgx.Tx]
-// is one, and an insert-only client (no queues, no workers) is enough.
-type JobInserter interface {
-	InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
-}
-
-// Upload accepts model uploads.
+// Upload accepts model uploads: it streams and checks the file; whether
+// and where the team may submit is the domain's (CheckSubmit, Submit).
 type Upload struct {
 	*Base
+	Domain  *domain.Service
 	Store   UploadStore
 	Blobs   Blobs
 	Inspect InspectFunc
-	Jobs    JobInserter
 	// Rejects counts each user's refused uploads (UploadRejectsPerHour);
 	// nil means no limit. In memory, per process. An upload counts from
 	// before its body is read, and the count is taken back if it succeeds,
@@ -90,14 +78,16 @@ const multipartSlack = 64 << 10
 
 // Upload errors the parser returns; Create maps them to statuses and words.
 var (
-	errCSRFFirst  = errors.New("upload: csrf_token must be the first form field")
-	errCSRF       = errors.New("upload: wrong csrf token")
-	errNoFile     = errors.New("upload: no model file")
-	errEmptyFile  = errors.New("upload: empty model file")
-	errLabel      = errors.New("upload: label too long")
-	errTwoFiles   = errors.New("upload: more than one model file")
-	errFieldLarge = errors.New("upload: form field too large")
-	errDataRange  = errors.New("upload: data_range must be 1 or 255")
+	errCSRFFirst   = errors.New("upload: csrf_token must be the first form field")
+	errCSRF        = errors.New("upload: wrong csrf token")
+	errNoFile      = errors.New("upload: no model file")
+	errEmptyFile   = errors.New("upload: empty model file")
+	errLabel       = errors.New("upload: label too long")
+	errTwoFiles    = errors.New("upload: more than one model file")
+	errFieldLarge  = errors.New("upload: form field too large")
+	errDataRange   = errors.New("upload: data_range must be 1 or 255")
+	errMethod      = errors.New("upload: method name too long")
+	errDescription = errors.New("upload: description too long")
 )
 
 // parseDataRange accepts exactly the values the form offers.
@@ -113,10 +103,13 @@ func parseDataRange(s string) (float32, bool) {
 
 // uploadForm is what readUpload got from the body.
 type uploadForm struct {
-	Label     string
-	DataRange float32 // 1 unless the form said 255
-	Digest    string  // "" when no file was stored
-	Size      int64
+	Phase       string
+	MethodName  string
+	Description string
+	Label       string
+	DataRange   float32 // 1 unless the form said 255
+	Digest      string  // "" when no file was stored
+	Size        int64
 }
 
 // readUpload streams a multipart upload. The CSRF token must come first (the
@@ -155,6 +148,24 @@ func readUpload(mr *multipart.Reader, checkCSRF func(string) bool, put func(io.R
 			continue
 		}
 		switch name {
+		case "phase":
+			s, err := readField(p, 64)
+			if err != nil {
+				return f, err
+			}
+			f.Phase = strings.TrimSpace(s)
+		case "method_name":
+			s, err := readField(p, 4*domain.MaxMethodName)
+			if err != nil {
+				return f, errMethod
+			}
+			f.MethodName = s
+		case "description":
+			s, err := readField(p, 4*domain.MaxDescription)
+			if err != nil {
+				return f, errDescription
+			}
+			f.Description = s
 		case "label":
 			s, err := readField(p, 4*maxLabel)
 			if err != nil {
@@ -214,25 +225,26 @@ func readField(r io.Reader, max int64) (string, error) {
 	return string(b), nil
 }
 
-// Create stores an uploaded model, checks it, and queues its evaluation on
-// the challenge's queue (its hardware class).
-// POST /c/{slug}/submissions (multipart/form-data: csrf_token, label, data_range, model)
+// Create stores an uploaded model, checks it, and queues its evaluation in
+// the phase named by the form's "phase" field (the current phase without
+// it), on behalf of the visitor's team.
+// POST /c/{slug}/submissions (multipart/form-data: csrf_token, phase,
+// method_name, description, label, data_range, model)
 //
 // A refused upload re-renders the challenge page with the reason and leaves
 // neither a submission row nor a stored file. Checks that need no body
-// (closed challenge, used-up quota, no dataset) come first, so a large file
-// is not read only to be refused.
+// (registration, team, window, quota, dataset) come first, so a large file
+// is not read only to be refused; the phase is taken from ?phase= for
+// these, the form field after the body is read.
 func (h *Upload) Create(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	vis := VisitorFrom(ctx)
 	if vis.User == nil {
 		return Errorf(http.StatusUnauthorized, "Log in to submit.")
 	}
-	v, err := challengeView(ctx, h.Store, vis, chi.URLParam(r, "slug"), h.now())
-	if err != nil {
-		return err
-	}
-	c, err := h.Store.ChallengeBySlug(ctx, v.Slug)
+	vw := viewer(r)
+	slug := chi.URLParam(r, "slug")
+	v, err := challengeView(ctx, h.Domain, vw, slug, r.URL.Query().Get("phase"))
 	if err != nil {
 		return err
 	}
@@ -257,23 +269,22 @@ func (h *Upload) Create(w http.ResponseWriter, r *http.Request) error {
 		rejected = true
 		return answer(status, msg, problems)
 	}
+	refuseDomain := func(err error) error {
+		if domain.KindOf(err) == domain.KindInternal {
+			return err
+		}
+		return refuse(domain.Status(err), domain.Message(err), nil)
+	}
 	if blocked, wait := h.Rejects.blocked(userKey); blocked {
 		return refuse(http.StatusTooManyRequests, fmt.Sprintf(
 			"Too many refused uploads in the last hour (%d); try again in %d minutes. Check your model locally before uploading again.",
 			h.Rejects.limit, minutesLeft(wait)), nil)
 	}
-	if !v.Open {
-		return refuse(http.StatusForbidden, "This challenge is "+v.State+": it does not accept submissions.", nil)
+	target, err := h.Domain.CheckSubmit(ctx, vw, slug, r.URL.Query().Get("phase"))
+	if err != nil {
+		return refuseDomain(err)
 	}
-	if c.DailyQuota > 0 && v.QuotaUsed >= c.DailyQuota {
-		return refuse(http.StatusTooManyRequests, quotaMessage(v), nil)
-	}
-	ds, err := h.Store.EvaluationDataset(ctx, c.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		return refuse(http.StatusConflict, "This challenge has no evaluation dataset yet, so it cannot evaluate models. Try again once the organizers have added one.", nil)
-	} else if err != nil {
-		return err
-	}
+	c := target.Challenge
 
 	// At most a few uploads per user at once, counted before the body is
 	// read; and this one counts against the reject limit from now on.
@@ -294,6 +305,7 @@ func (h *Upload) Create(w http.ResponseWriter, r *http.Request) error {
 			return vis.CSRF != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(vis.CSRF)) == 1
 		},
 		func(r io.Reader) (string, int64, error) { return h.Blobs.Put(ctx, r, c.MaxUploadBytes) })
+	v.Upload.Label, v.Upload.MethodName, v.Upload.Description = f.Label, f.MethodName, f.Description
 	if err != nil {
 		h.discard(ctx, f.Digest)
 		var mbe *http.MaxBytesError
@@ -313,13 +325,27 @@ func (h *Upload) Create(w http.ResponseWriter, r *http.Request) error {
 				"Choose the pixel range your model expects and produces: [0,1] (value 1) or [0,255] (value 255).", nil)
 		case errors.Is(err, errLabel):
 			return refuse(http.StatusUnprocessableEntity, fmt.Sprintf("The label is longer than %d characters.", maxLabel), nil)
+		case errors.Is(err, errMethod):
+			return refuse(http.StatusUnprocessableEntity, fmt.Sprintf("The method name is longer than %d characters.", domain.MaxMethodName), nil)
+		case errors.Is(err, errDescription):
+			return refuse(http.StatusUnprocessableEntity, fmt.Sprintf("The description is longer than %d characters.", domain.MaxDescription), nil)
 		case errors.Is(err, errTwoFiles), errors.Is(err, errFieldLarge):
 			return refuse(http.StatusBadRequest, "The form is malformed: "+strings.TrimPrefix(err.Error(), "upload: ")+".", nil)
 		default:
 			return refuse(http.StatusBadRequest, "The upload was cut off or malformed; please try again.", nil)
 		}
 	}
-	v.Upload.Label, v.Upload.DataRange = f.Label, dataRangeValue(f.DataRange)
+	v.Upload.DataRange = dataRangeValue(f.DataRange)
+	if f.Phase != "" && f.Phase != target.Phase.Name {
+		if target, err = h.Domain.CheckSubmit(ctx, vw, slug, f.Phase); err != nil {
+			h.discard(ctx, f.Digest)
+			return refuseDomain(err)
+		}
+	}
+	if _, _, _, err := domain.ValidateText(f.Label, f.MethodName, f.Description); err != nil {
+		h.discard(ctx, f.Digest)
+		return refuseDomain(err)
+	}
 
 	// The model is read into memory and parsed: only a few at once. The
 	// slot is held until the bytes are no longer needed (the submission's
@@ -348,51 +374,24 @@ func (h *Upload) Create(w http.ResponseWriter, r *http.Request) error {
 			ins.Problems)
 	}
 
-	id, err := h.Store.CreateSubmission(ctx, store.NewSubmission{
-		ChallengeID: c.ID, UserID: vis.User.ID, DatasetID: ds.ID, Label: f.Label,
-		ModelSHA256: f.Digest, ModelBytes: f.Size, Profile: ins.Profile, DataRange: f.DataRange,
-	}, c.DailyQuota, func(ctx context.Context, tx pgx.Tx, id int64) error {
-		// The transaction holds the digest's lock, so no refused upload can
-		// delete the blob from here to commit. One may have deleted it
-		// before the lock was taken (its check saw no row yet): store the
-		// verified bytes again.
-		if !blob.Exists(ctx, h.Blobs, f.Digest) {
-			if d, err := blob.PutBytes(ctx, h.Blobs, data); err != nil || d != f.Digest {
-				return fmt.Errorf("re-store model %s: %v", f.Digest, err)
-			}
-		}
-		_, err := h.Jobs.InsertTx(ctx, tx, jobs.Evaluate{SubmissionID: id}, &river.InsertOpts{Queue: queueOf(c)})
-		return err
+	id, err := h.Domain.Submit(ctx, vw, target, domain.Upload{
+		ModelSHA256: f.Digest, ModelBytes: f.Size, Profile: ins.Profile, Model: data, DataRange: f.DataRange,
+		Label: f.Label, MethodName: f.MethodName, Description: f.Description,
 	})
-	if errors.Is(err, store.ErrQuotaExceeded) {
-		h.discard(ctx, f.Digest)
-		v.QuotaUsed = c.DailyQuota
-		return refuse(http.StatusTooManyRequests, quotaMessage(v), nil)
-	}
 	if err != nil {
 		h.discard(ctx, f.Digest)
-		return err
+		if domain.KindOf(err) == domain.KindQuota || domain.KindOf(err) == domain.KindWindow {
+			// The page's quota line must agree with the refusal.
+			if nv, verr := challengeView(ctx, h.Domain, vw, slug, target.Phase.Name); verr == nil {
+				nv.Upload = v.Upload
+				v = nv
+			}
+		}
+		return refuseDomain(err)
 	}
 	SetFlash(w, r, "Model uploaded and queued for evaluation.")
 	SeeOther(w, r, "/submissions/"+strconv.FormatInt(id, 10))
 	return nil
-}
-
-func quotaMessage(v templates.Challenge) string {
-	s := fmt.Sprintf("You have used your %d submissions of the last 24 hours for this challenge.", v.Quota)
-	if v.QuotaResets != "" {
-		s += " The next one frees up at " + v.QuotaResets + "."
-	}
-	return s
-}
-
-// queueOf is the River queue of a challenge's evaluations: its hardware
-// class, so all its runtimes come from one kind of machine.
-func queueOf(c store.Challenge) string {
-	if c.Queue == jobs.QueueGPU {
-		return jobs.QueueGPU
-	}
-	return jobs.QueueCPU
 }
 
 func dataRangeValue(dr float32) string {

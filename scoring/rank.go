@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -282,6 +283,8 @@ func metricValue(e Entry, m string) float64 {
 	return v
 }
 
+// gateReason says in words why an entry fails its gates ("" when it
+// passes): "PSNR 4.72 dB is below the baseline's 37.33 dB".
 func gateReason(gates []Gate, base map[string]float64, e Entry) string {
 	if e.Baseline {
 		return "baseline"
@@ -292,7 +295,7 @@ func gateReason(gates []Gate, base map[string]float64, e Entry) string {
 		if g.FromBaseline {
 			b, ok := base[g.Metric]
 			if !ok || math.IsNaN(b) {
-				reasons = append(reasons, fmt.Sprintf("no baseline %s for the gate", g.Metric))
+				reasons = append(reasons, fmt.Sprintf("no baseline %s to compare with yet", MetricWords(g.Metric)))
 				continue
 			}
 			min += b
@@ -300,12 +303,68 @@ func gateReason(gates []Gate, base map[string]float64, e Entry) string {
 		v := metricValue(e, g.Metric)
 		switch {
 		case math.IsNaN(v):
-			reasons = append(reasons, fmt.Sprintf("%s missing", g.Metric))
+			reasons = append(reasons, fmt.Sprintf("no %s was measured", MetricWords(g.Metric)))
 		case v < min:
-			reasons = append(reasons, fmt.Sprintf("%s %g below the gate %g", g.Metric, v, min))
+			reasons = append(reasons, belowGate(g, v, min, base[g.Metric]))
 		}
 	}
 	return strings.Join(reasons, "; ")
+}
+
+// MetricWords names a metric for people: "PSNR" (validation, the usual
+// case), "test PSNR", "runtime".
+func MetricWords(m string) string {
+	switch m {
+	case MetricPSNRVal:
+		return "PSNR"
+	case MetricPSNRTest:
+		return "test PSNR"
+	case MetricRuntime, MetricRuntimeVal:
+		return "runtime"
+	case MetricRuntimeTest:
+		return "test runtime"
+	case MetricParams:
+		return "parameters (M)"
+	case MetricFLOPs:
+		return "FLOPs (G)"
+	case MetricActivations:
+		return "activations (M)"
+	case MetricMemory:
+		return "memory (MiB)"
+	case MetricConv:
+		return "conv layers"
+	}
+	return m
+}
+
+func isPSNR(m string) bool { return m == MetricPSNRVal || m == MetricPSNRTest }
+
+// belowGate words a failed gate; two decimals, more when two different
+// values would print alike.
+func belowGate(g Gate, v, min, base float64) string {
+	prec := 2
+	for prec < 6 && strconv.FormatFloat(v, 'f', prec, 64) == strconv.FormatFloat(min, 'f', prec, 64) {
+		prec++
+	}
+	num := func(x float64) string {
+		s := strconv.FormatFloat(x, 'f', prec, 64)
+		if isPSNR(g.Metric) {
+			s += " dB"
+		}
+		return s
+	}
+	what := MetricWords(g.Metric) + " " + num(v) + " is below "
+	switch {
+	case g.FromBaseline && g.Min == 0:
+		return what + "the baseline's " + num(base)
+	case g.FromBaseline:
+		sign := "+"
+		if g.Min < 0 {
+			sign = "−"
+		}
+		return what + "the baseline's " + num(base) + " " + sign + " " + strings.TrimPrefix(num(math.Abs(g.Min)), "-") + " = " + num(min)
+	}
+	return what + "the required " + num(min)
 }
 
 func trackValue(t Track, e Entry, metricRank map[string]map[int]int, base map[string]float64, i int) float64 {

@@ -48,8 +48,8 @@ func TestRankReproducesNTIRE2023(t *testing.T) {
 		}
 	}
 	for team, want := range map[string]string{
-		"Alpha":         "psnr_val 28.81 below the gate 28.91",
-		"CUIT_SRLab":    "psnr_test 25.44 below the gate 26.95",
+		"Alpha":         "PSNR 28.81 dB is below the required 28.91 dB",
+		"CUIT_SRLab":    "test PSNR 25.44 dB is below the required 26.95 dB",
 		"RFDN baseline": "baseline",
 	} {
 		if !strings.Contains(reasons[team], want) {
@@ -133,8 +133,8 @@ func TestRankRules(t *testing.T) {
 		{"fast", 1, 0.7*math.Exp(1) + 0.3*e2, ""},
 		{"base", 2, e2, ""},
 		{"nan", 3, nan, ""},
-		{"low", 0, nan, "psnr_val 26.8 below the gate 26.9"},
-		{"notest", 0, nan, "psnr_test missing"},
+		{"low", 0, nan, "PSNR 26.80 dB is below the required 26.90 dB"},
+		{"notest", 0, nan, "no test PSNR was measured"},
 	}
 	for _, c := range checks {
 		r := byID[c.id]
@@ -215,5 +215,100 @@ func TestRulesJSONAndValidate(t *testing.T) {
 	r := Rules{Tracks: []Track{{Name: "s", Method: MethodExpScore, Terms: []Term{{Metric: MetricRuntime}}}}}
 	if _, err := Rank(r, nil, nil); err == nil {
 		t.Error("exp score without baseline accepted")
+	}
+}
+
+// A row marked ranked 0 without a reason (a previous winner listed for
+// reference) stays out of the field: it gets no rank, the others' ranks and
+// rank sums are as if it were absent, and it is not in the correlations.
+func TestRankResultsKeepsNotCompetingOut(t *testing.T) {
+	read := func(s string) *Results {
+		t.Helper()
+		r, err := ReadResultsCSV(strings.NewReader(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	const head = "team,ranked,ave_time_ms,psnr_val,psnr_test,params_m,flops_g,acts_m,mem_mb,conv\n"
+	field := "A,1,30,29.1,27.1,0.30,20,80,500,40\n" +
+		"B,1,20,29.0,27.0,0.40,25,90,400,50\n" +
+		"C,1,40,29.2,27.2,0.20,15,70,300,30\n" +
+		"Low,0,10,28.0,26.0,0.10,5,50,100,20\n" // fails the PSNR gate: keeps the gate's reason
+	winner := "Old winner,0,5,29.5,27.5,0.10,5,50,100,20\n"
+	rules, _ := Preset("ntire2023")
+
+	without, _, err := RankResults(read(head+field), rules, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	with, ranked, err := RankResults(read(head+field+winner), rules, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(with.Rows) != len(without.Rows)+1 {
+		t.Fatalf("%d rows, want %d", len(with.Rows), len(without.Rows)+1)
+	}
+	for i, row := range without.Rows { // same ranks, sums and order for the field
+		for c, h := range without.Header {
+			if got := with.Rows[i][with.Col(h)]; got != row[c] {
+				t.Errorf("row %s column %s = %q with the reference row, %q without", row[0], h, got, row[c])
+			}
+		}
+	}
+	last := with.Rows[len(with.Rows)-1]
+	if last[0] != "Old winner" || last[with.Col("ranked")] != "0" || last[with.Col("unranked_reason")] != NotCompeting ||
+		last[with.Col("time_rank")] != "" || last[with.Col("overall_rank")] != "" {
+		t.Errorf("reference row = %q", last)
+	}
+	if r := ranked[len(ranked)-1]; r.Rank != 0 || r.Index != 4 || r.Unranked != NotCompeting {
+		t.Errorf("reference Ranked = %+v", r)
+	}
+	low := with.Rows[len(with.Rows)-2]
+	if low[0] != "Low" || !strings.Contains(low[with.Col("unranked_reason")], "below the required") {
+		t.Errorf("gated row = %q", low)
+	}
+	// A reason in the input means the row was gated, not withdrawn: the
+	// rules decide again.
+	withReason := read("team,ranked,unranked_reason,ave_time_ms,psnr_val,psnr_test,params_m,flops_g,acts_m,mem_mb,conv\n" +
+		"A,1,,30,29.1,27.1,0.30,20,80,500,40\nW,0,psnr below gate,5,29.5,27.5,0.10,5,50,100,20\n")
+	out, _, err := RankResults(withReason, rules, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Rows[0][0] != "W" || out.Rows[0][out.Col("ranked")] != "1" {
+		t.Errorf("a row with an input reason is re-ranked by the rules: %q", out.Rows)
+	}
+	// The correlations use the competing rows only.
+	cs, err := CorrelateResults(read(head + field + winner))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs[0].N != 3 {
+		t.Errorf("correlation n = %d, want 3 (ranked rows only)", cs[0].N)
+	}
+}
+
+// Unranked rows say why in words a participant understands (issue #7).
+func TestGateReasonInWords(t *testing.T) {
+	for _, tc := range []struct {
+		gate Gate
+		base map[string]float64
+		v    float64
+		want string
+	}{
+		{Gate{Metric: MetricPSNRVal, FromBaseline: true}, map[string]float64{MetricPSNRVal: 37.329190993592}, 4.723634376256447,
+			"PSNR 4.72 dB is below the baseline's 37.33 dB"},
+		{Gate{Metric: MetricPSNRVal, FromBaseline: true}, map[string]float64{MetricPSNRVal: 37.3291}, 37.3289,
+			"PSNR 37.3289 dB is below the baseline's 37.3291 dB"},
+		{Gate{Metric: MetricPSNRTest, FromBaseline: true, Min: -0.1}, map[string]float64{MetricPSNRTest: 27}, 26,
+			"test PSNR 26.00 dB is below the baseline's 27.00 dB − 0.10 dB = 26.90 dB"},
+		{Gate{Metric: MetricPSNRVal, FromBaseline: true}, nil, 26, "no baseline PSNR to compare with yet"},
+		{Gate{Metric: MetricPSNRVal, Min: 26.9}, nil, math.NaN(), "no PSNR was measured"},
+	} {
+		got := gateReason([]Gate{tc.gate}, tc.base, Entry{Metrics: map[string]float64{tc.gate.Metric: tc.v}})
+		if got != tc.want {
+			t.Errorf("gateReason(%+v, %v) = %q, want %q", tc.gate, tc.v, got, tc.want)
+		}
 	}
 }

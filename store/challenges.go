@@ -7,11 +7,11 @@ import (
 )
 
 const challengeColumns = `id, slug, title, description, scale, rules, max_upload_bytes,
-	daily_quota, queue, opens_at, closes_at, created_at`
+	daily_quota, queue, terms, team_size_limit, registration, opens_at, closes_at, created_at`
 
 func scanChallenge(row interface{ Scan(...any) error }, c *Challenge) error {
 	return row.Scan(&c.ID, &c.Slug, &c.Title, &c.Description, &c.Scale, &c.Rules, &c.MaxUploadBytes,
-		&c.DailyQuota, &c.Queue, &c.OpensAt, &c.ClosesAt, &c.CreatedAt)
+		&c.DailyQuota, &c.Queue, &c.Terms, &c.TeamSizeLimit, &c.RegistrationMode, &c.OpensAt, &c.ClosesAt, &c.CreatedAt)
 }
 
 // ChallengeBySlug returns ErrNotFound for an unknown slug.
@@ -41,10 +41,10 @@ func (s *Store) ListChallenges(ctx context.Context) ([]Challenge, error) {
 func (s *Store) EvaluationDataset(ctx context.Context, challengeID int64) (Dataset, error) {
 	var d Dataset
 	err := s.pool.QueryRow(ctx, `
-		SELECT id, challenge_id, name, split FROM datasets
+		SELECT id, challenge_id, name, split, public FROM datasets
 		WHERE challenge_id = $1
 		ORDER BY (split = 'validation') DESC, created_at DESC, id DESC
-		LIMIT 1`, challengeID).Scan(&d.ID, &d.ChallengeID, &d.Name, &d.Split)
+		LIMIT 1`, challengeID).Scan(&d.ID, &d.ChallengeID, &d.Name, &d.Split, &d.Public)
 	return d, translate(err, "evaluation dataset")
 }
 
@@ -60,7 +60,7 @@ func (s *Store) ChallengeByID(ctx context.Context, id int64) (Challenge, error) 
 // hidden (test) split.
 func (s *Store) DatasetByID(ctx context.Context, id int64) (Dataset, error) {
 	var d Dataset
-	err := s.pool.QueryRow(ctx, `SELECT id, challenge_id, name, split FROM datasets WHERE id = $1`, id).
-		Scan(&d.ID, &d.ChallengeID, &d.Name, &d.Split)
+	err := s.pool.QueryRow(ctx, `SELECT id, challenge_id, name, split, public FROM datasets WHERE id = $1`, id).
+		Scan(&d.ID, &d.ChallengeID, &d.Name, &d.Split, &d.Public)
 	return d, translate(err, "dataset by id")
 }

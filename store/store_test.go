@@ -103,41 +103,59 @@ func TestCreateSubmissionQuotaAndRollback(t *testing.T) {
 	if d, err := s.EvaluationDataset(ctx, chID); err != nil || d.ID != dsID {
 		t.Fatalf("EvaluationDataset: %+v %v", d, err)
 	}
-	ns := store.NewSubmission{ChallengeID: chID, UserID: u.ID, DatasetID: dsID, ModelSHA256: strings.Repeat("a", 64), ModelBytes: 10}
+	phases, err := s.PhasesOfChallenge(ctx, chID)
+	if err != nil || len(phases) != 1 || len(phases[0].Datasets) != 1 || phases[0].Datasets[0].ID != dsID || phases[0].QuotaDaily != 2 {
+		t.Fatalf("default phase: %+v, %v", phases, err)
+	}
+	reg, err := s.Register(ctx, chID, u.ID, store.RegistrationApproved, true, "", time.Now())
+	if err != nil || reg.TeamID == nil {
+		t.Fatalf("Register: %+v, %v", reg, err)
+	}
+	ns := store.NewSubmission{ChallengeID: chID, PhaseID: phases[0].ID, TeamID: *reg.TeamID, UserID: u.ID, DatasetID: dsID,
+		ModelSHA256: strings.Repeat("a", 64), ModelBytes: 10}
 	noop := func(context.Context, pgx.Tx, int64) error { return nil }
+	quota := store.Quota{Daily: 2}
+	used := func() int {
+		t.Helper()
+		u, err := s.QuotaUsage(ctx, *reg.TeamID, phases[0].ID, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.Today
+	}
 
 	// A failing enqueue rolls the row back.
-	if _, err := s.CreateSubmission(ctx, ns, 2, func(context.Context, pgx.Tx, int64) error { return errors.New("queue down") }); err == nil {
+	if _, err := s.CreateSubmission(ctx, ns, quota, func(context.Context, pgx.Tx, int64) error { return errors.New("queue down") }); err == nil {
 		t.Fatal("enqueue failure not reported")
 	}
 	if used, _ := s.ModelInUse(ctx, ns.ModelSHA256); used {
 		t.Fatal("row survived a failed enqueue")
 	}
 	for i := range 2 {
-		if _, err := s.CreateSubmission(ctx, ns, 2, noop); err != nil {
+		if _, err := s.CreateSubmission(ctx, ns, quota, noop); err != nil {
 			t.Fatalf("submission %d: %v", i, err)
 		}
 	}
-	if _, err := s.CreateSubmission(ctx, ns, 2, noop); !errors.Is(err, store.ErrQuotaExceeded) {
+	if _, err := s.CreateSubmission(ctx, ns, quota, noop); !errors.Is(err, store.ErrQuotaExceeded) {
 		t.Fatalf("third submission: %v, want ErrQuotaExceeded", err)
 	}
-	if n, oldest, err := s.QuotaUsed(ctx, u.ID, chID); n != 2 || oldest == nil || err != nil {
-		t.Errorf("QuotaUsed = %d, %v, %v", n, oldest, err)
+	if n := used(); n != 2 {
+		t.Errorf("QuotaUsage = %d, want 2", n)
 	}
 	// Failed after a worker started it: still counts. Failed before: not.
 	pool.Exec(ctx, `UPDATE submissions SET status = 'failed', started_at = now() WHERE id = (SELECT min(id) FROM submissions)`)
-	if n, _, _ := s.QuotaUsed(ctx, u.ID, chID); n != 2 {
+	if n := used(); n != 2 {
 		t.Errorf("after a run failure: %d counted, want 2", n)
 	}
 	pool.Exec(ctx, `UPDATE submissions SET started_at = NULL WHERE status = 'failed'`)
-	if n, _, _ := s.QuotaUsed(ctx, u.ID, chID); n != 1 {
+	if n := used(); n != 1 {
 		t.Errorf("after an infrastructure failure: %d counted, want 1", n)
 	}
 	if used, _ := s.ModelInUse(ctx, ns.ModelSHA256); !used {
 		t.Error("ModelInUse false for a stored model")
 	}
-	subs, err := s.SubmissionsOfUser(ctx, chID, u.ID)
-	if err != nil || len(subs) != 2 || subs[0].Result != nil || subs[0].Username != "cat" {
-		t.Errorf("SubmissionsOfUser: %+v, %v", subs, err)
+	subs, err := s.SubmissionsOfTeam(ctx, *reg.TeamID, 0)
+	if err != nil || len(subs) != 2 || subs[0].Result != nil || subs[0].Username != "cat" || subs[0].TeamName != "cat" {
+		t.Errorf("SubmissionsOfTeam: %+v, %v", subs, err)
 	}
 }

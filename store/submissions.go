@@ -10,54 +10,140 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// ErrQuotaExceeded: the user has used the challenge's daily submission quota.
-var ErrQuotaExceeded = errors.New("daily submission quota used")
+// ErrQuotaExceeded: the team has used one of the phase's quotas; the error
+// is a *QuotaError saying which.
+var ErrQuotaExceeded = errors.New("submission quota used")
 
-// QuotaWindow is how far back the daily quota looks.
-const QuotaWindow = 24 * time.Hour
+// Quota kinds.
+const (
+	QuotaDaily      = "daily"
+	QuotaTotal      = "total"
+	QuotaConcurrent = "concurrent"
+)
 
-// quotaWhere selects the submissions that count against a user's quota: all
-// of the last 24 hours except those that failed before a worker started them
-// and those the platform failed (charged is false: infrastructure trouble is
-// not the participant's fault; see runner/outcome). Models rejected at
-// upload never get a row, so they never count either.
-const quotaWhere = `user_id = $1 AND challenge_id = $2 AND created_at > now() - interval '24 hours'
-	AND NOT (status = 'failed' AND started_at IS NULL) AND charged`
+// QuotaError says which quota refused a submission.
+type QuotaError struct {
+	Kind  string // QuotaDaily, QuotaTotal or QuotaConcurrent
+	Limit int
+	Used  int
+}
+
+func (e *QuotaError) Error() string {
+	return fmt.Sprintf("%s quota used (%d of %d)", e.Kind, e.Used, e.Limit)
+}
+
+// Is makes errors.Is(err, ErrQuotaExceeded) true.
+func (e *QuotaError) Is(target error) bool { return target == ErrQuotaExceeded }
+
+// PlatformFailureMessage is the message the runner gives a submission that
+// failed for a reason on the platform's side (runner.InternalErrorMessage;
+// a test keeps them equal). Such failures never count against a quota.
+const PlatformFailureMessage = "internal error, the organizers have been notified"
+
+// Quota is a phase's limits; 0 means unlimited.
+type Quota struct{ Daily, Total, Concurrent int }
+
+// QuotaUsage is what a team has used of a phase's quotas at a moment.
+type QuotaUsage struct {
+	Today    int       // counted submissions since DayStart
+	Total    int       // counted submissions in the phase
+	Active   int       // queued or running now
+	DayStart time.Time // 00:00 UTC of the day the count is for
+}
+
+// DayStart is 00:00 UTC of t's day: the daily quota resets then.
+func DayStart(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// quotaUsage is the one place that decides what counts against a quota:
+// every submission of the team in the phase except those cancelled, and
+// those that failed for a reason of the platform's (before a worker
+// started them, with the platform's failure message, or marked not charged
+// by the runner: see runner/outcome). Models refused at upload never get a
+// row, so they never count either.
+func quotaUsage(ctx context.Context, q querier, teamID, phaseID int64, now time.Time) (QuotaUsage, error) {
+	u := QuotaUsage{DayStart: DayStart(now)}
+	err := q.QueryRow(ctx, `
+		WITH counted AS (
+			SELECT created_at, status FROM submissions
+			WHERE team_id = $1 AND phase_id = $2 AND NOT is_baseline
+			  AND status <> 'cancelled'
+			  AND charged
+			  AND NOT (status = 'failed' AND (started_at IS NULL OR message = $4)))
+		SELECT count(*) FILTER (WHERE created_at >= $3),
+		       count(*),
+		       count(*) FILTER (WHERE status IN ('queued', 'running'))
+		FROM counted`, teamID, phaseID, u.DayStart, PlatformFailureMessage).Scan(&u.Today, &u.Total, &u.Active)
+	return u, translate(err, "quota usage")
+}
+
+// QuotaUsage is what the team has used of the phase's quotas at now.
+func (s *Store) QuotaUsage(ctx context.Context, teamID, phaseID int64, now time.Time) (QuotaUsage, error) {
+	return quotaUsage(ctx, s.pool, teamID, phaseID, now)
+}
+
+// Exceeded returns the first quota of q that u has used up, or nil.
+func (u QuotaUsage) Exceeded(q Quota) *QuotaError {
+	switch {
+	case q.Concurrent > 0 && u.Active >= q.Concurrent:
+		return &QuotaError{Kind: QuotaConcurrent, Limit: q.Concurrent, Used: u.Active}
+	case q.Total > 0 && u.Total >= q.Total:
+		return &QuotaError{Kind: QuotaTotal, Limit: q.Total, Used: u.Total}
+	case q.Daily > 0 && u.Today >= q.Daily:
+		return &QuotaError{Kind: QuotaDaily, Limit: q.Daily, Used: u.Today}
+	}
+	return nil
+}
 
 // NewSubmission is what an upload stores.
 type NewSubmission struct {
 	ChallengeID int64
-	UserID      int64
+	PhaseID     int64
+	TeamID      int64
+	UserID      int64 // the uploader
 	DatasetID   int64
 	Label       string
+	MethodName  string
+	Description string
 	ModelSHA256 string
 	ModelBytes  int64
-	Profile     []byte  // JSON; nil for none
-	DataRange   float32 // 1 or 255 (protocol.md §1.1); 0 means 1
+	Profile     []byte    // JSON; nil for none
+	DataRange   float32   // 1 or 255 (protocol.md §1.1); 0 means 1
+	Now         time.Time // the upload's time (created_at); zero means the database's now()
 }
 
 // CreateSubmission inserts a queued submission and, in the same transaction,
 // calls enqueue with its id so the job row commits (or not) with it. The
 // transaction holds the model digest's advisory lock (ModelLockSQL), so
-// enqueue may also make sure the blob is (still) stored. The
-// user's row is locked first so that concurrent uploads cannot both slip
-// under quota (quota <= 0 means unlimited). Returns ErrQuotaExceeded when the
+// enqueue may also make sure the blob is (still) stored. The team's row is
+// locked first so that concurrent uploads of one team cannot both slip
+// under a quota. Returns a *QuotaError (errors.Is ErrQuotaExceeded) when a
 // quota is used up.
-func (s *Store) CreateSubmission(ctx context.Context, ns NewSubmission, quota int,
+func (s *Store) CreateSubmission(ctx context.Context, ns NewSubmission, quota Quota,
 	enqueue func(ctx context.Context, tx pgx.Tx, id int64) error) (int64, error) {
 	var id int64
+	now := ns.Now
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, ns.UserID); err != nil {
-			return translate(err, "lock user")
+		if now.IsZero() {
+			if err := tx.QueryRow(ctx, `SELECT now()`).Scan(&now); err != nil {
+				return translate(err, "now")
+			}
 		}
-		if quota > 0 {
-			var n int
-			if err := tx.QueryRow(ctx, `SELECT count(*) FROM submissions WHERE `+quotaWhere, ns.UserID, ns.ChallengeID).Scan(&n); err != nil {
-				return translate(err, "count quota")
-			}
-			if n >= quota {
-				return ErrQuotaExceeded
-			}
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM teams WHERE id = $1 FOR UPDATE`, ns.TeamID); err != nil {
+			return translate(err, "lock team")
+		}
+		u, err := quotaUsage(ctx, tx, ns.TeamID, ns.PhaseID, now)
+		if err != nil {
+			return err
+		}
+		if qe := u.Exceeded(quota); qe != nil {
+			return qe
 		}
 		// The digest's lock: a refused upload of the same bytes cannot
 		// delete the blob between here and commit (DeleteModelIfUnused).
@@ -68,11 +154,13 @@ func (s *Store) CreateSubmission(ctx context.Context, ns NewSubmission, quota in
 		if dr == 0 {
 			dr = 1
 		}
-		err := tx.QueryRow(ctx, `
-			INSERT INTO submissions (challenge_id, user_id, dataset_id, label, model_sha256, model_bytes, profile, data_range, status)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued')
+		err = tx.QueryRow(ctx, `
+			INSERT INTO submissions (challenge_id, phase_id, team_id, user_id, dataset_id, label, method_name, description,
+			    model_sha256, model_bytes, profile, data_range, status, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'queued', $13)
 			RETURNING id`,
-			ns.ChallengeID, ns.UserID, ns.DatasetID, ns.Label, ns.ModelSHA256, ns.ModelBytes, ns.Profile, dr).Scan(&id)
+			ns.ChallengeID, ns.PhaseID, ns.TeamID, ns.UserID, ns.DatasetID, ns.Label, ns.MethodName, ns.Description,
+			ns.ModelSHA256, ns.ModelBytes, ns.Profile, dr, now).Scan(&id)
 		if err != nil {
 			return translate(err, "insert submission")
 		}
@@ -85,14 +173,6 @@ func (s *Store) CreateSubmission(ctx context.Context, ns NewSubmission, quota in
 		return 0, fmt.Errorf("create submission: %w", err)
 	}
 	return id, nil
-}
-
-// QuotaUsed counts the submissions of the user to the challenge that count
-// against its daily quota, and when the oldest of them leaves the window.
-func (s *Store) QuotaUsed(ctx context.Context, userID, challengeID int64) (n int, oldest *time.Time, err error) {
-	err = s.pool.QueryRow(ctx, `SELECT count(*), min(created_at) FROM submissions WHERE `+quotaWhere,
-		userID, challengeID).Scan(&n, &oldest)
-	return n, oldest, translate(err, "quota used")
 }
 
 // ModelInUse reports whether any submission references the model digest.
@@ -146,14 +226,20 @@ func (s *Store) DeleteModelIfUnused(ctx context.Context, digest string, del func
 	return deleted, nil
 }
 
+// submissionColumns need "FROM submissions s LEFT JOIN users u ON u.id =
+// s.user_id LEFT JOIN teams t ON t.id = s.team_id" (submissionFrom).
 const submissionColumns = `s.id, s.challenge_id, s.user_id, coalesce(u.username, ''), s.dataset_id, s.label,
 	s.model_sha256, s.model_bytes, s.profile, s.data_range, s.is_baseline, s.status, s.message, s.attempts, s.worker,
-	s.created_at, s.started_at, s.finished_at`
+	s.created_at, s.started_at, s.finished_at, s.phase_id, s.team_id, coalesce(t.name, ''), s.method_name,
+	s.description, s.selected, s.hidden_reason, s.cancelled_at, s.images_done, s.images_total, s.synthetic`
+
+const submissionFrom = `submissions s LEFT JOIN users u ON u.id = s.user_id LEFT JOIN teams t ON t.id = s.team_id`
 
 func scanSubmission(row interface{ Scan(...any) error }, s *Submission, extra ...any) error {
 	dst := []any{&s.ID, &s.ChallengeID, &s.UserID, &s.Username, &s.DatasetID, &s.Label,
 		&s.ModelSHA256, &s.ModelBytes, &s.Profile, &s.DataRange, &s.IsBaseline, &s.Status, &s.Message, &s.Attempts, &s.Worker,
-		&s.CreatedAt, &s.StartedAt, &s.FinishedAt}
+		&s.CreatedAt, &s.StartedAt, &s.FinishedAt, &s.PhaseID, &s.TeamID, &s.TeamName, &s.MethodName,
+		&s.Description, &s.Selected, &s.HiddenReason, &s.CancelledAt, &s.ImagesDone, &s.ImagesTotal, &s.Synthetic}
 	return row.Scan(append(dst, extra...)...)
 }
 
@@ -162,7 +248,7 @@ func (s *Store) SubmissionByID(ctx context.Context, id int64) (Submission, error
 	var sub Submission
 	err := scanSubmission(s.pool.QueryRow(ctx, `
 		SELECT `+submissionColumns+`
-		FROM submissions s LEFT JOIN users u ON u.id = s.user_id
+		FROM `+submissionFrom+`
 		WHERE s.id = $1`, id), &sub)
 	return sub, translate(err, fmt.Sprintf("submission %d", id))
 }
@@ -235,36 +321,35 @@ func deref[T any](p *T) T {
 	return *p
 }
 
-// SubmissionsOfUser lists a user's submissions to a challenge, newest first,
-// with their results where they have one.
-func (s *Store) SubmissionsOfUser(ctx context.Context, challengeID, userID int64) ([]Scored, error) {
+// SubmissionsOfTeam lists a team's submissions to a phase (every phase
+// when phaseID is 0), newest first, with their results where they have one.
+func (s *Store) SubmissionsOfTeam(ctx context.Context, teamID, phaseID int64) ([]Scored, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT `+submissionColumns+`, `+resultColumns+`
-		FROM submissions s
-		LEFT JOIN users u ON u.id = s.user_id
+		FROM `+submissionFrom+`
 		LEFT JOIN results r ON r.submission_id = s.id
-		WHERE s.challenge_id = $1 AND s.user_id = $2
-		ORDER BY s.created_at DESC, s.id DESC`, challengeID, userID)
+		WHERE s.team_id = $1 AND ($2 = 0 OR s.phase_id = $2)
+		ORDER BY s.created_at DESC, s.id DESC`, teamID, phaseID)
 	if err != nil {
-		return nil, translate(err, "submissions of user")
+		return nil, translate(err, "submissions of team")
 	}
-	return collectScored(rows, "submissions of user")
+	return collectScored(rows, "submissions of team")
 }
 
-// FinishedWithResults lists every finished submission of a challenge on one
+// FinishedWithResults lists every finished submission of a phase on one
 // dataset that has a result, baselines included, oldest first: the input of
-// ranking. Results on different datasets are never ranked together. The
-// results come without their per-image table (Result.PerImage is nil): the
-// public leaderboard calls this, and must not read and parse every image of
-// every result on each request.
-func (s *Store) FinishedWithResults(ctx context.Context, challengeID, datasetID int64) ([]Scored, error) {
+// ranking. Submissions an organizer hid are left out. Results on different
+// datasets are never ranked together. The results come without their
+// per-image table (Result.PerImage is nil): the public leaderboard calls
+// this, and must not read and parse every image of every result on each
+// request.
+func (s *Store) FinishedWithResults(ctx context.Context, phaseID, datasetID int64) ([]Scored, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT `+submissionColumns+`, `+rankingResultColumns+`
-		FROM submissions s
+		FROM `+submissionFrom+`
 		JOIN results r ON r.submission_id = s.id
-		LEFT JOIN users u ON u.id = s.user_id
-		WHERE s.challenge_id = $1 AND s.dataset_id = $2 AND s.status = 'finished'
-		ORDER BY s.created_at, s.id`, challengeID, datasetID)
+		WHERE s.phase_id = $1 AND s.dataset_id = $2 AND s.status = 'finished' AND s.hidden_reason = ''
+		ORDER BY s.created_at, s.id`, phaseID, datasetID)
 	if err != nil {
 		return nil, translate(err, "finished submissions")
 	}

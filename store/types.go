@@ -11,6 +11,9 @@ const (
 	StatusRunning  = "running"
 	StatusFinished = "finished"
 	StatusFailed   = "failed"
+	// StatusCancelled: withdrawn by its team (or an organizer) while queued
+	// or running; it never counts against a quota.
+	StatusCancelled = "cancelled"
 )
 
 // User is an account. PasswordHash is never rendered.
@@ -25,18 +28,21 @@ type User struct {
 
 // Challenge is one competition. Rules holds a scoring.Rules value as JSON.
 type Challenge struct {
-	ID             int64
-	Slug           string
-	Title          string
-	Description    string
-	Scale          int
-	Rules          json.RawMessage
-	MaxUploadBytes int64
-	DailyQuota     int
-	Queue          string // jobs.QueueCPU or jobs.QueueGPU
-	OpensAt        *time.Time
-	ClosesAt       *time.Time
-	CreatedAt      time.Time
+	ID               int64
+	Slug             string
+	Title            string
+	Description      string
+	Scale            int
+	Rules            json.RawMessage
+	MaxUploadBytes   int64
+	DailyQuota       int
+	Queue            string // jobs.QueueCPU or jobs.QueueGPU
+	Terms            string // Markdown a participant accepts when registering
+	TeamSizeLimit    int
+	RegistrationMode string // "open" or "approval"
+	OpensAt          *time.Time
+	ClosesAt         *time.Time
+	CreatedAt        time.Time
 }
 
 // Dataset is a named set of LR/HR pairs of a challenge.
@@ -45,6 +51,8 @@ type Dataset struct {
 	ChallengeID int64
 	Name        string
 	Split       string // "validation" or "test"
+	Public      bool   // validation LR images downloadable
+	Primary     bool   // in a phase's list: the dataset submissions are evaluated on
 }
 
 // DatasetImage is one LR/HR pair, both as blob digests.
@@ -56,24 +64,37 @@ type DatasetImage struct {
 
 // Submission is one uploaded model and its evaluation state.
 type Submission struct {
-	ID          int64
-	ChallengeID int64
-	UserID      *int64
-	Username    string // joined, for display
-	DatasetID   int64
-	Label       string
-	ModelSHA256 string
-	ModelBytes  int64
-	Profile     json.RawMessage // onnxmodel.Profile
-	DataRange   float32         // 1 or 255: the model's pixel range
-	IsBaseline  bool
-	Status      string
-	Message     string
-	Attempts    int
-	Worker      string
-	CreatedAt   time.Time
-	StartedAt   *time.Time
-	FinishedAt  *time.Time
+	ID           int64
+	ChallengeID  int64
+	UserID       *int64
+	Username     string // joined, for display
+	DatasetID    int64
+	PhaseID      int64
+	TeamID       *int64 // nil for a baseline
+	TeamName     string // joined, for display
+	Label        string
+	MethodName   string
+	Description  string
+	Selected     bool   // the team's chosen entry (entry rule "selected")
+	HiddenReason string // set by an organizer: hidden from the board
+	CancelledAt  *time.Time
+	ImagesDone   int // progress of the running evaluation
+	ImagesTotal  int
+	ModelSHA256  string
+	ModelBytes   int64
+	Profile      json.RawMessage // onnxmodel.Profile
+	DataRange    float32         // 1 or 255: the model's pixel range
+	IsBaseline   bool
+	Status       string
+	Message      string
+	Attempts     int
+	Worker       string
+	CreatedAt    time.Time
+	StartedAt    *time.Time
+	FinishedAt   *time.Time
+	// Synthetic marks a submission made up by srarena seed (demos, load
+	// tests): its result was never measured, and every page says so.
+	Synthetic bool
 }
 
 // Result is what an evaluation measured.
@@ -106,4 +127,80 @@ type Result struct {
 	RuntimeRatioStd   *float64
 	BaselineRuntimeMS *float64
 	CreatedAt         time.Time
+}
+
+// Entry rules: which submission represents a team on a phase's board.
+const (
+	EntryBest     = "best"
+	EntryLast     = "last"
+	EntrySelected = "selected"
+)
+
+// Leaderboard visibilities of a phase.
+const (
+	VisibilityPublic     = "public"
+	VisibilityHidden     = "hidden"     // until RevealedAt
+	VisibilityOrganizers = "organizers" // organizers only, always
+)
+
+// Registration states.
+const (
+	RegistrationPending  = "pending"
+	RegistrationApproved = "approved"
+	RegistrationRejected = "rejected"
+)
+
+// Phase is a window of a challenge with its own data, quotas and board.
+type Phase struct {
+	ID              int64
+	ChallengeID     int64
+	Name            string // URL name, e.g. "development"
+	Title           string
+	Position        int
+	OpensAt         *time.Time // minute precision, UTC
+	ClosesAt        *time.Time
+	QuotaDaily      int // per UTC day; 0 = unlimited
+	QuotaTotal      int // over the phase; 0 = unlimited
+	QuotaConcurrent int // queued or running at once; 0 = unlimited
+	EntryRule       string
+	Visibility      string
+	RevealedAt      *time.Time
+	Datasets        []Dataset // primary first
+}
+
+// Team competes in one challenge; a solo participant is a team of one.
+type Team struct {
+	ID                 int64
+	ChallengeID        int64
+	Name               string
+	Solo               bool
+	DisqualifiedReason string
+	CreatedAt          time.Time
+	Members            []TeamMember
+}
+
+// TeamMember is one user of a team.
+type TeamMember struct {
+	UserID   int64
+	Username string
+	JoinedAt time.Time
+}
+
+// Registration is a user's entry into a challenge.
+type Registration struct {
+	ChallengeID     int64
+	UserID          int64
+	State           string
+	TermsAcceptedAt time.Time
+	TeamID          *int64 // the user's team, if any
+}
+
+// Invitation is a link that lets its holder join a team.
+type Invitation struct {
+	ID          int64
+	TeamID      int64
+	ChallengeID int64
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+	RevokedAt   *time.Time
 }

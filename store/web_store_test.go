@@ -19,6 +19,7 @@ type fixture struct {
 	pool               *pgxpool.Pool
 	s                  *store.Store
 	userID, chID, dsID int64
+	phaseID, teamID    int64
 }
 
 func newFixture(t *testing.T) fixture {
@@ -43,6 +44,15 @@ func newFixture(t *testing.T) fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ps, err := s.PhasesOfChallenge(ctx, f.chID)
+	if err != nil || len(ps) != 1 {
+		t.Fatalf("phases: %+v, %v", ps, err)
+	}
+	reg, err := s.Register(ctx, f.chID, u.ID, store.RegistrationApproved, true, "", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.phaseID, f.teamID = ps[0].ID, *reg.TeamID
 	return f
 }
 
@@ -74,8 +84,8 @@ func TestChallengeQueueAndDataRange(t *testing.T) {
 		if err != nil || c.Queue != want {
 			t.Errorf("%s: challenge queue %q, %v; want %q", tc.name, c.Queue, err, want)
 		}
-		id, err := f.s.CreateSubmission(ctx, store.NewSubmission{ChallengeID: f.chID, UserID: f.userID, DatasetID: f.dsID,
-			ModelSHA256: strings.Repeat("c", 64), ModelBytes: 1, DataRange: tc.dataRange}, 0,
+		id, err := f.s.CreateSubmission(ctx, store.NewSubmission{ChallengeID: f.chID, PhaseID: f.phaseID, TeamID: f.teamID, UserID: f.userID, DatasetID: f.dsID,
+			ModelSHA256: strings.Repeat("c", 64), ModelBytes: 1, DataRange: tc.dataRange}, store.Quota{},
 			func(context.Context, pgx.Tx, int64) error { return nil })
 		if err != nil {
 			t.Fatal(err)
@@ -86,8 +96,8 @@ func TestChallengeQueueAndDataRange(t *testing.T) {
 		}
 	}
 	// The column's CHECK keeps anything else out, whatever the caller does.
-	_, err := f.s.CreateSubmission(ctx, store.NewSubmission{ChallengeID: f.chID, UserID: f.userID, DatasetID: f.dsID,
-		ModelSHA256: strings.Repeat("c", 64), ModelBytes: 1, DataRange: 2}, 0,
+	_, err := f.s.CreateSubmission(ctx, store.NewSubmission{ChallengeID: f.chID, PhaseID: f.phaseID, TeamID: f.teamID, UserID: f.userID, DatasetID: f.dsID,
+		ModelSHA256: strings.Repeat("c", 64), ModelBytes: 1, DataRange: 2}, store.Quota{},
 		func(context.Context, pgx.Tx, int64) error { return nil })
 	if err == nil {
 		t.Error("data range 2 stored")
@@ -112,8 +122,8 @@ func TestModelLock(t *testing.T) {
 		inside, release := make(chan struct{}), make(chan struct{})
 		insertDone := make(chan error, 1)
 		go func() {
-			_, err := f.s.CreateSubmission(ctx, store.NewSubmission{ChallengeID: f.chID, UserID: f.userID, DatasetID: f.dsID,
-				ModelSHA256: digest, ModelBytes: 1}, 0, func(context.Context, pgx.Tx, int64) error {
+			_, err := f.s.CreateSubmission(ctx, store.NewSubmission{ChallengeID: f.chID, PhaseID: f.phaseID, TeamID: f.teamID, UserID: f.userID, DatasetID: f.dsID,
+				ModelSHA256: digest, ModelBytes: 1}, store.Quota{}, func(context.Context, pgx.Tx, int64) error {
 				close(inside)
 				<-release
 				return nil
@@ -159,8 +169,8 @@ func TestModelLock(t *testing.T) {
 		enqueued := make(chan struct{}, 1)
 		insertDone := make(chan error, 1)
 		go func() {
-			_, err := f.s.CreateSubmission(ctx, store.NewSubmission{ChallengeID: f.chID, UserID: f.userID, DatasetID: f.dsID,
-				ModelSHA256: digest, ModelBytes: 1}, 0, func(context.Context, pgx.Tx, int64) error {
+			_, err := f.s.CreateSubmission(ctx, store.NewSubmission{ChallengeID: f.chID, PhaseID: f.phaseID, TeamID: f.teamID, UserID: f.userID, DatasetID: f.dsID,
+				ModelSHA256: digest, ModelBytes: 1}, store.Quota{}, func(context.Context, pgx.Tx, int64) error {
 				enqueued <- struct{}{}
 				return nil
 			})
@@ -225,8 +235,9 @@ func TestResultWarmupAndRankingColumns(t *testing.T) {
 	f := newFixture(t)
 	var id int64
 	if err := f.pool.QueryRow(ctx, `
-		INSERT INTO submissions (challenge_id, user_id, dataset_id, model_sha256, model_bytes, status)
-		VALUES ($1, $2, $3, $4, 1, 'finished') RETURNING id`, f.chID, f.userID, f.dsID, strings.Repeat("c", 64)).Scan(&id); err != nil {
+		INSERT INTO submissions (challenge_id, user_id, dataset_id, model_sha256, model_bytes, status, phase_id, team_id)
+		VALUES ($1, $2, $3, $4, 1, 'finished', $5, $6) RETURNING id`, f.chID, f.userID, f.dsID, strings.Repeat("c", 64),
+		f.phaseID, f.teamID).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
 	per := `[{"name": "0801", "psnr": 30, "runtime_ms": 5}]`
@@ -238,12 +249,12 @@ func TestResultWarmupAndRankingColumns(t *testing.T) {
 	if err != nil || one.Warmup != 3 || one.Repeats != 7 || !strings.Contains(string(one.PerImage), "0801") {
 		t.Errorf("ResultBySubmission: %+v, %v", one, err)
 	}
-	mine, err := f.s.SubmissionsOfUser(ctx, f.chID, f.userID)
+	mine, err := f.s.SubmissionsOfTeam(ctx, f.teamID, f.phaseID)
 	if err != nil || len(mine) != 1 || mine[0].Result == nil || mine[0].Result.Warmup != 3 ||
 		!strings.Contains(string(mine[0].Result.PerImage), "0801") {
-		t.Errorf("SubmissionsOfUser: %+v, %v", mine, err)
+		t.Errorf("SubmissionsOfTeam: %+v, %v", mine, err)
 	}
-	board, err := f.s.FinishedWithResults(ctx, f.chID, f.dsID)
+	board, err := f.s.FinishedWithResults(ctx, f.phaseID, f.dsID)
 	if err != nil || len(board) != 1 || board[0].Result == nil {
 		t.Fatalf("FinishedWithResults: %+v, %v", board, err)
 	}

@@ -53,29 +53,57 @@ type ChallengeCard struct {
 // Home is the front page.
 type Home struct{ Challenges []ChallengeCard }
 
-// Challenge is a challenge's page with its upload form.
+// Challenge is a challenge's page with its phases, registration and
+// upload form.
 type Challenge struct {
 	Slug, Title, Description string
 	Scale                    int
-	State                    string // "open", "closed", "not open yet"
+	State                    string // of Phase: "open", "closed", "upcoming"
 	Open                     bool
-	Opens, Closes            string
 	Rules                    []string
 	Dataset                  string
 	MaxUploadMB              string
 	LoggedIn                 bool
-	Quota, QuotaUsed         int
-	QuotaResets              string
 	Hardware                 string // the hardware class evaluations run on
-	Upload                   UploadForm
+	Terms                    string
+	NeedsApproval            bool
+	TeamSizeLimit            int
+	// Registration is the viewer's state: "" (not registered), "pending",
+	// "approved", "rejected".
+	Registration string
+	TeamName     string // "" without a team
+	Phases       []PhaseView
+	Phase        PhaseView // the phase the page is about (the upload target)
+	Quota        QuotaView
+	Upload       UploadForm
+}
+
+// PhaseView is one phase as pages list it.
+type PhaseView struct {
+	Name, Title, State, Window string
+	EntryRule                  string // in words
+	Selected                   bool   // the rule is "selected"
+	Visibility                 string // in words
+	Datasets                   string
+	Quota                      string // the limits in words
+	Current                    bool
+}
+
+// QuotaView is what the team has used of the phase's quotas.
+type QuotaView struct {
+	Lines    []string
+	ResetUTC string // when the daily count restarts, UTC
+	ResetISO string // the same, RFC 3339, for the local-time script
 }
 
 // UploadForm is the state of the upload form after a refused upload.
 type UploadForm struct {
-	Label     string
-	DataRange string   // "1" or "255": the pixel range the form had selected
-	Error     string   // why the upload was refused
-	Problems  []string // what the model check found
+	Label       string
+	MethodName  string
+	Description string
+	DataRange   string   // "1" or "255": the pixel range the form had selected
+	Error       string   // why the upload was refused
+	Problems    []string // what the model check found
 }
 
 // KV is one labelled value.
@@ -93,6 +121,16 @@ type LogLine struct {
 // Submission is a submission's page.
 type Submission struct {
 	ID                      int64
+	Phase                   string // the phase's title
+	Team                    string
+	MethodName, Description string
+	// Progress is "image i of N" while running; Queue the position and
+	// estimate while queued.
+	Progress, Queue         string
+	CanCancel               bool
+	CanSelect               bool
+	Selected                bool // the team's chosen entry
+	ScoresHidden            bool // a hidden phase before its reveal
 	ChallengeSlug           string
 	ChallengeTitle          string
 	Owner, Label, Status    string
@@ -119,11 +157,14 @@ type Submission struct {
 type SubmissionRow struct {
 	ID                                    int64
 	Label, Status, Created, PSNR, Runtime string
+	Phase, MethodName                     string
+	Selected                              bool
 }
 
 // MySubmissions lists the user's submissions to a challenge.
 type MySubmissions struct {
 	Slug, Title string
+	Team        string
 	Rows        []SubmissionRow
 }
 
@@ -133,15 +174,26 @@ type LeaderRow struct {
 	Name                                  string
 	Baseline                              bool
 	Note                                  string // why unranked
+	Entry                                 string // which of the team's submissions
 	PSNR, SSIM, Runtime, Params, FLOPs    string
 	Activations, ConvLayers, Memory, When string
 	RuntimeTitle                          string // tooltip: repeats, warm-up, min–max
 	SubmissionID                          int64
 }
 
-// Leaderboard is a challenge's public ranking.
+// PhaseLink is a tab of the leaderboard.
+type PhaseLink struct {
+	Name, Title string
+	Current     bool
+}
+
+// Leaderboard is a phase's ranking.
 type Leaderboard struct {
 	Slug, Title string
+	Phase       string
+	Phases      []PhaseLink
+	Hidden      bool   // the viewer may not see the rows; Rule says why
+	EntryRule   string // which submission a team's row shows, in words
 	Rule        string
 	Gates       string // which PSNR gates this board applied, and which not
 	RuntimeNote string // how runtimes are measured
@@ -154,4 +206,38 @@ type Error struct {
 	Status  int
 	Heading string
 	Detail  string
+}
+
+// Team is the team page of a challenge.
+type Team struct {
+	Slug, Title   string
+	Name          string
+	Solo          bool
+	Members       []string
+	SizeLimit     int
+	InviteURL     string // a fresh invitation link, shown once
+	InviteExpires string
+	Form          Form
+}
+
+// Register is the registration form of a challenge.
+type Register struct {
+	Slug, Title   string
+	Terms         string
+	NeedsApproval bool
+	Form          Form
+}
+
+// Join is the page an invitation link opens.
+type Join struct {
+	Token          string
+	ChallengeSlug  string
+	ChallengeTitle string
+	Terms          string
+	Team           string
+	Members        []string
+	Expires        string
+	Registered     bool // no terms to accept
+	CurrentTeam    string
+	Error          string
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/srarena/srarena/domain"
 	"github.com/srarena/srarena/handlers"
 	"github.com/srarena/srarena/store"
 	"github.com/srarena/srarena/templates"
@@ -45,10 +46,16 @@ func (ea *errorAdapter) serve(w http.ResponseWriter, r *http.Request, err error)
 	ctx := r.Context()
 	status, msg := http.StatusInternalServerError, ""
 	var he *handlers.Error
+	var de *domain.Error
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &he):
 		status, msg = he.Status, he.Msg
+	case errors.As(err, &de):
+		status, msg = domain.Status(err), de.Msg
+		if de.Kind == domain.KindNotFound && msg == "" {
+			msg = handlers.ErrNotFound.Msg
+		}
 	case errors.Is(err, store.ErrNotFound):
 		status, msg = http.StatusNotFound, handlers.ErrNotFound.Msg
 	case errors.Is(err, store.ErrConflict):

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/srarena/srarena/domain"
 	"github.com/srarena/srarena/handlers"
 	"github.com/srarena/srarena/scoring"
 )
@@ -40,10 +41,10 @@ func (a *app) rules(preset string) {
 	a.exec(`UPDATE challenges SET rules = $1 WHERE id = $2`, rj, a.chID)
 }
 
-func (a *app) board() handlers.Board {
+func (a *app) board() domain.Board {
 	a.t.Helper()
 	r := a.browser().get("/c/esr/leaderboard.json")
-	var b handlers.Board
+	var b domain.Board
 	if r.status != 200 {
 		a.t.Fatalf("leaderboard.json: %d %s", r.status, r.body)
 	}
@@ -355,7 +356,7 @@ func TestLeaderboardInfinitePSNR(t *testing.T) {
 	if rank("uma") != 1 || rank("wil") != 2 || rank("vic") != 0 {
 		t.Errorf("ranks uma %v wil %v vic %v, want 1 2 0", rank("uma"), rank("wil"), rank("vic"))
 	}
-	if why, _ := rows["vic"]["unranked"].(string); !strings.Contains(why, "psnr_val missing") {
+	if why, _ := rows["vic"]["unranked"].(string); !strings.Contains(why, "no PSNR was measured") {
 		t.Errorf("vic unranked for %q, want the missing PSNR", why)
 	}
 	if r := a.browser().get("/c/esr/leaderboard"); r.status != 200 {

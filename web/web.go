@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/srarena/srarena/blob"
+	"github.com/srarena/srarena/domain"
 	"github.com/srarena/srarena/handlers"
+	"github.com/srarena/srarena/pagecache"
 	"github.com/srarena/srarena/static"
 	"github.com/srarena/srarena/store"
 )
@@ -38,11 +40,9 @@ type Config struct {
 	// TrustedOrigins are other origins (scheme://host[:port]) allowed to
 	// POST, for example a second hostname of the same site.
 	TrustedOrigins []string
-	// LeaderboardCacheTTL is how long a computed leaderboard is served
-	// before it is computed again (per challenge, per process, expired by
-	// time only: a new result appears at most this late). 0 means
-	// handlers.DefaultLeaderboardCacheTTL (5 s); negative turns the cache
-	// off.
+	// LeaderboardCacheTTL is ignored: public boards are cached by
+	// pagecache until the database says they changed (migration 0021).
+	// Kept so that existing configurations still compile.
 	LeaderboardCacheTTL time.Duration
 	// UploadSlotWait is how long an upload waits for one of the
 	// handlers.UploadInspections slots before it gets 503; 0 means
@@ -65,7 +65,10 @@ type Deps struct {
 	// Jobs inserts evaluation jobs in the submission's transaction; an
 	// insert-only River client (river.NewClient(riverpgxv5.New(pool),
 	// &river.Config{})) is enough.
-	Jobs handlers.JobInserter
+	Jobs domain.Jobs
+	// Domain is the platform's rules; nil builds one on Store, Jobs and
+	// Blobs (with Now and the leaderboard cache's lifetime).
+	Domain *domain.Service
 	// Inspect checks uploads; nil means handlers.ONNXInspect.
 	Inspect handlers.InspectFunc
 	// Now is the clock; nil means time.Now.
@@ -74,9 +77,11 @@ type Deps struct {
 
 // Server is the web server. Build it with New.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	handler http.Handler
+	cfg      Config
+	log      *slog.Logger
+	handler  http.Handler
+	versions *pagecache.Versions // what invalidates pages
+	pages    *pagecache.Cache    // public pages, rendered once per change
 }
 
 // New builds the server and its route table.
@@ -86,6 +91,12 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	if d.Inspect == nil {
 		d.Inspect = handlers.ONNXInspect
+	}
+	if d.Domain == nil {
+		// The public pages keep boards in pagecache, invalidated by the
+		// database itself; the domain's time-based cache would only serve
+		// them late, so it is off.
+		d.Domain = domain.New(d.Store, d.Jobs, d.Blobs, domain.Options{Now: d.Now, BoardTTL: -1})
 	}
 	if cfg.SessionTTL == 0 {
 		cfg.SessionTTL = 30 * 24 * time.Hour
@@ -108,9 +119,19 @@ func New(cfg Config, d Deps) (*Server, error) {
 		}
 	}
 	s := &Server{cfg: cfg, log: d.Log}
+	s.versions, s.pages = newPageCache(d)
 	s.handler = s.routes(d, assets, hasher, cop)
 	return s, nil
 }
+
+// WatchChanges listens for board changes until ctx ends, so that public
+// pages are cached between changes (Serve runs it; without it nothing is
+// cached and every request renders afresh).
+func (s *Server) WatchChanges(ctx context.Context) { s.versions.Run(ctx) }
+
+// PagesLive reports whether WatchChanges is listening, i.e. public pages
+// are being cached.
+func (s *Server) PagesLive() bool { return s.versions.Live() }
 
 // Handler returns the server's root handler, for tests and for embedding.
 func (s *Server) Handler() http.Handler { return s.handler }
@@ -138,6 +159,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	lctx, stopListen := context.WithCancel(ctx)
+	defer stopListen()
+	go s.WatchChanges(lctx)
 	s.log.InfoContext(ctx, "web: listening", "addr", ln.Addr().String(), "base_url", s.cfg.BaseURL)
 	select {
 	case err := <-errc:

@@ -26,6 +26,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/srarena/srarena/blob"
+	"github.com/srarena/srarena/domain"
 	"github.com/srarena/srarena/handlers"
 	"github.com/srarena/srarena/internal/pgtest"
 	"github.com/srarena/srarena/onnxmodel/onnxbuild"
@@ -43,6 +44,7 @@ type app struct {
 	store   *store.Store
 	blobDir string
 	srv     *httptest.Server
+	server  *web.Server
 	chID    int64
 	dsID    int64
 }
@@ -83,7 +85,7 @@ func newApp(t *testing.T, co challengeOpts) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &app{t: t, pool: pool, store: st, blobDir: dir}
+	a := &app{t: t, pool: pool, store: st, blobDir: dir, server: s}
 	rules, _ := scoring.Preset("aim2020")
 	rj, _ := json.Marshal(rules)
 	if co.maxUpload == 0 {
@@ -103,7 +105,8 @@ func newApp(t *testing.T, co challengeOpts) *app {
 		t.Fatal(err)
 	}
 	if co.closed {
-		a.exec(`UPDATE challenges SET closes_at = now() - interval '1 hour' WHERE id = $1`, a.chID)
+		a.exec(`UPDATE phases SET opens_at = date_trunc('minute', now()) - interval '2 hours',
+			closes_at = date_trunc('minute', now()) - interval '1 hour' WHERE challenge_id = $1`, a.chID)
 	}
 	a.srv = httptest.NewServer(s.Handler())
 	t.Cleanup(a.srv.Close)
@@ -204,11 +207,29 @@ func (b *browser) post(path string, form url.Values) resp {
 
 func (b *browser) signup(username string) {
 	b.a.t.Helper()
+	b.signupOnly(username)
+	b.register("esr", "")
+}
+
+// signupOnly creates an account without registering for any challenge.
+func (b *browser) signupOnly(username string) {
+	b.a.t.Helper()
 	tok := b.csrf("/signup")
 	r := b.post("/signup", url.Values{"csrf_token": {tok}, "email": {username + "@example.org"},
 		"username": {username}, "password": {"correct horse battery"}})
 	if r.status != http.StatusSeeOther {
 		b.a.t.Fatalf("signup %s: %d %s", username, r.status, r.body)
+	}
+}
+
+// register registers the signed-in user for a challenge, accepting its
+// terms, in a new team (a solo team for "").
+func (b *browser) register(slug, team string) {
+	b.a.t.Helper()
+	tok := b.csrf("/c/" + slug + "/register")
+	r := b.post("/c/"+slug+"/register", url.Values{"csrf_token": {tok}, "accept_terms": {"yes"}, "team": {team}})
+	if r.status != http.StatusSeeOther {
+		b.a.t.Fatalf("register %s: %d %s", slug, r.status, r.body)
 	}
 }
 
@@ -463,7 +484,7 @@ func TestUploadRefused(t *testing.T) {
 		{"empty", challengeOpts{}, []byte{}, 422, "The file is empty"},
 		{"no file", challengeOpts{}, nil, 422, "Choose an ONNX model file"},
 		{"oversize", challengeOpts{maxUpload: 1024}, model, 413, "larger than this challenge&#39;s limit of 1.0 KiB"},
-		{"closed", challengeOpts{closed: true}, model, 403, "does not accept submissions"},
+		{"closed", challengeOpts{closed: true}, model, 403, "accepted submissions 20"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -506,7 +527,7 @@ func TestUploadQuota(t *testing.T) {
 	}
 	tok := csrfRE.FindStringSubmatch(b.get("/").body)[1]
 	r := b.upload(tok, "m.onnx", model)
-	if r.status != http.StatusTooManyRequests || !strings.Contains(r.body, "used your 1 submissions") {
+	if r.status != http.StatusTooManyRequests || !strings.Contains(r.body, "used its 1 submissions of today (UTC)") {
 		t.Fatalf("second upload: %d\n%s", r.status, r.body)
 	}
 	// A submission that failed before any worker started it does not count.
@@ -608,7 +629,7 @@ func TestLeaderboard(t *testing.T) {
 	a.exec(`INSERT INTO submissions (challenge_id, user_id, dataset_id, model_sha256, model_bytes) VALUES ($1, (SELECT id FROM users WHERE username='ann'), $2, $3, 1)`,
 		a.chID, a.dsID, strings.Repeat("f", 64))
 
-	var board handlers.Board
+	var board domain.Board
 	r := a.browser().get("/c/esr/leaderboard.json")
 	if err := json.Unmarshal([]byte(r.body), &board); err != nil {
 		t.Fatalf("%v: %s", err, r.body)
@@ -636,7 +657,7 @@ func TestLeaderboard(t *testing.T) {
 			t.Errorf("row %d: got %+v, want %+v", i, g, w)
 		}
 	}
-	if !strings.Contains(board.Rows[3].Unranked, "psnr_val") {
+	if board.Rows[3].Unranked != "PSNR 28.90 dB is below the baseline's 29.00 dB" {
 		t.Errorf("cat's reason %q does not name the PSNR gate", board.Rows[3].Unranked)
 	}
 	page := a.browser().get("/c/esr/leaderboard")
@@ -692,4 +713,13 @@ func TestHealthAndHeaders(t *testing.T) {
 	if r := b.get("/nope"); r.status != 404 || !strings.Contains(r.body, "Not found") {
 		t.Errorf("404 page: %d", r.status)
 	}
+}
+
+func regexpFind(t *testing.T, re, s string) string {
+	t.Helper()
+	m := regexp.MustCompile(re).FindStringSubmatch(s)
+	if m == nil {
+		t.Fatalf("no %s in:\n%.2000s", re, s)
+	}
+	return m[1]
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -26,13 +27,17 @@ import (
 // well under a minute; the bound only turns a hang into a clear failure.
 const browserWait = 90 * time.Second
 
-// TestBrowserUploadAndLiveStatus drives the site in headless Chromium as a
-// participant would: sign up through the form, upload a model with the file
-// picker, watch the submission page update itself (static/live.js) until the
-// evaluation ends, have a broken file refused, and find the result on the
-// leaderboard. It covers what the HTTP-level TestEndToEnd cannot: the
-// forms as the browser submits them (CSRF field, multipart encoding, Origin
-// and Sec-Fetch headers, cookies) and the page's own polling script.
+// TestBrowserUploadAndLiveStatus drives the site in headless Chromium as
+// participants would: sign up through the form, register for the demo
+// challenge with a team, invite a second member who joins through the link
+// in another browser profile, upload a model with the file picker and its
+// progress bar, cancel a queued submission, watch the submission page go
+// queued → running (image i of N) → finished without a reload
+// (static/live.js), choose the team's leaderboard entry, have a broken file
+// refused with its reason, and find the team on the leaderboard. It covers
+// what the HTTP-level tests cannot: the forms as the browser submits them
+// (CSRF field, multipart encoding, Origin and Sec-Fetch headers, cookies)
+// and the page's own scripts.
 //
 // SRARENA_SCREENSHOT=path also writes the finished submission page there as
 // a PNG, to look at by eye.
@@ -83,9 +88,273 @@ func TestBrowserUploadAndLiveStatus(t *testing.T) {
 	}
 	b := &browser{t: t, ctx: bctx, base: p.url}
 	b.watchExceptions()
+	const slug = demo.Slug
 
 	// 1. Sign up through the form.
-	const user = "carol"
+	b.signup("carol")
+
+	// 2. Register for the challenge with a team, accepting the terms.
+	b.navigate("/c/" + slug)
+	b.do("open the registration", chromedp.Click(chromedp.CSS(`[data-testid=register-link]`)))
+	b.waitFor("the registration form", `document.querySelector("[data-testid=accept-terms]") ? "ok" : ""`)
+	b.do("register",
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=team-field]`), "Carol's lab"),
+		chromedp.Click(chromedp.CSS(`[data-testid=accept-terms]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid=register]`)),
+	)
+	if got := b.waitFor("registered", `(() => {
+		const t = document.querySelector("[data-testid=team-name]");
+		return t ? t.textContent.trim() : "";
+	})()`); got != "Carol's lab" {
+		t.Fatalf("after registering the challenge page submits as %q", got)
+	}
+
+	// 3. An invitation link, joined by a second participant in another
+	// browser profile (its own cookies).
+	b.navigate("/c/" + slug + "/team")
+	b.do("create an invitation", chromedp.Click(chromedp.CSS(`[data-testid=invite]`)))
+	invite := b.waitFor("the invitation link", `(() => {
+		const i = document.querySelector("[data-testid=invite-url]");
+		return i ? i.value : "";
+	})()`)
+	_, path, ok := strings.Cut(strings.TrimPrefix(invite, "http://"), "/join/")
+	if !ok {
+		t.Fatalf("invitation link %q", invite)
+	}
+	dctx, cancelD := chromedp.NewContext(bctx, chromedp.WithNewBrowserContext())
+	defer cancelD()
+	d := &browser{t: t, ctx: dctx, base: p.url}
+	d.watchExceptions()
+	d.signup("dave")
+	d.navigate("/join/" + path)
+	d.do("accept the invitation",
+		chromedp.Click(chromedp.CSS(`[data-testid=accept-terms]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid=join]`)),
+	)
+	if got := d.waitFor("the team's members", `(() => {
+		if (!document.querySelector("[data-testid=team-title]")) return "";
+		return [...document.querySelectorAll("[data-testid=member]")].map((m) => m.textContent.trim()).join(",");
+	})()`); got != "carol,dave" {
+		t.Fatalf("team members after dave joined: %q", got)
+	}
+	d.checkExceptions()
+
+	// 4. Upload with the progress bar. The script sends the form with
+	// XMLHttpRequest: the page never unloads (the marker survives) and the
+	// progress text is recorded as it changes.
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		f := filepath.Join(dir, name)
+		if err := os.WriteFile(f, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	bicubic, err := onnxbuild.Bicubic(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A plain conv net that takes a few seconds on the demo images, so the
+	// page can be seen running image by image.
+	slowModel, err := onnxbuild.ConvNet(4, 96, 8, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow, good := write("slow.onnx", slowModel), write("bicubic.onnx", bicubic)
+	upload := func(file, method string) string {
+		t.Helper()
+		b.navigate("/c/" + slug)
+		b.eval("watch the upload", `(() => {
+			window.__sameDocument = "yes";
+			sessionStorage.setItem("uploadProgress", "");
+			const text = document.querySelector("[data-testid=upload-progress-text]");
+			new MutationObserver(() => sessionStorage.setItem("uploadProgress",
+				sessionStorage.getItem("uploadProgress") + "|" + text.textContent)).observe(text, {childList: true, characterData: true, subtree: true});
+			return "ok";
+		})()`)
+		b.do("fill the upload form",
+			chromedp.SetUploadFiles(chromedp.CSS(`input[name=model]`), []string{file}),
+			chromedp.SendKeys(chromedp.CSS(`[data-testid=method-name]`), method),
+			chromedp.Click(chromedp.CSS(`form[data-upload] button[type=submit]`)),
+		)
+		loc := b.waitFor("the submission page", `(() => {
+			if (/^\/submissions\/\d+$/.test(location.pathname) && document.querySelector("[data-testid=status]")) return location.pathname;
+			const e = document.querySelector("[data-testid=upload-error]");
+			return e ? "error: " + e.textContent.trim() : "";
+		})()`)
+		id, ok := strings.CutPrefix(loc, "/submissions/")
+		if !ok {
+			t.Fatalf("upload of %s did not land on a submission page: %s", file, loc)
+		}
+		if same := b.eval("the page did not unload", `window.__sameDocument || "reloaded"`); same != "yes" {
+			t.Errorf("uploading %s loaded a new page (%s): the script did not send it", file, same)
+		}
+		if prog := b.eval("upload progress", `sessionStorage.getItem("uploadProgress") || ""`); !strings.Contains(prog, "Upload") {
+			t.Errorf("no upload progress shown for %s: %q", file, prog)
+		}
+		return id
+	}
+	// The demo's two baselines wait in the queue too (no worker yet).
+	queuePos := func() int {
+		q := b.eval("queue position", `document.querySelector("[data-testid=queue]").textContent`)
+		m := regexp.MustCompile(`^position (\d+) in the queue`).FindStringSubmatch(q)
+		if m == nil {
+			t.Fatalf("queued submission shows queue %q", q)
+		}
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	slowID := upload(slow, "plain convs")
+	first := queuePos()
+
+	// 5. Cancel a queued submission: its slot comes back.
+	cancelID := upload(good, "to be cancelled")
+	if second := queuePos(); second != first+1 {
+		t.Errorf("second queued submission at position %d, the first at %d", second, first)
+	}
+	b.do("cancel", chromedp.Click(chromedp.CSS(`[data-testid=cancel]`)))
+	if got := b.waitFor("the cancelled status", `(() => {
+		const s = document.querySelector("[data-testid=status]");
+		const f = document.querySelector("[data-testid=flash]");
+		return s && f && s.textContent.trim() !== "queued" ? s.textContent.trim() + ": " + f.textContent.trim() : "";
+	})()`); !strings.HasPrefix(got, "cancelled: ") {
+		t.Fatalf("submission %s after cancel: %q", cancelID, got)
+	}
+	goodID := upload(good, "bicubic")
+
+	// 6. Live status. The worker starts only now, so the page opens while
+	// the submission is queued and its script has to bring every change:
+	// observers record what it shows, and a marker on window proves the page
+	// never reloads.
+	b.navigate("/submissions/" + slowID)
+	if got := b.eval("watch the page", `(() => {
+		const root = document.querySelector("[data-poll]");
+		const log = document.querySelector("[data-testid=log]");
+		const status = document.querySelector("[data-testid=status]");
+		const progress = document.querySelector("[data-testid=progress]");
+		if (!root || !log || !status || !progress) return "not live: status " + (status ? status.textContent : "missing");
+		window.__sameDocument = "yes";
+		sessionStorage.setItem("liveLog", "");
+		sessionStorage.setItem("liveStatus", status.textContent.trim());
+		sessionStorage.setItem("liveProgress", "");
+		new MutationObserver((ms) => {
+			for (const m of ms) for (const n of m.addedNodes)
+				sessionStorage.setItem("liveLog", sessionStorage.getItem("liveLog") + n.textContent);
+		}).observe(log, {childList: true});
+		new MutationObserver(() => {
+			sessionStorage.setItem("liveStatus", sessionStorage.getItem("liveStatus") + " " + status.textContent.trim());
+		}).observe(status, {childList: true, characterData: true, subtree: true});
+		new MutationObserver(() => {
+			sessionStorage.setItem("liveProgress", sessionStorage.getItem("liveProgress") + "|" + progress.textContent.trim());
+		}).observe(progress, {childList: true, characterData: true, subtree: true});
+		return "watching " + status.textContent.trim();
+	})()`); got != "watching queued" {
+		t.Fatalf("submission page %s: %s", slowID, got)
+	}
+	p.startWorker()
+	metrics := b.waitFor("the evaluation to finish", `(() => {
+		const s = document.querySelector("[data-testid=status]");
+		if (!s) return "";
+		const st = s.textContent.trim();
+		const msg = (document.querySelector("[data-testid=message]") || {}).textContent || "";
+		if (st === "failed") return "failed: " + msg;
+		const m = document.querySelector("[data-testid=metrics]");
+		if (st === "finished" && m && !document.querySelector("[data-poll]")) return m.innerText;
+		return "";
+	})()`)
+	if !regexp.MustCompile(`PSNR\s+\d+\.\d+ dB`).MatchString(metrics) {
+		t.Fatalf("submission %s: no PSNR in the results: %q", slowID, metrics)
+	}
+	if same := b.eval("no reload", `window.__sameDocument || "reloaded"`); same != "yes" {
+		t.Errorf("the submission page reloaded to show the results")
+	}
+	liveLog := b.eval("read the live log", `sessionStorage.getItem("liveLog") || ""`)
+	liveStatus := b.eval("read the live status", `sessionStorage.getItem("liveStatus") || ""`)
+	liveProgress := b.eval("read the live progress", `sessionStorage.getItem("liveProgress") || ""`)
+	t.Logf("status seen live: %s; progress: %s", liveStatus, liveProgress)
+	if !strings.Contains(liveLog, "evaluation started") || !strings.Contains(liveLog, "evaluation finished") {
+		t.Fatalf("the page did not append the log lines live; appended:\n%s", liveLog)
+	}
+	if !regexp.MustCompile(`^queued( queued)* running( running)* finished$`).MatchString(liveStatus) {
+		t.Errorf("the page's status went %q, want queued → running → finished", liveStatus)
+	}
+	if !regexp.MustCompile(`image [1-5] of 5`).MatchString(liveProgress) {
+		t.Errorf("the page never showed \"image i of 5\" while running: %q", liveProgress)
+	}
+	shot, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100)) // 100: PNG
+	if err != nil {
+		t.Fatal(err)
+	}
+	if path := os.Getenv("SRARENA_SCREENSHOT"); path != "" {
+		if err := os.WriteFile(path, shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot of submission %s: %s", slowID, path)
+	}
+
+	// 7. The team chooses its entry (the development phase's rule).
+	b.navigate("/submissions/" + goodID)
+	b.waitFor("the bicubic run to finish", `(() => {
+		const s = document.querySelector("[data-testid=status]");
+		if (s && s.textContent.trim() === "failed") return "failed";
+		return document.querySelector("[data-testid=select]") ? "ok" : "";
+	})()`)
+	b.do("choose the entry", chromedp.Click(chromedp.CSS(`[data-testid=select]`)))
+	if got := b.waitFor("the entry chosen", `(() => {
+		const s = document.querySelector("[data-testid=selected]");
+		return s ? s.textContent.trim() : "";
+	})()`); !strings.Contains(got, "your team's entry") {
+		t.Fatalf("after choosing: %q", got)
+	}
+
+	// 8. A file that is not ONNX is refused with its reason and leaves no
+	// submission behind.
+	before := b.mySubmissions()
+	if len(before) != 3 {
+		t.Fatalf("team submissions before the bad upload: %v, want 3", before)
+	}
+	junk := make([]byte, 4096)
+	rand.Read(junk)
+	bad := write("x.onnx", junk)
+	b.navigate("/c/" + slug)
+	b.do("upload random bytes",
+		chromedp.SetUploadFiles(chromedp.CSS(`input[name=model]`), []string{bad}),
+		chromedp.SendKeys(chromedp.CSS(`input[name=label]`), "not a model"),
+		chromedp.Click(chromedp.CSS(`form[data-upload] button[type=submit]`)),
+	)
+	refusal := b.waitFor("the refusal", `(() => {
+		if (/^\/submissions\/\d+$/.test(location.pathname)) return "accepted: " + location.pathname;
+		const e = document.querySelector("[data-testid=upload-error]");
+		return e ? e.innerText.trim() : "";
+	})()`)
+	t.Logf("refusal shown: %q", refusal)
+	if !strings.Contains(refusal, "refused") || b.eval("count problems", `String(document.querySelectorAll("[data-testid=problem]").length)`) == "0" {
+		t.Fatalf("random bytes: want a refusal that lists the problems, page shows %q", refusal)
+	}
+	if after := b.mySubmissions(); len(after) != len(before) {
+		t.Fatalf("team submissions after the refused upload: %v, want %v", after, before)
+	}
+
+	// 9. The public leaderboard shows the team's chosen entry. Bicubic
+	// reproduces the baseline's PSNR, so it passes the gate and ranks first.
+	b.navigate("/c/" + slug + "/leaderboard")
+	rank := b.waitFor("the team's row", `(() => {
+		for (const r of document.querySelectorAll("[data-testid=leader-row]")) {
+			const n = r.querySelector("[data-testid=name]");
+			const e = r.querySelector("[data-testid=entry]");
+			if (n && n.textContent.trim() === "Carol's lab") return "rank=" + r.querySelector("[data-testid=rank]").textContent.trim() + " " + (e ? e.textContent.trim() : "");
+		}
+		return document.querySelector("[data-testid=rule]") ? "missing" : "";
+	})()`)
+	if rank != "rank=1 chosen by the team" {
+		t.Fatalf("leaderboard row of the team: %s, want rank=1 chosen by the team", rank)
+	}
+	b.checkExceptions()
+}
+
+// signup creates an account through the form and checks the nav shows it.
+func (b *browser) signup(user string) {
+	b.t.Helper()
 	b.navigate("/signup")
 	b.do("fill the sign-up form",
 		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), user+"@example.org"),
@@ -99,143 +368,8 @@ func TestBrowserUploadAndLiveStatus(t *testing.T) {
 		const errs = document.querySelector("[data-testid=form-errors], .field-error");
 		return errs ? "error: " + errs.textContent.trim() : "";
 	})()`); got != "whoami="+user+" logout" {
-		t.Fatalf("after sign-up the nav shows %q, want the username and a logout button", got)
+		b.t.Fatalf("after sign-up the nav shows %q, want the username and a logout button", got)
 	}
-
-	// 2. Upload a model with the file picker.
-	dir := t.TempDir()
-	bicubic, err := onnxbuild.Bicubic(4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	good := filepath.Join(dir, "bicubic.onnx")
-	if err := os.WriteFile(good, bicubic, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	b.navigate("/c/" + demo.Slug)
-	b.do("fill the upload form",
-		chromedp.SetUploadFiles(chromedp.CSS(`input[name=model]`), []string{good}),
-		chromedp.SendKeys(chromedp.CSS(`input[name=label]`), "browser bicubic"),
-		chromedp.Click(chromedp.CSS(`form[enctype="multipart/form-data"] button[type=submit]`)),
-	)
-	loc := b.waitFor("the submission page", `(() => {
-		if (/^\/submissions\/\d+$/.test(location.pathname)) return location.pathname;
-		const e = document.querySelector("[data-testid=upload-error]");
-		return e ? "error: " + e.textContent.trim() : "";
-	})()`)
-	id, ok := strings.CutPrefix(loc, "/submissions/")
-	if !ok {
-		t.Fatalf("upload did not land on a submission page: %s", loc)
-	}
-
-	// 3. Live status. The worker starts only now, so the page is sure to
-	// open while the submission is still queued and its script, not a
-	// server render, has to bring the log lines and the final status. An
-	// observer records what the script appends in sessionStorage, which
-	// outlives the reload the script does once the evaluation ends.
-	if got := b.eval("watch the log", `(() => {
-		const root = document.querySelector("[data-poll]");
-		const log = document.querySelector("[data-testid=log]");
-		const status = document.querySelector("[data-testid=status]");
-		if (!root || !log || !status) return "not live: status " + (status ? status.textContent : "missing");
-		sessionStorage.setItem("liveLog", "");
-		sessionStorage.setItem("liveStatus", status.textContent.trim());
-		new MutationObserver((ms) => {
-			for (const m of ms) for (const n of m.addedNodes)
-				sessionStorage.setItem("liveLog", sessionStorage.getItem("liveLog") + n.textContent);
-		}).observe(log, {childList: true});
-		new MutationObserver(() => {
-			sessionStorage.setItem("liveStatus", sessionStorage.getItem("liveStatus") + " " + status.textContent.trim());
-		}).observe(status, {childList: true, characterData: true, subtree: true});
-		return "watching " + status.textContent.trim();
-	})()`); !strings.HasPrefix(got, "watching ") {
-		t.Fatalf("submission page %s: %s", loc, got)
-	}
-	p.startWorker()
-	metrics := b.waitFor("the evaluation to finish", `(() => {
-		const s = document.querySelector("[data-testid=status]");
-		if (!s) return "";
-		const st = s.textContent.trim();
-		const msg = (document.querySelector("[data-testid=message]") || {}).textContent || "";
-		if (st === "failed") return "failed: " + msg;
-		// Results render only after the script's reload, so metrics
-		// without data-poll mean the final page is up.
-		const m = document.querySelector("[data-testid=metrics]");
-		if (st === "finished" && m && !document.querySelector("[data-poll]")) return m.innerText;
-		return "";
-	})()`)
-	if !regexp.MustCompile(`PSNR\s+\d+\.\d+ dB`).MatchString(metrics) {
-		t.Fatalf("submission %s: no PSNR in the results: %q", id, metrics)
-	}
-	liveLog := b.eval("read the live log", `sessionStorage.getItem("liveLog") || ""`)
-	liveStatus := b.eval("read the live status", `sessionStorage.getItem("liveStatus") || ""`)
-	t.Logf("status seen live: %s", liveStatus)
-	if !strings.Contains(liveLog, "evaluation started") || !strings.Contains(liveLog, "evaluation finished") {
-		t.Fatalf("the page did not append the log lines live; appended:\n%s", liveLog)
-	}
-	if !strings.HasSuffix(liveStatus, "finished") {
-		t.Fatalf("the page's status did not turn to finished live: %q", liveStatus)
-	}
-	shot, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100)) // 100: PNG
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(t.TempDir(), "submission.png"), shot, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if path := os.Getenv("SRARENA_SCREENSHOT"); path != "" {
-		if err := os.WriteFile(path, shot, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot of submission %s: %s", id, path)
-	}
-
-	// 4. A file that is not ONNX is refused on the challenge page and
-	// leaves no submission behind.
-	before := b.mySubmissions()
-	if len(before) != 1 || before[0] != id {
-		t.Fatalf("my submissions before the bad upload: %v, want [%s]", before, id)
-	}
-	junk := make([]byte, 4096)
-	rand.Read(junk)
-	bad := filepath.Join(dir, "x.onnx")
-	if err := os.WriteFile(bad, junk, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	b.navigate("/c/" + demo.Slug)
-	b.do("upload random bytes",
-		chromedp.SetUploadFiles(chromedp.CSS(`input[name=model]`), []string{bad}),
-		chromedp.SendKeys(chromedp.CSS(`input[name=label]`), "not a model"),
-		chromedp.Click(chromedp.CSS(`form[enctype="multipart/form-data"] button[type=submit]`)),
-	)
-	refusal := b.waitFor("the refusal", `(() => {
-		if (/^\/submissions\/\d+$/.test(location.pathname)) return "accepted: " + location.pathname;
-		const e = document.querySelector("[data-testid=upload-error]");
-		return e ? e.innerText.trim() : "";
-	})()`)
-	t.Logf("refusal shown: %q", refusal)
-	if !strings.Contains(refusal, "refused") || b.eval("count problems", `String(document.querySelectorAll("[data-testid=problem]").length)`) == "0" {
-		t.Fatalf("random bytes: want a refusal that lists the problems, page shows %q", refusal)
-	}
-	if after := b.mySubmissions(); len(after) != len(before) {
-		t.Fatalf("my submissions after the refused upload: %v, want %v", after, before)
-	}
-
-	// 5. The public leaderboard ranks the result. Bicubic reproduces the
-	// baseline's PSNR, so it passes the gate and, alone, ranks first.
-	b.navigate("/c/" + demo.Slug + "/leaderboard")
-	rank := b.waitFor("the user's row", fmt.Sprintf(`(() => {
-		for (const r of document.querySelectorAll("[data-testid=leader-row]")) {
-			const n = r.querySelector("[data-testid=name]");
-			if (n && n.textContent.trim() === %q) return "rank=" + r.querySelector("[data-testid=rank]").textContent.trim();
-		}
-		return document.querySelector("[data-testid=rule]") ? "missing" : "";
-	})()`, user))
-	if rank != "rank=1" {
-		t.Fatalf("leaderboard row of %s: %s, want rank=1", user, rank)
-	}
-
-	b.checkExceptions()
 }
 
 // browser runs steps in one tab and turns each failure into a test failure

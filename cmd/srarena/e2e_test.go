@@ -134,6 +134,17 @@ func newParticipant(t *testing.T, base, name string) *participant {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("sign-up %s: status %d", name, resp.StatusCode)
 	}
+	// Register for the demo challenge as a solo team (named after the user).
+	resp, err = p.client.PostForm(base+"/c/"+demo.Slug+"/register", url.Values{
+		"csrf_token": {p.csrf("/c/" + demo.Slug + "/register")}, "accept_terms": {"yes"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("register %s: status %d", name, resp.StatusCode)
+	}
 	return p
 }
 
@@ -185,8 +196,9 @@ func (p *participant) upload(label string, model []byte) string {
 }
 
 type statusJSON struct {
-	Status  string `json:"status"`
-	Message string `json:"message"`
+	Status     string `json:"status"`
+	Message    string `json:"message"`
+	ImagesDone int    `json:"images_done"`
 }
 
 func (p *participant) waitFinished(ctx context.Context, id string) statusJSON {
@@ -207,4 +219,83 @@ func (p *participant) waitFinished(ctx context.Context, id string) statusJSON {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// TestCancelRunning: a participant cancels an evaluation while it runs.
+// The submission turns cancelled at once; River's job cancellation stops
+// the worker, which stores no result and goes on to the next submission.
+func TestCancelRunning(t *testing.T) {
+	lib, err := sandbox.FindORT()
+	if err != nil {
+		skipOrFail(t, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	p := startPlatform(t, lib)
+	p.startWorker()
+	slow, err := onnxbuild.ConvNet(4, 96, 8, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	carl := newParticipant(t, p.url, "carl")
+	id := carl.upload("slow", slow)
+	for {
+		st := carl.status(id)
+		if st.Status == "running" && st.ImagesDone >= 1 {
+			break
+		}
+		if st.Status != "queued" && st.Status != "running" {
+			t.Fatalf("submission %s ended before it could be cancelled: %+v", id, st)
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("submission %s never ran: %+v", id, st)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	t.Logf("running after %v", time.Since(start))
+	resp, err := carl.client.PostForm(p.url+"/submissions/"+id+"/cancel", url.Values{"csrf_token": {carl.csrf("/submissions/" + id)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if st := carl.status(id); st.Status != "cancelled" {
+		t.Fatalf("after cancel: %+v", st)
+	}
+	// The worker stops: River records the job cancelled.
+	for {
+		var state string
+		err := p.pool.QueryRow(ctx, `SELECT state FROM river_job WHERE kind = 'evaluate' AND args->>'submission_id' = $1`, id).Scan(&state)
+		if err == nil && state == "cancelled" {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("job of submission %s: state %q, %v", id, state, err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	t.Logf("job cancelled after %v", time.Since(start))
+	bicubic, _ := onnxbuild.Bicubic(4)
+	next := carl.upload("bicubic", bicubic)
+	if st := carl.waitFinished(ctx, next); st.Status != "finished" {
+		t.Fatalf("next submission: %+v", st)
+	}
+	var n int
+	p.pool.QueryRow(ctx, `SELECT count(*) FROM results WHERE submission_id = $1`, id).Scan(&n)
+	if st := carl.status(id); st.Status != "cancelled" || n != 0 {
+		t.Errorf("cancelled submission later: %+v, %d results", st, n)
+	}
+}
+
+func (p *participant) status(id string) statusJSON {
+	p.t.Helper()
+	resp := p.get("/submissions/" + id + "/status.json")
+	defer resp.Body.Close()
+	var s statusJSON
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		p.t.Fatalf("status.json: %v", err)
+	}
+	return s
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/srarena/srarena/blob"
-	"github.com/srarena/srarena/handlers"
+	"github.com/srarena/srarena/domain"
 	"github.com/srarena/srarena/internal/config"
 	"github.com/srarena/srarena/internal/demo"
 	"github.com/srarena/srarena/jobs"
@@ -114,14 +114,14 @@ func newWorkerClient(pool *pgxpool.Pool, st *store.Store, blobs blob.Store, cfg 
 	return c, w, nil
 }
 
-func newWebServer(cfg config.Config, st *store.Store, blobs blob.Store, jobsClient handlers.JobInserter, log *slog.Logger) (*web.Server, error) {
+func newWebServer(cfg config.Config, st *store.Store, blobs blob.Store, jobsClient domain.Jobs, log *slog.Logger) (*web.Server, error) {
 	return web.New(web.Config{Addr: cfg.Addr, BaseURL: cfg.BaseURL}, web.Deps{
 		Log: log, Store: st, Blobs: blobs, Jobs: jobsClient,
 	})
 }
 
 // seedDemo creates the demo challenge and its baseline on an empty database.
-func seedDemo(ctx context.Context, st *store.Store, blobs blob.Store, jobsClient handlers.JobInserter) (bool, error) {
+func seedDemo(ctx context.Context, st *store.Store, blobs blob.Store, jobsClient domain.Jobs) (bool, error) {
 	return demo.Seed(ctx, st, blobs, func(ctx context.Context, tx pgx.Tx, challengeID, datasetID int64, model []byte, sha string) error {
 		rep, err := onnxmodel.Inspect(model, onnxmodel.Options{Scale: 4})
 		if err != nil {

@@ -19,7 +19,13 @@ type painter func(x, y float64, rng *rand.Rand) (r, g, b float64)
 
 // Images draws the demo HR images. Each tests something a ×4 model must do:
 // smooth gradients, fine periodic detail (aliasing), texture, sharp edges.
-func Images() map[string]*scoring.Image {
+func Images() map[string]*scoring.Image { return draw(2020, false) }
+
+// TestImages draws the demo's hidden test set: the same kinds of pattern
+// with another seed, transposed, so no test image equals a validation one.
+func TestImages() map[string]*scoring.Image { return draw(2026, true) }
+
+func draw(seed uint64, transpose bool) map[string]*scoring.Image {
 	out := map[string]*scoring.Image{}
 	for i, p := range []struct {
 		name string
@@ -31,12 +37,16 @@ func Images() map[string]*scoring.Image {
 		{"blocks", blocks},
 		{"rings", rings},
 	} {
-		rng := rand.New(rand.NewPCG(uint64(i+1), 2020))
+		rng := rand.New(rand.NewPCG(uint64(i+1), seed))
 		paint := p.f(rng)
 		img := scoring.NewImage(HRSize, HRSize)
 		for y := 0; y < HRSize; y++ {
 			for x := 0; x < HRSize; x++ {
-				r, g, b := paint(float64(x)/HRSize, float64(y)/HRSize, rng)
+				px, py := float64(x)/HRSize, float64(y)/HRSize
+				if transpose {
+					px, py = py, px
+				}
+				r, g, b := paint(px, py, rng)
 				o := 3 * (y*HRSize + x)
 				img.Pix[o], img.Pix[o+1], img.Pix[o+2] = u8(r), u8(g), u8(b)
 			}

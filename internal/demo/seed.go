@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -43,28 +44,13 @@ func Seed(ctx context.Context, st *store.Store, blobs Blobs, insertBaseline Base
 		return false, err
 	}
 
-	imgs := Images()
-	names := make([]string, 0, len(imgs))
-	for n := range imgs {
-		names = append(names, n)
+	images, err := storeImages(ctx, blobs, Images(), scale)
+	if err != nil {
+		return false, err
 	}
-	sort.Strings(names)
-	var images []store.DatasetImage
-	for _, n := range names {
-		hr := imgs[n]
-		lr, err := scoring.ResizeBicubic(hr, scale)
-		if err != nil {
-			return false, fmt.Errorf("demo: downscale %s: %w", n, err)
-		}
-		hrSHA, err := putPNG(ctx, blobs, hr)
-		if err != nil {
-			return false, err
-		}
-		lrSHA, err := putPNG(ctx, blobs, lr)
-		if err != nil {
-			return false, err
-		}
-		images = append(images, store.DatasetImage{Name: n, LRSHA256: lrSHA, HRSHA256: hrSHA})
+	testImages, err := storeImages(ctx, blobs, TestImages(), scale)
+	if err != nil {
+		return false, err
 	}
 	model, err := onnxbuild.Bicubic(scale)
 	if err != nil {
@@ -83,7 +69,23 @@ func Seed(ctx context.Context, st *store.Store, blobs Blobs, insertBaseline Base
 		if exists {
 			return nil
 		}
+		// A development phase on the validation set with public scores,
+		// open from now for 60 days, where each team chooses its entry;
+		// then a final phase on the hidden test set whose scores stay
+		// hidden until the organizers reveal them.
+		now := time.Now().UTC().Truncate(time.Minute)
+		devEnd := now.Add(60 * 24 * time.Hour)
+		finalEnd := devEnd.Add(7 * 24 * time.Hour)
 		cid, err := store.CreateChallenge(ctx, tx, store.NewChallenge{
+			Terms: "By registering you agree that the organizers run your uploaded models on their machines and publish " +
+				"the scores, team names and method names on the leaderboard. Models are not shared with other participants. " +
+				"One team per person; teams of at most 5.",
+			Phases: []store.NewPhase{
+				{Name: "development", Title: "Development", OpensAt: &now, ClosesAt: &devEnd, QuotaDaily: 20, QuotaConcurrent: 3,
+					EntryRule: store.EntrySelected, Visibility: store.VisibilityPublic},
+				{Name: "final", Title: "Final test", OpensAt: &devEnd, ClosesAt: &finalEnd, QuotaDaily: 3, QuotaTotal: 10, QuotaConcurrent: 1,
+					EntryRule: store.EntryLast, Visibility: store.VisibilityHidden},
+			},
 			Slug:  Slug,
 			Title: "Demo: efficient ×4 super-resolution",
 			Description: "A local demo of srarena. Upload an ONNX model that maps a 1×3×H×W float32 RGB image in [0,1] " +
@@ -97,12 +99,32 @@ func Seed(ctx context.Context, st *store.Store, blobs Blobs, insertBaseline Base
 		if err != nil {
 			return err
 		}
+		var phaseIDs []int64
+		if err := tx.QueryRow(ctx, `SELECT array_agg(id ORDER BY position) FROM phases WHERE challenge_id = $1`, cid).Scan(&phaseIDs); err != nil {
+			return err
+		}
 		did, err := store.CreateDataset(ctx, tx, cid, "demo-validation", "validation", images)
 		if err != nil {
 			return err
 		}
+		tid, err := store.CreateDataset(ctx, tx, cid, "demo-test", "test", testImages)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE datasets SET public = true WHERE id = $1`, did); err != nil {
+			return err
+		}
+		if err := store.AddPhaseDataset(ctx, tx, phaseIDs[0], did, true); err != nil {
+			return err
+		}
+		if err := store.AddPhaseDataset(ctx, tx, phaseIDs[1], tid, true); err != nil {
+			return err
+		}
 		created = true
-		return insertBaseline(ctx, tx, cid, did, model, modelSHA)
+		if err := insertBaseline(ctx, tx, cid, did, model, modelSHA); err != nil {
+			return err
+		}
+		return insertBaseline(ctx, tx, cid, tid, model, modelSHA)
 	})
 	if err != nil {
 		return false, fmt.Errorf("demo: seed: %w", err)
@@ -121,4 +143,32 @@ func putPNG(ctx context.Context, blobs Blobs, img *scoring.Image) (string, error
 func put(ctx context.Context, blobs Blobs, b []byte) (string, error) {
 	d, _, err := blobs.Put(ctx, bytes.NewReader(b), 0)
 	return d, err
+}
+
+// storeImages stores the HR images and their ×scale MATLAB-bicubic LR
+// inputs, in name order.
+func storeImages(ctx context.Context, blobs Blobs, imgs map[string]*scoring.Image, scale int) ([]store.DatasetImage, error) {
+	names := make([]string, 0, len(imgs))
+	for n := range imgs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var images []store.DatasetImage
+	for _, n := range names {
+		hr := imgs[n]
+		lr, err := scoring.ResizeBicubic(hr, scale)
+		if err != nil {
+			return nil, fmt.Errorf("demo: downscale %s: %w", n, err)
+		}
+		hrSHA, err := putPNG(ctx, blobs, hr)
+		if err != nil {
+			return nil, err
+		}
+		lrSHA, err := putPNG(ctx, blobs, lr)
+		if err != nil {
+			return nil, err
+		}
+		images = append(images, store.DatasetImage{Name: n, LRSHA256: lrSHA, HRSHA256: hrSHA})
+	}
+	return images, nil
 }

@@ -286,3 +286,47 @@ func ESPCN(scale int, seed int64) ([]byte, error) {
 		AttrInt("blocksize", int64(scale)), AttrString("mode", "DCR"))
 	return g.Bytes()
 }
+
+// ConvNet returns a plain ×scale network of layers 3×3 convolutions of
+// width channels with ReLU between them, then a conv to 3·s² channels and
+// DepthToSpace, with small random weights from seed. Its cost grows with
+// width² · layers: tests use it for an evaluation that takes a while.
+func ConvNet(scale, width, layers int, seed int64) ([]byte, error) {
+	if err := checkScale(scale); err != nil {
+		return nil, err
+	}
+	if width < 1 || layers < 1 {
+		return nil, fmt.Errorf("onnxbuild: width %d and layers %d must be positive", width, layers)
+	}
+	rng := rand.New(rand.NewPCG(uint64(seed), 0xc0de))
+	randn := func(n int, std float64) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64() * std)
+		}
+		return v
+	}
+	g := srGraph(fmt.Sprintf("convnet_x%d_w%d_l%d", scale, width, layers), scale)
+	in, inC := Input, int64(3)
+	conv := func(outC int64, relu bool) string {
+		w, b := g.Fresh("w"), g.Fresh("b")
+		g.AddInitializer(w, []int64{outC, inC, 3, 3}, randn(int(outC*inC*9), 0.05))
+		g.AddInitializer(b, []int64{outC}, randn(int(outC), 0.01))
+		out := g.Fresh("c")
+		g.AddNode("Conv", []string{in, w, b}, []string{out}, AttrInts("kernel_shape", 3, 3), AttrInts("pads", 1, 1, 1, 1))
+		if relu {
+			r := g.Fresh("r")
+			g.AddNode("Relu", []string{out}, []string{r})
+			out = r
+		}
+		in, inC = out, outC
+		return out
+	}
+	for range layers {
+		conv(int64(width), true)
+	}
+	conv(int64(3*scale*scale), false)
+	g.AddNode("DepthToSpace", []string{in}, []string{Output},
+		AttrInt("blocksize", int64(scale)), AttrString("mode", "DCR"))
+	return g.Bytes()
+}

@@ -215,7 +215,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[jobs.Evaluate]) error 
 		defer cancel()
 		if errors.Is(context.Cause(ctx), river.ErrJobCancelledRemotely) {
 			log.Warn("evaluation cancelled remotely", "err", err, "evaluation_attempt", attempt)
-			w.logLine(bg, id, attempt, "the evaluation was cancelled by the organizers")
+			w.logLine(bg, id, attempt, "the evaluation was cancelled")
 			return err
 		}
 		log.Info("evaluation interrupted: the worker is stopping; River makes the job available again", "err", err, "evaluation_attempt", attempt)
@@ -285,6 +285,7 @@ func (w *Worker) work(ctx context.Context, job *river.Job[jobs.Evaluate], log *s
 		return err
 	}
 	w.logLine(ctx, id, attempt, fmt.Sprintf("evaluation started (attempt %d): %d images, ×%d", attempt, len(in.Images), in.Scale))
+	w.progress(ctx, id, attempt, 0, len(in.Images))
 
 	model, err := blob.ReadAll(ctx, w.blobs, in.ModelSHA256)
 	if errors.Is(err, blob.ErrNotFound) {
@@ -353,6 +354,7 @@ func (w *Worker) work(ctx context.Context, job *river.Job[jobs.Evaluate], log *s
 			line = fmt.Sprintf("image %d/%d %s: PSNR %.4f dB, SSIM %.4f, %.2f ms", done, total, r.Name, r.PSNR, r.SSIM, r.RuntimeMS)
 		}
 		w.logLine(ctx, id, attempt, line)
+		w.progress(ctx, id, attempt, done, total)
 	}
 	rep, err := evaluate.EvaluateLoading(ctx, model, load, opt)
 	if err != nil {
@@ -440,6 +442,14 @@ func (w *Worker) image(ctx context.Context, digest string) (*scoring.Image, erro
 	}
 	w.images.put(digest, img)
 	return img, nil
+}
+
+// progress records "image done of total" for the submission page; like a
+// log line, a failure to record it does not stop the evaluation.
+func (w *Worker) progress(ctx context.Context, id int64, attempt, done, total int) {
+	if err := w.st.SetProgress(ctx, id, attempt, done, total); err != nil {
+		w.log.Warn("recording progress", "submission", id, "err", err)
+	}
 }
 
 // baseline returns the challenge's baseline model, checked, to time next
