@@ -35,11 +35,7 @@ type InspectFunc func(data []byte, scale int) (Inspection, error)
 
 // Blobs is where uploaded models go.
 type Blobs interface {
-	Put(r io.Reader, maxBytes int64) (digest string, n int64, err error)
-	PutBytes(b []byte) (digest string, err error)
-	ReadAll(digest string) ([]byte, error)
-	Exists(digest string) bool
-	Delete(digest string) error
+	blob.Store
 }
 
 // UploadStore is the part of the store uploads use.
@@ -308,7 +304,7 @@ func (h *Upload) Create(w http.ResponseWriter, r *http.Request) error {
 		func(tok string) bool {
 			return vis.CSRF != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(vis.CSRF)) == 1
 		},
-		func(r io.Reader) (string, int64, error) { return h.Blobs.Put(r, c.MaxUploadBytes) })
+		func(r io.Reader) (string, int64, error) { return h.Blobs.Put(ctx, r, c.MaxUploadBytes) })
 	v.Upload.Label, v.Upload.MethodName, v.Upload.Description = f.Label, f.MethodName, f.Description
 	if err != nil {
 		h.discard(ctx, f.Digest)
@@ -361,7 +357,7 @@ func (h *Upload) Create(w http.ResponseWriter, r *http.Request) error {
 			"The server is busy checking other uploads: server busy, retry in a minute. Nothing was stored and this does not count against your limits.", nil)
 	}
 	defer release()
-	data, err := h.Blobs.ReadAll(f.Digest)
+	data, err := blob.ReadAll(ctx, h.Blobs, f.Digest)
 	if err != nil {
 		h.discard(ctx, f.Digest)
 		return err
@@ -414,7 +410,7 @@ func (h *Upload) discard(ctx context.Context, digest string) {
 	if digest == "" {
 		return
 	}
-	_, err := h.Store.DeleteModelIfUnused(context.WithoutCancel(ctx), digest, func() error { return h.Blobs.Delete(digest) })
+	_, err := h.Store.DeleteModelIfUnused(context.WithoutCancel(ctx), digest, func() error { return h.Blobs.Delete(context.WithoutCancel(ctx), digest) })
 	if err != nil {
 		h.Log.ErrorContext(ctx, "upload: discard refused blob", "digest", digest, "error", err)
 	}

@@ -62,7 +62,7 @@ func (c Config) secure() bool {
 type Deps struct {
 	Log   *slog.Logger
 	Store *store.Store
-	Blobs *blob.Dir
+	Blobs blob.Store
 	// Jobs inserts evaluation jobs in the submission's transaction; an
 	// insert-only River client (river.NewClient(riverpgxv5.New(pool),
 	// &river.Config{})) is enough.
