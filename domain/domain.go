@@ -20,7 +20,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"sync"
 	"time"
@@ -31,6 +30,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/srarena/srarena/blob"
 	"github.com/srarena/srarena/scoring"
 	"github.com/srarena/srarena/store"
 )
@@ -60,12 +60,9 @@ type Jobs interface {
 	JobCancelTx(ctx context.Context, tx pgx.Tx, jobID int64) (*rivertype.JobRow, error)
 }
 
-// Blobs is the part of the blob store Submit needs: it makes sure the
+// Blobs is the blob store (a local directory or S3): Submit makes sure the
 // model is (still) stored when its submission commits.
-type Blobs interface {
-	Stat(ctx context.Context, digest string) (int64, error)
-	Put(ctx context.Context, r io.Reader, maxBytes int64) (digest string, n int64, err error)
-}
+type Blobs = blob.Store
 
 // Options tune a Service; zero values take the defaults.
 type Options struct {

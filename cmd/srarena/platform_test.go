@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/srarena/srarena/internal/config"
 	"github.com/srarena/srarena/internal/pgtest"
 	"github.com/srarena/srarena/internal/s3test"
@@ -20,10 +21,10 @@ import (
 // server and one worker, wired by the same functions as `srarena up`.
 type platform struct {
 	url         string
-	pool        *pgxpool.Pool
 	startWorker func()
 	// reseed runs the demo seed again (it must be a no-op).
 	reseed func() (created bool, err error)
+	pool   *pgxpool.Pool
 	// bucket is the S3 bucket of an "s3" platform.
 	bucket string
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
@@ -14,6 +15,7 @@ import (
 	"github.com/srarena/srarena/internal/pgtest"
 	"github.com/srarena/srarena/jobs"
 	"github.com/srarena/srarena/onnxmodel/onnxbuild"
+	"github.com/srarena/srarena/store"
 )
 
 // TestGPUWorkerSmoke: a worker on eval_gpu (CUDA, GPU 0) finishes a
@@ -32,6 +34,7 @@ func TestGPUWorkerSmoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
+	st := store.New(pool)
 	blobDir := t.TempDir()
 	blobs, err := blob.NewDir(blobDir)
 	if err != nil {
@@ -60,7 +63,14 @@ func TestGPUWorkerSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, _, _ := insertSubmission(t, pool, inserter, chal, user, ds, sha, int64(len(model)), jobs.QueueGPU)
+	id, err := st.CreateSubmission(ctx, store.NewSubmission{ChallengeID: chal, UserID: user, DatasetID: ds, ModelSHA256: sha,
+		ModelBytes: int64(len(model))}, store.Quota{}, func(ctx context.Context, tx pgx.Tx, id int64) error {
+		_, err := inserter.InsertTx(ctx, tx, jobs.Evaluate{SubmissionID: id}, &river.InsertOpts{Queue: jobs.QueueGPU})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var status, device, message string
 	waitFor(t, 3*time.Minute, "the GPU worker to finish the submission", func() bool {
 		pool.QueryRow(ctx, `SELECT status, message FROM submissions WHERE id = $1`, id).Scan(&status, &message)

@@ -170,12 +170,22 @@ func TestLostWorkerRecovery(t *testing.T) {
 	a := startWorkerProcess(t, "worker-A", dbURL, blobDir)
 	inserter, err := river.NewClient(riverpgxv5.New(pool), &river.Config{})
 	must(err)
-	id, team, phase := insertSubmission(t, pool, inserter, chal, user, ds, modelSHA, int64(len(model)), jobs.QueueCPU)
-	quotaUsed := func() (int, error) {
+	id, err := st.CreateSubmission(ctx, store.NewSubmission{ChallengeID: chal, UserID: user, DatasetID: ds, ModelSHA256: modelSHA,
+		ModelBytes: int64(len(model)), DataRange: 1}, store.Quota{Daily: 5}, func(ctx context.Context, tx pgx.Tx, id int64) error {
+		_, err := inserter.InsertTx(ctx, tx, jobs.Evaluate{SubmissionID: id}, &river.InsertOpts{Queue: jobs.QueueCPU})
+		return err
+	})
+	must(err)
+	// The quota is the submitter's team's in the submission's phase.
+	quotaUsed := func() (int, int, error) {
+		var team, phase int64
+		if err := pool.QueryRow(ctx, `SELECT team_id, phase_id FROM submissions WHERE id = $1`, id).Scan(&team, &phase); err != nil {
+			return 0, 0, err
+		}
 		u, err := st.QuotaUsage(ctx, team, phase, time.Now())
-		return u.Today, err
+		return u.Total, 0, err
 	}
-	quotaBefore, err := quotaUsed()
+	quotaBefore, _, err := quotaUsed()
 	must(err)
 
 	// Worker A starts it; only then does B exist.
@@ -208,7 +218,7 @@ func TestLostWorkerRecovery(t *testing.T) {
 	if results != 1 {
 		t.Errorf("%d result rows, want 1", results)
 	}
-	if quotaAfter, err := quotaUsed(); err != nil || quotaAfter != quotaBefore {
+	if quotaAfter, _, err := quotaUsed(); err != nil || quotaAfter != quotaBefore {
 		t.Errorf("quota used %d → %d (%v), want unchanged", quotaBefore, quotaAfter, err)
 	}
 	logs := env.logsOf(t, pool, id)
@@ -249,29 +259,4 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// insertSubmission stores a queued submission and its job in one
-// transaction, the way an upload does; the schema's defaults put it in the
-// challenge's phase and the user's solo team, which it returns.
-func insertSubmission(t *testing.T, pool *pgxpool.Pool, inserter *river.Client[pgx.Tx], chal, user, ds int64, sha string, size int64, queue string) (id, team, phase int64) {
-	t.Helper()
-	ctx := context.Background()
-	tx, err := pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	if err := tx.QueryRow(ctx, `
-		INSERT INTO submissions (challenge_id, user_id, dataset_id, model_sha256, model_bytes)
-		VALUES ($1, $2, $3, $4, $5) RETURNING id, team_id, phase_id`, chal, user, ds, sha, size).Scan(&id, &team, &phase); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := inserter.InsertTx(ctx, tx, jobs.Evaluate{SubmissionID: id}, &river.InsertOpts{Queue: queue}); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return id, team, phase
 }
