@@ -102,6 +102,7 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 				r.Get("/c/{slug}/team", h(teams.Show))
 				r.Post("/c/{slug}/team", h(teams.Create))
 				r.Post("/c/{slug}/team/invite", h(teams.Invite))
+				r.Post("/c/{slug}/team/invitations/withdraw", h(teams.Withdraw))
 				r.Post("/c/{slug}/team/rename", h(teams.Rename))
 				r.Post("/c/{slug}/team/leave", h(teams.Leave))
 				r.Get("/join/{token}", h(teams.JoinForm))
