@@ -35,6 +35,7 @@ func TestBadBytesAre400(t *testing.T) {
 	user := a.browser()
 	user.signup("nul")
 	uploadTok := user.csrf("/c/esr")
+	apiTok := user.createToken("nul")
 	form := func(b *browser, path string, fields url.Values) resp {
 		fields.Set("csrf_token", b.csrf("/login"))
 		return b.post(path, fields)
@@ -60,6 +61,19 @@ func TestBadBytesAre400(t *testing.T) {
 			}},
 			{"upload label", func() resp {
 				return user.uploadFields(uploadTok, [][2]string{{"label", "try" + bad}}, []byte("model"))
+			}},
+			{"API path", func() resp {
+				st, body, _ := a.api("GET", "/challenges/a"+esc+"b", apiTok, "")
+				return resp{status: st, body: body}
+			}},
+			{"API JSON field", func() resp {
+				// JSON escapes a NUL as \u0000; invalid UTF-8 goes in raw.
+				team := `a\u0000b`
+				if bad != "\x00" {
+					team = "a" + bad + "b"
+				}
+				st, body, _ := a.api("POST", "/challenges/esr/registration", apiTok, `{"accept_terms": true, "team": "`+team+`"}`)
+				return resp{status: st, body: body}
 			}},
 		}
 		for _, tc := range tests {
