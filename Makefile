@@ -5,8 +5,11 @@ TEMPL_VERSION := v0.3.1100
 TEMPL := $(GO) run github.com/a-h/templ/cmd/templ@$(TEMPL_VERSION)
 ORT_LIB := third_party/ort/libonnxruntime.so.1
 BIN := bin/srarena
+# SeaweedFS, the real S3 server of the tests; built from its own module
+# (tools/weed) so srarena's go.mod never carries its dependencies.
+WEED := .cache/tools/weed
 
-.PHONY: all build up test ort generate check-generate fmt-check vet bench clean
+.PHONY: all build up test ort weed validate-deploy bench-scale generate check-generate fmt-check vet bench clean
 
 all: build
 
@@ -14,6 +17,11 @@ $(ORT_LIB):
 	bash scripts/fetch-ort.sh third_party/ort
 
 ort: $(ORT_LIB)
+
+$(WEED): tools/weed/go.mod tools/weed/go.sum
+	cd tools/weed && $(GO) build -o ../../$(WEED) github.com/seaweedfs/seaweedfs/weed
+
+weed: $(WEED)
 
 build: ort
 	CGO_ENABLED=1 $(GO) build -o $(BIN) ./cmd/srarena
@@ -40,11 +48,22 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
-test: ort fmt-check vet check-generate
-	$(GO) run ./internal/pgtest/pgtestd -- $(GO) test -race -count=1 -timeout 20m ./...
+# One PostgreSQL cluster and one S3 server for the whole run.
+test: ort weed fmt-check vet check-generate validate-deploy
+	$(GO) run ./internal/pgtest/pgtestd -- $(GO) run ./internal/s3test/s3testd -- \
+		$(GO) test -race -count=1 -timeout 20m ./...
+
+# docker-compose.yml and the Helm chart, checked by their own module
+# (compose-go, Helm, Kubernetes API types stay out of srarena's go.mod).
+validate-deploy:
+	cd deploy/validate && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 bench: ort
 	$(GO) test -run '^$$' -bench . -benchmem ./scoring/ ./onnxmodel/ ./runner/
+
+# Many workers on one PostgreSQL (README "Architecture: a thousand workers").
+bench-scale: build
+	$(GO) run ./bench/scale -srarena $(BIN) -workers 8,32,128
 
 clean:
 	rm -rf bin

@@ -1,105 +1,71 @@
-// Package blob is srarena's content-addressed file store: models and dataset
-// images are written once under their sha256 and read back by it. The local
-// directory implementation suits one machine or a shared filesystem; the
-// Store interface is what an S3 implementation would satisfy.
+// Package blob is srarena's content-addressed file store: models, dataset
+// images and other files are written once under their sha256 and read back
+// by it. Two implementations satisfy Store: Dir, a local directory (one
+// machine, or a shared filesystem), and S3, any S3-compatible object store
+// (the web servers and workers of a fleet share nothing else but the
+// database). Cache puts a bounded local copy in front of a remote store.
 package blob
 
 import (
+	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
-	"os"
-	"path/filepath"
 	"regexp"
 )
 
-// ErrTooLarge is returned by Put when the stream exceeds the size cap. The
-// partial file is removed before it returns.
+// ErrTooLarge is returned by Put when the stream exceeds the size cap.
+// Nothing is stored.
 var ErrTooLarge = errors.New("blob: too large")
 
 // ErrNotFound is returned for an unknown digest.
 var ErrNotFound = errors.New("blob: not found")
 
+// Store is a content-addressed blob store. Put never leaves a partial blob
+// behind: on any error (a cut stream, the cap exceeded, the store failing)
+// nothing is visible under any digest.
+type Store interface {
+	// Put streams r into the store, hashing as it goes, refuses more than
+	// maxBytes (0: no cap) and returns the sha256 hex digest.
+	Put(ctx context.Context, r io.Reader, maxBytes int64) (digest string, n int64, err error)
+	// Open returns the blob's content (ErrNotFound if absent); the caller
+	// closes it. The bytes are not verified: use ReadAll for that.
+	Open(ctx context.Context, digest string) (io.ReadCloser, error)
+	// Stat returns the blob's size, or ErrNotFound.
+	Stat(ctx context.Context, digest string) (int64, error)
+	// Delete removes a blob; deleting a missing blob is not an error.
+	Delete(ctx context.Context, digest string) error
+	// List calls fn for every stored blob, in no particular order.
+	List(ctx context.Context, fn func(digest string, size int64) error) error
+}
+
 var digestRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
-// Dir stores blobs as files DIR/ab/abcdef… (sha256 hex).
-type Dir struct{ root string }
+// ValidDigest reports whether s is a lowercase sha256 hex digest, the only
+// names a store accepts (so no digest can be a path or a key outside it).
+func ValidDigest(s string) bool { return digestRE.MatchString(s) }
 
-// NewDir creates the directory if needed.
-func NewDir(root string) (*Dir, error) {
-	if err := os.MkdirAll(filepath.Join(root, "tmp"), 0o750); err != nil {
-		return nil, fmt.Errorf("blob: %w", err)
+func checkDigest(digest string) error {
+	if !ValidDigest(digest) {
+		return fmt.Errorf("blob: bad digest %q", digest)
 	}
-	return &Dir{root: root}, nil
+	return nil
 }
 
-// Put streams r into the store, hashing as it goes, and refuses more than
-// maxBytes (0 = no cap). Nothing is left behind on error: the data goes to a
-// temporary file that is renamed into place only once complete.
-func (d *Dir) Put(r io.Reader, maxBytes int64) (digest string, n int64, err error) {
-	tmp, err := os.CreateTemp(filepath.Join(d.root, "tmp"), "put-*")
-	if err != nil {
-		return "", 0, fmt.Errorf("blob: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	h := sha256.New()
-	src := r
-	if maxBytes > 0 {
-		src = io.LimitReader(r, maxBytes+1)
-	}
-	n, err = io.Copy(io.MultiWriter(tmp, h), src)
-	if err != nil {
-		return "", n, fmt.Errorf("blob: write: %w", err)
-	}
-	if maxBytes > 0 && n > maxBytes {
-		return "", n, ErrTooLarge
-	}
-	if err = tmp.Sync(); err != nil {
-		return "", n, fmt.Errorf("blob: %w", err)
-	}
-	if err = tmp.Close(); err != nil {
-		return "", n, fmt.Errorf("blob: %w", err)
-	}
-	digest = hex.EncodeToString(h.Sum(nil))
-	final := d.path(digest)
-	if err = os.MkdirAll(filepath.Dir(final), 0o750); err != nil {
-		return "", n, fmt.Errorf("blob: %w", err)
-	}
-	if err = os.Rename(tmp.Name(), final); err != nil {
-		return "", n, fmt.Errorf("blob: %w", err)
-	}
-	return digest, n, nil
-}
-
-// PutBytes stores b.
-func (d *Dir) PutBytes(b []byte) (string, error) {
-	digest, _, err := d.Put(bytesReader(b), 0)
+// PutBytes stores b and returns its digest.
+func PutBytes(ctx context.Context, s Store, b []byte) (string, error) {
+	digest, _, err := s.Put(ctx, bytes.NewReader(b), 0)
 	return digest, err
 }
 
-// Open returns the blob's content. The caller closes it.
-func (d *Dir) Open(digest string) (io.ReadCloser, error) {
-	if !digestRE.MatchString(digest) {
-		return nil, fmt.Errorf("blob: bad digest %q", digest)
-	}
-	f, err := os.Open(d.path(digest))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, digest)
-	}
-	return f, err
-}
-
 // ReadAll returns the blob's content and checks it against its digest, so a
-// corrupted file is never scored.
-func (d *Dir) ReadAll(digest string) ([]byte, error) {
-	rc, err := d.Open(digest)
+// corrupted blob is never scored.
+func ReadAll(ctx context.Context, s Store, digest string) ([]byte, error) {
+	rc, err := s.Open(ctx, digest)
 	if err != nil {
 		return nil, err
 	}
@@ -109,31 +75,36 @@ func (d *Dir) ReadAll(digest string) ([]byte, error) {
 		return nil, fmt.Errorf("blob: read %s: %w", digest, err)
 	}
 	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != digest {
-		return nil, fmt.Errorf("blob: %s is corrupted on disk", digest)
+		return nil, fmt.Errorf("blob: %s is corrupted in the store", digest)
 	}
 	return b, nil
 }
 
-// Delete removes a blob; deleting a missing blob is not an error.
-func (d *Dir) Delete(digest string) error {
-	if !digestRE.MatchString(digest) {
-		return fmt.Errorf("blob: bad digest %q", digest)
-	}
-	if err := os.Remove(d.path(digest)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("blob: %w", err)
-	}
-	return nil
-}
-
-// Exists reports whether the blob is stored.
-func (d *Dir) Exists(digest string) bool {
-	if !digestRE.MatchString(digest) {
-		return false
-	}
-	_, err := os.Stat(d.path(digest))
+// Exists reports whether the blob is stored. An error of the store counts
+// as absent: callers use it to decide whether to store the bytes again,
+// which is always safe.
+func Exists(ctx context.Context, s Store, digest string) bool {
+	_, err := s.Stat(ctx, digest)
 	return err == nil
 }
 
-func (d *Dir) path(digest string) string {
-	return filepath.Join(d.root, digest[:2], digest)
+// capReader counts what it passes and fails once more than max bytes came
+// through, so a store stops (and discards) an oversized stream early.
+type capReader struct {
+	r   io.Reader
+	n   int64
+	max int64 // 0: no cap
 }
+
+func (c *capReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if c.max > 0 && c.n > c.max {
+		return n, ErrTooLarge
+	}
+	return n, err
+}
+
+func newHash() hash.Hash { return sha256.New() }
+
+func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }

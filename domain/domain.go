@@ -30,6 +30,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/srarena/srarena/blob"
 	"github.com/srarena/srarena/scoring"
 	"github.com/srarena/srarena/store"
 )
@@ -59,12 +60,9 @@ type Jobs interface {
 	JobCancelTx(ctx context.Context, tx pgx.Tx, jobID int64) (*rivertype.JobRow, error)
 }
 
-// Blobs is the part of the blob store Submit needs: it makes sure the
+// Blobs is the blob store (a local directory or S3); Submit makes sure the
 // model is (still) stored when its submission commits.
-type Blobs interface {
-	Exists(digest string) bool
-	PutBytes(b []byte) (string, error)
-}
+type Blobs = blob.Store
 
 // Options tune a Service; zero values take the defaults.
 type Options struct {

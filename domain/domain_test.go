@@ -175,7 +175,7 @@ func (e *env) submitTo(v domain.Viewer, tgt domain.Target) (int64, error) {
 	modelN++
 	data := []byte("model " + strings.Repeat("x", modelN))
 	e.mu.Unlock()
-	d, err := e.blobs.PutBytes(data)
+	d, err := blob.PutBytes(e.ctx, e.blobs, data)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"github.com/srarena/srarena/blob"
 	"github.com/srarena/srarena/jobs"
 	"github.com/srarena/srarena/store"
 )
@@ -185,11 +186,11 @@ func (s *Service) Submit(ctx context.Context, v Viewer, t Target, up Upload) (in
 		// The transaction holds the digest's lock, so no refused upload can
 		// delete the blob from here to commit. One may have deleted it
 		// before the lock was taken: store the verified bytes again.
-		if s.blobs != nil && !s.blobs.Exists(up.ModelSHA256) {
+		if s.blobs != nil && !blob.Exists(ctx, s.blobs, up.ModelSHA256) {
 			if len(up.Model) == 0 {
 				return fmt.Errorf("model %s vanished from the blob store", up.ModelSHA256)
 			}
-			if d, err := s.blobs.PutBytes(up.Model); err != nil || d != up.ModelSHA256 {
+			if d, err := blob.PutBytes(ctx, s.blobs, up.Model); err != nil || d != up.ModelSHA256 {
 				return fmt.Errorf("re-store model %s: %v", up.ModelSHA256, err)
 			}
 		}

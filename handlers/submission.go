@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,7 +24,7 @@ type SubmissionPages struct {
 	*Base
 	Domain *domain.Service
 	Blobs  interface {
-		Open(digest string) (io.ReadCloser, error)
+		Open(ctx context.Context, digest string) (io.ReadCloser, error)
 	}
 }
 
@@ -178,7 +179,7 @@ func (h *SubmissionPages) Model(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f, err := h.Blobs.Open(digest)
+	f, err := h.Blobs.Open(r.Context(), digest)
 	if err != nil {
 		return fmt.Errorf("model of submission %d: %w", id, err)
 	}

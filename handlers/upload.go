@@ -36,11 +36,7 @@ type InspectFunc func(data []byte, scale int) (Inspection, error)
 
 // Blobs is where uploaded models go.
 type Blobs interface {
-	Put(r io.Reader, maxBytes int64) (digest string, n int64, err error)
-	PutBytes(b []byte) (digest string, err error)
-	ReadAll(digest string) ([]byte, error)
-	Exists(digest string) bool
-	Delete(digest string) error
+	blob.Store
 }
 
 // UploadStore is the part of the store uploads use.
@@ -328,7 +324,7 @@ func (h *Upload) receive(w http.ResponseWriter, r *http.Request, vw domain.Viewe
 		return 0, got, refuse(http.StatusBadRequest, "The upload must be sent as a multipart/form-data form with a file field named “model”.", nil)
 	}
 	f, err := readUpload(mr, checkCSRF,
-		func(r io.Reader) (string, int64, error) { return h.Blobs.Put(r, c.MaxUploadBytes) })
+		func(r io.Reader) (string, int64, error) { return h.Blobs.Put(ctx, r, c.MaxUploadBytes) })
 	got.Form = f
 	if err != nil {
 		h.discard(ctx, f.Digest)
@@ -383,7 +379,7 @@ func (h *Upload) receive(w http.ResponseWriter, r *http.Request, vw domain.Viewe
 			"The server is busy checking other uploads: server busy, retry in a minute. Nothing was stored and this does not count against your limits.", nil)
 	}
 	defer release()
-	data, err := h.Blobs.ReadAll(f.Digest)
+	data, err := blob.ReadAll(ctx, h.Blobs, f.Digest)
 	if err != nil {
 		h.discard(ctx, f.Digest)
 		return 0, got, err
@@ -478,7 +474,7 @@ func (h *Upload) discard(ctx context.Context, digest string) {
 	if digest == "" {
 		return
 	}
-	_, err := h.Store.DeleteModelIfUnused(context.WithoutCancel(ctx), digest, func() error { return h.Blobs.Delete(digest) })
+	_, err := h.Store.DeleteModelIfUnused(context.WithoutCancel(ctx), digest, func() error { return h.Blobs.Delete(context.WithoutCancel(ctx), digest) })
 	if err != nil {
 		h.Log.ErrorContext(ctx, "upload: discard refused blob", "digest", digest, "error", err)
 	}

@@ -28,7 +28,7 @@ const InternalErrorMessage = "internal error, the organizers have been notified"
 type Worker struct {
 	river.WorkerDefaults[jobs.Evaluate]
 	st     *store.Store
-	blobs  *blob.Dir
+	blobs  blob.Store
 	opt    Options
 	log    *slog.Logger
 	worker string
@@ -40,7 +40,7 @@ type Worker struct {
 
 // NewWorker returns the evaluation worker. opt.Scale is taken from each
 // submission's challenge; the rest of opt applies to every evaluation.
-func NewWorker(st *store.Store, blobs *blob.Dir, opt Options, logger *slog.Logger) *Worker {
+func NewWorker(st *store.Store, blobs blob.Store, opt Options, logger *slog.Logger) *Worker {
 	host, _ := os.Hostname()
 	if logger == nil {
 		logger = slog.Default()
@@ -200,7 +200,7 @@ func (w *Worker) work(ctx context.Context, id int64, log *slog.Logger, attemptp 
 	w.appendLog(ctx, id, fmt.Sprintf("evaluation started (attempt %d): %d images, ×%d", attempt, len(in.Images), in.Scale))
 	w.progress(ctx, id, attempt, 0, len(in.Images))
 
-	model, err := w.blobs.ReadAll(in.ModelSHA256)
+	model, err := blob.ReadAll(ctx, w.blobs, in.ModelSHA256)
 	if errors.Is(err, blob.ErrNotFound) {
 		log.Warn("model blob missing", "sha256", in.ModelSHA256)
 		return w.failIfModel(ctx, id, attempt, log, modelErr("missing_model", "%s", MissingModelMessage))
@@ -219,11 +219,11 @@ func (w *Worker) work(ctx context.Context, id int64, log *slog.Logger, attemptp 
 	hidden := in.Split != "validation"
 	pairs := make([]Pair, len(in.Images))
 	for i, im := range in.Images {
-		lr, err := w.image(im.LRSHA256)
+		lr, err := w.image(ctx, im.LRSHA256)
 		if err != nil {
 			return fmt.Errorf("LR of %s: %w", im.Name, err)
 		}
-		hr, err := w.image(im.HRSHA256)
+		hr, err := w.image(ctx, im.HRSHA256)
 		if err != nil {
 			return fmt.Errorf("HR of %s: %w", im.Name, err)
 		}
@@ -310,8 +310,8 @@ func (w *Worker) failIfModel(ctx context.Context, id int64, attempt int, log *sl
 	return err
 }
 
-func (w *Worker) image(digest string) (*scoring.Image, error) {
-	b, err := w.blobs.ReadAll(digest)
+func (w *Worker) image(ctx context.Context, digest string) (*scoring.Image, error) {
+	b, err := blob.ReadAll(ctx, w.blobs, digest)
 	if err != nil {
 		return nil, err
 	}

@@ -70,7 +70,7 @@ func (e *workerEnv) putPNG(t *testing.T, img *scoring.Image) string {
 	if err := scoring.EncodePNG(&b, img); err != nil {
 		t.Fatal(err)
 	}
-	d, err := e.blobs.PutBytes(b.Bytes())
+	d, err := blob.PutBytes(context.Background(), e.blobs, b.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func (e *workerEnv) putPNG(t *testing.T, img *scoring.Image) string {
 }
 
 func (e *workerEnv) submit(t *testing.T, model []byte) int64 {
-	d, err := e.blobs.PutBytes(model)
+	d, err := blob.PutBytes(context.Background(), e.blobs, model)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func TestWorker(t *testing.T) {
 		// Lose an HR blob: an infrastructure problem, not the model's.
 		var hr string
 		e.pool.QueryRow(ctx, `SELECT hr_sha256 FROM dataset_images WHERE name = '0802'`).Scan(&hr)
-		if err := e.blobs.Delete(hr); err != nil {
+		if err := e.blobs.Delete(context.Background(), hr); err != nil {
 			t.Fatal(err)
 		}
 		err := e.worker.Work(ctx, job(id, 1, 2))
@@ -321,7 +321,7 @@ func TestWorkerOutcomes(t *testing.T) {
 		id := e.submit(t, model)
 		var sha string
 		e.pool.QueryRow(ctx, `SELECT model_sha256 FROM submissions WHERE id = $1`, id).Scan(&sha)
-		if err := e.blobs.Delete(sha); err != nil {
+		if err := e.blobs.Delete(context.Background(), sha); err != nil {
 			t.Fatal(err)
 		}
 		err := e.worker.Work(ctx, job(id, 1, 5))

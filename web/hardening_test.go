@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -302,4 +303,55 @@ func (a *app) jobsFor() domain.Jobs {
 		a.t.Fatal(err)
 	}
 	return rc
+}
+
+// TestTrustedProxy: behind a trusted proxy the per-address sign-up limit
+// counts the clients named by X-Forwarded-For, not the proxy; a client's own
+// X-Forwarded-For is ignored when it does not come through a trusted proxy.
+func TestTrustedProxy(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, challengeOpts{})
+	blobs, _ := blob.NewDir(a.blobDir)
+	s, err := web.New(web.Config{Addr: "127.0.0.1:0", BaseURL: "http://example.test", LeaderboardCacheTTL: -1,
+		Argon2: handlers.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.8/32")}},
+		web.Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: a.store, Blobs: blobs, Jobs: a.jobsFor()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := *a
+	b.srv = httptest.NewServer(s.Handler())
+	t.Cleanup(b.srv.Close)
+	signup := func(from, xff, name string) int {
+		br := b.browserFrom(from)
+		tok := br.csrf("/signup")
+		req, _ := http.NewRequest("POST", b.srv.URL+"/signup", strings.NewReader(url.Values{"csrf_token": {tok},
+			"email": {name + "@example.org"}, "username": {name}, "password": {"correct horse battery"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+		}
+		return br.do(req).status
+	}
+	// Through the proxy (127.0.0.8): each client has its own allowance, so
+	// more than SignupsPerIP sign-ups pass in all.
+	for i := range handlers.SignupsPerIP + 2 {
+		if st := signup("127.0.0.8", "203.0.113."+strconv.Itoa(i%2+1), "p"+strconv.Itoa(i)); st != 303 {
+			t.Fatalf("sign-up %d through the proxy: %d", i, st)
+		}
+	}
+	// One client through the proxy hits its own limit (2 of its sign-ups
+	// above, a forged left-most hop does not help).
+	for i := range handlers.SignupsPerIP - ((handlers.SignupsPerIP + 3) / 2) {
+		signup("127.0.0.8", "198.51.100.7, 203.0.113.1", "q"+strconv.Itoa(i))
+	}
+	if st := signup("127.0.0.8", "198.51.100.7, 203.0.113.1", "qq"); st != http.StatusTooManyRequests {
+		t.Errorf("client over its limit through the proxy: %d, want 429", st)
+	}
+	// A direct client cannot pick its address with the header.
+	for i := range handlers.SignupsPerIP {
+		signup("127.0.0.9", "192.0.2."+strconv.Itoa(i+1), "d"+strconv.Itoa(i))
+	}
+	if st := signup("127.0.0.9", "192.0.2.99", "dd"); st != http.StatusTooManyRequests {
+		t.Errorf("direct client with a forged X-Forwarded-For: %d, want 429", st)
+	}
 }

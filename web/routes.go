@@ -36,7 +36,7 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 	api := &handlers.API{Base: base, Domain: d.Domain, Upload: upload}
 
 	r := chi.NewRouter()
-	r.Use(requestLog(d.Log), recoverer(ea), securityHeaders(s.cfg.secure()), rejectBadBytes(ea))
+	r.Use(fromTrustedProxy(s.cfg.TrustedProxies), requestLog(d.Log), recoverer(ea), securityHeaders(s.cfg.secure()), rejectBadBytes(ea))
 	r.NotFound(h(func(http.ResponseWriter, *http.Request) error { return handlers.ErrNotFound }))
 	r.MethodNotAllowed(h(func(http.ResponseWriter, *http.Request) error {
 		return handlers.Errorf(http.StatusMethodNotAllowed, "This address does not accept that method.")

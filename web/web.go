@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -58,6 +59,9 @@ type Config struct {
 	// MaxConnsPerIP caps one client address's open connections; 0 means
 	// DefaultMaxConnsPerIP, negative turns the cap off (behind a proxy).
 	MaxConnsPerIP int
+	// TrustedProxies are reverse proxies whose X-Forwarded-For names the
+	// client (see fromTrustedProxy); empty trusts none.
+	TrustedProxies []netip.Prefix
 	// DemoLogin lets the demo account log in (see handlers.DemoEmail);
 	// only `srarena up` on loopback with its private database sets it.
 	DemoLogin bool
@@ -78,7 +82,7 @@ func (c Config) secure() bool {
 type Deps struct {
 	Log   *slog.Logger
 	Store *store.Store
-	Blobs *blob.Dir
+	Blobs blob.Store
 	// Jobs inserts evaluation jobs in the submission's transaction; an
 	// insert-only River client (river.NewClient(riverpgxv5.New(pool),
 	// &river.Config{})) is enough.

@@ -17,7 +17,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer svc.close()
-	blobs, err := openBlobs(svc.cfg)
+	blobs, err := openBlobs(ctx, svc.cfg)
 	if err != nil {
 		return err
 	}

@@ -39,12 +39,16 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if _, err := migrations.Up(ctx, pool); err != nil {
 		return err
 	}
-	blobs, err := openBlobs(cfg)
+	blobs, err := openBlobs(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	cached, err := workerBlobs(blobs, cfg)
 	if err != nil {
 		return err
 	}
 	st := store.New(pool)
-	client, err := newWorkerClient(pool, st, blobs, cfg, log)
+	client, err := newWorkerClient(pool, st, cached, cfg, log)
 	if err != nil {
 		return err
 	}

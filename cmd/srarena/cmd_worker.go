@@ -21,8 +21,11 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer svc.close()
 	cfg, log := svc.cfg, svc.log
-	blobs, err := openBlobs(cfg)
+	blobs, err := openBlobs(ctx, cfg)
 	if err != nil {
+		return err
+	}
+	if blobs, err = workerBlobs(blobs, cfg); err != nil {
 		return err
 	}
 	st := store.New(svc.pool)

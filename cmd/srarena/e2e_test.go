@@ -18,27 +18,36 @@ import (
 
 	"github.com/srarena/srarena/internal/demo"
 	"github.com/srarena/srarena/internal/pgtest"
+	"github.com/srarena/srarena/internal/s3test"
 	"github.com/srarena/srarena/onnxmodel/onnxbuild"
 	"github.com/srarena/srarena/runner"
 )
 
 func TestMain(m *testing.M) {
 	runner.MaybeRunChild() // the worker re-executes this test binary as its sandbox child
-	os.Exit(pgtest.Main(m))
+	os.Exit(s3test.Main(func() int { return pgtest.Main(m) }))
 }
 
 // TestEndToEnd wires the platform as `srarena up` does (demo seed, web
 // server, one worker) and uses it over HTTP as participants would: two
 // people sign up and upload models, the worker evaluates them in the
 // sandbox, and the public leaderboard ranks them by the AIM 2020 rule.
+//
+// It runs once per blob store: the local directory and the real S3 server.
 func TestEndToEnd(t *testing.T) {
+	for _, blobStore := range []string{"local", "s3"} {
+		t.Run(blobStore, func(t *testing.T) { testEndToEnd(t, blobStore) })
+	}
+}
+
+func testEndToEnd(t *testing.T, blobStore string) {
 	lib, err := runner.FindORT()
 	if err != nil {
 		skipOrFail(t, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	p := startPlatform(t, lib)
+	p := startPlatformOn(t, lib, blobStore)
 	if created, err := p.reseed(); err != nil || created {
 		t.Fatalf("second seed must be a no-op: created=%v err=%v", created, err)
 	}

@@ -25,8 +25,29 @@ import (
 	"github.com/srarena/srarena/web"
 )
 
-func openBlobs(cfg config.Config) (*blob.Dir, error) {
-	return blob.NewDir(filepath.Join(cfg.DataDir, "blobs"))
+// openBlobs opens the configured blob store: DATA_DIR/blobs, or the S3
+// bucket.
+func openBlobs(ctx context.Context, cfg config.Config) (blob.Store, error) {
+	if cfg.BlobStore != "s3" {
+		return blob.NewDir(filepath.Join(cfg.DataDir, "blobs"))
+	}
+	return blob.NewS3(ctx, s3Config(cfg))
+}
+
+func s3Config(cfg config.Config) blob.S3Config {
+	return blob.S3Config{
+		Endpoint: cfg.S3Endpoint, Bucket: cfg.S3Bucket, Region: cfg.S3Region, Prefix: cfg.S3Prefix,
+		PathStyle: cfg.S3PathStyle, CreateBucket: cfg.S3CreateBucket,
+	}
+}
+
+// workerBlobs puts a bounded local cache in front of a remote store: every
+// evaluation of a dataset reads the same hidden images.
+func workerBlobs(blobs blob.Store, cfg config.Config) (blob.Store, error) {
+	if cfg.BlobStore != "s3" {
+		return blobs, nil
+	}
+	return blob.NewCache(blobs, cfg.BlobCacheDir, int64(cfg.BlobCacheMB)<<20)
 }
 
 // newInsertOnlyClient enqueues jobs without working them (the web side).
@@ -39,7 +60,7 @@ func newInsertOnlyClient(pool *pgxpool.Pool, log *slog.Logger) (*river.Client[pg
 }
 
 // newWorkerClient works evaluation jobs from cfg.Queue.
-func newWorkerClient(pool *pgxpool.Pool, st *store.Store, blobs *blob.Dir, cfg config.Config, log *slog.Logger) (*river.Client[pgx.Tx], error) {
+func newWorkerClient(pool *pgxpool.Pool, st *store.Store, blobs blob.Store, cfg config.Config, log *slog.Logger) (*river.Client[pgx.Tx], error) {
 	lib := cfg.ORTLib
 	if lib == "" {
 		var err error
@@ -80,18 +101,19 @@ func newWorkerClient(pool *pgxpool.Pool, st *store.Store, blobs *blob.Dir, cfg c
 
 // newWebServer builds the web server; demoLogin lets the demo account log in
 // (`srarena up` on loopback with its private database only).
-func newWebServer(cfg config.Config, st *store.Store, blobs *blob.Dir, jobsClient domain.Jobs, log *slog.Logger, demoLogin bool) (*web.Server, error) {
+func newWebServer(cfg config.Config, st *store.Store, blobs blob.Store, jobsClient domain.Jobs, log *slog.Logger, demoLogin bool) (*web.Server, error) {
 	conns := cfg.MaxConnsPerIP
 	if conns <= 0 {
 		conns = -1 // web: negative is off, 0 the default
 	}
-	return web.New(web.Config{Addr: cfg.Addr, BaseURL: cfg.BaseURL, DemoLogin: demoLogin, MaxConnsPerIP: conns}, web.Deps{
+	return web.New(web.Config{Addr: cfg.Addr, BaseURL: cfg.BaseURL, DemoLogin: demoLogin, MaxConnsPerIP: conns,
+		TrustedProxies: cfg.TrustedProxies}, web.Deps{
 		Log: log, Store: st, Blobs: blobs, Jobs: jobsClient,
 	})
 }
 
 // seedDemo creates the demo challenge and its baseline on an empty database.
-func seedDemo(ctx context.Context, st *store.Store, blobs *blob.Dir, jobsClient domain.Jobs) (bool, error) {
+func seedDemo(ctx context.Context, st *store.Store, blobs blob.Store, jobsClient domain.Jobs) (bool, error) {
 	return demo.Seed(ctx, st, blobs, func(ctx context.Context, tx pgx.Tx, challengeID, datasetID int64, model []byte, sha string) error {
 		rep, err := onnxmodel.Inspect(model, onnxmodel.Options{Scale: 4})
 		if err != nil {

@@ -6,10 +6,12 @@ package config
 import (
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -35,6 +37,19 @@ type Config struct {
 	// server; 0 turns the cap off (behind a reverse proxy, where every
 	// connection has the proxy's address).
 	MaxConnsPerIP int
+	// TrustedProxies are the reverse proxies (CIDRs) whose X-Forwarded-For
+	// names the client, for the per-address limits.
+	TrustedProxies []netip.Prefix
+
+	BlobStore      string // local or s3
+	S3Endpoint     string // empty: AWS S3 in S3Region
+	S3Bucket       string
+	S3Region       string
+	S3Prefix       string
+	S3PathStyle    bool
+	S3CreateBucket bool
+	BlobCacheDir   string // workers' local copy of remote blobs; empty: DATA_DIR/blob-cache
+	BlobCacheMB    int
 }
 
 type setting struct {
@@ -89,7 +104,54 @@ var settings = []setting{
 	{"memory-limit-mb", "SRARENA_MEMORY_LIMIT_MB", "8192", "memory cap of the sandboxed model process, MiB", num(func(c *Config) *int { return &c.MemoryLimitMB })},
 	{"seed", "SRARENA_SEED", "true", "create the demo challenge when the database has no challenge", boolean(func(c *Config) *bool { return &c.Seed })},
 	{"max-conns-per-ip", "SRARENA_MAX_CONNS_PER_IP", "64", "open connections one client address may hold to the web server; 0: no cap (use 0 behind a reverse proxy, which limits clients itself)", num(func(c *Config) *int { return &c.MaxConnsPerIP })},
+	{"trusted-proxies", "SRARENA_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (for the per-address limits); empty: none", func(c *Config, v string) error {
+		c.TrustedProxies = nil
+		for _, f := range strings.Split(v, ",") {
+			if f = strings.TrimSpace(f); f == "" {
+				continue
+			}
+			p, err := netip.ParsePrefix(f)
+			if err != nil {
+				a, aerr := netip.ParseAddr(f)
+				if aerr != nil {
+					return fmt.Errorf("%q is not an address or CIDR", f)
+				}
+				p = netip.PrefixFrom(a, a.BitLen())
+			}
+			c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+		}
+		return nil
+	}},
 	{"insecure-sandbox", "SRARENA_INSECURE_SANDBOX", "false", "evaluate even when the host cannot set up the full sandbox (own uid, Landlock, seccomp); for trusted models only", boolean(func(c *Config) *bool { return &c.InsecureSandbox })},
+	{"blob-store", "SRARENA_BLOB_STORE", "local", "where blobs live: local (DATA_DIR/blobs) or s3 (an S3-compatible object store; credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ~/.aws/credentials with AWS_PROFILE, or the instance/pod role)", str(func(c *Config) *string { return &c.BlobStore })},
+	{"s3-endpoint", "SRARENA_S3_ENDPOINT", "", "S3 endpoint URL, e.g. http://seaweedfs:8333 (http or https); empty: AWS S3 in the region", str(func(c *Config) *string { return &c.S3Endpoint })},
+	{"s3-bucket", "SRARENA_S3_BUCKET", "", "S3 bucket of the blobs (required with --blob-store=s3)", str(func(c *Config) *string { return &c.S3Bucket })},
+	{"s3-region", "SRARENA_S3_REGION", "us-east-1", "S3 region", str(func(c *Config) *string { return &c.S3Region })},
+	{"s3-prefix", "SRARENA_S3_PREFIX", "", "prefix of every object key, to share a bucket between deployments", str(func(c *Config) *string { return &c.S3Prefix })},
+	{"s3-path-style", "SRARENA_S3_PATH_STYLE", "false", "address the bucket as ENDPOINT/BUCKET (MinIO, SeaweedFS, Ceph) instead of BUCKET.ENDPOINT", boolean(func(c *Config) *bool { return &c.S3PathStyle })},
+	{"s3-create-bucket", "SRARENA_S3_CREATE_BUCKET", "false", "create the S3 bucket when it does not exist", boolean(func(c *Config) *bool { return &c.S3CreateBucket })},
+	{"blob-cache-dir", "SRARENA_BLOB_CACHE_DIR", "", "workers with --blob-store=s3 keep fetched blobs here (default DATA_DIR/blob-cache)", str(func(c *Config) *string { return &c.BlobCacheDir })},
+	{"blob-cache-mb", "SRARENA_BLOB_CACHE_MB", "2048", "size bound of the worker blob cache, MiB; least recently used blobs are evicted", num(func(c *Config) *int { return &c.BlobCacheMB })},
+}
+
+// CredentialEnv are the environment variables the S3 client reads for
+// credentials, the way AWS tools do; they are not srarena settings but a
+// deployment may set them.
+var CredentialEnv = []string{
+	"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY", "AWS_SECRET_KEY",
+	"AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE",
+	"AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
+	"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+}
+
+// EnvNames lists every environment variable the binary reads: the
+// settings' and CredentialEnv. Deployment checks compare against it.
+func EnvNames() []string {
+	var out []string
+	for _, s := range settings {
+		out = append(out, s.env)
+	}
+	return append(out, CredentialEnv...)
 }
 
 // Register adds every setting to fs; Load must be called after fs.Parse.
@@ -125,6 +187,18 @@ func Load(fs *flag.FlagSet) (Config, error) {
 	if c.MaxConnsPerIP < 0 {
 		return c, fmt.Errorf("--max-conns-per-ip must be 0 (no cap) or more")
 	}
+	switch c.BlobStore {
+	case "local":
+	case "s3":
+		if c.S3Bucket == "" {
+			return c, fmt.Errorf("--blob-store=s3 needs --s3-bucket / SRARENA_S3_BUCKET")
+		}
+	default:
+		return c, fmt.Errorf("--blob-store: want local or s3, got %q", c.BlobStore)
+	}
+	if c.BlobCacheMB < 1 {
+		return c, fmt.Errorf("--blob-cache-mb must be at least 1")
+	}
 	if c.BaseURL == "" {
 		c.BaseURL = "http://" + c.Addr
 	}
@@ -133,6 +207,9 @@ func Load(fs *flag.FlagSet) (Config, error) {
 		return c, err
 	}
 	c.DataDir = abs
+	if c.BlobCacheDir == "" {
+		c.BlobCacheDir = filepath.Join(c.DataDir, "blob-cache")
+	}
 	return c, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
 	"time"
 
@@ -20,7 +21,7 @@ const Slug = "demo-x4"
 
 // Blobs is the part of the blob store the seed writes to.
 type Blobs interface {
-	PutBytes(b []byte) (string, error)
+	Put(ctx context.Context, r io.Reader, maxBytes int64) (digest string, n int64, err error)
 }
 
 // BaselineInserter inserts the baseline submission and its evaluation job in
@@ -43,11 +44,11 @@ func Seed(ctx context.Context, st *store.Store, blobs Blobs, insertBaseline Base
 		return false, err
 	}
 
-	images, err := storeImages(blobs, Images(), scale)
+	images, err := storeImages(ctx, blobs, Images(), scale)
 	if err != nil {
 		return false, err
 	}
-	testImages, err := storeImages(blobs, TestImages(), scale)
+	testImages, err := storeImages(ctx, blobs, TestImages(), scale)
 	if err != nil {
 		return false, err
 	}
@@ -55,7 +56,7 @@ func Seed(ctx context.Context, st *store.Store, blobs Blobs, insertBaseline Base
 	if err != nil {
 		return false, fmt.Errorf("demo: baseline: %w", err)
 	}
-	modelSHA, err := blobs.PutBytes(model)
+	modelSHA, err := put(ctx, blobs, model)
 	if err != nil {
 		return false, err
 	}
@@ -131,17 +132,22 @@ func Seed(ctx context.Context, st *store.Store, blobs Blobs, insertBaseline Base
 	return created, nil
 }
 
-func putPNG(blobs Blobs, img *scoring.Image) (string, error) {
+func putPNG(ctx context.Context, blobs Blobs, img *scoring.Image) (string, error) {
 	var buf bytes.Buffer
 	if err := scoring.EncodePNG(&buf, img); err != nil {
 		return "", err
 	}
-	return blobs.PutBytes(buf.Bytes())
+	return put(ctx, blobs, buf.Bytes())
+}
+
+func put(ctx context.Context, blobs Blobs, b []byte) (string, error) {
+	d, _, err := blobs.Put(ctx, bytes.NewReader(b), 0)
+	return d, err
 }
 
 // storeImages stores the HR images and their ×scale MATLAB-bicubic LR
 // inputs, in name order.
-func storeImages(blobs Blobs, imgs map[string]*scoring.Image, scale int) ([]store.DatasetImage, error) {
+func storeImages(ctx context.Context, blobs Blobs, imgs map[string]*scoring.Image, scale int) ([]store.DatasetImage, error) {
 	names := make([]string, 0, len(imgs))
 	for n := range imgs {
 		names = append(names, n)
@@ -154,11 +160,11 @@ func storeImages(blobs Blobs, imgs map[string]*scoring.Image, scale int) ([]stor
 		if err != nil {
 			return nil, fmt.Errorf("demo: downscale %s: %w", n, err)
 		}
-		hrSHA, err := putPNG(blobs, hr)
+		hrSHA, err := putPNG(ctx, blobs, hr)
 		if err != nil {
 			return nil, err
 		}
-		lrSHA, err := putPNG(blobs, lr)
+		lrSHA, err := putPNG(ctx, blobs, lr)
 		if err != nil {
 			return nil, err
 		}
