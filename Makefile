@@ -59,7 +59,7 @@ validate-deploy:
 	cd deploy/validate && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 bench: ort
-	$(GO) test -run '^$$' -bench . -benchmem ./scoring/ ./onnxmodel/ ./runner/
+	$(GO) test -run '^$$' -bench . -benchmem ./scoring/ ./onnxmodel/ ./runner/...
 
 # Many workers on one PostgreSQL (README "Architecture: a thousand workers").
 bench-scale: build

@@ -60,7 +60,7 @@ type Jobs interface {
 	JobCancelTx(ctx context.Context, tx pgx.Tx, jobID int64) (*rivertype.JobRow, error)
 }
 
-// Blobs is the blob store (a local directory or S3); Submit makes sure the
+// Blobs is the blob store (a local directory or S3): Submit makes sure the
 // model is (still) stored when its submission commits.
 type Blobs = blob.Store
 

@@ -18,7 +18,7 @@ import (
 	"github.com/srarena/srarena/blob"
 	"github.com/srarena/srarena/domain"
 	"github.com/srarena/srarena/internal/pgtest"
-	"github.com/srarena/srarena/runner"
+	"github.com/srarena/srarena/runner/worker"
 	"github.com/srarena/srarena/scoring"
 	"github.com/srarena/srarena/store"
 )
@@ -194,8 +194,8 @@ func (e *env) finish(id int64, psnr, runtime float64, device string) {
 
 // The platform's failure message the quota skips is the runner's.
 func TestPlatformFailureMessage(t *testing.T) {
-	if store.PlatformFailureMessage != runner.InternalErrorMessage {
-		t.Fatalf("store.PlatformFailureMessage %q != runner.InternalErrorMessage %q", store.PlatformFailureMessage, runner.InternalErrorMessage)
+	if store.PlatformFailureMessage != worker.InternalErrorMessage {
+		t.Fatalf("store.PlatformFailureMessage %q != worker.InternalErrorMessage %q", store.PlatformFailureMessage, worker.InternalErrorMessage)
 	}
 }
 
@@ -321,7 +321,7 @@ func TestQuotaCancelAndPlatformFailure(t *testing.T) {
 	}
 	// A platform failure (a missing stored image ends with the runner's
 	// internal-error message on the last attempt) is never counted.
-	e.exec(`UPDATE submissions SET status = 'failed', started_at = $2, message = $3 WHERE id = $1`, id2, e.clock(), runner.InternalErrorMessage)
+	e.exec(`UPDATE submissions SET status = 'failed', started_at = $2, message = $3 WHERE id = $1`, id2, e.clock(), worker.InternalErrorMessage)
 	id3, err := e.submit(ann, "")
 	if err != nil {
 		t.Fatalf("after a platform failure: %v", err)

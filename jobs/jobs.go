@@ -30,3 +30,24 @@ const (
 	QueueCPU = "eval_cpu"
 	QueueGPU = "eval_gpu"
 )
+
+// Sweep is the platform's periodic maintenance: the River leader inserts it
+// every few seconds (a periodic job, never a loop in every process), and
+// any worker runs it. It requeues the evaluations of workers whose
+// heartbeat stopped and fails submissions no job will ever pick up.
+type Sweep struct{}
+
+// Kind implements river.JobArgs.
+func (Sweep) Kind() string { return "sweep" }
+
+// QueueMaintenance carries Sweep; every worker works it besides its
+// hardware queue.
+const QueueMaintenance = "maintenance"
+
+// InsertOpts implements river.JobArgsWithInsertOpts: one try (the next
+// period is the retry). No uniqueness: River's unique states include
+// running, and a sweep running on a worker that died would then block every
+// later one; sweeps are idempotent and short.
+func (Sweep) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueMaintenance, MaxAttempts: 1}
+}

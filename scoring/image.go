@@ -298,3 +298,31 @@ func ToCHWRange(img *Image, dataRange float32) []float32 {
 	}
 	return out
 }
+
+// QuantizeCHWChecked is QuantizeCHW fused with the finiteness check the
+// runner needs: one pass over the output instead of two. bad is the CHW
+// index of the first NaN or ±Inf, or -1; when bad ≥ 0 the image is nil.
+func QuantizeCHWChecked(data []float32, h, w int, dataRange float32) (img *Image, bad int, err error) {
+	if h <= 0 || w <= 0 {
+		return nil, -1, fmt.Errorf("%w: output size %dx%d", ErrEmpty, w, h)
+	}
+	if len(data) != 3*h*w {
+		return nil, -1, fmt.Errorf("%w: output has %d values, want 3*%d*%d", ErrInvalid, len(data), h, w)
+	}
+	if !(dataRange > 0) || math.IsInf(float64(dataRange), 0) {
+		return nil, -1, fmt.Errorf("%w: data range %v", ErrInvalid, dataRange)
+	}
+	out := NewImage(w, h)
+	plane := h * w
+	for c := 0; c < 3; c++ {
+		src := data[c*plane : (c+1)*plane]
+		pix := out.Pix[c:]
+		for i, v := range src {
+			if v-v != 0 { // NaN or ±Inf: finite v-v is 0
+				return nil, c*plane + i, nil
+			}
+			pix[3*i] = quantize(v, dataRange)
+		}
+	}
+	return out, -1, nil
+}

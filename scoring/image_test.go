@@ -198,3 +198,36 @@ func TestToCHWRoundTrip(t *testing.T) {
 		t.Errorf("ToCHW R of pixel 1 = %v, want 3/255", got)
 	}
 }
+
+func TestQuantizeCHWChecked(t *testing.T) {
+	h, w := 5, 7
+	data := make([]float32, 3*h*w)
+	for i := range data {
+		data[i] = float32(i%300)/250 - 0.1
+	}
+	for _, dr := range []float32{1, 255} {
+		want, err := QuantizeCHW(data, h, w, dr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, bad, err := QuantizeCHWChecked(data, h, w, dr)
+		if err != nil || bad != -1 || string(got.Pix) != string(want.Pix) {
+			t.Fatalf("data range %v: bad %d err %v, pixels equal %v", dr, bad, err, err == nil && got != nil && string(got.Pix) == string(want.Pix))
+		}
+	}
+	for _, tc := range []struct {
+		at  int
+		val float32
+	}{{0, float32(math.NaN())}, {40, float32(math.Inf(1))}, {3*h*w - 1, float32(math.Inf(-1))}} {
+		d := append([]float32(nil), data...)
+		d[tc.at] = tc.val
+		d[len(d)-1] = float32(math.NaN()) // a later one must not win
+		if tc.at == len(d)-1 {
+			d[tc.at] = tc.val
+		}
+		img, bad, err := QuantizeCHWChecked(d, h, w, 1)
+		if err != nil || bad != tc.at || img != nil {
+			t.Errorf("%v at %d: bad %d, img %v, err %v", tc.val, tc.at, bad, img != nil, err)
+		}
+	}
+}

@@ -103,16 +103,45 @@ func psnrY(sr, hr *Image, border int, round bool) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	ys, yh := Y(sr, round), Y(hr, round)
+	// Y of both images pixel by pixel, never as planes: the same float64
+	// values as Y, and, rounded, integer differences whose squares sum
+	// exactly (below 2^53), so the MSE is bit-identical to summing the
+	// planes' squared differences.
 	var sum float64
-	for y := border; y < border+h; y++ {
-		o := y*sr.W + border
-		for i := o; i < o+w; i++ {
-			d := ys[i] - yh[i]
-			sum += d * d
+	if round {
+		var isum uint64
+		for y := border; y < border+h; y++ {
+			o := 3 * (y*sr.W + border)
+			a := sr.Pix[o : o+3*w]
+			b := hr.Pix[o : o+3*w]
+			for i := 0; i+2 < len(a); i += 3 {
+				d := int64(yRounded(a[i], a[i+1], a[i+2])) - int64(yRounded(b[i], b[i+1], b[i+2]))
+				isum += uint64(d * d)
+			}
+		}
+		sum = float64(isum)
+	} else {
+		for y := border; y < border+h; y++ {
+			o := 3 * (y*sr.W + border)
+			a := sr.Pix[o : o+3*w]
+			b := hr.Pix[o : o+3*w]
+			for i := 0; i+2 < len(a); i += 3 {
+				d := yOf(a[i], a[i+1], a[i+2]) - yOf(b[i], b[i+1], b[i+2])
+				sum += d * d
+			}
 		}
 	}
 	return psnrFromMSE(sum / float64(w*h)), nil
+}
+
+// yOf is Y's unrounded luma of one pixel.
+func yOf(r, g, b uint8) float64 {
+	return (float64(r)*65.481+float64(g)*128.553+float64(b)*24.966)/255.0 + 16.0
+}
+
+// yRounded is Y's rounded luma of one pixel (16…235).
+func yRounded(r, g, b uint8) int32 {
+	return int32(math.RoundToEven(yOf(r, g, b)))
 }
 
 // SSIM constants and window (protocol.md §1.5).
@@ -169,38 +198,37 @@ func SSIM(sr, hr *Image, border int) (float64, error) {
 }
 
 // ssimPlane computes the mean SSIM of one plane over a w×h region: sample
-// (x, y) of the region is a[off+y*rowStride+x*step] (same for b). A horizontal pass filters x, y, x², y², xy over each row
-// of the region into five (w-10)-wide rows; a vertical pass over 11 of those
-// rows, kept in a ring, yields one output row of the map at a time.
+// (x, y) of the region is a[off+y*rowStride+x*step] (same for b). A
+// horizontal pass filters x, y, x², y², xy over each row of the region into
+// five (w-10)-wide rows; a vertical pass over 11 of those rows, kept in a
+// ring, yields one output row of the map at a time. Both passes use the
+// window's symmetry (g[j] = g[10-j]): the two samples a weight applies to
+// are added first, six multiplications instead of eleven. That changes the
+// float64 rounding only (relative 1e-16; ssimPlaneRef is the plain form).
 func ssimPlane[T uint8 | float64](a, b []T, off, step, rowStride, w, h int) float64 {
 	const k = 2*ssimRadius + 1
 	ow, oh := w-2*ssimRadius, h-2*ssimRadius
 	g := gaussian11
-	// ring[r] holds the horizontal results for region row r mod k:
-	// five planes of ow values each.
 	ring := make([]float64, k*5*ow)
 	xs := make([]float64, w)
 	ys := make([]float64, w)
+	xx := make([]float64, w)
+	yy := make([]float64, w)
+	xy := make([]float64, w)
 	hpass := func(row int) {
 		base := off + row*rowStride
 		for i := 0; i < w; i++ {
-			xs[i] = float64(a[base+step*i])
-			ys[i] = float64(b[base+step*i])
+			xv, yv := float64(a[base+step*i]), float64(b[base+step*i])
+			xs[i], ys[i] = xv, yv
+			xx[i], yy[i], xy[i] = xv*xv, yv*yv, xv*yv
 		}
 		dst := ring[(row%k)*5*ow : (row%k+1)*5*ow]
-		mx, my, mxx, myy, mxy := dst[:ow], dst[ow:2*ow], dst[2*ow:3*ow], dst[3*ow:4*ow], dst[4*ow:5*ow]
-		for i := 0; i < ow; i++ {
-			var sx, sy, sxx, syy, sxy float64
-			xw, yw := xs[i:i+k], ys[i:i+k]
-			for j, gj := range g {
-				xv, yv := xw[j], yw[j]
-				sx += gj * xv
-				sy += gj * yv
-				sxx += gj * (xv * xv)
-				syy += gj * (yv * yv)
-				sxy += gj * (xv * yv)
+		for p, src := range [5][]float64{xs, ys, xx, yy, xy} {
+			out := dst[p*ow : (p+1)*ow]
+			for i := range out {
+				v := src[i : i+k : i+k]
+				out[i] = g[0]*(v[0]+v[10]) + g[1]*(v[1]+v[9]) + g[2]*(v[2]+v[8]) + g[3]*(v[3]+v[7]) + g[4]*(v[4]+v[6]) + g[5]*v[5]
 			}
-			mx[i], my[i], mxx[i], myy[i], mxy[i] = sx, sy, sxx, syy, sxy
 		}
 	}
 	for r := 0; r < k-1; r++ {
@@ -210,13 +238,14 @@ func ssimPlane[T uint8 | float64](a, b []T, off, step, rowStride, w, h int) floa
 	var total float64
 	for oy := 0; oy < oh; oy++ {
 		hpass(oy + k - 1)
-		clear(acc)
-		for j := 0; j < k; j++ {
-			src := ring[((oy+j)%k)*5*ow : ((oy+j)%k+1)*5*ow]
-			gj := g[j]
-			for i, v := range src {
-				acc[i] += gj * v
-			}
+		var rows [k][]float64
+		for j := range rows {
+			rows[j] = ring[((oy+j)%k)*5*ow : ((oy+j)%k+1)*5*ow]
+		}
+		r0, r1, r2, r3, r4, r5 := rows[0], rows[1], rows[2], rows[3], rows[4], rows[5]
+		r6, r7, r8, r9, r10 := rows[6], rows[7], rows[8], rows[9], rows[10]
+		for i := range acc {
+			acc[i] = g[0]*(r0[i]+r10[i]) + g[1]*(r1[i]+r9[i]) + g[2]*(r2[i]+r8[i]) + g[3]*(r3[i]+r7[i]) + g[4]*(r4[i]+r6[i]) + g[5]*r5[i]
 		}
 		mx, my, mxx, myy, mxy := acc[:ow], acc[ow:2*ow], acc[2*ow:3*ow], acc[3*ow:4*ow], acc[4*ow:5*ow]
 		var rowSum float64

@@ -4,7 +4,7 @@
 //   shows the upload's progress; the answer (the submission page, or the
 //   challenge page with the refusal) replaces the page in place;
 // - a live submission page ([data-poll]) polls its status endpoint every
-//   second while queued or running and updates status, queue position,
+//   second while queued, every half second while running and updates status, queue position,
 //   "image i of N", message and log in place; when it ends, the page's
 //   content is fetched again and swapped in, without a reload;
 // - <time data-local-time> elements gain the viewer's local time.
@@ -122,7 +122,9 @@
               .catch(function () { window.location.reload(); });
             return;
           }
-          setTimeout(tick, 1000);
+          // Half-second steps while running, so "image i of N" shows
+          // even when images take well under a second each.
+          setTimeout(tick, s.status === "running" ? 500 : 1000);
         })
         .catch(function () {
           failures++;

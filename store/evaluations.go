@@ -62,7 +62,7 @@ func (s *Store) StartEvaluation(ctx context.Context, submissionID int64, worker 
 	err = s.pool.QueryRow(ctx, `
 		UPDATE submissions
 		SET status = 'running', attempts = attempts + 1, worker = $2, started_at = now(),
-		    finished_at = NULL, message = '', images_done = 0, images_total = 0
+		    finished_at = NULL, message = '', outcome = NULL, charged = true, images_done = 0, images_total = 0
 		WHERE id = $1 AND status IN ('queued', 'running')
 		RETURNING attempts`, submissionID, worker).Scan(&attempt)
 	if err == pgx.ErrNoRows {
@@ -90,6 +90,32 @@ func (s *Store) AppendLog(ctx context.Context, submissionID int64, line string) 
 	return translate(err, "append log")
 }
 
+// AppendLogAttempt adds a participant-visible line to the submission's log
+// only while attempt is its latest evaluation attempt: a worker that lost its
+// job (requeued after its heartbeat stopped, or superseded) writes nothing
+// more. applied is false for such a stale line.
+func (s *Store) AppendLogAttempt(ctx context.Context, submissionID int64, attempt int, line string) (applied bool, err error) {
+	tag, err := s.pool.Exec(ctx, `
+		INSERT INTO submission_logs (submission_id, line)
+		SELECT $1, $2 FROM submissions WHERE id = $1 AND attempts = $3 AND status <> 'queued'`,
+		submissionID, clipLine(line), attempt)
+	if err != nil {
+		return false, translate(err, "append log")
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+func clipLine(line string) string {
+	if len(line) > maxLogLine {
+		line = line[:maxLogLine]
+		for !utf8.ValidString(line) {
+			line = line[:len(line)-1]
+		}
+		line += "…"
+	}
+	return line
+}
+
 // FinishEvaluation stores the result and marks the submission finished, in
 // one transaction: a result row exists exactly when the status is finished.
 // It applies only while the submission is still running attempt (the number
@@ -97,11 +123,20 @@ func (s *Store) AppendLog(ctx context.Context, submissionID int64, line string) 
 // elsewhere, or whose submission an admin reset, must not overwrite the newer
 // outcome. applied is false, and nothing changes, for such a stale write.
 func (s *Store) FinishEvaluation(ctx context.Context, r *Result, attempt int) (applied bool, err error) {
+	return s.FinishEvaluationWith(ctx, r, attempt, nil)
+}
+
+// FinishEvaluationWith is FinishEvaluation that also runs also (when
+// non-nil) in the same transaction once the write applies: the worker
+// completes its River job there, so a result and its job's completion are
+// committed together or not at all.
+func (s *Store) FinishEvaluationWith(ctx context.Context, r *Result, attempt int, also func(pgx.Tx) error) (applied bool, err error) {
 	err = s.InTx(ctx, func(tx pgx.Tx) error {
 		// Claim the row first: the UPDATE locks it, so a concurrent
 		// FailEvaluation of the same attempt cannot interleave.
 		tag, err := tx.Exec(ctx, `
-			UPDATE submissions SET status = 'finished', message = '', finished_at = now()
+			UPDATE submissions SET status = 'finished', message = '', finished_at = now(),
+			    outcome = 'succeeded', charged = true
 			WHERE id = $1 AND status = 'running' AND attempts = $2`, r.SubmissionID, attempt)
 		if err != nil {
 			return translate(err, "finish evaluation")
@@ -114,10 +149,19 @@ func (s *Store) FinishEvaluation(ctx context.Context, r *Result, attempt int) (a
 		if len(perImage) == 0 {
 			perImage = []byte("[]")
 		}
+		env := r.Environment
+		if len(env) == 0 {
+			env = []byte("{}")
+		}
+		protocol := r.Protocol
+		if protocol == "" {
+			protocol = "robust"
+		}
 		_, err = tx.Exec(ctx, `
 			INSERT INTO results (submission_id, psnr, psnr_y, ssim, runtime_ms, runtime_std_ms,
-			    runtime_min_ms, runtime_max_ms, repeats, peak_memory_mb, device, ort_version, per_image, sandbox, warmup)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+			    runtime_min_ms, runtime_max_ms, repeats, peak_memory_mb, device, ort_version, per_image, sandbox, warmup,
+			    environment, protocol, runtime_ratio, runtime_ratio_std, baseline_runtime_ms)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
 			ON CONFLICT (submission_id) DO UPDATE SET
 			    psnr = EXCLUDED.psnr, psnr_y = EXCLUDED.psnr_y, ssim = EXCLUDED.ssim,
 			    runtime_ms = EXCLUDED.runtime_ms, runtime_std_ms = EXCLUDED.runtime_std_ms,
@@ -125,10 +169,20 @@ func (s *Store) FinishEvaluation(ctx context.Context, r *Result, attempt int) (a
 			    repeats = EXCLUDED.repeats, peak_memory_mb = EXCLUDED.peak_memory_mb,
 			    device = EXCLUDED.device, ort_version = EXCLUDED.ort_version,
 			    per_image = EXCLUDED.per_image, sandbox = EXCLUDED.sandbox, warmup = EXCLUDED.warmup,
+			    environment = EXCLUDED.environment, protocol = EXCLUDED.protocol,
+			    runtime_ratio = EXCLUDED.runtime_ratio, runtime_ratio_std = EXCLUDED.runtime_ratio_std,
+			    baseline_runtime_ms = EXCLUDED.baseline_runtime_ms,
 			    created_at = now()`,
 			r.SubmissionID, r.PSNR, r.PSNRY, r.SSIM, r.RuntimeMS, r.RuntimeStdMS, r.RuntimeMinMS,
-			r.RuntimeMaxMS, r.Repeats, r.PeakMemoryMB, r.Device, r.ORTVersion, perImage, r.Sandbox, r.Warmup)
-		return translate(err, "store result")
+			r.RuntimeMaxMS, r.Repeats, r.PeakMemoryMB, r.Device, r.ORTVersion, perImage, r.Sandbox, r.Warmup,
+			env, protocol, r.RuntimeRatio, r.RuntimeRatioStd, r.BaselineRuntimeMS)
+		if err != nil {
+			return translate(err, "store result")
+		}
+		if also != nil {
+			return also(tx)
+		}
+		return nil
 	})
 	if err != nil {
 		return false, err
@@ -136,14 +190,23 @@ func (s *Store) FinishEvaluation(ctx context.Context, r *Result, attempt int) (a
 	return applied, nil
 }
 
-// FailEvaluation marks the submission failed with a participant-actionable
-// message and removes any result of an earlier run. Like FinishEvaluation it
-// applies only to the running attempt; applied is false for a stale write.
-func (s *Store) FailEvaluation(ctx context.Context, submissionID int64, attempt int, message string) (applied bool, err error) {
+// Failure is how an evaluation failed: its outcome (runner/outcome; a
+// closed set the database checks), whether it counts against the quota,
+// and the participant-actionable message.
+type Failure struct {
+	Outcome string
+	Charged bool
+	Message string
+}
+
+// FailEvaluation marks the submission failed with f and removes any result
+// of an earlier run. Like FinishEvaluation it applies only to the running
+// attempt; applied is false for a stale write.
+func (s *Store) FailEvaluation(ctx context.Context, submissionID int64, attempt int, f Failure) (applied bool, err error) {
 	err = s.InTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `
-			UPDATE submissions SET status = 'failed', message = $3, finished_at = now()
-			WHERE id = $1 AND status = 'running' AND attempts = $2`, submissionID, attempt, message)
+			UPDATE submissions SET status = 'failed', message = $3, finished_at = now(), outcome = $4, charged = $5
+			WHERE id = $1 AND status = 'running' AND attempts = $2`, submissionID, attempt, f.Message, f.Outcome, f.Charged)
 		if err != nil {
 			return translate(err, "fail evaluation")
 		}
@@ -167,12 +230,13 @@ func (s *Store) FailEvaluation(ctx context.Context, submissionID int64, attempt 
 // re-run elsewhere, or superseded) thus never fails a newer run: applied is
 // false, and nothing changes, when the submission moved on (a newer
 // attempt, finished, failed, or reset to queued after attempt started).
-func (s *Store) FailUnfinished(ctx context.Context, submissionID int64, attempt int, message string) (applied bool, err error) {
+func (s *Store) FailUnfinished(ctx context.Context, submissionID int64, attempt int, f Failure) (applied bool, err error) {
+	message := f.Message
 	err = s.InTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `
-			UPDATE submissions SET status = 'failed', message = $2, finished_at = now()
+			UPDATE submissions SET status = 'failed', message = $2, finished_at = now(), outcome = $4, charged = $5
 			WHERE id = $1 AND CASE WHEN $3::int = 0 THEN status = 'queued'
-			                       ELSE status = 'running' AND attempts = $3 END`, submissionID, message, attempt)
+			                       ELSE status = 'running' AND attempts = $3 END`, submissionID, message, attempt, f.Outcome, f.Charged)
 		if err != nil {
 			return translate(err, "fail evaluation")
 		}
@@ -192,7 +256,7 @@ func (s *Store) FailUnfinished(ctx context.Context, submissionID int64, attempt 
 	return applied, nil
 }
 
-// FailOrphanedEvaluations marks failed, with message (also appended to each
+// FailOrphanedEvaluations marks failed (a platform error, not charged), with message (also appended to each
 // one's log), every queued or running submission that no live River
 // "evaluate" job will ever pick up: its jobs are all discarded, cancelled or
 // completed, or it has none at all. A River panic on the last attempt, a
@@ -213,7 +277,8 @@ func (s *Store) FailUnfinished(ctx context.Context, submissionID int64, attempt 
 func (s *Store) FailOrphanedEvaluations(ctx context.Context, grace, runHorizon time.Duration, message string) ([]int64, error) {
 	rows, err := s.pool.Query(ctx, `
 		WITH orphan AS (
-			UPDATE submissions s SET status = 'failed', message = $2, finished_at = now()
+			UPDATE submissions s SET status = 'failed', message = $2, finished_at = now(),
+			    outcome = 'platform_error', charged = false
 			WHERE s.status IN ('queued', 'running')
 			  AND s.created_at < now() - make_interval(secs => $1::float8)
 			  AND coalesce(s.started_at, s.created_at) < now() - make_interval(secs => $1::float8)
@@ -235,4 +300,24 @@ func (s *Store) FailOrphanedEvaluations(ctx context.Context, grace, runHorizon t
 	}
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	return ids, translate(err, "fail orphaned evaluations")
+}
+
+// BaselineModelFor returns the model digest of the baseline a submission
+// is timed against: its challenge's baseline submission (is_baseline, the
+// latest that finished), unless the submission is that baseline itself.
+// ok is false when there is none. This is the one place that decides
+// which baseline applies.
+func (s *Store) BaselineModelFor(ctx context.Context, submissionID int64) (sha string, ok bool, err error) {
+	err = s.pool.QueryRow(ctx, `
+		SELECT b.model_sha256 FROM submissions s
+		JOIN submissions b ON b.challenge_id = s.challenge_id AND b.is_baseline AND b.status = 'finished'
+		WHERE s.id = $1 AND NOT s.is_baseline
+		ORDER BY b.finished_at DESC, b.id DESC LIMIT 1`, submissionID).Scan(&sha)
+	if err == pgx.ErrNoRows {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, translate(err, "baseline model")
+	}
+	return sha, true, nil
 }

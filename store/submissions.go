@@ -63,16 +63,18 @@ type querier interface {
 
 // quotaUsage is the one place that decides what counts against a quota:
 // every submission of the team in the phase except those cancelled, and
-// those that failed for a reason of the platform's (before a worker
-// started them, or with the platform's failure message). Models refused at
-// upload never get a row, so they never count either.
+// those that failed for a reason of the platform's: before a worker started
+// them, not charged (the runner's outcome: missing data, retries run out, a
+// lost worker; see runner/outcome), or, for rows from before that flag, with
+// the platform's failure message. Models refused at upload never get a row,
+// so they never count either.
 func quotaUsage(ctx context.Context, q querier, teamID, phaseID int64, now time.Time) (QuotaUsage, error) {
 	u := QuotaUsage{DayStart: DayStart(now)}
 	err := q.QueryRow(ctx, `
 		WITH counted AS (
 			SELECT created_at, status FROM submissions
 			WHERE team_id = $1 AND phase_id = $2 AND NOT is_baseline
-			  AND status <> 'cancelled'
+			  AND status <> 'cancelled' AND charged
 			  AND NOT (status = 'failed' AND (started_at IS NULL OR message = $4)))
 		SELECT count(*) FILTER (WHERE created_at >= $3),
 		       count(*),
@@ -99,7 +101,9 @@ func (u QuotaUsage) Exceeded(q Quota) *QuotaError {
 	return nil
 }
 
-// NewSubmission is what an upload stores.
+// NewSubmission is what an upload stores. PhaseID and TeamID 0 leave them
+// to migration 0006's defaults (the dataset's phase, the uploader's team),
+// for callers that predate phases and teams.
 type NewSubmission struct {
 	ChallengeID int64
 	PhaseID     int64
@@ -155,7 +159,7 @@ func (s *Store) CreateSubmission(ctx context.Context, ns NewSubmission, quota Qu
 		err = tx.QueryRow(ctx, `
 			INSERT INTO submissions (challenge_id, phase_id, team_id, user_id, dataset_id, label, method_name, description,
 			    model_sha256, model_bytes, profile, data_range, status, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'queued', $13)
+			VALUES ($1, NULLIF($2, 0), NULLIF($3, 0), $4, $5, $6, $7, $8, $9, $10, $11, $12, 'queued', $13)
 			RETURNING id`,
 			ns.ChallengeID, ns.PhaseID, ns.TeamID, ns.UserID, ns.DatasetID, ns.Label, ns.MethodName, ns.Description,
 			ns.ModelSHA256, ns.ModelBytes, ns.Profile, dr, now).Scan(&id)

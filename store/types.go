@@ -111,7 +111,19 @@ type Result struct {
 	ORTVersion   string
 	Sandbox      string          // the protections that were active
 	PerImage     json.RawMessage // [{name, psnr, ssim, runtime_ms, ...}]
-	CreatedAt    time.Time
+	// Environment is the machine and software that measured it (CPU/GPU
+	// model, driver, ONNX Runtime version, execution provider, threads, host).
+	Environment json.RawMessage
+	// Protocol is "robust" (warm-up, median of repeats) or "official" (one
+	// pass per image, no warm-up, mean).
+	Protocol string
+	// RuntimeRatio is the runtime relative to the challenge's baseline timed
+	// in the same sandbox, image by image (nil: no baseline); its spread
+	// across images and the baseline's own runtime go with it.
+	RuntimeRatio      *float64
+	RuntimeRatioStd   *float64
+	BaselineRuntimeMS *float64
+	CreatedAt         time.Time
 }
 
 // Entry rules: which submission represents a team on a phase's board.

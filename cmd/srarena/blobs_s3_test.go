@@ -14,14 +14,14 @@ import (
 
 	"github.com/srarena/srarena/internal/demo"
 	"github.com/srarena/srarena/internal/s3test"
-	"github.com/srarena/srarena/runner"
+	"github.com/srarena/srarena/runner/sandbox"
 )
 
 // TestCutUploadToS3 cuts a model upload midway, while its multipart upload
 // to S3 is in progress, and then finds no object, no upload in progress and
 // no submission row: the web server aborted the multipart upload.
 func TestCutUploadToS3(t *testing.T) {
-	lib, err := runner.FindORT()
+	lib, err := sandbox.FindORT()
 	if err != nil {
 		skipOrFail(t, err)
 	}

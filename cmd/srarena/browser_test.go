@@ -20,7 +20,7 @@ import (
 
 	"github.com/srarena/srarena/internal/demo"
 	"github.com/srarena/srarena/onnxmodel/onnxbuild"
-	"github.com/srarena/srarena/runner"
+	"github.com/srarena/srarena/runner/sandbox"
 )
 
 // browserWait bounds every wait on the page. The whole test normally takes
@@ -43,7 +43,7 @@ const browserWait = 90 * time.Second
 // a PNG, to look at by eye.
 func TestBrowserUploadAndLiveStatus(t *testing.T) {
 	chromium := findChromium(t)
-	lib, err := runner.FindORT()
+	lib, err := sandbox.FindORT()
 	if err != nil {
 		skipOrFail(t, err)
 	}
@@ -156,7 +156,7 @@ func TestBrowserUploadAndLiveStatus(t *testing.T) {
 	}
 	// A plain conv net that takes a few seconds on the demo images, so the
 	// page can be seen running image by image.
-	slowModel, err := onnxbuild.ConvNet(4, 96, 8, 1)
+	slowModel, err := onnxbuild.ConvNet(4, 128, 10, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/srarena/srarena/internal/apiclient"
 	"github.com/srarena/srarena/internal/demo"
 	"github.com/srarena/srarena/onnxmodel/onnxbuild"
-	"github.com/srarena/srarena/runner"
+	"github.com/srarena/srarena/runner/sandbox"
 )
 
 // cli runs one srarena command in-process and returns its exit status and
@@ -35,7 +35,7 @@ func cli(t *testing.T, stdinText string, args ...string) (int, string, string) {
 // `status` agrees; an invalid model exits 1 with its reason and uploads
 // nothing; a revoked or wrong token and an unreachable server exit 2.
 func TestClientEndToEnd(t *testing.T) {
-	lib, err := runner.FindORT()
+	lib, err := sandbox.FindORT()
 	if err != nil {
 		skipOrFail(t, err)
 	}

@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/srarena/srarena/runner"
+	"github.com/srarena/srarena/runner/evaluate"
+	"github.com/srarena/srarena/runner/outcome"
 )
 
 func init() {
@@ -18,7 +19,7 @@ func init() {
 }
 
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("eval", "eval MODEL.onnx --lr DIR --hr DIR [--json] [--repeats N] [--threads N] [--data-range 1|255] [--device cpu|cuda]", stdout)
+	fs := newFlagSet("eval", "eval MODEL.onnx --lr DIR --hr DIR [--json] [--repeats N] [--threads N] [--data-range 1|255] [--device cpu|cuda] [--baseline BASELINE.onnx] [--protocol robust|official]", stdout)
 	lr := fs.String("lr", "", "directory of LR PNGs (e.g. 0801x4.png)")
 	hr := fs.String("hr", "", "directory of HR PNGs (e.g. 0801.png)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
@@ -28,7 +29,9 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	threads := fs.Int("threads", 0, "ONNX Runtime intra-op threads (0 = number of CPUs)")
 	verbose := fs.Bool("v", false, "print sandbox and child diagnostics to stderr")
 	dataRange := fs.Float64("data-range", 1, "the model's pixel range: 1 (inputs /255, outputs ×255) or 255")
-	device := fs.String("device", runner.DeviceCPU, "execution provider: cpu or cuda (GPU 0)")
+	device := fs.String("device", evaluate.DeviceCPU, "execution provider: cpu or cuda (GPU 0)")
+	baseline := fs.String("baseline", "", "a baseline model timed next to MODEL in the same sandbox, image by image; adds runtime_ratio")
+	protocol := fs.String("protocol", evaluate.ProtocolRobust, "timing protocol: robust (warm-up, median of repeats) or official (one pass per image, no warm-up, mean)")
 	insecure := fs.Bool("insecure-sandbox", false, "evaluate even if the sandbox lacks a uid of its own, Landlock or seccomp (unsafe for untrusted models)")
 	// Flags may come after the model path.
 	var model string
@@ -54,15 +57,25 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *dataRange != 1 && *dataRange != 255 {
 		return fmt.Errorf("%w: --data-range must be 1 or 255", errUsage)
 	}
-	opt := runner.Options{Scale: *scale, Repeats: *repeats, Warmup: *warmup, Threads: *threads,
-		DataRange: float32(*dataRange), Device: *device, InsecureSandbox: *insecure}
+	if *protocol != evaluate.ProtocolRobust && *protocol != evaluate.ProtocolOfficial {
+		return fmt.Errorf("%w: --protocol must be robust or official", errUsage)
+	}
+	opt := evaluate.Options{Scale: *scale, Repeats: *repeats, Warmup: *warmup, Threads: *threads,
+		DataRange: float32(*dataRange), Device: *device, InsecureSandbox: *insecure, Protocol: *protocol}
+	if *baseline != "" {
+		b, err := evaluate.ReadModel(*baseline, *scale)
+		if err != nil {
+			return fmt.Errorf("baseline: %w", err)
+		}
+		opt.Baseline = b
+	}
 	if *verbose {
 		opt.Logf = func(s string) { fmt.Fprintln(stderr, s) }
 	}
 	// Warnings (a weaker sandbox, the insecure opt-in) always show.
 	opt.Warnf = func(s string) { fmt.Fprintln(stderr, "warning: "+s) }
-	rep, err := runner.EvalFiles(ctx, model, *lr, *hr, opt)
-	var me *runner.ModelError
+	rep, err := evaluate.EvalFiles(ctx, model, *lr, *hr, opt)
+	var me *outcome.Error
 	if errors.As(err, &me) {
 		return fmt.Errorf("model rejected (%s): %s", me.Kind, me.Msg)
 	}
@@ -84,6 +97,12 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "%-16s %10.4f %8.4f %10.4f %12.2f\n", "mean", rep.PSNR, rep.SSIM, rep.PSNRY, rep.RuntimeMS)
 	fmt.Fprintf(stdout, "\nruntime: %.2f ms mean of per-image medians (std %.2f, min %.2f, max %.2f; %d warm-up + %d timed runs, %d threads)\n",
 		rep.RuntimeMS, rep.RuntimeStdMS, rep.RuntimeMinMS, rep.RuntimeMaxMS, rep.Warmup, rep.Repeats, rep.Threads)
+	if rep.RuntimeRatio > 0 {
+		fmt.Fprintf(stdout, "runtime ratio to the baseline: %.4f (std over images %.4f; baseline %.2f ms)\n",
+			rep.RuntimeRatio, rep.RuntimeRatioStd, rep.BaselineRuntimeMS)
+	}
+	fmt.Fprintf(stdout, "overhead: %.1f%% (wall %.0f ms, timed inference %.0f ms; %s protocol)\n",
+		100*rep.Overhead, rep.EvalWallMS, rep.InferenceMS, rep.Protocol)
 	fmt.Fprintf(stdout, "peak memory: %.0f MiB (child RSS high-water mark); startup %.0f ms; ONNX Runtime %s on %s, data range %g\n",
 		rep.PeakMemoryMB, rep.StartupMS, rep.ORTVersion, rep.Device, rep.DataRange)
 	return nil

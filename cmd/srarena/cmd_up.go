@@ -7,14 +7,13 @@ import (
 	"io"
 	"net"
 	"strings"
-	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/srarena/srarena/handlers"
 	"github.com/srarena/srarena/internal/demo"
 	"github.com/srarena/srarena/migrations"
-	"github.com/srarena/srarena/runner"
+	"github.com/srarena/srarena/runner/worker"
 	"github.com/srarena/srarena/store"
 )
 
@@ -48,7 +47,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	st := store.New(pool)
-	client, err := newWorkerClient(pool, st, cached, cfg, log)
+	client, w, err := newWorkerClient(pool, st, cached, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -106,7 +105,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	go sweepSessions(gctx, st, log)
-	go runner.RunOrphanSweeper(gctx, st, runner.SweeperOptions{Interval: time.Minute, EvalTimeout: cfg.EvalTimeout, Log: log})
+	go w.RunHeartbeat(gctx, worker.HeartbeatOptions{Queue: cfg.Queue})
 	g.Go(func() error { return srv.Serve(gctx, ln) })
 	g.Go(func() error {
 		<-gctx.Done()

@@ -6,7 +6,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/srarena/srarena/runner"
+	"github.com/srarena/srarena/runner/worker"
 	"github.com/srarena/srarena/store"
 )
 
@@ -29,16 +29,20 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	st := store.New(svc.pool)
-	client, err := newWorkerClient(svc.pool, st, blobs, cfg, log)
+	client, w, err := newWorkerClient(svc.pool, st, blobs, cfg, log)
 	if err != nil {
 		return err
 	}
 	if err := client.Start(ctx); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
-	// Every worker sweeps: a submission whose job died with its worker is
-	// failed with a message instead of staying "running" for ever.
-	go runner.RunOrphanSweeper(ctx, st, runner.SweeperOptions{Interval: time.Minute, EvalTimeout: cfg.EvalTimeout, Log: log})
+	hctx, stopBeat := context.WithCancel(context.WithoutCancel(ctx))
+	beat := make(chan struct{})
+	go func() {
+		defer close(beat)
+		w.RunHeartbeat(hctx, worker.HeartbeatOptions{Queue: cfg.Queue})
+	}()
+	defer func() { stopBeat(); <-beat }()
 	log.Info("worker: started", "queue", cfg.Queue, "concurrency", cfg.Concurrency, "threads", cfg.Threads)
 	<-ctx.Done()
 	return stopWorker(client, log)

@@ -20,11 +20,11 @@ import (
 	"github.com/srarena/srarena/internal/pgtest"
 	"github.com/srarena/srarena/internal/s3test"
 	"github.com/srarena/srarena/onnxmodel/onnxbuild"
-	"github.com/srarena/srarena/runner"
+	"github.com/srarena/srarena/runner/sandbox"
 )
 
 func TestMain(m *testing.M) {
-	runner.MaybeRunChild() // the worker re-executes this test binary as its sandbox child
+	sandbox.MaybeRunChild() // the worker re-executes this test binary as its sandbox child
 	os.Exit(s3test.Main(func() int { return pgtest.Main(m) }))
 }
 
@@ -41,7 +41,7 @@ func TestEndToEnd(t *testing.T) {
 }
 
 func testEndToEnd(t *testing.T, blobStore string) {
-	lib, err := runner.FindORT()
+	lib, err := sandbox.FindORT()
 	if err != nil {
 		skipOrFail(t, err)
 	}
@@ -236,7 +236,7 @@ func (p *participant) waitFinished(ctx context.Context, id string) statusJSON {
 // The submission turns cancelled at once; River's job cancellation stops
 // the worker, which stores no result and goes on to the next submission.
 func TestCancelRunning(t *testing.T) {
-	lib, err := runner.FindORT()
+	lib, err := sandbox.FindORT()
 	if err != nil {
 		skipOrFail(t, err)
 	}

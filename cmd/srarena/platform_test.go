@@ -73,7 +73,7 @@ func startPlatformOn(t *testing.T, ortLib, blobStore string) *platform {
 		t.Fatal(err)
 	}
 	st := store.New(pool)
-	client, err := newWorkerClient(pool, st, cached, cfg, log)
+	client, _, err := newWorkerClient(pool, st, cached, cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,9 @@ import (
 	"github.com/srarena/srarena/internal/demo"
 	"github.com/srarena/srarena/jobs"
 	"github.com/srarena/srarena/onnxmodel"
-	"github.com/srarena/srarena/runner"
+	"github.com/srarena/srarena/runner/evaluate"
+	"github.com/srarena/srarena/runner/sandbox"
+	"github.com/srarena/srarena/runner/worker"
 	"github.com/srarena/srarena/store"
 	"github.com/srarena/srarena/web"
 )
@@ -59,44 +61,57 @@ func newInsertOnlyClient(pool *pgxpool.Pool, log *slog.Logger) (*river.Client[pg
 	return c, nil
 }
 
-// newWorkerClient works evaluation jobs from cfg.Queue.
-func newWorkerClient(pool *pgxpool.Pool, st *store.Store, blobs blob.Store, cfg config.Config, log *slog.Logger) (*river.Client[pgx.Tx], error) {
+// newWorkerClient works evaluation jobs from cfg.Queue, and the periodic
+// maintenance sweep. The returned worker's RunHeartbeat must run while the
+// client does.
+func newWorkerClient(pool *pgxpool.Pool, st *store.Store, blobs blob.Store, cfg config.Config, log *slog.Logger) (*river.Client[pgx.Tx], *worker.Worker, error) {
 	lib := cfg.ORTLib
 	if lib == "" {
 		var err error
-		if lib, err = runner.FindORT(); err != nil {
-			return nil, err
+		if lib, err = sandbox.FindORT(); err != nil {
+			return nil, nil, err
 		}
 	} else if _, err := os.Stat(lib); err != nil {
-		return nil, fmt.Errorf("ONNX Runtime library: %w", err)
+		return nil, nil, fmt.Errorf("ONNX Runtime library: %w", err)
 	}
-	opt := runner.Options{
+	opt := evaluate.Options{
 		ORTLib:       lib,
 		Threads:      cfg.Threads,
 		Repeats:      cfg.Repeats,
 		TotalTimeout: cfg.EvalTimeout,
 		MemoryLimit:  int64(cfg.MemoryLimitMB) << 20,
-		Device:       runner.DeviceForQueue(cfg.Queue),
+		Device:       worker.DeviceForQueue(cfg.Queue),
+		GPU:          cfg.GPU,
 		// Operator opt-in only; the runner warns on every evaluation.
 		InsecureSandbox: cfg.InsecureSandbox,
 	}
-	workers := river.NewWorkers()
-	runner.Register(workers, runner.NewWorker(st, blobs, opt, log))
-	c, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
-		Logger:  log,
-		Queues:  map[string]river.QueueConfig{cfg.Queue: {MaxWorkers: cfg.Concurrency}},
-		Workers: workers,
-		// A worker that died mid-evaluation leaves its job running; River
-		// hands it to another worker after this long.
-		RescueStuckJobsAfter: cfg.EvalTimeout + 5*time.Minute,
-		MaxAttempts:          jobs.MaxAttempts,
-		// A panic on the last attempt would otherwise leave the row running.
-		ErrorHandler: &runner.ErrorHandler{Store: st, Log: log},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("job queue: %w", err)
+	// The sandbox uid must be able to read the library (and, on CUDA, the
+	// provider libraries beside it): say so now, not in every evaluation.
+	if _, err := sandbox.PrepareORT(lib, opt.Device); err != nil {
+		return nil, nil, fmt.Errorf("worker: ONNX Runtime for the sandbox: %w", err)
 	}
-	return c, nil
+	// What a crash of an earlier worker on this machine left behind.
+	if cgs := sandbox.SweepLeftovers(); len(cgs) > 0 {
+		log.Warn("worker: removed sandbox cgroups a crashed process left behind", "cgroups", cgs)
+	}
+	// Only a local directory has temporaries of its own; an S3 upload that
+	// fails is aborted by the store, and tmp/ has a bucket lifecycle rule.
+	if d, ok := blobs.(interface {
+		SweepTemporaries(time.Duration) (int, error)
+	}); ok {
+		if n, err := d.SweepTemporaries(blob.TempMaxAge); err != nil {
+			log.Warn("worker: sweeping upload temporaries", "err", err)
+		} else if n > 0 {
+			log.Warn("worker: removed upload temporaries an interrupted upload left behind", "files", n)
+		}
+	}
+	w := worker.NewWorker(st, blobs, opt, log)
+	sw := worker.NewSweeper(st, worker.SweeperOptions{EvalTimeout: cfg.EvalTimeout, Log: log})
+	c, err := river.NewClient(riverpgxv5.New(pool), worker.RiverConfig(w, sw, cfg.Queue, cfg.Concurrency, log))
+	if err != nil {
+		return nil, nil, fmt.Errorf("job queue: %w", err)
+	}
+	return c, w, nil
 }
 
 // newWebServer builds the web server; demoLogin lets the demo account log in

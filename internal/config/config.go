@@ -41,6 +41,9 @@ type Config struct {
 	// names the client, for the per-address limits.
 	TrustedProxies []netip.Prefix
 
+	// GPU is the CUDA device a GPU worker is bound to.
+	GPU int
+
 	BlobStore      string // local or s3
 	S3Endpoint     string // empty: AWS S3 in S3Region
 	S3Bucket       string
@@ -122,6 +125,7 @@ var settings = []setting{
 		}
 		return nil
 	}},
+	{"gpu", "SRARENA_GPU", "0", "CUDA device a GPU worker (queue eval_gpu) is bound to; it runs one evaluation at a time", num(func(c *Config) *int { return &c.GPU })},
 	{"insecure-sandbox", "SRARENA_INSECURE_SANDBOX", "false", "evaluate even when the host cannot set up the full sandbox (own uid, Landlock, seccomp); for trusted models only", boolean(func(c *Config) *bool { return &c.InsecureSandbox })},
 	{"blob-store", "SRARENA_BLOB_STORE", "local", "where blobs live: local (DATA_DIR/blobs) or s3 (an S3-compatible object store; credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ~/.aws/credentials with AWS_PROFILE, or the instance/pod role)", str(func(c *Config) *string { return &c.BlobStore })},
 	{"s3-endpoint", "SRARENA_S3_ENDPOINT", "", "S3 endpoint URL, e.g. http://seaweedfs:8333 (http or https); empty: AWS S3 in the region", str(func(c *Config) *string { return &c.S3Endpoint })},
@@ -186,6 +190,12 @@ func Load(fs *flag.FlagSet) (Config, error) {
 	}
 	if c.MaxConnsPerIP < 0 {
 		return c, fmt.Errorf("--max-conns-per-ip must be 0 (no cap) or more")
+	}
+	if c.GPU < 0 {
+		return c, fmt.Errorf("--gpu must be a CUDA device number (0, 1, ...)")
+	}
+	if c.Queue == "eval_gpu" && c.Concurrency > 1 {
+		return c, fmt.Errorf("--concurrency must be 1 on eval_gpu: one evaluation per GPU, or runtimes are not comparable")
 	}
 	switch c.BlobStore {
 	case "local":

@@ -97,8 +97,12 @@ func Start(ctx context.Context) (*Server, error) {
 		"-s3", "-s3.port="+p(6), "-s3.port.grpc="+p(7), "-s3.config="+cfg,
 		"-s3.localSocket="+filepath.Join(dir, "s3.sock"),
 		"-s3.port.iceberg=0", "-s3.port.lance=0",
-		// Small volumes: tests store kilobytes to megabytes.
-		"-master.volumeSizeLimitMB=64", "-volume.max=16",
+		// Small volumes: tests store kilobytes to megabytes. Every bucket is a
+		// collection that grows volumes of its own on first write, and test
+		// binaries share one server: a low -volume.max runs out of slots
+		// ("internal error") when packages run in parallel. Volumes are
+		// sparse files, so a high limit costs nothing.
+		"-master.volumeSizeLimitMB=64", "-volume.max=512",
 		"-master.telemetry=false",
 	)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log

@@ -1,0 +1,65 @@
+package evaluate
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/srarena/srarena/onnxmodel/onnxbuild"
+	"github.com/srarena/srarena/scoring"
+)
+
+// TestBaselineRatio: with a baseline, every image carries the baseline's
+// runtime and the ratio, the runs alternate one by one, the scores are the
+// model's alone, and the overhead figures add up.
+func TestBaselineRatio(t *testing.T) {
+	opt := testOpts(t)
+	opt.Repeats = 4
+	model, _ := onnxbuild.Nearest(4)
+	base, _ := onnxbuild.Scaled(4, 0.5) // another model: its scores must not leak in
+	opt.Baseline = base
+	pairs := []Pair{{Name: "a", LR: randImage(24, 20, 1), HR: randImage(96, 80, 2)},
+		{Name: "b", LR: randImage(16, 12, 3), HR: randImage(64, 48, 4)}}
+	rep, err := Evaluate(context.Background(), model, pairs, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, im := range rep.Images {
+		want, _ := scoring.PSNR(nearestUp(pairs[i].LR, 4), pairs[i].HR, 4)
+		if im.PSNR != want {
+			t.Errorf("%s: PSNR %v, want the model's %v", im.Name, im.PSNR, want)
+		}
+		if len(im.RunsMS) != 4 || len(im.WarmupMS) != 1 || !(im.BaselineMS > 0) || !(im.RuntimeRatio > 0) {
+			t.Errorf("%s: runs %v warm-up %v baseline %v ratio %v", im.Name, im.RunsMS, im.WarmupMS, im.BaselineMS, im.RuntimeRatio)
+		}
+	}
+	if !(rep.RuntimeRatio > 0) || !(rep.BaselineRuntimeMS > 0) || math.IsNaN(rep.RuntimeRatioStd) {
+		t.Errorf("ratio %v ± %v, baseline %v ms", rep.RuntimeRatio, rep.RuntimeRatioStd, rep.BaselineRuntimeMS)
+	}
+	if !(rep.InferenceMS > 0) || rep.EvalWallMS < rep.InferenceMS || math.Abs(rep.Overhead-(rep.EvalWallMS-rep.InferenceMS)/rep.InferenceMS) > 1e-9 {
+		t.Errorf("wall %v inference %v overhead %v", rep.EvalWallMS, rep.InferenceMS, rep.Overhead)
+	}
+	if rep.Environment.CPU == "" || rep.Environment.ORTVersion == "" || rep.Environment.EP != "CPUExecutionProvider" || rep.Environment.Threads != 1 {
+		t.Errorf("environment %+v", rep.Environment)
+	}
+	t.Logf("ratio %.3f ± %.3f, baseline %.3f ms, overhead %.1f%%", rep.RuntimeRatio, rep.RuntimeRatioStd, rep.BaselineRuntimeMS, 100*rep.Overhead)
+}
+
+// TestOfficialProtocol: one pass per image, no warm-up, the mean.
+func TestOfficialProtocol(t *testing.T) {
+	opt := testOpts(t)
+	opt.Protocol = ProtocolOfficial
+	opt.Repeats, opt.Warmup = 5, 2 // overridden by the protocol
+	model, _ := onnxbuild.Nearest(4)
+	rep, err := Evaluate(context.Background(), model, []Pair{{Name: "a", LR: randImage(8, 8, 1), HR: randImage(32, 32, 2)}}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im := rep.Images[0]
+	if rep.Protocol != ProtocolOfficial || rep.Warmup != 0 || rep.Repeats != 1 || len(im.RunsMS) != 1 || len(im.WarmupMS) != 0 || im.RuntimeMS != im.RunsMS[0] {
+		t.Errorf("protocol %s warm-up %d repeats %d runs %v warm-up runs %v runtime %v", rep.Protocol, rep.Warmup, rep.Repeats, im.RunsMS, im.WarmupMS, im.RuntimeMS)
+	}
+	if _, err := Evaluate(context.Background(), model, nil, Options{Protocol: "fastest"}); err == nil {
+		t.Error("an unknown protocol was accepted")
+	}
+}

@@ -1,0 +1,362 @@
+package evaluate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/srarena/srarena/runner/outcome"
+	"github.com/srarena/srarena/runner/sandbox"
+	"github.com/srarena/srarena/scoring"
+)
+
+// Evaluate runs model on every pair in a sandboxed child and scores it.
+// An *outcome.Error is final (the model's fault, or a platform failure no
+// retry can fix); any other error is an infrastructure problem worth
+// retrying.
+func Evaluate(ctx context.Context, model []byte, pairs []Pair, opt Options) (*Report, error) {
+	return EvaluateLoading(ctx, model, func() ([]Pair, error) { return pairs, nil }, opt)
+}
+
+// EvaluateLoading is Evaluate with the images produced by load, which runs
+// while the sandboxed children start (reading and decoding images is the
+// largest cost outside inference, and starting a child the next).
+func EvaluateLoading(ctx context.Context, model []byte, load func() ([]Pair, error), opt Options) (*Report, error) {
+	return run(ctx, model, load, opt, time.Now())
+}
+
+// started is a session being started in the background.
+type started struct {
+	s    *sandbox.Session
+	err  error
+	done chan struct{}
+}
+
+func startSession(ctx context.Context, spec sandbox.Spec, model []byte) *started {
+	st := &started{done: make(chan struct{})}
+	go func() {
+		defer close(st.done)
+		st.s, st.err = sandbox.Start(ctx, spec)
+		if st.err == nil {
+			if st.err = st.s.Load(model); st.err != nil {
+				st.s.Close()
+				st.s = nil
+			}
+		}
+	}()
+	return st
+}
+
+// wait returns the session, or its error.
+func (st *started) wait() (*sandbox.Session, error) {
+	<-st.done
+	return st.s, st.err
+}
+
+// close closes the session once it has started, whatever the outcome.
+func (st *started) close() {
+	if st == nil {
+		return
+	}
+	<-st.done
+	if st.s != nil {
+		st.s.Close()
+	}
+}
+
+func run(ctx context.Context, model []byte, load func() ([]Pair, error), opt Options, t0 time.Time) (*Report, error) {
+	opt, err := opt.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if len(model) == 0 || len(model) > sandbox.MaxModelBytes {
+		return nil, outcome.Errorf(outcome.LoadError, "model is %d bytes; it must be between 1 byte and %s", len(model), fmtBytes(sandbox.MaxModelBytes))
+	}
+	ctx, cancel := context.WithTimeout(ctx, opt.TotalTimeout)
+	defer cancel()
+	spec, err := opt.spec()
+	if err != nil {
+		return nil, err
+	}
+	if len(opt.Baseline) > 0 {
+		// With a baseline every run is its own request, so that the model's
+		// and the baseline's runs alternate one by one (image.go).
+		spec.Config.Runs = 1
+	}
+	// The children start (and load their models) while the images load.
+	// On an early return the children are killed first (scancel runs
+	// before the closes), so nothing waits for a start that no one needs.
+	sctx, scancel := context.WithCancel(ctx)
+	ms := startSession(sctx, spec, model)
+	defer ms.close()
+	var bs *started
+	if len(opt.Baseline) > 0 {
+		bspec := spec
+		bspec.Hidden = true
+		bs = startSession(sctx, bspec, opt.Baseline)
+		defer bs.close()
+	}
+	defer scancel()
+	pairs, err := load()
+	if err != nil {
+		return nil, err
+	}
+	hrs, err := checkPairs(pairs, opt.Scale)
+	if err != nil {
+		return nil, err
+	}
+	s, err := ms.wait()
+	if err != nil {
+		return nil, err
+	}
+	var bsess *sandbox.Session
+	if bs != nil {
+		if bsess, err = bs.wait(); err != nil {
+			// The baseline is the organizers' model: its failure is never
+			// the participant's.
+			return nil, fmt.Errorf("runner: baseline model: %s", err.Error())
+		}
+	}
+
+	device := opt.Device
+	if device == DeviceCPU {
+		device = fmt.Sprintf("cpu (%d threads)", opt.Threads)
+	}
+	rep := &Report{Warmup: opt.Warmup, Repeats: opt.Repeats, Threads: opt.Threads, ORTVersion: s.ORTVersion(),
+		StartupMS: msOf(s.LoadTime), SessionMS: float64(s.Ready.SessionNS) / 1e6, Device: device, DataRange: opt.DataRange,
+		Sandbox: s.Protections(), Protocol: opt.Protocol}
+	rep.Environment = environment(opt, rep.ORTVersion)
+	opt.Logf(fmt.Sprintf("sandbox ready in %.0f ms (session %.0f ms), ORT %s, %s: %s", rep.StartupMS, rep.SessionMS, rep.ORTVersion, rep.Device, strings.Join(rep.Sandbox, "; ")))
+
+	e := &evaluation{opt: opt, s: s, b: bsess}
+	var sumVar float64
+	psnrs := make([]float64, len(pairs))
+	var ratios []float64
+	for i, p := range pairs {
+		ir, err := e.image(p, hrs[i])
+		if err != nil {
+			return nil, err
+		}
+		psnrs[i] = ir.PSNR
+		rep.Images = append(rep.Images, *ir)
+		rep.PSNRY += ir.PSNRY
+		rep.SSIM += ir.SSIM
+		rep.RuntimeMS += ir.RuntimeMS
+		rep.RuntimeMinMS += minOf(ir.RunsMS)
+		rep.RuntimeMaxMS += maxOf(ir.RunsMS)
+		sumVar += variance(ir.RunsMS)
+		rep.PeakMemoryMB = math.Max(rep.PeakMemoryMB, ir.PeakMB)
+		if bsess != nil {
+			rep.BaselineRuntimeMS += ir.BaselineMS
+			ratios = append(ratios, ir.RuntimeRatio)
+		}
+		if opt.Progress != nil {
+			opt.Progress(i+1, len(pairs), *ir)
+		}
+	}
+	n := float64(len(pairs))
+	rep.PSNR = scoring.Mean(psnrs)
+	rep.PSNRY /= n
+	rep.SSIM /= n
+	rep.RuntimeMS /= n
+	rep.RuntimeMinMS /= n
+	rep.RuntimeMaxMS /= n
+	rep.RuntimeStdMS = math.Sqrt(sumVar / n)
+	if bsess != nil {
+		rep.BaselineRuntimeMS /= n
+		rep.RuntimeRatio = scoring.Mean(ratios)
+		rep.RuntimeRatioStd = math.Sqrt(variance(ratios))
+		bsess.Close()
+	}
+	rep.MaxRSSMB = float64(s.Close()) / (1 << 20)
+	rep.InferenceMS = e.inference
+	rep.EvalWallMS = msOf(time.Since(t0))
+	if e.inference > 0 {
+		rep.Overhead = (rep.EvalWallMS - rep.InferenceMS) / rep.InferenceMS
+	}
+	return rep, nil
+}
+
+// checkPairs validates the dataset and returns the mod-cropped HR images.
+func checkPairs(pairs []Pair, scale int) ([]*scoring.Image, error) {
+	if len(pairs) == 0 {
+		return nil, errors.New("runner: no images to evaluate")
+	}
+	hrs := make([]*scoring.Image, len(pairs))
+	for i, p := range pairs {
+		if p.LR == nil || p.HR == nil || p.LR.W <= 0 || p.LR.H <= 0 || len(p.LR.Pix) != 3*p.LR.W*p.LR.H {
+			return nil, fmt.Errorf("runner: image %q: missing or malformed LR/HR", p.Name)
+		}
+		if p.LR.W > sandbox.MaxSide || p.LR.H > sandbox.MaxSide {
+			return nil, fmt.Errorf("runner: image %q: LR %dx%d exceeds %d", p.Name, p.LR.W, p.LR.H, sandbox.MaxSide)
+		}
+		// The official mod-crop (KAIR util.modcrop) trims fewer than scale
+		// pixels; anything else is a broken dataset, never cropped away
+		// silently (it would score the wrong pixels).
+		hr := scoring.ModCrop(p.HR, scale)
+		if hr.W != scale*p.LR.W || hr.H != scale*p.LR.H {
+			return nil, fmt.Errorf("runner: dataset image %s: HR %d×%d does not match LR %d×%d ×%d",
+				p.Name, p.HR.W, p.HR.H, p.LR.W, p.LR.H, scale)
+		}
+		hrs[i] = hr
+	}
+	return hrs, nil
+}
+
+// spec is the sandbox's part of the options.
+func (o Options) spec() (sandbox.Spec, error) {
+	cfg, err := sandbox.NewConfig(o.Device, o.ORTLib, o.Threads, o.Warmup+o.Repeats, o.AddressSpace, o.NoLandlock, o.NoSeccomp)
+	if err != nil {
+		return sandbox.Spec{}, err
+	}
+	cfg.Scale = o.Scale
+	cfg.GPU = o.GPU
+	return sandbox.Spec{Command: o.ChildCommand, ORTLib: o.ORTLib, Config: cfg, MemoryLimit: o.MemoryLimit,
+		LoadTimeout: o.LoadTimeout, ImageTimeout: o.ImageTimeout, TotalTimeout: o.TotalTimeout, Hidden: o.Hidden,
+		InsecureSandbox: o.InsecureSandbox, Logf: o.Logf, Warnf: o.Warnf}, nil
+}
+
+// evaluation holds what is reused from image to image.
+type evaluation struct {
+	opt       Options
+	s, b      *sandbox.Session // the model's, the baseline's (nil: none)
+	out, bout []float32        // output buffers, grown as needed
+	inference float64          // Σ timed runs, ms
+}
+
+func grow(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
+}
+
+// stat is the protocol's per-image runtime: the median of the repeats
+// (robust) or the mean of the passes (official).
+func (e *evaluation) stat(runs []float64) float64 {
+	if e.opt.Protocol == ProtocolOfficial {
+		return scoring.Mean(runs)
+	}
+	return median(runs)
+}
+
+func (e *evaluation) image(p Pair, hr *scoring.Image) (*ImageResult, error) {
+	opt := e.opt
+	h, wd := p.LR.H, p.LR.W
+	sh, sw := opt.Scale*h, opt.Scale*wd
+	in := scoring.ToCHWRange(p.LR, opt.DataRange)
+	e.out = grow(e.out, 3*sh*sw)
+	ir := &ImageResult{Name: p.Name, OutputW: sw, OutputH: sh, PeakMB: -1}
+	var hwm int64 = -1
+	record := func(r *sandbox.Runs, first int) {
+		ir.WallMS += msOf(r.Wall)
+		hwm = max(hwm, r.HWM)
+		for i, d := range r.Times {
+			e.inference += msOf(d)
+			if first+i < opt.Warmup {
+				ir.WarmupMS = append(ir.WarmupMS, msOf(d))
+			} else {
+				ir.RunsMS = append(ir.RunsMS, msOf(d))
+			}
+		}
+	}
+	var baseRuns, pairRatios []float64
+	if e.b == nil {
+		r, err := e.s.Infer(p.Name, in, h, wd, sh, sw, e.out)
+		if err != nil {
+			return nil, err
+		}
+		record(r, 0)
+	} else {
+		// The model's and the baseline's runs alternate one by one (who
+		// goes first alternates too), so that whatever else the machine
+		// does slows both alike; each pair of neighbouring runs gives a
+		// ratio, and the image's ratio is their median.
+		e.bout = grow(e.bout, 3*sh*sw)
+		for run := 0; run < opt.Warmup+opt.Repeats; run++ {
+			var m, b time.Duration
+			for k := 0; k < 2; k++ {
+				if (k == 0) == (run%2 == 0) {
+					r, err := e.s.Infer(p.Name, in, h, wd, sh, sw, e.out)
+					if err != nil {
+						return nil, err
+					}
+					record(r, run)
+					m = r.Times[0]
+				} else {
+					r, err := e.b.Infer(p.Name, in, h, wd, sh, sw, e.bout)
+					if err != nil {
+						return nil, fmt.Errorf("runner: baseline model on image %s: %s", p.Name, err.Error())
+					}
+					b = r.Times[0]
+					e.inference += msOf(b)
+				}
+			}
+			if run >= opt.Warmup {
+				baseRuns = append(baseRuns, msOf(b))
+				pairRatios = append(pairRatios, float64(m)/float64(b))
+			}
+		}
+	}
+	// Scoring runs only now, between timed runs, never during one: it
+	// would take the CPU the inference is timed on.
+	sr, bad, err := scoring.QuantizeCHWChecked(e.out, sh, sw, opt.DataRange)
+	if err != nil {
+		return nil, fmt.Errorf("runner: quantise %s: %w", p.Name, err)
+	}
+	if bad >= 0 {
+		v := e.out[bad]
+		kind := "NaN"
+		if math.IsInf(float64(v), 0) {
+			kind = "Inf"
+		}
+		plane := sh * sw
+		e.s.Fail()
+		if opt.Hidden {
+			return nil, outcome.Errorf(outcome.BadOutput, "output contains %s at image %s", kind, p.Name)
+		}
+		return nil, outcome.Errorf(outcome.BadOutput, "output contains %s at image %s (channel %d, y %d, x %d)",
+			kind, p.Name, bad/plane, (bad%plane)/sw, bad%sw)
+	}
+	if ir.PSNR, err = scoring.PSNR(sr, hr, opt.Scale); err != nil {
+		return nil, fmt.Errorf("runner: PSNR %s: %w", p.Name, err)
+	}
+	if ir.PSNRY, err = scoring.PSNRY(sr, hr, opt.Scale); err != nil {
+		return nil, fmt.Errorf("runner: PSNR-Y %s: %w", p.Name, err)
+	}
+	if ir.SSIM, err = scoring.SSIM(sr, hr, opt.Scale); err != nil {
+		// Tiny images (fewer than 11×11 pixels inside the border) have no
+		// SSIM; PSNR still stands.
+		ir.SSIM = math.NaN()
+	}
+	ir.RuntimeMS = e.stat(ir.RunsMS)
+	if len(baseRuns) > 0 {
+		ir.BaselineMS = e.stat(baseRuns)
+		ir.RuntimeRatio = e.stat(pairRatios)
+	}
+	if hwm > 0 {
+		ir.PeakMB = float64(hwm) / (1 << 20)
+	}
+	return ir, nil
+}
+
+func msOf(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
+
+func minOf(v []float64) float64 {
+	m := math.Inf(1)
+	for _, x := range v {
+		m = math.Min(m, x)
+	}
+	return m
+}
+
+func maxOf(v []float64) float64 {
+	m := math.Inf(-1)
+	for _, x := range v {
+		m = math.Max(m, x)
+	}
+	return m
+}

@@ -1,0 +1,158 @@
+package sandbox
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/srarena/srarena/onnxmodel/onnxbuild"
+	"github.com/srarena/srarena/runner/outcome"
+)
+
+// fakeChild is a compromised child (no ORT): it speaks the protocol but
+// lies, to check the parent's own defences.
+func fakeChild(mode string) int {
+	in := bufio.NewReader(os.Stdin)
+	out := bufio.NewWriter(os.Stdout)
+	magic := make([]byte, len(protoMagic))
+	io.ReadFull(in, magic)
+	raw, _ := readBlob(in, maxConfigBytes)
+	var cfg Config
+	json.Unmarshal(raw, &cfg)
+	// A complete sandbox, as the real child reports it, except in the
+	// modes that test the parent's refusal.
+	st := Status{UID: sandboxUID, UserNS: true, LandlockABI: 7, Seccomp: true, ORTVersion: "1.30.0"}
+	switch mode {
+	case "weak", "weakok":
+		// Claims the worker's uid: the parent's own uid is not known here,
+		// so use one nobody runs as and rely on Landlock and seccomp missing.
+		st = Status{UID: sandboxUID, ORTVersion: "1.30.0"}
+	case "oldort":
+		st.ORTVersion = "1.24.1"
+	}
+	j, _ := json.Marshal(st)
+	out.WriteByte(frameSandbox)
+	writeBlob(out, j)
+	out.Flush()
+	n, err := getU64(in)
+	if err != nil {
+		return 0 // the parent refused: no model
+	}
+	if mode == "weak" || mode == "oldort" {
+		os.Exit(9) // the model was sent although the parent should have refused
+	}
+	io.CopyN(io.Discard, in, int64(n))
+	j, _ = json.Marshal(Ready{})
+	out.WriteByte(frameReady)
+	writeBlob(out, j)
+	out.Flush()
+	h, _ := getU32(in)
+	w, _ := getU32(in)
+	io.CopyN(io.Discard, in, int64(12*h*w))
+	switch mode {
+	case "forge": // claims 10 s for a run that took none
+		for r := 0; r < cfg.Runs; r++ {
+			out.WriteByte(frameTiming)
+			putU64(out, uint64(10*time.Second))
+		}
+	case "huge": // claims a 2^40-element output
+		out.WriteByte(frameTiming)
+		putU64(out, 1000)
+		out.WriteByte(frameOutput)
+		putU32(out, 4)
+		for _, d := range []uint64{1, 3, 1 << 20, 1 << 20} {
+			putU64(out, d)
+		}
+		putU64(out, 0)
+	case "garbage":
+		out.WriteString("Zhello")
+	case "hang":
+		time.Sleep(time.Hour)
+	}
+	out.Flush()
+	time.Sleep(200 * time.Millisecond)
+	return 0
+}
+
+func TestHostileChild(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, _ := onnxbuild.Nearest(4)
+	for _, tc := range []struct{ mode, kind, msg string }{
+		{"forge", "crashed", "impossible timings on image img"},
+		{"huge", "bad_output", "output is 1×3×1048576×1048576 for a 8×8 input"},
+		{"garbage", "crashed", "malformed response"},
+		{"hang", "timeout", "timed out after 1s on image img"},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			start := time.Now()
+			_, err := runOnce(t, model, 8, 8, testRun{Command: []string{exe, "__fake-child-" + tc.mode}, ImageTimeout: time.Second})
+			var me *outcome.Error
+			if !errors.As(err, &me) || string(me.Kind) != tc.kind || !strings.Contains(me.Msg, tc.msg) {
+				t.Fatalf("err = %v, want %s containing %q", err, tc.kind, tc.msg)
+			}
+			if el := time.Since(start); el > 5*time.Second {
+				t.Errorf("took %v", el)
+			}
+		})
+	}
+}
+
+// TestFailClosed: a child that reports an incomplete sandbox or an old ONNX
+// Runtime never gets the model, and the error is the platform's (retried,
+// operator-facing), not the model's.
+func TestFailClosed(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, _ := onnxbuild.Nearest(4)
+	for _, tc := range []struct {
+		mode     string
+		insecure bool
+		want     string
+	}{
+		{"weak", false, "refusing to evaluate: the sandbox lacks "},
+		{"oldort", false, "ONNX Runtime 1.24.1 is too old: versions before 1.30 are exploitable by crafted models; run make ort"},
+		// The opt-in lets an incomplete sandbox through, but never an old ORT.
+		{"oldort", true, "ONNX Runtime 1.24.1 is too old"},
+	} {
+		t.Run(fmt.Sprintf("%s insecure=%v", tc.mode, tc.insecure), func(t *testing.T) {
+			var warned []string
+			_, err := runOnce(t, model, 8, 8, testRun{Command: []string{exe, "__fake-child-" + tc.mode},
+				Insecure: tc.insecure, Warnf: func(s string) { warned = append(warned, s) }})
+			if err == nil || outcome.IsFinal(err) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want an infrastructure error containing %q", err, tc.want)
+			}
+			if tc.mode == "weak" {
+				for _, m := range []string{"Landlock", "seccomp"} {
+					if !strings.Contains(err.Error(), m) {
+						t.Errorf("error does not name missing %s: %v", m, err)
+					}
+				}
+			}
+			if tc.insecure && (len(warned) == 0 || !strings.Contains(warned[0], "InsecureSandbox")) {
+				t.Errorf("no warning for InsecureSandbox: %q", warned)
+			}
+		})
+	}
+	// The insecure opt-in does let a weak sandbox evaluate, with a warning
+	// naming what is missing.
+	var warned []string
+	_, err = runOnce(t, model, 8, 8, testRun{Command: []string{exe, "__fake-child-weakok"},
+		Insecure: true, Warnf: func(s string) { warned = append(warned, s) }})
+	if err == nil || !outcome.IsModelError(err) { // the fake child sends no output: a model error means the model was sent
+		t.Fatalf("err = %v, want the evaluation to proceed", err)
+	}
+	if !strings.Contains(strings.Join(warned, "\n"), "INSECURE: evaluating although the sandbox lacks") {
+		t.Errorf("warnings %q", warned)
+	}
+}

@@ -1,0 +1,188 @@
+package sandbox
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+)
+
+// The parent and the sandboxed child speak a small framed binary protocol
+// over the child's stdin (parent → child) and stdout (child → parent). All
+// integers are little-endian. The child is treated as hostile once it has
+// seen the model: every length it sends is checked against a bound the
+// parent computed itself before anything is allocated.
+//
+//	parent → child
+//	  magic "SRARENA1"
+//	  u32 n, n bytes of JSON Config          (n ≤ maxConfigBytes)
+//	  (waits for 'S')
+//	  u64 n, n bytes of model                      (n ≤ MaxModelBytes)
+//	  per image: u32 H, u32 W, 3·H·W float32 CHW   (H = W = 0 ends the session)
+//
+//	child → parent, frames of one type byte and a payload
+//	  'S' u32 n, n bytes of JSON Status     sandbox up, ORT initialised: sent
+//	                                               before the child has seen the model,
+//	                                               so it is still trustworthy; the
+//	                                               parent sends the model only if the
+//	                                               sandbox and ORT version pass
+//	  'R' u32 n, n bytes of JSON Ready         session created
+//	  'T' i64 ns                                   one inference run (warm-up runs first)
+//	  'O' u32 rank, rank·i64 dims, i64 hwm, data   output of the last run; data is
+//	                                               ∏dims float32, read only if dims
+//	                                               are exactly what the parent expects
+//	  'E' u32 n, n bytes of message                the child gives up (load/run error)
+const (
+	protoMagic = "SRARENA1"
+
+	frameSandbox = 'S'
+	frameReady   = 'R'
+	frameTiming  = 'T'
+	frameOutput  = 'O'
+	frameError   = 'E'
+
+	maxConfigBytes = 64 << 10
+	maxReadyBytes  = 64 << 10
+	maxStatusBytes = 64 << 10
+	maxErrorBytes  = 8 << 10
+	maxRank        = 8
+
+	// MaxModelBytes bounds the model the parent will send (ModelProto itself
+	// is limited to 2 GiB; uploads are capped far lower).
+	MaxModelBytes = 1 << 30
+	// MaxSide bounds each LR side so that H·W·3·4 and the ×scale output fit
+	// comfortably in memory and int arithmetic.
+	MaxSide = 1 << 13
+)
+
+// Config is everything the child learns from the parent besides the
+// model and the LR tensors. It must never carry secrets or dataset paths.
+type Config struct {
+	ORTLib   string `json:"ort_lib"`   // path the child dlopens, normally /proc/self/fd/N
+	Threads  int    `json:"threads"`   // ORT intra-op threads
+	Runs     int    `json:"runs"`      // warm-up + repeats per image
+	Scale    int    `json:"scale"`     // output side / input side (0: unknown, no preallocated output)
+	AS       uint64 `json:"as"`        // RLIMIT_AS in bytes, 0 = leave alone
+	Landlock bool   `json:"landlock"`  // apply Landlock
+	Seccomp  bool   `json:"seccomp"`   // install the seccomp filter
+	ExeFD    int    `json:"exe_fd"`    // fd of our own executable, for the stage-2 exec
+	StatusFD int    `json:"status_fd"` // set by stage 1 for stage 2
+	ClearFD  int    `json:"clear_fd"`  // set by stage 1 for stage 2
+	// Device is "cpu" or "cuda" (the CUDA execution provider on device 0).
+	Device string `json:"device"`
+	// GPU is the CUDA device the child uses (Device "cuda"): a worker is
+	// bound to one GPU.
+	GPU int `json:"gpu"`
+	// ORTDir is the ONNX Runtime library's directory, read-only under
+	// Landlock, for Device "cuda" only: the CUDA provider libraries are
+	// dlopened from next to the core library.
+	ORTDir string `json:"ort_dir,omitempty"`
+}
+
+// Status is what the child reports once its sandbox is complete and
+// ONNX Runtime is initialised, before it reads the model. The parent checks
+// it (fail closed) before sending the model.
+type Status struct {
+	UID         int      `json:"uid"`          // getuid() in the child
+	UserNS      bool     `json:"user_ns"`      // the child is in a user namespace of its own
+	LandlockABI int      `json:"landlock_abi"` // 0: Landlock not active
+	Seccomp     bool     `json:"seccomp"`      // the seccomp filter is installed
+	ORTVersion  string   `json:"ort_version"`  // ort.GetVersion()
+	Protections []string `json:"protections"`  // human-readable, for the record
+}
+
+// Ready is what the child reports once the session exists.
+// Everything about the sandbox and ORT comes earlier, in Status: by
+// now the child has parsed the model and may be lying.
+type Ready struct {
+	Input     string `json:"input"`
+	Output    string `json:"output"`
+	SessionNS int64  `json:"session_ns"`
+}
+
+var errFrame = errors.New("malformed frame")
+
+func putU32(w io.Writer, v uint32) error {
+	var b [4]byte
+	binary.LittleEndian.PutUint32(b[:], v)
+	_, err := w.Write(b[:])
+	return err
+}
+
+func putU64(w io.Writer, v uint64) error {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], v)
+	_, err := w.Write(b[:])
+	return err
+}
+
+func getU32(r io.Reader) (uint32, error) {
+	var b [4]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint32(b[:]), nil
+}
+
+func getU64(r io.Reader) (uint64, error) {
+	var b [8]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint64(b[:]), nil
+}
+
+// readBlob reads a u32-length-prefixed blob of at most max bytes.
+func readBlob(r io.Reader, max int) ([]byte, error) {
+	n, err := getU32(r)
+	if err != nil {
+		return nil, err
+	}
+	if int64(n) > int64(max) {
+		return nil, fmt.Errorf("%w: %d-byte blob exceeds %d", errFrame, n, max)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func writeBlob(w io.Writer, b []byte) error {
+	if err := putU32(w, uint32(len(b))); err != nil {
+		return err
+	}
+	_, err := w.Write(b)
+	return err
+}
+
+// encodeFloats appends v as little-endian float32 to dst.
+func encodeFloats(dst []byte, v []float32) []byte {
+	for _, f := range v {
+		dst = binary.LittleEndian.AppendUint32(dst, math.Float32bits(f))
+	}
+	return dst
+}
+
+// decodeFloats fills dst from little-endian float32 bytes (len(b) = 4·len(dst)).
+func decodeFloats(dst []float32, b []byte) {
+	for i := range dst {
+		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+}
+
+// readFloats fills dst with little-endian float32 read from r, through a
+// small buffer: no second copy of a large output is ever held.
+func readFloats(r io.Reader, dst []float32) error {
+	var buf [1 << 16]byte
+	for len(dst) > 0 {
+		n := min(len(dst), len(buf)/4)
+		if _, err := io.ReadFull(r, buf[:4*n]); err != nil {
+			return err
+		}
+		decodeFloats(dst[:n], buf[:4*n])
+		dst = dst[n:]
+	}
+	return nil
+}

@@ -1,0 +1,553 @@
+// Package sandbox runs an ONNX model in an isolated child process and
+// speaks the child protocol (proto.go) with it.
+//
+// The parent (this package, in the worker or `srarena eval`) never loads
+// ONNX Runtime. It re-executes its own binary as `__sandbox-child`, hands it
+// only the model bytes and the input tensors, and gets output tensors and
+// per-run timings back. The parent enforces every limit (session-creation,
+// per-run and total timeouts by SIGKILL of the child, output size, cgroup
+// memory limit), makes sure the child never outlives it (orphan.go), and
+// turns child deaths into messages a participant can act on
+// (*outcome.Error). What is done with the outputs (timing protocol,
+// scoring) is package evaluate's business.
+package sandbox
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/srarena/srarena/runner/outcome"
+)
+
+// Spec says how to start a child and what limits to hold it to.
+type Spec struct {
+	// Command is the child's argv; default {os.Executable(), ChildArg}.
+	Command []string
+	// ORTLib is the ONNX Runtime library (handed over as a descriptor on
+	// the CPU; by path, which must be readable by the sandbox uid, on CUDA).
+	ORTLib string
+	// Config is what the child is told (threads, runs per image, layers).
+	Config Config
+	// MemoryLimit is the cgroup memory cap, bytes (also named in messages).
+	MemoryLimit int64
+	// LoadTimeout bounds start + session creation; ImageTimeout one run;
+	// TotalTimeout (0: none besides ctx) the whole session.
+	LoadTimeout, ImageTimeout, TotalTimeout time.Duration
+	// Hidden: failure messages give no image size, output position or ORT
+	// message (test sets).
+	Hidden bool
+	// InsecureSandbox lets a child without its own uid, Landlock or seccomp
+	// be used (logged through Warnf); otherwise such a child is refused.
+	InsecureSandbox bool
+	// Logf receives operator-level lines; Warnf the ones needing attention.
+	Logf, Warnf func(string)
+}
+
+// Session is a started child that passed the sandbox checks.
+type Session struct {
+	spec   Spec
+	c      *child
+	w      *bufio.Writer
+	mu     sync.Mutex
+	timer  *time.Timer
+	phase  string // for crash messages: "while loading the model", "on image X"
+	done   bool
+	closed bool
+	stop   func() bool
+
+	// Status is what the child reported before it saw the model.
+	Status Status
+	// Ready is what it reported once the session existed (after Load).
+	Ready Ready
+	// Startup is spawn until the child's sandbox was up; LoadTime is
+	// spawn until the session was ready (after Load).
+	Startup, LoadTime time.Duration
+	t0                time.Time
+}
+
+// Start spawns the child, sends it its configuration and checks the
+// sandbox it reports (fail closed). Any error is the platform's.
+func Start(ctx context.Context, spec Spec) (*Session, error) {
+	if spec.Logf == nil {
+		spec.Logf = func(string) {}
+	}
+	if spec.Warnf == nil {
+		spec.Warnf = spec.Logf
+	}
+	if spec.LoadTimeout <= 0 {
+		spec.LoadTimeout = 60 * time.Second
+	}
+	if spec.ImageTimeout <= 0 {
+		spec.ImageTimeout = 60 * time.Second
+	}
+	if len(spec.Command) == 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("sandbox: own executable: %w", err)
+		}
+		spec.Command = []string{exe, ChildArg}
+	}
+	if spec.InsecureSandbox {
+		spec.Warnf("sandbox: InsecureSandbox is set: this evaluation runs even if the child lacks a uid of its own, Landlock or seccomp")
+	}
+	if spec.Config.Device == DeviceCUDA {
+		// ORT loads the CUDA provider by path, as the sandbox uid.
+		lib, err := PrepareORT(spec.ORTLib, DeviceCUDA)
+		if err != nil {
+			return nil, err
+		}
+		spec.ORTLib, spec.Config.ORTLib, spec.Config.ORTDir = lib, lib, filepath.Dir(lib)
+	}
+	t0 := time.Now()
+	c, err := startChild(spec.Command, spec.ORTLib, spec.MemoryLimit, spec.Logf, spec.Warnf)
+	if err != nil {
+		return nil, err
+	}
+	s := &Session{spec: spec, c: c, t0: t0, w: bufio.NewWriterSize(c.stdin, 1<<20)}
+	total := spec.TotalTimeout
+	s.stop = context.AfterFunc(ctx, func() {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) && total > 0 {
+			c.kill(outcome.Errorf(outcome.Timeout, "evaluation timed out after %s (limit for the whole set)", fmtDur(total)))
+		} else {
+			c.kill(fmt.Errorf("sandbox: evaluation cancelled: %w", context.Cause(ctx)))
+		}
+	})
+	raw, _ := json.Marshal(spec.Config)
+	s.phase = "while loading the model"
+	s.arm(spec.LoadTimeout, outcome.Errorf(outcome.Timeout, "loading the model timed out after %s", fmtDur(spec.LoadTimeout)))
+	// Writes fail only if the child is gone; the read below reports why.
+	io.WriteString(s.w, protoMagic)
+	writeBlob(s.w, raw)
+	s.w.Flush()
+
+	// Until the child has the model it is our own code: what it says about
+	// its sandbox is the truth, and any failure is the platform's.
+	st, err := s.readStatus()
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.Status = *st
+	if miss := sandboxMissing(*st, os.Getuid()); len(miss) > 0 {
+		if !spec.InsecureSandbox {
+			s.Close()
+			return nil, fmt.Errorf("runner: refusing to evaluate: the sandbox lacks %s (active: %s). "+
+				"Run the worker as root or allow unprivileged user namespaces, on a kernel with Landlock (≥ 5.13, lsm=landlock) and seccomp; "+
+				"or accept the risk with the insecure-sandbox option", strings.Join(miss, ", "), strings.Join(st.Protections, "; "))
+		}
+		spec.Warnf("sandbox: INSECURE: evaluating although the sandbox lacks " + strings.Join(miss, ", "))
+	}
+	if err := checkORTVersion(st.ORTVersion); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.Startup = time.Since(t0)
+	return s, nil
+}
+
+// Protections describes the active sandbox, for the record.
+func (s *Session) Protections() []string {
+	out := []string{s.c.sandbox}
+	as := s.spec.Config.AS
+	switch {
+	case s.c.cg != nil:
+		kind := "v2 memory.max"
+		if s.c.cg.v1 {
+			kind = "v1 memory.limit_in_bytes"
+		}
+		out = append(out, fmt.Sprintf("cgroup %s = %s", kind, fmtBytes(s.spec.MemoryLimit)))
+	case as > 0:
+		out = append(out, fmt.Sprintf("no cgroup: memory limit is RLIMIT_AS = %s only", fmtBytes(int64(as))))
+	default:
+		out = append(out, "no cgroup and no RLIMIT_AS: host memory is not limited")
+		s.spec.Warnf("sandbox: no cgroup and no RLIMIT_AS (device " + s.spec.Config.Device + "): the model's host memory is not limited")
+	}
+	for _, p := range s.Status.Protections {
+		out = append(out, Sanitize(p, 200))
+	}
+	return out
+}
+
+// ORTVersion is the ONNX Runtime version the child reported, sanitised.
+func (s *Session) ORTVersion() string { return Sanitize(s.Status.ORTVersion, 40) }
+
+// Load sends the model and waits for the session. Errors from here on may
+// be the model's (*outcome.Error) or the platform's.
+func (s *Session) Load(model []byte) error {
+	if len(model) == 0 || len(model) > MaxModelBytes {
+		return outcome.Errorf(outcome.LoadError, "model is %d bytes; it must be between 1 byte and %s", len(model), fmtBytes(MaxModelBytes))
+	}
+	putU64(s.w, uint64(len(model)))
+	s.w.Write(model)
+	s.w.Flush()
+	if err := s.expect(frameReady, true); err != nil {
+		return err
+	}
+	rb, err := readBlob(s.c.stdout, maxReadyBytes)
+	if err != nil {
+		return s.failure(err)
+	}
+	if err := json.Unmarshal(rb, &s.Ready); err != nil {
+		return s.failure(errFrame)
+	}
+	s.disarm()
+	s.LoadTime = time.Since(s.t0)
+	return nil
+}
+
+// Runs is what one Infer measured.
+type Runs struct {
+	// Times are the child's session.Run durations, in order (warm-up first).
+	Times []time.Duration
+	// HWM is the child's peak RSS during the image, bytes (-1 unknown).
+	HWM int64
+	// Wall is request to response, parent-measured, transfers included.
+	Wall time.Duration
+}
+
+// Infer sends a 1×3×h×w input (CHW float32), lets the child run it
+// Config.Runs times, and reads its 1×3×sh×sw output into out (which must
+// have 3·sh·sw elements). name is how messages call the image.
+func (s *Session) Infer(name string, in []float32, h, w, sh, sw int, out []float32) (*Runs, error) {
+	if len(in) != 3*h*w || len(out) != 3*sh*sw {
+		return nil, fmt.Errorf("sandbox: Infer: %d inputs for %d×%d, %d outputs for %d×%d", len(in), w, h, len(out), sw, sh)
+	}
+	c := s.c
+	s.phase = "on image " + name
+	timeout := outcome.Errorf(outcome.Timeout, "timed out after %s on image %s", fmtDur(s.spec.ImageTimeout), name)
+	s.arm(s.spec.ImageTimeout, timeout)
+	start := time.Now()
+	putU32(s.w, uint32(h))
+	putU32(s.w, uint32(w))
+	buf := make([]byte, 0, 1<<16)
+	for i := 0; i < len(in); i += 1 << 14 {
+		buf = encodeFloats(buf[:0], in[i:min(i+1<<14, len(in))])
+		if _, err := s.w.Write(buf); err != nil {
+			break // the child is gone; the read below says why
+		}
+	}
+	s.w.Flush()
+
+	r := &Runs{HWM: -1}
+	var claimed time.Duration
+	for i := 0; i < s.spec.Config.Runs; i++ {
+		if err := s.expect(frameTiming, false); err != nil {
+			return nil, err
+		}
+		v, err := getU64(c.stdout)
+		if err != nil {
+			return nil, s.failure(err)
+		}
+		d := time.Duration(v)
+		claimed += d
+		// The child times only session.Run; everything it claims happened
+		// inside the parent's window. A claim that does not fit is forged.
+		if d <= 0 || claimed > time.Since(start) {
+			s.done = true
+			return nil, outcome.Errorf(outcome.Crashed, "the model process reported impossible timings on image %s", name)
+		}
+		r.Times = append(r.Times, d)
+		s.arm(s.spec.ImageTimeout, timeout) // per run
+	}
+	if err := s.expect(frameOutput, false); err != nil {
+		return nil, err
+	}
+	rank, err := getU32(c.stdout)
+	if err != nil {
+		return nil, s.failure(err)
+	}
+	if rank > maxRank {
+		return nil, s.failure(errFrame)
+	}
+	dims := make([]int64, rank)
+	for i := range dims {
+		v, err := getU64(c.stdout)
+		if err != nil {
+			return nil, s.failure(err)
+		}
+		dims[i] = int64(v)
+	}
+	hwm, err := getU64(c.stdout)
+	if err != nil {
+		return nil, s.failure(err)
+	}
+	want := []int64{1, 3, int64(sh), int64(sw)}
+	if !equal(dims, want) {
+		s.done = true
+		if s.spec.Hidden {
+			// The shape would tell the hidden image's size.
+			return nil, outcome.Errorf(outcome.BadOutput, "output is not %s the input size on image %s (expected 1×3×%d·H×%d·W for a 1×3×H×W input)",
+				scaleWord(sh, h), name, sh/max(h, 1), sw/max(w, 1))
+		}
+		return nil, outcome.Errorf(outcome.BadOutput, "output is %s for a %d×%d input on image %s; expected %s = 1×3×%d×%d",
+			fmtDims(dims), h, w, name, scaleWord(sh, h), sh, sw)
+	}
+	// Exactly the size the parent computed; never what the child claims.
+	if err := readFloats(c.stdout, out); err != nil {
+		return nil, s.failure(err)
+	}
+	r.Wall = time.Since(start)
+	s.disarm()
+	if int64(hwm) > 0 {
+		r.HWM = int64(hwm)
+	}
+	return r, nil
+}
+
+// Fail marks the session as ended by a verdict of the caller (a bad output
+// found after Infer), so Close kills the child without waiting.
+func (s *Session) Fail() { s.done = true }
+
+// Close ends the session: orderly (H=W=0, the child exits by itself) after
+// a complete run, by SIGKILL otherwise; it removes the child's cgroup and
+// logs its stderr. It returns the child's peak RSS over its whole life
+// (getrusage), bytes, 0 if unknown.
+func (s *Session) Close() int64 {
+	if s.closed {
+		return s.c.maxRSS()
+	}
+	s.closed = true
+	s.disarm()
+	if !s.done && s.LoadTime > 0 && s.c.killed.Load() == nil {
+		s.phase = "after the last image"
+		putU32(s.w, 0)
+		putU32(s.w, 0)
+		s.w.Flush()
+		s.c.stdin.Close()
+		select {
+		case <-s.c.waitDone:
+		case <-time.After(5 * time.Second):
+		}
+	}
+	select {
+	case <-s.c.waitDone: // reaped: its pid may belong to someone else by now
+	default:
+		s.c.kill(nil)
+	}
+	s.c.finish(5 * time.Second)
+	s.stop()
+	for _, line := range strings.Split(Sanitize(s.c.stderr.String(), 64<<10), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			s.spec.Logf("child: " + line)
+		}
+	}
+	return s.c.maxRSS()
+}
+
+// arm (re)starts the watchdog: after d the child is killed with reason.
+func (s *Session) arm(d time.Duration, reason *outcome.Error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	s.timer = time.AfterFunc(d, func() { s.c.kill(reason) })
+}
+
+func (s *Session) disarm() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+}
+
+// failure turns a broken conversation with the child into an error: the
+// reason the parent killed it, an OOM kill, a crash signal, or garbage.
+func (s *Session) failure(cause error) error {
+	s.disarm()
+	s.done = true
+	c := s.c
+	if errors.Is(cause, errFrame) {
+		c.kill(outcome.Errorf(outcome.Crashed, "the model process sent a malformed response %s", s.phase))
+	} else {
+		// EOF: the child is dying on its own; let it, so its exit status
+		// tells why, but never wait long.
+		select {
+		case <-c.waitDone:
+		case <-time.After(2 * time.Second):
+			c.kill(outcome.Errorf(outcome.Crashed, "the model process stopped responding %s", s.phase))
+		}
+	}
+	<-c.waitDone
+	if r := c.killed.Load(); r != nil && *r != nil {
+		if k, ok := outcome.Of(*r); ok && k == outcome.Timeout && c.cg.oomKilled() {
+			return s.oom()
+		}
+		return *r
+	}
+	if c.cg.oomKilled() {
+		return s.oom()
+	}
+	if memoryText(c.stderr.String()) {
+		return s.oom()
+	}
+	var ee *exec.ExitError
+	if errors.As(c.waitErr, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			sig := ws.Signal()
+			if sig == syscall.SIGKILL {
+				return s.oom() // nobody else SIGKILLs it: the kernel's OOM killer did
+			}
+			return outcome.Errorf(outcome.Crashed, "the model crashed ONNX Runtime (%s) %s", sigName(sig), s.phase)
+		}
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Exited() {
+			return outcome.Errorf(outcome.Crashed, "the model process exited unexpectedly (status %d) %s", ws.ExitStatus(), s.phase)
+		}
+	}
+	if errors.Is(cause, errFrame) {
+		return outcome.Errorf(outcome.Crashed, "the model process sent a malformed response %s", s.phase)
+	}
+	if c.waitErr == nil {
+		return outcome.Errorf(outcome.Crashed, "the model process exited early %s", s.phase)
+	}
+	return fmt.Errorf("sandbox: child %s: %w (%v)", s.phase, cause, c.waitErr)
+}
+
+func (s *Session) oom() *outcome.Error {
+	return outcome.Errorf(outcome.OOM, "model process was killed after exceeding the %s memory limit %s", fmtBytes(s.spec.MemoryLimit), s.phase)
+}
+
+func memoryText(s string) bool {
+	s = strings.ToLower(s)
+	return strings.Contains(s, "bad_alloc") || strings.Contains(s, "failed to allocate") ||
+		strings.Contains(s, "out of memory") || strings.Contains(s, "cannot allocate memory")
+}
+
+func sigName(s syscall.Signal) string {
+	names := map[syscall.Signal]string{syscall.SIGSEGV: "SIGSEGV", syscall.SIGABRT: "SIGABRT", syscall.SIGBUS: "SIGBUS",
+		syscall.SIGILL: "SIGILL", syscall.SIGFPE: "SIGFPE", syscall.SIGXFSZ: "SIGXFSZ", syscall.SIGSYS: "SIGSYS", syscall.SIGXCPU: "SIGXCPU"}
+	if n, ok := names[s]; ok {
+		return n
+	}
+	return "signal " + strconv.Itoa(int(s))
+}
+
+// expect reads the next frame's type: want, else the child's own error
+// frame (loading says whether the model was still being loaded), else a
+// protocol failure.
+func (s *Session) expect(want byte, loading bool) error {
+	typ, err := s.c.stdout.ReadByte()
+	if err != nil {
+		return s.failure(err)
+	}
+	switch typ {
+	case want:
+		return nil
+	case frameError:
+		return s.childError(loading)
+	default:
+		return s.failure(errFrame)
+	}
+}
+
+// childError maps an 'E' frame to a participant message.
+func (s *Session) childError(loading bool) error {
+	b, err := readBlob(s.c.stdout, maxErrorBytes)
+	if err != nil {
+		return s.failure(err)
+	}
+	msg := Sanitize(string(b), 600)
+	s.done = true
+	if memoryText(msg) {
+		// ORT refused an allocation (RLIMIT_AS, arena): the process lives,
+		// but the model needs more than it may have.
+		need := ""
+		if i := strings.Index(msg, "buffer of size "); i >= 0 && !s.spec.Hidden {
+			if n, err := strconv.ParseInt(strings.Fields(msg[i+len("buffer of size "):] + " x")[0], 10, 64); err == nil {
+				need = fmt.Sprintf(" (it asked for %s at once)", fmtBytes(n))
+			}
+		}
+		return outcome.Errorf(outcome.OOM, "the model needs more memory than the %s limit %s%s", fmtBytes(s.spec.MemoryLimit), s.phase, need)
+	}
+	if loading {
+		return outcome.Errorf(outcome.LoadError, "ONNX Runtime could not load the model: %s", msg)
+	}
+	if s.spec.Hidden {
+		// ORT's messages quote tensor shapes: the hidden image's size.
+		return outcome.Errorf(outcome.RuntimeError, "inference failed %s (ONNX Runtime's message is withheld on a test set; run the model on the validation set to see it)", s.phase)
+	}
+	return outcome.Errorf(outcome.RuntimeError, "inference failed %s: %s", s.phase, msg)
+}
+
+// readStatus reads the child's 'S' frame. Anything else is the platform's
+// fault: an 'E' frame (ORT or the CUDA provider failed to load) or a death
+// before the model was sent.
+func (s *Session) readStatus() (*Status, error) {
+	c := s.c
+	infra := func(format string, a ...any) error {
+		s.disarm()
+		return fmt.Errorf("runner: sandbox child failed before the model was sent: "+format, a...)
+	}
+	typ, err := c.stdout.ReadByte()
+	if err != nil {
+		select {
+		case <-c.waitDone:
+		case <-time.After(2 * time.Second):
+		}
+		return nil, infra("%v (%v; stderr: %s)", err, c.waitErr, Sanitize(c.stderr.String(), 600))
+	}
+	switch typ {
+	case frameSandbox:
+	case frameError:
+		b, err := readBlob(c.stdout, maxErrorBytes)
+		if err != nil {
+			return nil, infra("%w", err)
+		}
+		return nil, infra("%s", Sanitize(string(b), 600))
+	default:
+		return nil, infra("unexpected frame %q", typ)
+	}
+	b, err := readBlob(c.stdout, maxStatusBytes)
+	if err != nil {
+		return nil, infra("%w", err)
+	}
+	var st Status
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, infra("sandbox status: %w", err)
+	}
+	return &st, nil
+}
+
+func equal(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// scaleWord is "×4" for an output 4 times the input's side.
+func scaleWord(out, in int) string {
+	if in <= 0 {
+		return "×?"
+	}
+	return "×" + strconv.Itoa(out/in)
+}
+
+func fmtDims(d []int64) string {
+	if len(d) == 0 {
+		return "a scalar"
+	}
+	s := make([]string, len(d))
+	for i, v := range d {
+		s[i] = strconv.FormatInt(v, 10)
+	}
+	return strings.Join(s, "×")
+}

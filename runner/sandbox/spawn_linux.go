@@ -1,0 +1,472 @@
+package sandbox
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+const (
+	nsAll = unix.CLONE_NEWNET | unix.CLONE_NEWNS | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWPID
+)
+
+// sandboxAttempt is one way of starting the child, from strongest to weakest.
+type sandboxAttempt struct {
+	desc string
+	attr func() *syscall.SysProcAttr
+}
+
+func sandboxAttempts() []sandboxAttempt {
+	uid, gid := os.Getuid(), os.Getgid()
+	base := func() *syscall.SysProcAttr {
+		return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	}
+	var out []sandboxAttempt
+	if uid == 0 {
+		out = append(out, sandboxAttempt{
+			desc: "namespaces user+net+mount+ipc+uts+pid, host uid/gid 65533",
+			attr: func() *syscall.SysProcAttr {
+				a := base()
+				a.Cloneflags = unix.CLONE_NEWUSER | nsAll
+				a.UidMappings = []syscall.SysProcIDMap{{ContainerID: sandboxUID, HostID: sandboxUID, Size: 1}}
+				a.GidMappings = []syscall.SysProcIDMap{{ContainerID: sandboxUID, HostID: sandboxUID, Size: 1}}
+				a.GidMappingsEnableSetgroups = true
+				a.Credential = &syscall.Credential{Uid: sandboxUID, Gid: sandboxUID, Groups: []uint32{}}
+				return a
+			},
+		}, sandboxAttempt{
+			desc: "namespaces net+mount+ipc+uts+pid (no user namespace), uid/gid 65533",
+			attr: func() *syscall.SysProcAttr {
+				a := base()
+				a.Cloneflags = nsAll
+				a.Credential = &syscall.Credential{Uid: sandboxUID, Gid: sandboxUID, Groups: []uint32{}}
+				return a
+			},
+		}, sandboxAttempt{
+			desc: "no namespaces, uid/gid 65533",
+			attr: func() *syscall.SysProcAttr {
+				a := base()
+				a.Credential = &syscall.Credential{Uid: sandboxUID, Gid: sandboxUID, Groups: []uint32{}}
+				return a
+			},
+		})
+		return out
+	}
+	return append(out, sandboxAttempt{
+		desc: "namespaces user+net+mount+ipc+uts+pid (unprivileged)",
+		attr: func() *syscall.SysProcAttr {
+			a := base()
+			a.Cloneflags = unix.CLONE_NEWUSER | nsAll
+			a.UidMappings = []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}}
+			a.GidMappings = []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}}
+			a.Credential = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), NoSetGroups: true}
+			return a
+		},
+	}, sandboxAttempt{
+		desc: "no namespaces (user namespaces refused)",
+		attr: base,
+	})
+}
+
+// lastGoodAttempt remembers the first attempt that worked, so later
+// evaluations do not pay for failing clone()s.
+var lastGoodAttempt atomic.Int32
+
+// child is a running sandboxed child.
+type child struct {
+	cmd       *exec.Cmd
+	stdin     *os.File // parent's end
+	stdout    *bufio.Reader
+	stdoutF   *os.File
+	stderr    *capBuffer
+	stderrEOF chan struct{}
+	watchW    *os.File // write end of the child's watch pipe (fdWatch); never written
+	waitDone  chan struct{}
+	waitErr   error
+	sandbox   string
+	cg        *memCgroup
+	killed    atomic.Pointer[error] // why the parent killed it, if it did
+	started   time.Time
+}
+
+// startChild starts exe as the child. exe and lib are opened here and
+// handed over as descriptors so the child (running as another uid, in a
+// mount namespace, under Landlock) never needs to resolve host paths.
+func startChild(exe []string, lib string, memLimit int64, logf, warnf func(string)) (*child, error) {
+	exeF, err := os.Open(exe[0])
+	if err != nil {
+		return nil, fmt.Errorf("runner: child executable: %w", err)
+	}
+	defer exeF.Close()
+	libF, err := os.Open(lib)
+	if err != nil {
+		return nil, fmt.Errorf("runner: ONNX Runtime library: %w", err)
+	}
+	defer libF.Close()
+
+	attempts := sandboxAttempts()
+	startAt := int(lastGoodAttempt.Load())
+	if startAt >= len(attempts) {
+		startAt = 0
+	}
+	var lastErr error
+	for i := startAt; i < len(attempts); i++ {
+		c, err := tryStart(exe, exeF, libF, attempts[i], memLimit, logf)
+		if err == nil {
+			lastGoodAttempt.Store(int32(i))
+			return c, nil
+		}
+		lastErr = err
+		warnf(fmt.Sprintf("sandbox: %s: %v; trying a weaker sandbox", attempts[i].desc, err))
+	}
+	return nil, fmt.Errorf("runner: starting the sandboxed child: %w", lastErr)
+}
+
+func tryStart(exe []string, exeF, libF *os.File, at sandboxAttempt, memLimit int64, logf func(string)) (*child, error) {
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		inR.Close()
+		inW.Close()
+		return nil, err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		inR.Close()
+		inW.Close()
+		outR.Close()
+		outW.Close()
+		return nil, err
+	}
+	// Outputs are tens of MB per image: 1 MiB pipes (instead of 64 KiB)
+	// cut the context switches of a transfer sixteenfold. Best effort: the
+	// limit is /proc/sys/fs/pipe-max-size.
+	for _, f := range []*os.File{inW, outR} {
+		if rc, err := f.SyscallConn(); err == nil {
+			rc.Control(func(fd uintptr) { unix.FcntlInt(fd, unix.F_SETPIPE_SZ, 1<<20) })
+		}
+	}
+	// The watch pipe: the child exits when its read end sees EOF, i.e. when
+	// this process is gone (watchParent).
+	watchR, watchW, err := os.Pipe()
+	if err != nil {
+		inR.Close()
+		inW.Close()
+		outR.Close()
+		outW.Close()
+		errR.Close()
+		errW.Close()
+		return nil, err
+	}
+	// The exe is started through its descriptor (fd 3 in the child): an
+	// unprivileged uid may not be able to traverse the directories of a test
+	// binary, and the path is none of the child's business.
+	cmd := &exec.Cmd{
+		Path:   "/proc/self/fd/" + strconv.Itoa(fdExe),
+		Args:   append([]string{"srarena"}, exe[1:]...),
+		Env:    []string{}, // nothing inherited: no DATABASE_URL, no ORT_* switches
+		Dir:    "/",
+		Stdin:  inR,
+		Stdout: outW,
+		Stderr: errW,
+		// fd 3, fd 4, (5, 6 opened by stage 1), fd 7
+		ExtraFiles: []*os.File{exeF, libF, nil, nil, watchR},
+	}
+	cmd.SysProcAttr = at.attr()
+	c := &child{cmd: cmd, stdin: inW, stdoutF: outR, stdout: bufio.NewReaderSize(outR, 1<<20),
+		stderr: newCapBuffer(64 << 10), stderrEOF: make(chan struct{}), waitDone: make(chan struct{}), sandbox: at.desc,
+		watchW: watchW}
+
+	cg, cgErr := newMemCgroup(memLimit, logf)
+	if cgErr != nil {
+		logf("sandbox: cgroup memory limit unavailable: " + cgErr.Error())
+	}
+	c.cg = cg
+	if cg != nil && cg.v2fd >= 0 {
+		cmd.SysProcAttr.UseCgroupFD = true
+		cmd.SysProcAttr.CgroupFD = cg.v2fd
+	}
+
+	// Pdeathsig fires when the *thread* that started the child exits, so the
+	// starting goroutine keeps its thread locked until the child is reaped.
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		c.waitErr = cmd.Wait()
+		close(c.waitDone)
+	}()
+	err = <-started
+	inR.Close()
+	outW.Close()
+	errW.Close()
+	watchR.Close()
+	if err != nil {
+		inW.Close()
+		outR.Close()
+		errR.Close()
+		watchW.Close()
+		cg.remove()
+		return nil, err
+	}
+	c.started = time.Now()
+	if cg != nil && cg.v2fd < 0 {
+		// cgroup v1: join before the child reads its configuration, i.e.
+		// before it allocates anything worth counting.
+		if err := cg.addPID(cmd.Process.Pid); err != nil {
+			logf("sandbox: cgroup memory limit unavailable: " + err.Error())
+			cg.remove()
+			c.cg = nil
+		}
+	}
+	go func() {
+		c.stderr.ReadFrom(errR)
+		errR.Close()
+		close(c.stderrEOF)
+	}()
+	return c, nil
+}
+
+// kill SIGKILLs the child's process group (and, with a PID namespace, the
+// whole namespace dies with its init) and records why.
+func (c *child) kill(reason error) {
+	if reason != nil {
+		c.killed.CompareAndSwap(nil, &reason)
+	}
+	if p := c.cmd.Process; p != nil {
+		unix.Kill(-p.Pid, unix.SIGKILL)
+		p.Kill()
+	}
+}
+
+// finish closes the parent's ends, waits for the child (killing it after
+// grace) and removes its cgroup.
+func (c *child) finish(grace time.Duration) {
+	c.stdin.Close()
+	select {
+	case <-c.waitDone:
+	case <-time.After(grace):
+		c.kill(nil)
+		<-c.waitDone
+	}
+	c.stdoutF.Close()
+	c.watchW.Close()
+	select {
+	case <-c.stderrEOF:
+	case <-time.After(time.Second):
+	}
+	c.cg.remove()
+}
+
+func (c *child) maxRSS() int64 {
+	if c.cmd.ProcessState == nil {
+		return 0
+	}
+	if ru, ok := c.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		return ru.Maxrss << 10
+	}
+	return 0
+}
+
+// memCgroup is a per-child memory cgroup (v2 memory.max, or v1
+// memory.limit_in_bytes) below the parent's own cgroup.
+type memCgroup struct {
+	dir  string
+	v2fd int
+	v1   bool
+}
+
+var cgSeq atomic.Int64
+
+func newMemCgroup(limit int64, logf func(string)) (*memCgroup, error) {
+	cg, err := makeMemCgroup(limit)
+	if err == nil {
+		// Whoever made the cgroup must remove it; if this process dies
+		// first, the reaper does.
+		if err := ensureReaper(filepath.Dir(cg.dir)); err != nil {
+			logf("sandbox: " + err.Error() + ": a crash of this process would leave its child's cgroup behind")
+		}
+	}
+	return cg, err
+}
+
+func makeMemCgroup(limit int64) (*memCgroup, error) {
+	if limit <= 0 {
+		return nil, errors.New("no limit requested")
+	}
+	name := ownPrefix() + strconv.FormatInt(cgSeq.Add(1), 10)
+	self, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return nil, err
+	}
+	var v1path, v2path string
+	hasV2 := false
+	for _, line := range strings.Split(strings.TrimSpace(string(self)), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		if parts[0] == "0" && parts[1] == "" {
+			v2path, hasV2 = parts[2], true
+		}
+		for _, ctl := range strings.Split(parts[1], ",") {
+			if ctl == "memory" {
+				v1path = parts[2]
+			}
+		}
+	}
+	var errs []error
+	// v2: the unified hierarchy must offer the memory controller.
+	for _, root := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified"} {
+		if !hasV2 {
+			break
+		}
+		ctl, err := os.ReadFile(filepath.Join(root, "cgroup.controllers"))
+		if err != nil || !strings.Contains(" "+string(ctl)+" ", " memory") {
+			continue
+		}
+		dir := filepath.Join(root, v2path, name)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			errs = append(errs, fmt.Errorf("cgroup v2: %w", err))
+			continue
+		}
+		cg := &memCgroup{dir: dir, v2fd: -1}
+		if err := os.WriteFile(filepath.Join(dir, "memory.max"), []byte(strconv.FormatInt(limit, 10)), 0); err != nil {
+			cg.remove()
+			errs = append(errs, fmt.Errorf("cgroup v2 memory.max: %w", err))
+			continue
+		}
+		os.WriteFile(filepath.Join(dir, "memory.swap.max"), []byte("0"), 0)
+		os.WriteFile(filepath.Join(dir, "pids.max"), []byte("512"), 0)
+		fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			cg.remove()
+			errs = append(errs, err)
+			continue
+		}
+		cg.v2fd = fd
+		return cg, nil
+	}
+	if v1path != "" {
+		dir := filepath.Join("/sys/fs/cgroup/memory", v1path, name)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			return nil, errors.Join(append(errs, fmt.Errorf("cgroup v1: %w", err))...)
+		}
+		cg := &memCgroup{dir: dir, v2fd: -1, v1: true}
+		if err := os.WriteFile(filepath.Join(dir, "memory.limit_in_bytes"), []byte(strconv.FormatInt(limit, 10)), 0); err != nil {
+			cg.remove()
+			return nil, fmt.Errorf("cgroup v1 memory.limit_in_bytes: %w", err)
+		}
+		// Swap counts too where accounting is on (fails harmlessly otherwise).
+		os.WriteFile(filepath.Join(dir, "memory.memsw.limit_in_bytes"), []byte(strconv.FormatInt(limit, 10)), 0)
+		return cg, nil
+	}
+	errs = append(errs, errors.New("no writable memory controller"))
+	return nil, errors.Join(errs...)
+}
+
+func (cg *memCgroup) addPID(pid int) error {
+	return os.WriteFile(filepath.Join(cg.dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0)
+}
+
+// oomKilled reports whether the kernel OOM-killed something in the cgroup.
+func (cg *memCgroup) oomKilled() bool {
+	if cg == nil {
+		return false
+	}
+	file := "memory.events"
+	if cg.v1 {
+		file = "memory.oom_control"
+	}
+	b, err := os.ReadFile(filepath.Join(cg.dir, file))
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 2 && f[0] == "oom_kill" && f[1] != "0" {
+			return true
+		}
+	}
+	if cg.v1 {
+		if b, err := os.ReadFile(filepath.Join(cg.dir, "memory.failcnt")); err == nil && strings.TrimSpace(string(b)) != "0" {
+			return true
+		}
+	}
+	return false
+}
+
+func (cg *memCgroup) remove() {
+	if cg == nil {
+		return
+	}
+	if cg.v2fd >= 0 {
+		unix.Close(cg.v2fd)
+		cg.v2fd = -1
+	}
+	// The cgroup empties a moment after the last task is reaped.
+	for i := 0; i < 50; i++ {
+		if err := os.Remove(cg.dir); err == nil || errors.Is(err, os.ErrNotExist) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// capBuffer keeps the first max bytes written to it and counts the rest.
+type capBuffer struct {
+	mu      chan struct{}
+	buf     []byte
+	max     int
+	dropped int64
+}
+
+func newCapBuffer(max int) *capBuffer {
+	return &capBuffer{mu: make(chan struct{}, 1), max: max}
+}
+
+func (b *capBuffer) ReadFrom(r *os.File) {
+	p := make([]byte, 4096)
+	for {
+		n, err := r.Read(p)
+		if n > 0 {
+			b.mu <- struct{}{}
+			keep := min(n, b.max-len(b.buf))
+			b.buf = append(b.buf, p[:keep]...)
+			b.dropped += int64(n - keep)
+			<-b.mu
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (b *capBuffer) String() string {
+	b.mu <- struct{}{}
+	defer func() { <-b.mu }()
+	s := string(b.buf)
+	if b.dropped > 0 {
+		s += fmt.Sprintf("\n[%d more bytes dropped]", b.dropped)
+	}
+	return s
+}

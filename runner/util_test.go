@@ -1,5 +1,0 @@
-package runner
-
-import "math"
-
-func float32Nan() float32 { return float32(math.NaN()) }
