@@ -38,7 +38,21 @@ type Auth struct {
 	Throttle *LoginThrottle
 	// Signups limits sign-ups per IP; nil means no limit.
 	Signups *SignupThrottle
+	// DemoLogin lets the demo account (DemoEmail) log in: only `srarena
+	// up` on a loopback address with its private database sets it.
+	DemoLogin bool
 }
+
+// DemoEmail is the demo account's address; the account logs in only where
+// DemoLogin is set, so its well-known password is worthless on a served
+// site even if the account exists in the database.
+const DemoEmail = "demo@srarena.localhost"
+
+// IsDemo reports whether u is the demo account.
+func IsDemo(u *store.User) bool { return u != nil && strings.EqualFold(u.Email, DemoEmail) }
+
+var errDemo = &Error{Status: http.StatusForbidden,
+	Msg: "The demo account logs in only while `srarena up` runs on a loopback address with its private database; this server refuses it."}
 
 // errBusy is what a request gets when all password-hashing slots stayed
 // taken: retrying shortly is the right reaction.
@@ -67,12 +81,20 @@ const MinPassword = 10
 
 var usernameRE = regexp.MustCompile(`^[a-zA-Z0-9_.-]{2,40}$`)
 
+// ValidUsername reports whether name is an acceptable username.
+func ValidUsername(name string) bool { return usernameRE.MatchString(name) }
+
 // SignupForm shows the sign-up page. GET /signup
 func (h *Auth) SignupForm(w http.ResponseWriter, r *http.Request) error {
 	return Render(r.Context(), w, http.StatusOK, templates.SignupPage(h.Page(r, "Sign up"), templates.Signup{}))
 }
 
-// Signup creates an account and signs it in. POST /signup
+// SignupDone is the answer to every valid sign-up form, whether it created
+// an account or not.
+const SignupDone = "If that username and email address were free, your account now exists: log in with them below. " +
+	"If logging in fails, one of them was taken already: log in to your existing account, or sign up with another username."
+
+// Signup creates an account. POST /signup
 func (h *Auth) Signup(w http.ResponseWriter, r *http.Request) error {
 	f := templates.Form{
 		Values: map[string]string{
@@ -103,37 +125,36 @@ func (h *Auth) Signup(w http.ResponseWriter, r *http.Request) error {
 	if len(f.Errors) == 0 && h.Signups != nil {
 		// Only a valid form gets this far: typos cost no allowance.
 		ipKey := clientIP(r)
-		if blocked, wait := h.Signups.byIP.blocked(ipKey); blocked {
+		blocked, wait, err := h.Signups.byIP.Blocked(r.Context(), ipKey)
+		if err != nil {
+			return err
+		}
+		if blocked {
 			f.General = []string{fmt.Sprintf("Too many sign-ups from your network address; try again in %d minutes.", minutesLeft(wait))}
 			return Render(r.Context(), w, http.StatusTooManyRequests,
 				templates.SignupPage(h.Page(r, "Sign up"), templates.Signup{Form: f}))
 		}
-		h.Signups.byIP.add(ipKey)
+		if _, err := h.Signups.byIP.Add(r.Context(), ipKey); err != nil {
+			return err
+		}
 	}
 	if len(f.Errors) == 0 {
 		hash, err := h.Hasher.HashContext(r.Context(), password)
 		if err != nil {
 			return hashErr(err)
 		}
-		u, err := h.Users.CreateUser(r.Context(), email, username, hash)
-		switch {
-		case errors.Is(err, store.ErrConflict):
-			// The store names the constraint: say which field is taken.
-			if strings.Contains(err.Error(), "email") {
-				f.Errors["email"] = "An account with this email exists already. Log in instead?"
-			} else {
-				f.Errors["username"] = "This username is taken; pick another."
-			}
-		case err != nil:
+		_, err = h.Users.CreateUser(r.Context(), email, username, hash)
+		if err != nil && !errors.Is(err, store.ErrConflict) {
 			return err
-		default:
-			if err := h.Sessions.Start(r.Context(), w, r, u.ID); err != nil {
-				return err
-			}
-			SetFlash(w, r, "Welcome, "+u.Username+"! Your account is ready.")
-			SeeOther(w, r, "/")
-			return nil
 		}
+		// A new account and a taken email or username get the same answer
+		// (same status, same page, no session), so the form does not tell a
+		// stranger which emails and usernames exist; the existing account
+		// is left untouched. The price is one more step for a newcomer:
+		// logging in, which is where a taken name shows.
+		SetFlash(w, r, SignupDone)
+		SeeOther(w, r, "/login?next=%2F")
+		return nil
 	}
 	return Render(r.Context(), w, http.StatusUnprocessableEntity,
 		templates.SignupPage(h.Page(r, "Sign up"), templates.Signup{Form: f}))
@@ -163,8 +184,14 @@ func (h *Auth) Login(w http.ResponseWriter, r *http.Request) error {
 	// Refuse before hashing: a throttled client costs no argon2 work. The
 	// same answer for a known and an unknown name.
 	if h.Throttle != nil {
-		blockedIP, waitIP := h.Throttle.byIP.blocked(ipKey)
-		blockedName, waitName := h.Throttle.byNameIP.blocked(nameKey)
+		blockedIP, waitIP, err := h.Throttle.byIP.Blocked(r.Context(), ipKey)
+		if err != nil {
+			return err
+		}
+		blockedName, waitName, err := h.Throttle.byNameIP.Blocked(r.Context(), nameKey)
+		if err != nil {
+			return err
+		}
 		if blockedIP || blockedName {
 			f := templates.Form{
 				Values:  map[string]string{"login": login},
@@ -175,6 +202,9 @@ func (h *Auth) Login(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	u, err := h.Users.UserByLogin(r.Context(), login)
+	if err == nil && IsDemo(&u) && !h.DemoLogin {
+		return errDemo
+	}
 	ok := false
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -193,8 +223,12 @@ func (h *Auth) Login(w http.ResponseWriter, r *http.Request) error {
 	}
 	if !ok {
 		if h.Throttle != nil {
-			h.Throttle.byIP.add(ipKey)
-			h.Throttle.byNameIP.add(nameKey)
+			if _, err := h.Throttle.byIP.Add(r.Context(), ipKey); err != nil {
+				return err
+			}
+			if _, err := h.Throttle.byNameIP.Add(r.Context(), nameKey); err != nil {
+				return err
+			}
 		}
 		f := templates.Form{
 			Values:  map[string]string{"login": login},
@@ -208,7 +242,9 @@ func (h *Auth) Login(w http.ResponseWriter, r *http.Request) error {
 		// the owner typing; either way the owner is in now. The address
 		// keeps its count, so one valid account cannot reset an address
 		// that tries many others.
-		h.Throttle.byNameIP.reset(nameKey)
+		if err := h.Throttle.byNameIP.Reset(r.Context(), nameKey); err != nil {
+			return err
+		}
 	}
 	if err := h.Sessions.Start(r.Context(), w, r, u.ID); err != nil {
 		return err

@@ -83,39 +83,3 @@ func TestHasherSemaphore(t *testing.T) {
 		t.Errorf("hash with a free slot: %v", err)
 	}
 }
-
-// TestWindow: the sliding window blocks at the limit, says how long, and
-// forgets events as they age out.
-func TestWindow(t *testing.T) {
-	t.Parallel()
-	now := time.Unix(1e9, 0)
-	w := newWindow(3, 15*time.Minute, func() time.Time { return now })
-	steps := []struct {
-		advance time.Duration
-		adds    int
-		blocked bool
-		minutes int
-	}{
-		{0, 2, false, 0},
-		{time.Minute, 1, true, 14}, // 3 events; the oldest leaves in 14 min
-		{13 * time.Minute, 0, true, 1},
-		{time.Minute, 0, false, 0}, // the first two aged out
-	}
-	for i, s := range steps {
-		now = now.Add(s.advance)
-		for range s.adds {
-			w.add("k")
-		}
-		b, wait := w.blocked("k")
-		if b != s.blocked || (b && minutesLeft(wait) != s.minutes) {
-			t.Errorf("step %d: blocked %v in %d min, want %v in %d", i, b, minutesLeft(wait), s.blocked, s.minutes)
-		}
-	}
-	if b, _ := w.blocked("other"); b {
-		t.Error("keys share counts")
-	}
-	w.reset("k")
-	if len(w.events) != 0 {
-		t.Errorf("events left: %v", w.events)
-	}
-}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/srarena/srarena/blob"
 	"github.com/srarena/srarena/domain"
+	"github.com/srarena/srarena/ratelimit"
 	"github.com/srarena/srarena/templates"
 )
 
@@ -52,10 +53,12 @@ type Upload struct {
 	Blobs   Blobs
 	Inspect InspectFunc
 	// Rejects counts each user's refused uploads (UploadRejectsPerHour);
-	// nil means no limit. In memory, per process. An upload counts from
-	// before its body is read, and the count is taken back if it succeeds,
-	// so parallel uploads cannot all slip under the limit.
-	Rejects *window
+	// nil means no limit. In PostgreSQL, across processes. An upload counts
+	// from before its body is read, and the count is taken back only if it
+	// succeeds (or found the server too busy to try), so parallel uploads
+	// cannot all slip under the limit, and an upload that makes the server
+	// fail (500) cannot be repeated without limit.
+	Rejects *ratelimit.Window
 	// Slots bounds concurrent model reads and inspections
 	// (UploadInspections); nil means no bound.
 	Slots *UploadSlots
@@ -65,8 +68,8 @@ type Upload struct {
 }
 
 // NewRejectLimit returns the per-user limit on refused uploads for Upload.
-func NewRejectLimit(perHour int, now func() time.Time) *window {
-	return newWindow(perHour, UploadRejectWindow, now)
+func NewRejectLimit(st ratelimit.Store, perHour int, now func() time.Time) *ratelimit.Window {
+	return ratelimit.New(st, "upload_reject", perHour, UploadRejectWindow, now)
 }
 
 // maxLabel caps a submission's label, in characters.
@@ -88,6 +91,7 @@ var (
 	errDataRange   = errors.New("upload: data_range must be 1 or 255")
 	errMethod      = errors.New("upload: method name too long")
 	errDescription = errors.New("upload: description too long")
+	errBadBytes    = errors.New("upload: a form field holds a NUL byte or invalid UTF-8")
 )
 
 // parseDataRange accepts exactly the values the form offers.
@@ -113,7 +117,8 @@ type uploadForm struct {
 }
 
 // readUpload streams a multipart upload. The CSRF token must come first (the
-// form puts it first), so nothing is stored for a forged request; the
+// form puts it first), so nothing is stored for a forged request; a nil
+// checkCSRF (an API request with a token) expects no CSRF part; the
 // "model" part streams into put without being buffered. On error, a stored
 // file's digest is still returned so the caller can delete it.
 //
@@ -123,7 +128,7 @@ type uploadForm struct {
 // are still read and checked, and a refusal then deletes the stored file.
 func readUpload(mr *multipart.Reader, checkCSRF func(string) bool, put func(io.Reader) (string, int64, error)) (uploadForm, error) {
 	f := uploadForm{DataRange: 1}
-	first := true
+	first := checkCSRF != nil // a token request has no csrf_token part
 	for {
 		p, err := mr.NextPart()
 		if err == io.EOF {
@@ -172,7 +177,10 @@ func readUpload(mr *multipart.Reader, checkCSRF func(string) bool, put func(io.R
 				return f, err
 			}
 			s = strings.TrimSpace(s)
-			if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxLabel {
+			if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+				return f, errBadBytes
+			}
+			if utf8.RuneCountInString(s) > maxLabel {
 				return f, errLabel
 			}
 			f.Label = s
@@ -225,6 +233,181 @@ func readField(r io.Reader, max int64) (string, error) {
 	return string(b), nil
 }
 
+// Refusal is an upload the platform refused, with the status and words
+// the participant gets; Problems lists what the model check found. Create
+// renders it into the challenge page, the API as JSON.
+type Refusal struct {
+	Status   int
+	Msg      string
+	Problems []string
+	Cause    error // a domain error, when the domain layer refused
+}
+
+func (r *Refusal) Error() string { return fmt.Sprintf("upload refused (%d): %s", r.Status, r.Msg) }
+
+// received is what receive made of an upload, whatever its outcome: the
+// form's values for re-rendering, the phase it went to.
+type received struct {
+	Form   uploadForm
+	Target domain.Target
+}
+
+// receive is the upload pipeline that the page (Create) and the API share:
+// the refused-upload limit, the domain's checks before the body is read,
+// at most a few uploads per user, the streamed body into the blob store,
+// the form's checks, an inspection slot, the model check, and the domain's
+// Submit. A refusal is a *Refusal (nothing stored, nothing charged); other
+// errors are the server's. checkCSRF is nil for token requests, which
+// carry no CSRF token.
+func (h *Upload) receive(w http.ResponseWriter, r *http.Request, vw domain.Viewer, slug string, checkCSRF func(string) bool) (int64, received, error) {
+	ctx := r.Context()
+	var got received
+	userKey := strconv.FormatInt(vw.UserID, 10)
+	// Once the body is read, the upload counts as a refused one unless it
+	// succeeds or finds every inspection slot busy. A server failure (500)
+	// counts too: otherwise a model that makes the check fail could be sent
+	// again and again.
+	var counted *ratelimit.Event
+	uncount := func() {
+		if counted != nil {
+			if err := h.Rejects.Remove(context.WithoutCancel(ctx), *counted); err != nil {
+				h.Log.ErrorContext(ctx, "upload: take back reject count", "error", err)
+			}
+			counted = nil
+		}
+	}
+	refuse := func(status int, msg string, problems []string) error {
+		// The client may still be sending; tell it not to reuse the
+		// connection rather than read the rest of a big body.
+		w.Header().Set("Connection", "close")
+		return &Refusal{Status: status, Msg: msg, Problems: problems}
+	}
+	refuseDomain := func(err error) error {
+		if domain.KindOf(err) == domain.KindInternal {
+			return err
+		}
+		w.Header().Set("Connection", "close")
+		return &Refusal{Status: domain.Status(err), Msg: domain.Message(err), Cause: err}
+	}
+	blocked, wait, err := h.Rejects.Blocked(ctx, userKey)
+	if err != nil {
+		return 0, got, err
+	}
+	if blocked {
+		return 0, got, refuse(http.StatusTooManyRequests, fmt.Sprintf(
+			"Too many refused uploads in the last hour (%d); try again in %d minutes. Check your model locally before uploading again.",
+			h.Rejects.Limit, minutesLeft(wait)), nil)
+	}
+	target, err := h.Domain.CheckSubmit(ctx, vw, slug, r.URL.Query().Get("phase"))
+	got.Target = target
+	if err != nil {
+		return 0, got, refuseDomain(err)
+	}
+	c := target.Challenge
+
+	// At most a few uploads per user at once, counted before the body is
+	// read; and this one counts against the reject limit from now on.
+	if !h.InFlight.enter(userKey) {
+		return 0, got, refuse(http.StatusTooManyRequests, fmt.Sprintf(
+			"You have %d uploads in progress already; wait for them to finish, then upload again.", h.InFlight.limit), nil)
+	}
+	defer h.InFlight.leave(userKey)
+	ev, err := h.Rejects.Add(ctx, userKey)
+	if err != nil {
+		return 0, got, err
+	}
+	counted = &ev
+
+	r.Body = http.MaxBytesReader(w, r.Body, c.MaxUploadBytes+multipartSlack)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return 0, got, refuse(http.StatusBadRequest, "The upload must be sent as a multipart/form-data form with a file field named “model”.", nil)
+	}
+	f, err := readUpload(mr, checkCSRF,
+		func(r io.Reader) (string, int64, error) { return h.Blobs.Put(ctx, r, c.MaxUploadBytes) })
+	got.Form = f
+	if err != nil {
+		h.discard(ctx, f.Digest)
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.Is(err, errCSRF), errors.Is(err, errCSRFFirst):
+			return 0, got, &Error{Status: http.StatusForbidden, Msg: "The form was stale or forged (CSRF check failed). Reload the page and try again.", Err: err}
+		case errors.Is(err, blob.ErrTooLarge), errors.As(err, &mbe):
+			return 0, got, refuse(http.StatusRequestEntityTooLarge,
+				fmt.Sprintf("The file is larger than this challenge's limit of %s.", fmtBytes(c.MaxUploadBytes)), nil)
+		case errors.Is(err, errNoFile):
+			return 0, got, refuse(http.StatusUnprocessableEntity, "Choose an ONNX model file to upload.", nil)
+		case errors.Is(err, errEmptyFile):
+			return 0, got, refuse(http.StatusUnprocessableEntity, "The file is empty (0 bytes). Choose the exported .onnx model.", nil)
+		case errors.Is(err, errDataRange):
+			return 0, got, refuse(http.StatusUnprocessableEntity,
+				"Choose the pixel range your model expects and produces: [0,1] (value 1) or [0,255] (value 255).", nil)
+		case errors.Is(err, errLabel):
+			return 0, got, refuse(http.StatusUnprocessableEntity, fmt.Sprintf("The label is longer than %d characters.", maxLabel), nil)
+		case errors.Is(err, errBadBytes):
+			return 0, got, refuse(http.StatusBadRequest, "The label holds a NUL byte or invalid UTF-8; remove it and upload again.", nil)
+		case errors.Is(err, errMethod):
+			return 0, got, refuse(http.StatusUnprocessableEntity, fmt.Sprintf("The method name is longer than %d characters.", domain.MaxMethodName), nil)
+		case errors.Is(err, errDescription):
+			return 0, got, refuse(http.StatusUnprocessableEntity, fmt.Sprintf("The description is longer than %d characters.", domain.MaxDescription), nil)
+		case errors.Is(err, errTwoFiles), errors.Is(err, errFieldLarge):
+			return 0, got, refuse(http.StatusBadRequest, "The form is malformed: "+strings.TrimPrefix(err.Error(), "upload: ")+".", nil)
+		default:
+			return 0, got, refuse(http.StatusBadRequest, "The upload was cut off or malformed; please try again.", nil)
+		}
+	}
+	if f.Phase != "" && f.Phase != target.Phase.Name {
+		if target, err = h.Domain.CheckSubmit(ctx, vw, slug, f.Phase); err != nil {
+			h.discard(ctx, f.Digest)
+			return 0, got, refuseDomain(err)
+		}
+		got.Target = target
+	}
+	if _, _, _, err := domain.ValidateText(f.Label, f.MethodName, f.Description); err != nil {
+		h.discard(ctx, f.Digest)
+		return 0, got, refuseDomain(err)
+	}
+
+	// The model is read into memory and parsed: only a few at once. The
+	// slot is held until the bytes are no longer needed (the submission's
+	// transaction may store them again).
+	release, err := h.Slots.acquire(ctx)
+	if err != nil {
+		h.discard(ctx, f.Digest)
+		uncount()
+		return 0, got, refuse(http.StatusServiceUnavailable,
+			"The server is busy checking other uploads: server busy, retry in a minute. Nothing was stored and this does not count against your limits.", nil)
+	}
+	defer release()
+	data, err := blob.ReadAll(ctx, h.Blobs, f.Digest)
+	if err != nil {
+		h.discard(ctx, f.Digest)
+		return 0, got, err
+	}
+	ins, err := h.Inspect(data, c.Scale)
+	if err != nil {
+		h.discard(ctx, f.Digest)
+		return 0, got, fmt.Errorf("inspect model: %w", err)
+	}
+	if !ins.Valid {
+		h.discard(ctx, f.Digest)
+		return 0, got, refuse(http.StatusUnprocessableEntity,
+			fmt.Sprintf("The model was refused before evaluation (×%d challenge). Fix these problems and upload again:", c.Scale),
+			ins.Problems)
+	}
+
+	id, err := h.Domain.Submit(ctx, vw, target, domain.Upload{
+		ModelSHA256: f.Digest, ModelBytes: f.Size, Profile: ins.Profile, Model: data, DataRange: f.DataRange,
+		Label: f.Label, MethodName: f.MethodName, Description: f.Description,
+	})
+	if err != nil {
+		h.discard(ctx, f.Digest)
+		return 0, got, refuseDomain(err)
+	}
+	uncount()
+	return id, got, nil
+}
+
 // Create stores an uploaded model, checks it, and queues its evaluation in
 // the phase named by the form's "phase" field (the current phase without
 // it), on behalf of the visitor's team.
@@ -248,146 +431,27 @@ func (h *Upload) Create(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	userKey := strconv.FormatInt(vis.User.ID, 10)
-	// Once the body is read, the upload counts as a refused one unless it
-	// ends without a refusal (success, or the server's own failure).
-	counted, rejected := false, false
-	var countedAt time.Time
-	defer func() {
-		if counted && !rejected {
-			h.Rejects.remove(userKey, countedAt)
-		}
-	}()
-	answer := func(status int, msg string, problems []string) error {
-		// The browser may still be sending; tell it not to reuse the
-		// connection rather than read the rest of a big body.
-		w.Header().Set("Connection", "close")
-		v.Upload.Error, v.Upload.Problems = msg, problems
-		return Render(ctx, w, status, templates.ChallengePage(h.Page(r, v.Title), v))
-	}
-	refuse := func(status int, msg string, problems []string) error {
-		rejected = true
-		return answer(status, msg, problems)
-	}
-	refuseDomain := func(err error) error {
-		if domain.KindOf(err) == domain.KindInternal {
-			return err
-		}
-		return refuse(domain.Status(err), domain.Message(err), nil)
-	}
-	if blocked, wait := h.Rejects.blocked(userKey); blocked {
-		return refuse(http.StatusTooManyRequests, fmt.Sprintf(
-			"Too many refused uploads in the last hour (%d); try again in %d minutes. Check your model locally before uploading again.",
-			h.Rejects.limit, minutesLeft(wait)), nil)
-	}
-	target, err := h.Domain.CheckSubmit(ctx, vw, slug, r.URL.Query().Get("phase"))
-	if err != nil {
-		return refuseDomain(err)
-	}
-	c := target.Challenge
-
-	// At most a few uploads per user at once, counted before the body is
-	// read; and this one counts against the reject limit from now on.
-	if !h.InFlight.enter(userKey) {
-		return answer(http.StatusTooManyRequests, fmt.Sprintf(
-			"You have %d uploads in progress already; wait for them to finish, then upload again.", h.InFlight.limit), nil)
-	}
-	defer h.InFlight.leave(userKey)
-	counted, countedAt = true, h.Rejects.add(userKey)
-
-	r.Body = http.MaxBytesReader(w, r.Body, c.MaxUploadBytes+multipartSlack)
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return refuse(http.StatusBadRequest, "The upload must be sent as a multipart/form-data form with a file field named “model”.", nil)
-	}
-	f, err := readUpload(mr,
-		func(tok string) bool {
-			return vis.CSRF != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(vis.CSRF)) == 1
-		},
-		func(r io.Reader) (string, int64, error) { return h.Blobs.Put(ctx, r, c.MaxUploadBytes) })
-	v.Upload.Label, v.Upload.MethodName, v.Upload.Description = f.Label, f.MethodName, f.Description
-	if err != nil {
-		h.discard(ctx, f.Digest)
-		var mbe *http.MaxBytesError
-		switch {
-		case errors.Is(err, errCSRF), errors.Is(err, errCSRFFirst):
-			rejected = true
-			return &Error{Status: http.StatusForbidden, Msg: "The form was stale or forged (CSRF check failed). Reload the page and try again.", Err: err}
-		case errors.Is(err, blob.ErrTooLarge), errors.As(err, &mbe):
-			return refuse(http.StatusRequestEntityTooLarge,
-				fmt.Sprintf("The file is larger than this challenge's limit of %s.", fmtBytes(c.MaxUploadBytes)), nil)
-		case errors.Is(err, errNoFile):
-			return refuse(http.StatusUnprocessableEntity, "Choose an ONNX model file to upload.", nil)
-		case errors.Is(err, errEmptyFile):
-			return refuse(http.StatusUnprocessableEntity, "The file is empty (0 bytes). Choose the exported .onnx model.", nil)
-		case errors.Is(err, errDataRange):
-			return refuse(http.StatusUnprocessableEntity,
-				"Choose the pixel range your model expects and produces: [0,1] (value 1) or [0,255] (value 255).", nil)
-		case errors.Is(err, errLabel):
-			return refuse(http.StatusUnprocessableEntity, fmt.Sprintf("The label is longer than %d characters.", maxLabel), nil)
-		case errors.Is(err, errMethod):
-			return refuse(http.StatusUnprocessableEntity, fmt.Sprintf("The method name is longer than %d characters.", domain.MaxMethodName), nil)
-		case errors.Is(err, errDescription):
-			return refuse(http.StatusUnprocessableEntity, fmt.Sprintf("The description is longer than %d characters.", domain.MaxDescription), nil)
-		case errors.Is(err, errTwoFiles), errors.Is(err, errFieldLarge):
-			return refuse(http.StatusBadRequest, "The form is malformed: "+strings.TrimPrefix(err.Error(), "upload: ")+".", nil)
-		default:
-			return refuse(http.StatusBadRequest, "The upload was cut off or malformed; please try again.", nil)
-		}
-	}
-	v.Upload.DataRange = dataRangeValue(f.DataRange)
-	if f.Phase != "" && f.Phase != target.Phase.Name {
-		if target, err = h.Domain.CheckSubmit(ctx, vw, slug, f.Phase); err != nil {
-			h.discard(ctx, f.Digest)
-			return refuseDomain(err)
-		}
-	}
-	if _, _, _, err := domain.ValidateText(f.Label, f.MethodName, f.Description); err != nil {
-		h.discard(ctx, f.Digest)
-		return refuseDomain(err)
-	}
-
-	// The model is read into memory and parsed: only a few at once. The
-	// slot is held until the bytes are no longer needed (the submission's
-	// transaction may store them again).
-	release, err := h.Slots.acquire(ctx)
-	if err != nil {
-		h.discard(ctx, f.Digest)
-		return answer(http.StatusServiceUnavailable,
-			"The server is busy checking other uploads: server busy, retry in a minute. Nothing was stored and this does not count against your limits.", nil)
-	}
-	defer release()
-	data, err := blob.ReadAll(ctx, h.Blobs, f.Digest)
-	if err != nil {
-		h.discard(ctx, f.Digest)
-		return err
-	}
-	ins, err := h.Inspect(data, c.Scale)
-	if err != nil {
-		h.discard(ctx, f.Digest)
-		return fmt.Errorf("inspect model: %w", err)
-	}
-	if !ins.Valid {
-		h.discard(ctx, f.Digest)
-		return refuse(http.StatusUnprocessableEntity,
-			fmt.Sprintf("The model was refused before evaluation (×%d challenge). Fix these problems and upload again:", c.Scale),
-			ins.Problems)
-	}
-
-	id, err := h.Domain.Submit(ctx, vw, target, domain.Upload{
-		ModelSHA256: f.Digest, ModelBytes: f.Size, Profile: ins.Profile, Model: data, DataRange: f.DataRange,
-		Label: f.Label, MethodName: f.MethodName, Description: f.Description,
+	id, got, err := h.receive(w, r, vw, slug, func(tok string) bool {
+		return vis.CSRF != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(vis.CSRF)) == 1
 	})
-	if err != nil {
-		h.discard(ctx, f.Digest)
-		if domain.KindOf(err) == domain.KindQuota || domain.KindOf(err) == domain.KindWindow {
+	var ref *Refusal
+	if errors.As(err, &ref) {
+		if k := domain.KindOf(ref.Cause); k == domain.KindQuota || k == domain.KindWindow {
 			// The page's quota line must agree with the refusal.
-			if nv, verr := challengeView(ctx, h.Domain, vw, slug, target.Phase.Name); verr == nil {
-				nv.Upload = v.Upload
+			if nv, verr := challengeView(ctx, h.Domain, vw, slug, got.Target.Phase.Name); verr == nil {
 				v = nv
 			}
 		}
-		return refuseDomain(err)
+		f := got.Form
+		v.Upload.Label, v.Upload.MethodName, v.Upload.Description = f.Label, f.MethodName, f.Description
+		if f.Digest != "" {
+			v.Upload.DataRange = dataRangeValue(f.DataRange)
+		}
+		v.Upload.Error, v.Upload.Problems = ref.Msg, ref.Problems
+		return Render(ctx, w, ref.Status, templates.ChallengePage(h.Page(r, v.Title), v))
+	}
+	if err != nil {
+		return err
 	}
 	SetFlash(w, r, "Model uploaded and queued for evaluation.")
 	SeeOther(w, r, "/submissions/"+strconv.FormatInt(id, 10))

@@ -91,24 +91,35 @@ func TestReadUpload(t *testing.T) {
 }
 
 // FuzzReadUpload feeds arbitrary bodies to the multipart parser: it must
-// never panic, never accept without the right token first, and always
-// report a stored file's digest so it can be cleaned up.
+// never panic, never accept without the right token first (unless it reads
+// for the API, which has no CSRF part), never accept a label PostgreSQL
+// cannot store, and always report a stored file's digest so it can be
+// cleaned up.
 func FuzzReadUpload(f *testing.F) {
 	body, boundary := multipartBody(f, [][2]string{{"csrf_token", "tok"}, {"label", "x"}}, []byte("model"))
-	f.Add(body.Bytes(), boundary)
+	f.Add(body.Bytes(), boundary, false)
 	body, boundary = multipartBody(f, [][2]string{{"label", "x"}}, []byte("model"))
-	f.Add(body.Bytes(), boundary)
-	f.Add([]byte("--b\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\ntok\r\n--b--\r\n"), "b")
-	f.Fuzz(func(t *testing.T, data []byte, boundary string) {
+	f.Add(body.Bytes(), boundary, false)
+	f.Add(body.Bytes(), boundary, true)
+	body, boundary = multipartBody(f, [][2]string{{"label", "a\x00b"}}, []byte("model"))
+	f.Add(body.Bytes(), boundary, true)
+	f.Add([]byte("--b\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\ntok\r\n--b--\r\n"), "b", false)
+	f.Fuzz(func(t *testing.T, data []byte, boundary string, api bool) {
 		if boundary == "" || len(boundary) > 70 {
 			return
 		}
 		var stored []string
 		sawToken := false
-		fu, err := readUpload(multipart.NewReader(bytes.NewReader(data), boundary),
-			func(s string) bool { sawToken = true; return s == "tok" }, memPut(1<<16, &stored))
+		check := func(s string) bool { sawToken = true; return s == "tok" }
+		if api {
+			check, sawToken = nil, true
+		}
+		fu, err := readUpload(multipart.NewReader(bytes.NewReader(data), boundary), check, memPut(1<<16, &stored))
 		if err == nil && (!sawToken || fu.Digest == "" || fu.Size == 0) {
 			t.Fatalf("accepted without token or file: %+v", fu)
+		}
+		if err == nil && !CleanText(fu.Label) {
+			t.Fatalf("accepted a label PostgreSQL cannot store: %q", fu.Label)
 		}
 		if len(stored) > 0 && fu.Digest != stored[len(stored)-1] {
 			t.Fatalf("stored %v but returned digest %q", stored, fu.Digest)

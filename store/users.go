@@ -40,3 +40,14 @@ func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
 	err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id), &u)
 	return u, translate(err, "user by id")
 }
+
+// CreateUserAs inserts an account with its admin flag (the operator's
+// `srarena user add`); a taken email or username is ErrConflict.
+func (s *Store) CreateUserAs(ctx context.Context, email, username, passwordHash string, admin bool) (User, error) {
+	var u User
+	err := scanUser(s.pool.QueryRow(ctx, `
+		INSERT INTO users (email, username, password_hash, is_admin)
+		VALUES ($1, $2, $3, $4)
+		RETURNING `+userColumns, email, username, passwordHash, admin), &u)
+	return u, translate(err, "create user")
+}

@@ -208,6 +208,24 @@ type Error struct {
 	Detail  string
 }
 
+// Account is the profile page.
+type Account struct {
+	Username, Email string
+	Server          string // the site's base URL, for the login command
+	Tokens          []Token
+	Form            Form
+	// NewToken is a token just created, shown once.
+	NewToken, NewTokenName string
+}
+
+// Token is one personal access token as the profile lists it.
+type Token struct {
+	ID                int64
+	Name              string
+	Created, LastUsed string
+	Revoked           string // "" while active
+}
+
 // Team is the team page of a challenge.
 type Team struct {
 	Slug, Title   string

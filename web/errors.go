@@ -73,7 +73,10 @@ func (ea *errorAdapter) serve(w http.ResponseWriter, r *http.Request, err error)
 		msg = "Something went wrong on our side. It has been logged; quote request id " + id + " if you report it."
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	if strings.HasSuffix(r.URL.Path, ".json") || strings.Contains(r.Header.Get("Accept"), "application/json") {
+	if status == http.StatusUnauthorized && isAPI(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="srarena"`)
+	}
+	if isAPI(r) || strings.HasSuffix(r.URL.Path, ".json") || strings.Contains(r.Header.Get("Accept"), "application/json") {
 		handlers.WriteJSON(w, status, map[string]any{"error": msg, "status": status, "request_id": id}) //nolint:errcheck
 		return
 	}
@@ -90,3 +93,6 @@ func (ea *errorAdapter) serve(w http.ResponseWriter, r *http.Request, err error)
 		http.Error(w, msg, status)
 	}
 }
+
+// isAPI: /api/ answers are always JSON.
+func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }

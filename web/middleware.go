@@ -164,13 +164,23 @@ func csrfForm(ea *errorAdapter) func(http.Handler) http.Handler {
 				return
 			}
 			tok := r.Header.Get("X-CSRF-Token")
-			if tok == "" {
-				if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+				if tok == "" {
 					ea.serve(w, r, handlers.Errorf(http.StatusUnsupportedMediaType, "This form does not accept file uploads."))
 					return
 				}
+			} else {
+				// Parsed here, whether or not the token came in a header, so
+				// that every field is checked before a handler sees it.
 				r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-				tok = r.PostFormValue("csrf_token")
+				r.ParseForm() //nolint:errcheck // a malformed body has no token and fails below
+				if !cleanValues(r.PostForm) {
+					ea.serve(w, r, errBadBytes)
+					return
+				}
+				if tok == "" {
+					tok = r.PostForm.Get("csrf_token")
+				}
 			}
 			if !tokenOK(r, tok) {
 				ea.serve(w, r, errCSRF)

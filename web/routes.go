@@ -12,33 +12,60 @@ import (
 
 // routes is the one route table of the site.
 func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, cop *http.CrossOriginProtection) http.Handler {
-	sess := &sessions{store: d.Store, ttl: s.cfg.SessionTTL, secure: s.cfg.secure(), log: d.Log}
+	sess := &sessions{store: d.Store, ttl: s.cfg.SessionTTL, secure: s.cfg.secure(), log: d.Log, demo: s.cfg.DemoLogin}
 	base := &handlers.Base{Log: d.Log, Assets: handlers.Assets{CSS: assets.URL("style.css"), JS: assets.URL("live.js")}, Now: d.Now}
 	ea := &errorAdapter{log: d.Log, base: base}
 	h := ea.wrap
 
-	// The login, sign-up and upload limits are in memory, per process (see
-	// handlers.LoginThrottle).
-	throttle := handlers.NewLoginThrottle(handlers.LoginFailuresPerName, handlers.LoginFailuresPerIP, handlers.LoginWindow, d.Now)
+	// The login, sign-up and upload limits are in PostgreSQL, shared by
+	// every web process.
+	throttle := handlers.NewLoginThrottle(d.Store, handlers.LoginFailuresPerName, handlers.LoginFailuresPerIP, handlers.LoginWindow, d.Now)
 	auth := &handlers.Auth{Base: base, Users: d.Store, Sessions: sess, Hasher: hasher, Throttle: throttle,
-		Signups: handlers.NewSignupThrottle(handlers.SignupsPerIP, handlers.SignupWindow, d.Now)}
+		Signups:   handlers.NewSignupThrottle(d.Store, handlers.SignupsPerIP, handlers.SignupWindow, d.Now),
+		DemoLogin: s.cfg.DemoLogin}
 	challenges := &handlers.ChallengePages{Base: base, Domain: d.Domain}
 	teams := &handlers.TeamPages{Base: base, Domain: d.Domain, BaseURL: strings.TrimSuffix(s.cfg.BaseURL, "/")}
 	upload := &handlers.Upload{Base: base, Domain: d.Domain, Store: d.Store, Blobs: d.Blobs, Inspect: d.Inspect,
-		Rejects:  handlers.NewRejectLimit(handlers.UploadRejectsPerHour, d.Now),
+		Rejects:  handlers.NewRejectLimit(d.Store, handlers.UploadRejectsPerHour, d.Now),
 		Slots:    handlers.NewUploadSlots(handlers.UploadInspections, s.cfg.UploadSlotWait),
 		InFlight: handlers.NewInFlight(handlers.UploadsInFlightPerUser)}
 	subs := &handlers.SubmissionPages{Base: base, Domain: d.Domain, Blobs: d.Blobs}
 	fast := &handlers.FastBoard{Base: base, Domain: d.Domain, Cache: s.pages, Store: d.Store}
 	analysis := &handlers.Analysis{Base: base}
 	health := &handlers.Health{DB: d.Store.Pool()}
+	account := &handlers.Account{Base: base, Store: d.Store, Server: s.publicURL()}
+	api := &handlers.API{Base: base, Domain: d.Domain, Upload: upload}
 
 	r := chi.NewRouter()
-	r.Use(requestLog(d.Log), recoverer(ea), securityHeaders(s.cfg.secure()))
+	r.Use(fromTrustedProxy(s.cfg.TrustedProxies), requestLog(d.Log), recoverer(ea), securityHeaders(s.cfg.secure()), rejectBadBytes(ea))
 	r.NotFound(h(func(http.ResponseWriter, *http.Request) error { return handlers.ErrNotFound }))
 	r.MethodNotAllowed(h(func(http.ResponseWriter, *http.Request) error {
 		return handlers.Errorf(http.StatusMethodNotAllowed, "This address does not accept that method.")
 	}))
+
+	// The JSON API: token authentication only, no sessions, no CSRF.
+	r.Route("/api/v1", func(r chi.Router) {
+		r.Use(s.apiAuth(d.Store, ea))
+		r.NotFound(h(func(http.ResponseWriter, *http.Request) error {
+			return handlers.Errorf(http.StatusNotFound, "No such API route; see /api/v1/openapi.json.")
+		}))
+		r.Get("/openapi.json", h(handlers.OpenAPI))
+		r.Get("/challenges", h(api.Challenges))
+		r.Get("/challenges/{slug}", h(api.Challenge))
+		r.Get("/challenges/{slug}/phases", h(api.Phases))
+		r.Get("/challenges/{slug}/leaderboard", h(api.Leaderboard))
+		r.Group(func(r chi.Router) {
+			r.Use(s.requireToken(ea))
+			r.Get("/me", h(handlers.APIMe))
+			r.Post("/challenges/{slug}/registration", h(api.Register))
+			r.Get("/challenges/{slug}/submissions", h(api.TeamSubmissions))
+			r.Post("/challenges/{slug}/submissions", h(api.Submit))
+			r.Get("/submissions/{id}", h(api.Submission))
+			r.Get("/submissions/{id}/log", h(api.Log))
+			r.Post("/submissions/{id}/cancel", h(api.Cancel))
+			r.Post("/submissions/{id}/select", h(api.Select))
+		})
+	})
 
 	// Outside sessions: no database work beyond what they need.
 	r.Method(http.MethodGet, "/healthz", h(health.Check))
@@ -78,6 +105,9 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 				r.Get("/c/{slug}/submissions", h(subs.Mine))
 				r.Get("/submissions/{id}", h(subs.Show))
 				r.Get("/submissions/{id}/status.json", h(subs.Status))
+				r.Get("/account", h(account.Show))
+				r.Post("/account/tokens", h(account.CreateToken))
+				r.Post("/account/tokens/{id}/revoke", h(account.RevokeToken))
 				r.Get("/submissions/{id}/model.onnx", h(subs.Model))
 				r.Post("/submissions/{id}/cancel", h(subs.Cancel))
 				r.Post("/submissions/{id}/select", h(subs.Select))

@@ -30,6 +30,8 @@ type sessions struct {
 	ttl    time.Duration
 	secure bool
 	log    *slog.Logger
+	// demo: the demo account's sessions count (see handlers.DemoEmail).
+	demo bool
 }
 
 func newToken() (string, error) {
@@ -58,6 +60,10 @@ func (s *sessions) load(next http.Handler) http.Handler {
 		if c, err := r.Cookie(sessionCookie); err == nil && len(c.Value) == 43 {
 			ss, err := s.store.SessionByTokenHash(ctx, hashToken(c.Value))
 			switch {
+			case err == nil && handlers.IsDemo(&ss.User) && !s.demo:
+				// A session made under `srarena up` does not carry over to a
+				// server that refuses the demo login.
+				http.SetCookie(w, s.cookie(sessionCookie, "", -1))
 			case err == nil:
 				v.User, v.CSRF = &ss.User, ss.CSRFToken
 				infoFrom(ctx).userID = ss.User.ID

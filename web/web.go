@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -44,6 +45,25 @@ type Config struct {
 	// pagecache until the database says they changed (migration 0021).
 	// Kept so that existing configurations still compile.
 	LeaderboardCacheTTL time.Duration
+	// ReadHeaderTimeout bounds reading a request's headers; 0 means
+	// DefaultReadHeaderTimeout.
+	ReadHeaderTimeout time.Duration
+	// BodyGrace and MinBodyRate bound reading a body: it must arrive at
+	// MinBodyRate bytes/s on average after BodyGrace; 0 means the defaults.
+	BodyGrace   time.Duration
+	MinBodyRate int
+	// IdleTimeout closes idle keep-alive connections; 0 means
+	// DefaultIdleTimeout.
+	IdleTimeout time.Duration
+	// MaxConnsPerIP caps one client address's open connections; 0 means
+	// DefaultMaxConnsPerIP, negative turns the cap off (behind a proxy).
+	MaxConnsPerIP int
+	// TrustedProxies are reverse proxies whose X-Forwarded-For names the
+	// client (see fromTrustedProxy); empty trusts none.
+	TrustedProxies []netip.Prefix
+	// DemoLogin lets the demo account log in (see handlers.DemoEmail);
+	// only `srarena up` on loopback with its private database sets it.
+	DemoLogin bool
 	// UploadSlotWait is how long an upload waits for one of the
 	// handlers.UploadInspections slots before it gets 503; 0 means
 	// handlers.UploadSlotWait (30 s).
@@ -101,6 +121,21 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if cfg.SessionTTL == 0 {
 		cfg.SessionTTL = 30 * 24 * time.Hour
 	}
+	if cfg.ReadHeaderTimeout == 0 {
+		cfg.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if cfg.BodyGrace == 0 {
+		cfg.BodyGrace = DefaultBodyGrace
+	}
+	if cfg.MinBodyRate == 0 {
+		cfg.MinBodyRate = DefaultMinBodyRate
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.MaxConnsPerIP == 0 {
+		cfg.MaxConnsPerIP = DefaultMaxConnsPerIP
+	}
 	if cfg.Argon2 == (handlers.Argon2Params{}) {
 		cfg.Argon2 = handlers.DefaultArgon2
 	}
@@ -133,6 +168,14 @@ func (s *Server) WatchChanges(ctx context.Context) { s.versions.Run(ctx) }
 // are being cached.
 func (s *Server) PagesLive() bool { return s.versions.Live() }
 
+// publicURL is the site's base URL for pages that print commands.
+func (s *Server) publicURL() string {
+	if s.cfg.BaseURL != "" {
+		return strings.TrimRight(s.cfg.BaseURL, "/")
+	}
+	return "http://" + s.cfg.Addr
+}
+
 // Handler returns the server's root handler, for tests and for embedding.
 func (s *Server) Handler() http.Handler { return s.handler }
 
@@ -149,15 +192,19 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 // Serve is ListenAndServe on an open listener.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
+		// bodyDeadline needs the connection, which only a real server has:
+		// it wraps the handler here rather than in the route table.
+		Handler:           bodyDeadline(s.cfg.BodyGrace, s.cfg.MinBodyRate)(s.handler),
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		// No ReadTimeout/WriteTimeout: a model upload on a slow link may take
-		// minutes; the header timeout and the body caps bound abuse.
-		IdleTimeout: 2 * time.Minute,
-		ErrorLog:    slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		// minutes; bodyDeadline asks for a minimum rate instead.
+		IdleTimeout:    s.cfg.IdleTimeout,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:    func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	errc := make(chan error, 1)
+	ln = limitPerIP(ln, s.cfg.MaxConnsPerIP)
 	go func() { errc <- srv.Serve(ln) }()
 	lctx, stopListen := context.WithCancel(ctx)
 	defer stopListen()

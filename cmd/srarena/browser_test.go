@@ -362,6 +362,14 @@ func (b *browser) signup(user string) {
 		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "correct horse battery"),
 		chromedp.Click(chromedp.CSS(`form[action="/signup"] button[type=submit]`)),
 	)
+	// Sign-up does not log in (it does not tell a taken name from a new
+	// account): it lands on the login form.
+	b.waitFor("the login page", `location.pathname === "/login" ? "yes" : ""`)
+	b.do("log in",
+		chromedp.SendKeys(chromedp.CSS(`form[action="/login"] input[name=login]`), user),
+		chromedp.SendKeys(chromedp.CSS(`form[action="/login"] input[name=password]`), "correct horse battery"),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
+	)
 	if got := b.waitFor("signed in", `(() => {
 		const who = document.querySelector("[data-testid=whoami]");
 		if (who) return "whoami=" + who.textContent.trim() + (document.querySelector("form[action='/logout'] button") ? " logout" : "");

@@ -26,7 +26,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	srv, err := newWebServer(svc.cfg, st, blobs, jobsClient, svc.log)
+	// serve never lets the demo account in, whatever the database holds.
+	srv, err := newWebServer(svc.cfg, st, blobs, jobsClient, svc.log, false)
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ import (
 // The demo login is printed on every start; it is for local use only.
 const (
 	demoUser     = "demo"
-	demoEmail    = "demo@srarena.localhost"
+	demoEmail    = handlers.DemoEmail
 	demoPassword = "demo-password"
 )
 
@@ -77,7 +77,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	srv, err := newWebServer(cfg, st, blobs, client, log)
+	srv, err := newWebServer(cfg, st, blobs, client, log, demoLogin)
 	if err != nil {
 		return err
 	}

@@ -134,6 +134,17 @@ func newParticipant(t *testing.T, base, name string) *participant {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("sign-up %s: status %d", name, resp.StatusCode)
 	}
+	// Sign-up does not log in; log in as a newcomer does.
+	resp, err = p.client.PostForm(base+"/login", url.Values{
+		"csrf_token": {p.csrf("/login")}, "login": {name}, "password": {"correct horse battery"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path == "/login" {
+		t.Fatalf("login %s: status %d at %s", name, resp.StatusCode, resp.Request.URL)
+	}
 	// Register for the demo challenge as a solo team (named after the user).
 	resp, err = p.client.PostForm(base+"/c/"+demo.Slug+"/register", url.Values{
 		"csrf_token": {p.csrf("/c/" + demo.Slug + "/register")}, "accept_terms": {"yes"},

@@ -36,6 +36,22 @@ func register(c command) {
 
 var errUsage = errors.New("usage")
 
+// exitError ends a command with a chosen exit status (the client commands:
+// 1 the model was rejected or failed, 2 usage, authentication or network).
+type exitError struct {
+	code int
+	err  error // printed; nil prints nothing more
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "srarena: efficient image super-resolution challenges.")
 	fmt.Fprintln(w)
@@ -50,7 +66,7 @@ func usage(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-12s %s\n", n, commands[n].summary)
 	}
 }
 
@@ -75,9 +91,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := c.run(ctx, args[1:], stdout, stderr)
+	var ee *exitError
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &ee):
+		if ee.err != nil {
+			fmt.Fprintf(stderr, "srarena %s: %v\n", c.name, ee.err)
+		}
+		return ee.code
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errUsage):

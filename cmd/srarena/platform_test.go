@@ -21,6 +21,7 @@ import (
 // server and one worker, wired by the same functions as `srarena up`.
 type platform struct {
 	url         string
+	dbURL       string // for the operator commands
 	startWorker func()
 	// reseed runs the demo seed again (it must be a no-op).
 	reseed func() (created bool, err error)
@@ -44,7 +45,12 @@ func startPlatformOn(t *testing.T, ortLib, blobStore string) *platform {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	t.Cleanup(cancel)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	pool := pgtest.NewPool(t)
+	dbURL := pgtest.URL(t)
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
 	cfg := config.Config{
 		DataDir: t.TempDir(), ORTLib: ortLib, Queue: "eval_cpu", Concurrency: 1, Threads: 2, Repeats: 2,
 		EvalTimeout: 2 * time.Minute, MemoryLimitMB: 4096, BaseURL: "http://127.0.0.1",
@@ -74,7 +80,7 @@ func startPlatformOn(t *testing.T, ortLib, blobStore string) *platform {
 	if created, err := seedDemo(ctx, st, blobs, client); err != nil || !created {
 		t.Fatalf("seed: created=%v err=%v", created, err)
 	}
-	srv, err := newWebServer(cfg, st, blobs, client, log)
+	srv, err := newWebServer(cfg, st, blobs, client, log, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +88,7 @@ func startPlatformOn(t *testing.T, ortLib, blobStore string) *platform {
 	t.Cleanup(ts.Close)
 	var once sync.Once
 	reseed := func() (bool, error) { return seedDemo(ctx, st, blobs, client) }
-	return &platform{url: ts.URL, reseed: reseed, pool: pool, bucket: bucket, startWorker: func() {
+	return &platform{url: ts.URL, dbURL: dbURL, reseed: reseed, pool: pool, bucket: bucket, startWorker: func() {
 		once.Do(func() {
 			if err := client.Start(ctx); err != nil {
 				t.Fatal(err)

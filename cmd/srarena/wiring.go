@@ -114,8 +114,15 @@ func newWorkerClient(pool *pgxpool.Pool, st *store.Store, blobs blob.Store, cfg 
 	return c, w, nil
 }
 
-func newWebServer(cfg config.Config, st *store.Store, blobs blob.Store, jobsClient domain.Jobs, log *slog.Logger) (*web.Server, error) {
-	return web.New(web.Config{Addr: cfg.Addr, BaseURL: cfg.BaseURL}, web.Deps{
+// newWebServer builds the web server; demoLogin lets the demo account log in
+// (`srarena up` on loopback with its private database only).
+func newWebServer(cfg config.Config, st *store.Store, blobs blob.Store, jobsClient domain.Jobs, log *slog.Logger, demoLogin bool) (*web.Server, error) {
+	conns := cfg.MaxConnsPerIP
+	if conns <= 0 {
+		conns = -1 // web: negative is off, 0 the default
+	}
+	return web.New(web.Config{Addr: cfg.Addr, BaseURL: cfg.BaseURL, DemoLogin: demoLogin, MaxConnsPerIP: conns,
+		TrustedProxies: cfg.TrustedProxies}, web.Deps{
 		Log: log, Store: st, Blobs: blobs, Jobs: jobsClient,
 	})
 }
@@ -143,7 +150,8 @@ func seedDemo(ctx context.Context, st *store.Store, blobs blob.Store, jobsClient
 	})
 }
 
-// sweepSessions deletes expired sessions hourly until ctx ends. Every web
+// sweepSessions deletes expired sessions and old rate-limit events hourly
+// until ctx ends. Every web
 // server runs it; the DELETE is idempotent, so several at once do no harm.
 func sweepSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
@@ -153,6 +161,10 @@ func sweepSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
 			log.Warn("sweeping expired sessions", "err", err)
 		} else if n > 0 {
 			log.Info("swept expired sessions", "count", n)
+		}
+		// Rate-limit events older than the longest window count for nothing.
+		if _, err := st.RateSweep(ctx, time.Now().Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
+			log.Warn("sweeping rate-limit events", "err", err)
 		}
 		select {
 		case <-ctx.Done():
