@@ -9,7 +9,7 @@ BIN := bin/srarena
 # (tools/weed) so srarena's go.mod never carries its dependencies.
 WEED := .cache/tools/weed
 
-.PHONY: all build up test ort weed validate-deploy bench-scale generate check-generate fmt-check vet bench clean
+.PHONY: all build up test ort weed axe validate-deploy bench-scale generate check-generate fmt-check vet bench clean
 
 all: build
 
@@ -22,6 +22,15 @@ $(WEED): tools/weed/go.mod tools/weed/go.sum
 	cd tools/weed && $(GO) build -o ../../$(WEED) github.com/seaweedfs/seaweedfs/weed
 
 weed: $(WEED)
+
+# axe-core, for the accessibility checks of the browser tests
+# (web/browser_pages_test.go), into the git-ignored npm cache.
+AXE := .cache/npm/node_modules/axe-core/axe.min.js
+$(AXE):
+	mkdir -p .cache/npm
+	npm install --prefix .cache/npm --no-audit --no-fund --silent axe-core@4.11.0
+
+axe: $(AXE)
 
 build: ort
 	CGO_ENABLED=1 $(GO) build -o $(BIN) ./cmd/srarena
@@ -49,7 +58,7 @@ vet:
 	$(GO) vet ./...
 
 # One PostgreSQL cluster and one S3 server for the whole run.
-test: ort weed fmt-check vet check-generate validate-deploy
+test: ort weed axe fmt-check vet check-generate validate-deploy
 	$(GO) run ./internal/pgtest/pgtestd -- $(GO) run ./internal/s3test/s3testd -- \
 		$(GO) test -race -count=1 -timeout 20m ./...
 

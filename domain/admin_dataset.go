@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/srarena/srarena/blob"
 	"github.com/srarena/srarena/dataset"
 	"github.com/srarena/srarena/store"
 )
@@ -109,10 +110,10 @@ func (s *Service) storeDataset(ctx context.Context, v Viewer, c store.Challenge,
 		}
 	}
 	put := func(b []byte, want string) error {
-		if blobExists(ctx, s.blobs, want) {
+		if blob.Exists(ctx, s.blobs, want) {
 			return nil
 		}
-		d, err := blobPutBytes(ctx, s.blobs, b)
+		d, err := blob.PutBytes(ctx, s.blobs, b)
 		if err != nil {
 			return err
 		}

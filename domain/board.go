@@ -29,11 +29,15 @@ type LeaderRow struct {
 	Warmup       int       `json:"warmup"` // untimed runs per image before the timed ones
 	Device       string    `json:"device"`
 	Params       *float64  `json:"params"`
-	FLOPs        *float64  `json:"flops"`
+	FLOPs        *float64  `json:"flops"` // by the rule set's counting rule
+	FLOPsKAIR    *float64  `json:"flops_kair"`
+	FLOPsFvcore  *float64  `json:"flops_fvcore"`
 	Activations  *float64  `json:"activations"`
 	ConvLayers   *float64  `json:"conv_layers"`
 	MemoryMB     *float64  `json:"memory_mb"`
 	SubmittedAt  time.Time `json:"submitted_at"`
+	// Synthetic marks a result made up by srarena seed, not measured.
+	Synthetic bool `json:"synthetic,omitempty"`
 
 	submission int64 // the submission behind the row
 }
@@ -68,14 +72,17 @@ func (r LeaderRow) MarshalJSON() ([]byte, error) {
 		RuntimeMaxMS *float64 `json:"runtime_max_ms"`
 		Params       *float64 `json:"params"`
 		FLOPs        *float64 `json:"flops"`
+		FLOPsKAIR    *float64 `json:"flops_kair"`
+		FLOPsFvcore  *float64 `json:"flops_fvcore"`
 		Activations  *float64 `json:"activations"`
 		ConvLayers   *float64 `json:"conv_layers"`
 		MemoryMB     *float64 `json:"memory_mb"`
 	}{
 		plain: plain(r), PSNR: finite(r.PSNR), SSIM: finitePtr(r.SSIM), RuntimeMS: finite(r.RuntimeMS),
 		RuntimeStdMS: finitePtr(r.RuntimeStdMS), RuntimeMinMS: finitePtr(r.RuntimeMinMS), RuntimeMaxMS: finitePtr(r.RuntimeMaxMS),
-		Params: finitePtr(r.Params), FLOPs: finitePtr(r.FLOPs), Activations: finitePtr(r.Activations),
-		ConvLayers: finitePtr(r.ConvLayers), MemoryMB: finitePtr(r.MemoryMB),
+		Params: finitePtr(r.Params), FLOPs: finitePtr(r.FLOPs), FLOPsKAIR: finitePtr(r.FLOPsKAIR), FLOPsFvcore: finitePtr(r.FLOPsFvcore),
+		Activations: finitePtr(r.Activations),
+		ConvLayers:  finitePtr(r.ConvLayers), MemoryMB: finitePtr(r.MemoryMB),
 	})
 }
 
@@ -107,7 +114,15 @@ type Board struct {
 	Device string      `json:"device"`
 	Note   string      `json:"note,omitempty"`
 	Rows   []LeaderRow `json:"rows"`
+
+	// rules are the rules as this board applied them (gates adapted to
+	// its split), for re-ranking its rows as a results CSV.
+	rules scoring.Rules
 }
+
+// AppliedRules are the rules the board was ranked with, its gates adapted
+// to the split it measures; zero when nothing was ranked.
+func (b Board) AppliedRules() scoring.Rules { return b.rules }
 
 // flopsKey picks the FLOP counting rule a rule set was published with:
 // NTIRE 2024 on use fvcore's, earlier challenges the KAIR hooks'.
@@ -130,6 +145,7 @@ func entryFor(s store.Scored, split string, fvcore bool) (scoring.Entry, LeaderR
 		RuntimeMS: res.RuntimeMS, RuntimeStdMS: res.RuntimeStdMS, RuntimeMinMS: res.RuntimeMinMS, RuntimeMaxMS: res.RuntimeMaxMS,
 		Repeats: res.Repeats, Warmup: res.Warmup, Device: res.Device, Params: p.Params, FLOPs: flops,
 		Activations: p.Activations, ConvLayers: p.ConvLayers, MemoryMB: res.PeakMemoryMB, SubmittedAt: s.CreatedAt,
+		FLOPsKAIR: p.FlopsKAIR, FLOPsFvcore: p.FlopsFvcore, Synthetic: s.Synthetic,
 		submission: s.ID,
 	}
 	if s.IsBaseline || row.Name == "" {

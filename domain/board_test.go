@@ -97,3 +97,21 @@ func TestLeaderRowJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestRedactScores: before a hidden phase's reveal, log lines keep their
+// progress and lose every measurement.
+func TestRedactScores(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want string }{
+		{"image 3/5 0803.png: PSNR 30.1234 dB, SSIM 0.9000, 12.00 ms", "image 3/5"},
+		{"image 2/100: 3.10 ms", "image 2/100"},
+		{"evaluation finished: PSNR 29.0000 dB, SSIM 0.8, runtime 12.00 ms (± 0.1, 3 repeats after 1 warm-up)",
+			"evaluation finished (scores hidden until the organizers reveal them)"},
+		{"evaluation started (attempt 1): 5 images, ×4", "evaluation started (attempt 1): 5 images, ×4"},
+		{"warm-up took 40 ms", "(line hidden until the organizers reveal the scores)"},
+	} {
+		if got := redactScores(tc.in); got != tc.want {
+			t.Errorf("redactScores(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

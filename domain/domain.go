@@ -16,12 +16,10 @@
 package domain
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +30,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/srarena/srarena/blob"
 	"github.com/srarena/srarena/scoring"
 	"github.com/srarena/srarena/store"
 )
@@ -61,27 +60,9 @@ type Jobs interface {
 	JobCancelTx(ctx context.Context, tx pgx.Tx, jobID int64) (*rivertype.JobRow, error)
 }
 
-// Blobs is the part of the blob store the domain writes: Submit makes sure
-// the model is (still) stored when its submission commits; a dataset
-// import stores images and removes them again when it fails. A blob.Store
-// is one.
-type Blobs interface {
-	Put(ctx context.Context, r io.Reader, maxBytes int64) (digest string, n int64, err error)
-	Stat(ctx context.Context, digest string) (int64, error)
-	Delete(ctx context.Context, digest string) error
-}
-
-// blobExists reports whether a blob is stored; a failing store counts as
-// absent (storing again is always safe).
-func blobExists(ctx context.Context, b Blobs, digest string) bool {
-	_, err := b.Stat(ctx, digest)
-	return err == nil
-}
-
-func blobPutBytes(ctx context.Context, b Blobs, data []byte) (string, error) {
-	d, _, err := b.Put(ctx, bytes.NewReader(data), 0)
-	return d, err
-}
+// Blobs is the blob store (a local directory or S3): Submit makes sure the
+// model is (still) stored when its submission commits.
+type Blobs = blob.Store
 
 // Options tune a Service; zero values take the defaults.
 type Options struct {

@@ -175,7 +175,7 @@ func (e *env) submitTo(v domain.Viewer, tgt domain.Target) (int64, error) {
 	modelN++
 	data := []byte("model " + strings.Repeat("x", modelN))
 	e.mu.Unlock()
-	d, err := blob.PutBytes(context.Background(), e.blobs, data)
+	d, err := blob.PutBytes(e.ctx, e.blobs, data)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -389,6 +389,17 @@ func TestSubmitRules(t *testing.T) {
 	if _, err := e.svc.JoinTeam(e.ctx, e.user("wes"), inv.Token, true); kind(err) != domain.KindNotFound || !strings.Contains(err.Error(), "expired") {
 		t.Errorf("expired link: %v", err)
 	}
+	// A withdrawn link says so.
+	inv2, err := e.svc.Invite(e.ctx, zed, "esr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.WithdrawInvitations(e.ctx, zed, "esr"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.JoinTeam(e.ctx, e.user("vic"), inv2.Token, true); kind(err) != domain.KindNotFound || !strings.Contains(err.Error(), "withdrawn") {
+		t.Errorf("withdrawn link: %v", err)
+	}
 }
 
 // TestTeams: create, rename, leave, and one team per participant.
@@ -434,6 +445,10 @@ func TestTeams(t *testing.T) {
 	}
 	if _, err := e.svc.CreateTeam(e.ctx, ann, "esr", ""); err != nil {
 		t.Fatalf("a solo team after leaving: %v", err)
+	}
+	// Any name is a name: "-" makes a team like any other.
+	if reg, err := e.svc.Register(e.ctx, e.user("dash"), "esr", true, "-"); err != nil || reg.TeamID == nil {
+		t.Errorf("team named -: %+v, %v", reg, err)
 	}
 }
 

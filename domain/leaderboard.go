@@ -155,7 +155,7 @@ func (s *Service) computeBoard(ctx context.Context, ci ChallengeInfo, p PhaseInf
 			rows[i].Entry = entry[rows[i].submission]
 		}
 	}
-	b.Rows, b.Device = rows, device
+	b.Rows, b.Device, b.rules = rows, device, rules
 	return b, nil
 }
 

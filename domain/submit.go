@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"github.com/srarena/srarena/blob"
 	"github.com/srarena/srarena/jobs"
 	"github.com/srarena/srarena/store"
 )
@@ -185,11 +186,11 @@ func (s *Service) Submit(ctx context.Context, v Viewer, t Target, up Upload) (in
 		// The transaction holds the digest's lock, so no refused upload can
 		// delete the blob from here to commit. One may have deleted it
 		// before the lock was taken: store the verified bytes again.
-		if s.blobs != nil && !blobExists(ctx, s.blobs, up.ModelSHA256) {
+		if s.blobs != nil && !blob.Exists(ctx, s.blobs, up.ModelSHA256) {
 			if len(up.Model) == 0 {
 				return fmt.Errorf("model %s vanished from the blob store", up.ModelSHA256)
 			}
-			if d, err := blobPutBytes(ctx, s.blobs, up.Model); err != nil || d != up.ModelSHA256 {
+			if d, err := blob.PutBytes(ctx, s.blobs, up.Model); err != nil || d != up.ModelSHA256 {
 				return fmt.Errorf("re-store model %s: %v", up.ModelSHA256, err)
 			}
 		}
@@ -484,4 +485,11 @@ func (s *Service) TeamSubmissions(ctx context.Context, v Viewer, slug, phase str
 		}
 	}
 	return subs, nil
+}
+
+// blobExists reports whether the store holds digest; an error reading it
+// counts as absent, so the caller stores the bytes again.
+func blobExists(ctx context.Context, b Blobs, digest string) bool {
+	_, err := b.Stat(ctx, digest)
+	return err == nil
 }

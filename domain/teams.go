@@ -56,7 +56,7 @@ func (s *Service) Register(ctx context.Context, v Viewer, slug string, acceptTer
 	if c.RegistrationMode == "approval" {
 		state = store.RegistrationPending
 	}
-	reg, err := s.st.Register(ctx, c.ID, v.UserID, state, teamName, s.now())
+	reg, err := s.st.Register(ctx, c.ID, v.UserID, state, true, teamName, s.now())
 	switch {
 	case store.TeamNameTaken(err):
 		return reg, &Error{Kind: KindConflict, Msg: "A team of that name exists in this challenge already; choose another name.", Err: err}
@@ -191,6 +191,16 @@ func (s *Service) Invite(ctx context.Context, v Viewer, slug string) (Invitation
 	return inv, nil
 }
 
+// WithdrawInvitations makes every invitation link of the viewer's team stop
+// working.
+func (s *Service) WithdrawInvitations(ctx context.Context, v Viewer, slug string) error {
+	t, err := s.MyTeam(ctx, v, slug)
+	if err != nil {
+		return err
+	}
+	return s.st.RevokeInvitations(ctx, t.ID, s.now())
+}
+
 // InvitationInfo is what an invitation link leads to.
 type InvitationInfo struct {
 	Challenge  store.Challenge
@@ -262,7 +272,7 @@ func (s *Service) JoinTeam(ctx context.Context, v Viewer, token string, acceptTe
 		if info.Challenge.RegistrationMode == "approval" {
 			state = store.RegistrationPending
 		}
-		if _, err := s.st.Register(ctx, info.Challenge.ID, v.UserID, state, "-", s.now()); err != nil && !errors.Is(err, store.ErrConflict) {
+		if _, err := s.st.Register(ctx, info.Challenge.ID, v.UserID, state, false, "", s.now()); err != nil && !errors.Is(err, store.ErrConflict) {
 			return store.Team{}, err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -169,10 +170,42 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return &Error{Status: http.StatusBadRequest, Msg: "The request body is not the expected JSON: " + err.Error() + ". See /api/v1/openapi.json.", Err: err}
 	}
-	if !CleanText(string(b)) {
+	// Raw invalid UTF-8 is replaced by json on decoding, and a NUL arrives
+	// escaped (\u0000): check both the body and what it decoded to.
+	if !CleanText(string(b)) || !cleanStrings(reflect.ValueOf(v)) {
 		return Errorf(http.StatusBadRequest, "The request contains a NUL byte or invalid UTF-8; nothing here accepts that.")
 	}
 	return nil
+}
+
+// cleanStrings reports whether every string reachable from v is CleanText.
+func cleanStrings(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.String:
+		return CleanText(v.String())
+	case reflect.Pointer, reflect.Interface:
+		return v.IsNil() || cleanStrings(v.Elem())
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if !cleanStrings(v.Field(i)) {
+				return false
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			if !cleanStrings(v.Index(i)) {
+				return false
+			}
+		}
+	case reflect.Map:
+		it := v.MapRange()
+		for it.Next() {
+			if !cleanStrings(it.Key()) || !cleanStrings(it.Value()) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 type registerIn struct {

@@ -114,6 +114,18 @@ func (h *TeamPages) Invite(w http.ResponseWriter, r *http.Request) error {
 	return h.render(w, r, http.StatusOK, templates.Team{InviteURL: h.BaseURL + "/join/" + inv.Token, InviteExpires: fmtTime(&inv.ExpiresAt)})
 }
 
+// Withdraw makes the team's invitation links stop working.
+// POST /c/{slug}/team/invitations/withdraw
+func (h *TeamPages) Withdraw(w http.ResponseWriter, r *http.Request) error {
+	slug := chi.URLParam(r, "slug")
+	if err := h.Domain.WithdrawInvitations(r.Context(), viewer(r), slug); err != nil {
+		return err
+	}
+	SetFlash(w, r, "The team's invitation links no longer work.")
+	SeeOther(w, r, "/c/"+slug+"/team")
+	return nil
+}
+
 // Rename renames the team. POST /c/{slug}/team/rename (name)
 func (h *TeamPages) Rename(w http.ResponseWriter, r *http.Request) error {
 	slug := chi.URLParam(r, "slug")

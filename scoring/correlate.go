@@ -69,7 +69,7 @@ func Correlate(metric string, x, y []float64) (Correlation, error) {
 	c.PearsonCI = fisherCI(c.Pearson, 1/math.Sqrt(float64(n-3)), n > 3)
 	c.SpearmanCI = fisherCI(c.Spearman, math.Sqrt(1.06/float64(n-3)), n > 3)
 	c.KendallCI = fisherCI(c.Kendall, math.Sqrt(0.437/float64(n-4)), n > 4)
-	c.LogFit = logFit(xs, ys)
+	c.LogFit = LogFit(xs, ys)
 	return c, nil
 }
 
@@ -151,7 +151,9 @@ func KendallTauB(x, y []float64) float64 {
 	return (conc - disc) / den
 }
 
-func logFit(x, y []float64) Fit {
+// LogFit fits log10(y) = Intercept + Slope·log10(x) by least squares over
+// the pairs where both are positive: the line of a log-log chart.
+func LogFit(x, y []float64) Fit {
 	var lx, ly []float64
 	for i := range x {
 		if x[i] > 0 && y[i] > 0 {

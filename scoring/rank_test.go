@@ -218,6 +218,77 @@ func TestRulesJSONAndValidate(t *testing.T) {
 	}
 }
 
+// A row marked ranked 0 without a reason (a previous winner listed for
+// reference) stays out of the field: it gets no rank, the others' ranks and
+// rank sums are as if it were absent, and it is not in the correlations.
+func TestRankResultsKeepsNotCompetingOut(t *testing.T) {
+	read := func(s string) *Results {
+		t.Helper()
+		r, err := ReadResultsCSV(strings.NewReader(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	const head = "team,ranked,ave_time_ms,psnr_val,psnr_test,params_m,flops_g,acts_m,mem_mb,conv\n"
+	field := "A,1,30,29.1,27.1,0.30,20,80,500,40\n" +
+		"B,1,20,29.0,27.0,0.40,25,90,400,50\n" +
+		"C,1,40,29.2,27.2,0.20,15,70,300,30\n" +
+		"Low,0,10,28.0,26.0,0.10,5,50,100,20\n" // fails the PSNR gate: keeps the gate's reason
+	winner := "Old winner,0,5,29.5,27.5,0.10,5,50,100,20\n"
+	rules, _ := Preset("ntire2023")
+
+	without, _, err := RankResults(read(head+field), rules, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	with, ranked, err := RankResults(read(head+field+winner), rules, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(with.Rows) != len(without.Rows)+1 {
+		t.Fatalf("%d rows, want %d", len(with.Rows), len(without.Rows)+1)
+	}
+	for i, row := range without.Rows { // same ranks, sums and order for the field
+		for c, h := range without.Header {
+			if got := with.Rows[i][with.Col(h)]; got != row[c] {
+				t.Errorf("row %s column %s = %q with the reference row, %q without", row[0], h, got, row[c])
+			}
+		}
+	}
+	last := with.Rows[len(with.Rows)-1]
+	if last[0] != "Old winner" || last[with.Col("ranked")] != "0" || last[with.Col("unranked_reason")] != NotCompeting ||
+		last[with.Col("time_rank")] != "" || last[with.Col("overall_rank")] != "" {
+		t.Errorf("reference row = %q", last)
+	}
+	if r := ranked[len(ranked)-1]; r.Rank != 0 || r.Index != 4 || r.Unranked != NotCompeting {
+		t.Errorf("reference Ranked = %+v", r)
+	}
+	low := with.Rows[len(with.Rows)-2]
+	if low[0] != "Low" || !strings.Contains(low[with.Col("unranked_reason")], "below the required") {
+		t.Errorf("gated row = %q", low)
+	}
+	// A reason in the input means the row was gated, not withdrawn: the
+	// rules decide again.
+	withReason := read("team,ranked,unranked_reason,ave_time_ms,psnr_val,psnr_test,params_m,flops_g,acts_m,mem_mb,conv\n" +
+		"A,1,,30,29.1,27.1,0.30,20,80,500,40\nW,0,psnr below gate,5,29.5,27.5,0.10,5,50,100,20\n")
+	out, _, err := RankResults(withReason, rules, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Rows[0][0] != "W" || out.Rows[0][out.Col("ranked")] != "1" {
+		t.Errorf("a row with an input reason is re-ranked by the rules: %q", out.Rows)
+	}
+	// The correlations use the competing rows only.
+	cs, err := CorrelateResults(read(head + field + winner))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs[0].N != 3 {
+		t.Errorf("correlation n = %d, want 3 (ranked rows only)", cs[0].N)
+	}
+}
+
 // Unranked rows say why in words a participant understands (issue #7).
 func TestGateReasonInWords(t *testing.T) {
 	for _, tc := range []struct {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -114,8 +115,9 @@ func (t *Results) col(name string) int {
 // columns (an empty cell is a missing value); SubmittedAt from an optional
 // RFC 3339 "submitted_at" column; Baseline from an optional "baseline" column
 // (1/true), or else when the team name contains "baseline" (the NTIRE tables
-// name the reference row "RFDN baseline"). The "ranked" column is input to
-// nothing here: the rules' gates decide.
+// name the reference row "RFDN baseline"). The "ranked" column is not read
+// here: the rules' gates decide, except that RankResults keeps rows marked
+// as not competing out of the field (see NotCompeting).
 func (t *Results) Entries() ([]Entry, error) {
 	team := t.Col("team")
 	subm, basecol := t.Col("submitted_at"), t.Col("baseline")
@@ -158,6 +160,73 @@ func (t *Results) Entries() ([]Entry, error) {
 	return out, nil
 }
 
+// NotCompeting is the unranked reason of a row the input marks as not
+// competing: "ranked" 0 without a gate reason, though the rules would rank
+// it (a previous winner listed for reference, say).
+const NotCompeting = "not competing: listed for reference (ranked 0 in the input)"
+
+// notCompeting reports whether row i is marked as not competing: its
+// "ranked" cell is 0 and its "unranked_reason" cell (if the column exists) is
+// empty. Baselines are never ranked anyway and keep their own reason.
+func (t *Results) notCompeting(i int, e Entry) bool {
+	rc, uc := t.Col("ranked"), t.Col("unranked_reason")
+	if rc < 0 || e.Baseline || strings.TrimSpace(t.Rows[i][rc]) != "0" {
+		return false
+	}
+	return uc < 0 || strings.TrimSpace(t.Rows[i][uc]) == ""
+}
+
+// rankCompeting is Rank over the rows that compete. A row marked as not
+// competing that the gates would rank is left out of the field (it would
+// shift everyone's rank sums) and listed unranked with NotCompeting; one
+// the gates refuse keeps the gate's reason. Unranked rows come after the
+// ranked ones, in input order; Index is the row's index in t.
+func rankCompeting(t *Results, r Rules, baseline map[string]float64, entries []Entry) ([]Ranked, error) {
+	first, err := Rank(r, baseline, entries)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Ranked, 0, len(entries))
+	var keep []int // indices of t.Rows in the field
+	var unranked []Ranked
+	for _, rk := range first {
+		switch {
+		case rk.Rank > 0 && t.notCompeting(rk.Index, rk.Entry):
+			rk.Rank, rk.Unranked, rk.MetricRanks = 0, NotCompeting, nil
+			for ti := range rk.Tracks {
+				rk.Tracks[ti].Rank, rk.Tracks[ti].Value = 0, math.NaN()
+			}
+			unranked = append(unranked, rk)
+		case rk.Rank == 0:
+			unranked = append(unranked, rk)
+		default:
+			keep = append(keep, rk.Index)
+		}
+	}
+	if !hasNotCompeting(unranked) {
+		return first, nil // nothing left out: the field is everyone
+	}
+	slices.Sort(keep)
+	field := make([]Entry, len(keep))
+	for k, i := range keep {
+		field[k] = entries[i]
+	}
+	second, err := Rank(r, baseline, field)
+	if err != nil {
+		return nil, err
+	}
+	for _, rk := range second {
+		rk.Index = keep[rk.Index]
+		out = append(out, rk) // all ranked: the gates passed them before
+	}
+	slices.SortStableFunc(unranked, func(a, b Ranked) int { return a.Index - b.Index })
+	return append(out, unranked...), nil
+}
+
+func hasNotCompeting(rs []Ranked) bool {
+	return slices.ContainsFunc(rs, func(r Ranked) bool { return r.Unranked == NotCompeting })
+}
+
 // RankResults ranks the table's rows with rules and returns the table with
 // srarena's columns filled in, rows in Rank's order: "ranked" (1/0), the
 // per-metric rank columns (time_rank, params_rank, flops_rank, acts_rank,
@@ -170,7 +239,7 @@ func RankResults(t *Results, r Rules, baseline map[string]float64) (*Results, []
 	if err != nil {
 		return nil, nil, err
 	}
-	ranked, err := Rank(r, baseline, entries)
+	ranked, err := rankCompeting(t, r, baseline, entries)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -251,4 +320,11 @@ func (t *Results) WriteCSV(w io.Writer) error {
 		return fmt.Errorf("write results csv: %w", err)
 	}
 	return nil
+}
+
+// ResultsMetric returns the metric key of a known results CSV column (the
+// name CorrelateResults and Entries use), and whether the column is known.
+func ResultsMetric(column string) (string, bool) {
+	k, ok := csvMetricColumns[column]
+	return k, ok
 }

@@ -4,7 +4,7 @@
 //   shows the upload's progress; the answer (the submission page, or the
 //   challenge page with the refusal) replaces the page in place;
 // - a live submission page ([data-poll]) polls its status endpoint every
-//   second while queued or running and updates status, queue position,
+//   second while queued, every half second while running and updates status, queue position,
 //   "image i of N", message and log in place; when it ends, the page's
 //   content is fetched again and swapped in, without a reload;
 // - <time data-local-time> elements gain the viewer's local time.
@@ -122,7 +122,9 @@
               .catch(function () { window.location.reload(); });
             return;
           }
-          setTimeout(tick, 1000);
+          // Half-second steps while running, so "image i of N" shows
+          // even when images take well under a second each.
+          setTimeout(tick, s.status === "running" ? 500 : 1000);
         })
         .catch(function () {
           failures++;
@@ -145,4 +147,54 @@
   } else {
     init(document);
   }
+})();
+
+// Sortable leaderboard: the column headings are links that sort on the
+// server (works without JavaScript); with it, a click sorts in place, within
+// each group of rows (ranked entries stay above the unranked ones), and the
+// address is updated so a reload keeps the order.
+(function () {
+  "use strict";
+  var table = document.querySelector("table.sortable");
+  if (!table) return;
+  var heads = table.querySelectorAll("thead th");
+  function value(row, i) {
+    var cell = row.children[i];
+    if (!cell) return "";
+    // data-v is the sort value where it differs from the text shown.
+    return cell.hasAttribute("data-v") ? cell.getAttribute("data-v") : cell.textContent.trim();
+  }
+  function sortBy(i, desc) {
+    table.querySelectorAll("tbody").forEach(function (tb) {
+      var rows = Array.prototype.filter.call(tb.rows, function (r) { return !r.classList.contains("group"); });
+      rows.sort(function (a, b) {
+        var va = value(a, i), vb = value(b, i);
+        if (va === "" || vb === "") return (va === "") - (vb === "");
+        var na = parseFloat(va), nb = parseFloat(vb), c;
+        if (!isNaN(na) && !isNaN(nb) && String(na) !== "NaN") c = na - nb;
+        else c = va.toLowerCase() < vb.toLowerCase() ? -1 : va.toLowerCase() > vb.toLowerCase() ? 1 : 0;
+        return desc ? -c : c;
+      });
+      rows.forEach(function (r) { tb.appendChild(r); });
+    });
+    heads.forEach(function (th, j) {
+      if (j === i) th.setAttribute("aria-sort", desc ? "descending" : "ascending");
+      else th.removeAttribute("aria-sort");
+    });
+  }
+  heads.forEach(function (th, i) {
+    var a = th.querySelector("a");
+    if (!a) return;
+    a.addEventListener("click", function (ev) {
+      ev.preventDefault();
+      var url = new URL(a.href, location.href);
+      var desc = url.searchParams.get("dir") === "desc";
+      sortBy(i, desc);
+      // The next click on this heading reverses the order.
+      var next = new URL(url);
+      if (desc) next.searchParams.delete("dir"); else next.searchParams.set("dir", "desc");
+      a.href = next.pathname + next.search;
+      history.replaceState(null, "", url.pathname + url.search);
+    });
+  });
 })();

@@ -62,7 +62,7 @@ func (s *Store) StartEvaluation(ctx context.Context, submissionID int64, worker 
 	err = s.pool.QueryRow(ctx, `
 		UPDATE submissions
 		SET status = 'running', attempts = attempts + 1, worker = $2, started_at = now(),
-		    finished_at = NULL, message = '', images_done = 0, images_total = 0, outcome = NULL, charged = true
+		    finished_at = NULL, message = '', outcome = NULL, charged = true, images_done = 0, images_total = 0
 		WHERE id = $1 AND status IN ('queued', 'running')
 		RETURNING attempts`, submissionID, worker).Scan(&attempt)
 	if err == pgx.ErrNoRows {

@@ -107,7 +107,7 @@ func TestCreateSubmissionQuotaAndRollback(t *testing.T) {
 	if err != nil || len(phases) != 1 || len(phases[0].Datasets) != 1 || phases[0].Datasets[0].ID != dsID || phases[0].QuotaDaily != 2 {
 		t.Fatalf("default phase: %+v, %v", phases, err)
 	}
-	reg, err := s.Register(ctx, chID, u.ID, store.RegistrationApproved, "", time.Now())
+	reg, err := s.Register(ctx, chID, u.ID, store.RegistrationApproved, true, "", time.Now())
 	if err != nil || reg.TeamID == nil {
 		t.Fatalf("Register: %+v, %v", reg, err)
 	}

@@ -63,20 +63,19 @@ type querier interface {
 
 // quotaUsage is the one place that decides what counts against a quota:
 // every submission of the team in the phase except those cancelled, and
-// those that failed for a reason of the platform's (before a worker
-// started them, with the platform's failure message, or that the runner
-// marked uncharged, see runner/outcome). Models refused at
-// upload never get a row, so they never count either.
+// those that failed for a reason of the platform's: before a worker started
+// them, not charged (the runner's outcome: missing data, retries run out, a
+// lost worker; see runner/outcome), or, for rows from before that flag, with
+// the platform's failure message. Models refused at upload never get a row,
+// so they never count either.
 func quotaUsage(ctx context.Context, q querier, teamID, phaseID int64, now time.Time) (QuotaUsage, error) {
 	u := QuotaUsage{DayStart: DayStart(now)}
 	err := q.QueryRow(ctx, `
 		WITH counted AS (
 			SELECT created_at, status FROM submissions
 			WHERE team_id = $1 AND phase_id = $2 AND NOT is_baseline
-			  AND status <> 'cancelled'
-			  AND NOT (status = 'failed' AND (started_at IS NULL OR message = $4))
-			  -- the runner marks failures of the platform's own uncharged
-			  AND charged)
+			  AND status <> 'cancelled' AND charged
+			  AND NOT (status = 'failed' AND (started_at IS NULL OR message = $4)))
 		SELECT count(*) FILTER (WHERE created_at >= $3),
 		       count(*),
 		       count(*) FILTER (WHERE status IN ('queued', 'running'))
@@ -102,7 +101,9 @@ func (u QuotaUsage) Exceeded(q Quota) *QuotaError {
 	return nil
 }
 
-// NewSubmission is what an upload stores.
+// NewSubmission is what an upload stores. PhaseID and TeamID 0 leave them
+// to migration 0006's defaults (the dataset's phase, the uploader's team),
+// for callers that predate phases and teams.
 type NewSubmission struct {
 	ChallengeID int64
 	PhaseID     int64
@@ -125,9 +126,7 @@ type NewSubmission struct {
 // enqueue may also make sure the blob is (still) stored. The team's row is
 // locked first so that concurrent uploads of one team cannot both slip
 // under a quota. Returns a *QuotaError (errors.Is ErrQuotaExceeded) when a
-// quota is used up. A zero PhaseID or TeamID is stored as NULL, so
-// migration 0006's trigger fills them in (writers that predate phases, such
-// as the runner's tests).
+// quota is used up.
 func (s *Store) CreateSubmission(ctx context.Context, ns NewSubmission, quota Quota,
 	enqueue func(ctx context.Context, tx pgx.Tx, id int64) error) (int64, error) {
 	var id int64
@@ -160,7 +159,7 @@ func (s *Store) CreateSubmission(ctx context.Context, ns NewSubmission, quota Qu
 		err = tx.QueryRow(ctx, `
 			INSERT INTO submissions (challenge_id, phase_id, team_id, user_id, dataset_id, label, method_name, description,
 			    model_sha256, model_bytes, profile, data_range, status, created_at)
-			VALUES ($1, NULLIF($2::bigint, 0), NULLIF($3::bigint, 0), $4, $5, $6, $7, $8, $9, $10, $11, $12, 'queued', $13)
+			VALUES ($1, NULLIF($2, 0), NULLIF($3, 0), $4, $5, $6, $7, $8, $9, $10, $11, $12, 'queued', $13)
 			RETURNING id`,
 			ns.ChallengeID, ns.PhaseID, ns.TeamID, ns.UserID, ns.DatasetID, ns.Label, ns.MethodName, ns.Description,
 			ns.ModelSHA256, ns.ModelBytes, ns.Profile, dr, now).Scan(&id)
@@ -234,7 +233,7 @@ func (s *Store) DeleteModelIfUnused(ctx context.Context, digest string, del func
 const submissionColumns = `s.id, s.challenge_id, s.user_id, coalesce(u.username, ''), s.dataset_id, s.label,
 	s.model_sha256, s.model_bytes, s.profile, s.data_range, s.is_baseline, s.status, s.message, s.attempts, s.worker,
 	s.created_at, s.started_at, s.finished_at, s.phase_id, s.team_id, coalesce(t.name, ''), s.method_name,
-	s.description, s.selected, s.hidden_reason, s.cancelled_at, s.images_done, s.images_total`
+	s.description, s.selected, s.hidden_reason, s.cancelled_at, s.images_done, s.images_total, s.synthetic`
 
 const submissionFrom = `submissions s LEFT JOIN users u ON u.id = s.user_id LEFT JOIN teams t ON t.id = s.team_id`
 
@@ -242,7 +241,7 @@ func scanSubmission(row interface{ Scan(...any) error }, s *Submission, extra ..
 	dst := []any{&s.ID, &s.ChallengeID, &s.UserID, &s.Username, &s.DatasetID, &s.Label,
 		&s.ModelSHA256, &s.ModelBytes, &s.Profile, &s.DataRange, &s.IsBaseline, &s.Status, &s.Message, &s.Attempts, &s.Worker,
 		&s.CreatedAt, &s.StartedAt, &s.FinishedAt, &s.PhaseID, &s.TeamID, &s.TeamName, &s.MethodName,
-		&s.Description, &s.Selected, &s.HiddenReason, &s.CancelledAt, &s.ImagesDone, &s.ImagesTotal}
+		&s.Description, &s.Selected, &s.HiddenReason, &s.CancelledAt, &s.ImagesDone, &s.ImagesTotal, &s.Synthetic}
 	return row.Scan(append(dst, extra...)...)
 }
 
@@ -341,8 +340,8 @@ func (s *Store) SubmissionsOfTeam(ctx context.Context, teamID, phaseID int64) ([
 
 // FinishedWithResults lists every finished submission of a phase on one
 // dataset that has a result, baselines included, oldest first: the input of
-// ranking. Submissions an organizer hid, and those of disqualified teams,
-// are left out. Results on different
+// ranking. Submissions an organizer hid, and those of disqualified teams, are
+// left out. Results on different
 // datasets are never ranked together. The results come without their
 // per-image table (Result.PerImage is nil): the public leaderboard calls
 // this, and must not read and parse every image of every result on each

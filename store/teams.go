@@ -101,10 +101,10 @@ func (s *Store) RegistrationOf(ctx context.Context, challengeID, userID int64) (
 }
 
 // Register records the user's registration (terms accepted at now, in
-// state) and, unless teamName is "-", puts them in a new team: teamName, or
-// a solo team named after the user when teamName is "". ErrConflict when
-// already registered or the team name is taken (the message says which).
-func (s *Store) Register(ctx context.Context, challengeID, userID int64, state, teamName string, now time.Time) (Registration, error) {
+// state) and, when withTeam, puts them in a new team: teamName, or a solo
+// team named after the user when teamName is "". ErrConflict when already
+// registered or the team name is taken (the message says which).
+func (s *Store) Register(ctx context.Context, challengeID, userID int64, state string, withTeam bool, teamName string, now time.Time) (Registration, error) {
 	r := Registration{ChallengeID: challengeID, UserID: userID, State: state, TermsAcceptedAt: now}
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `
@@ -114,7 +114,7 @@ func (s *Store) Register(ctx context.Context, challengeID, userID int64, state, 
 		if err != nil {
 			return translate(err, "register")
 		}
-		if teamName == "-" {
+		if !withTeam {
 			return nil
 		}
 		id, err := createTeam(ctx, tx, challengeID, userID, teamName, now)

@@ -92,6 +92,9 @@ type Submission struct {
 	CreatedAt    time.Time
 	StartedAt    *time.Time
 	FinishedAt   *time.Time
+	// Synthetic marks a submission made up by srarena seed (demos, load
+	// tests): its result was never measured, and every page says so.
+	Synthetic bool
 }
 
 // Result is what an evaluation measured.

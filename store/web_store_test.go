@@ -48,7 +48,7 @@ func newFixture(t *testing.T) fixture {
 	if err != nil || len(ps) != 1 {
 		t.Fatalf("phases: %+v, %v", ps, err)
 	}
-	reg, err := s.Register(ctx, f.chID, u.ID, store.RegistrationApproved, "", time.Now())
+	reg, err := s.Register(ctx, f.chID, u.ID, store.RegistrationApproved, true, "", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -98,7 +98,7 @@ func TestParticipantAuthorization(t *testing.T) {
 			t.Errorf("anonymous POST %s: %d", path, r.status)
 		}
 	}
-	for _, path := range []string{"/c/esr/team/rename", "/c/esr/team/leave", "/c/esr/team/invite", "/c/esr/team"} {
+	for _, path := range []string{"/c/esr/team/rename", "/c/esr/team/leave", "/c/esr/team/invite", "/c/esr/team/invitations/withdraw", "/c/esr/team"} {
 		if r := ann.post(path, url.Values{"name": {"Hijacked"}}); r.status != http.StatusForbidden {
 			t.Errorf("POST %s without the CSRF token: %d, want 403", path, r.status)
 		}

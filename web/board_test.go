@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 )
 
 // baseline inserts a finished baseline run (no user) on dataset dsID.
@@ -146,26 +145,5 @@ func TestLeaderboardWarmupColumn(t *testing.T) {
 		if !strings.Contains(page.body, s) {
 			t.Errorf("page lacks %q", s)
 		}
-	}
-}
-
-// TestLeaderboardCached: with the cache on, a new result shows up only once
-// the cached board expires, for the page and the JSON alike.
-func TestLeaderboardCached(t *testing.T) {
-	t.Parallel()
-	a := newApp(t, challengeOpts{boardCache: time.Hour})
-	a.user("cara")
-	if b := a.board(); len(b.Rows) != 0 {
-		t.Fatalf("rows %+v", b.Rows)
-	}
-	a.finished("cara", a.dsID, "29.50", 10, "[]")
-	if b := a.board(); len(b.Rows) != 0 {
-		t.Errorf("JSON recomputed within the cache's lifetime: %+v", b.Rows)
-	}
-	if page := a.browser().get("/c/esr/leaderboard"); strings.Contains(page.body, "cara") {
-		t.Error("page recomputed within the cache's lifetime")
-	}
-	if r := a.browser().get("/c/nope/leaderboard.json"); r.status != 404 {
-		t.Errorf("unknown challenge: %d", r.status)
 	}
 }

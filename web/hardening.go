@@ -3,6 +3,7 @@ package web
 import (
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -171,4 +172,44 @@ type countedConn struct {
 func (c *countedConn) Close() error {
 	c.once.Do(c.release)
 	return c.Conn.Close()
+}
+
+// fromTrustedProxy takes the client's address from X-Forwarded-For when the
+// connection comes from a trusted reverse proxy: the rightmost address that
+// is not itself a trusted proxy (the proxies append; anything left of that
+// the client could have forged). Every per-address limit (logins, sign-ups)
+// then counts clients, not the proxy.
+func fromTrustedProxy(trusted []netip.Prefix) func(http.Handler) http.Handler {
+	isTrusted := func(a netip.Addr) bool {
+		for _, p := range trusted {
+			if p.Contains(a.Unmap()) {
+				return true
+			}
+		}
+		return false
+	}
+	return func(next http.Handler) http.Handler {
+		if len(trusted) == 0 {
+			return next
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			peer, err := netip.ParseAddrPort(r.RemoteAddr)
+			if err == nil && isTrusted(peer.Addr()) {
+				hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+				for i := len(hops) - 1; i >= 0; i-- {
+					a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+					if err != nil {
+						break // garbage: keep the proxy's address
+					}
+					if !isTrusted(a) {
+						r2 := *r
+						r2.RemoteAddr = netip.AddrPortFrom(a.Unmap(), 0).String()
+						r = &r2
+						break
+					}
+				}
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
 }

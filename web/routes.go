@@ -30,7 +30,8 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 		Slots:    handlers.NewUploadSlots(handlers.UploadInspections, s.cfg.UploadSlotWait),
 		InFlight: handlers.NewInFlight(handlers.UploadsInFlightPerUser)}
 	subs := &handlers.SubmissionPages{Base: base, Domain: d.Domain, Blobs: d.Blobs}
-	board := &handlers.Leaderboard{Base: base, Domain: d.Domain}
+	fast := &handlers.FastBoard{Base: base, Domain: d.Domain, Cache: s.pages, Store: d.Store}
+	analysis := &handlers.Analysis{Base: base}
 	health := &handlers.Health{DB: d.Store.Pool()}
 	account := &handlers.Account{Base: base, Store: d.Store, Server: s.publicURL()}
 	api := &handlers.API{Base: base, Domain: d.Domain, Upload: upload}
@@ -38,7 +39,7 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 		Models: handlers.BaselineModels{Blobs: d.Blobs, Inspect: d.Inspect, Store: d.Store}}
 
 	r := chi.NewRouter()
-	r.Use(requestLog(d.Log), recoverer(ea), securityHeaders(s.cfg.secure()), rejectBadBytes(ea))
+	r.Use(fromTrustedProxy(s.cfg.TrustedProxies), requestLog(d.Log), recoverer(ea), securityHeaders(s.cfg.secure()), rejectBadBytes(ea))
 	r.NotFound(h(func(http.ResponseWriter, *http.Request) error { return handlers.ErrNotFound }))
 	r.MethodNotAllowed(h(func(http.ResponseWriter, *http.Request) error {
 		return handlers.Errorf(http.StatusMethodNotAllowed, "This address does not accept that method.")
@@ -76,6 +77,20 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 	// Outside sessions: no database work beyond what they need.
 	r.Method(http.MethodGet, "/healthz", h(health.Check))
 	r.Handle(static.Prefix+"*", assets)
+	// Stateless: a CSV in, coefficients out; nothing stored, no session.
+	r.Post("/api/v1/analysis", h(analysis.API))
+
+	// Public read-only pages, rendered once per change (pagecache); no
+	// cookie for anonymous readers.
+	r.Group(func(r chi.Router) {
+		r.Use(sess.loadIfCookie)
+		r.Get("/c/{slug}/leaderboard", h(fast.Show))
+		r.Get("/c/{slug}/leaderboard.json", h(fast.JSON))
+		r.Get("/c/{slug}/leaderboard.csv", h(fast.CSV))
+		r.Get("/c/{slug}/analysis", h(fast.Analysis))
+		r.Get("/analysis/{ref}", h(analysis.Reference))
+		r.Get("/analysis/{ref}/table.csv", h(analysis.ReferenceCSV))
+	})
 
 	r.Group(func(r chi.Router) {
 		r.Use(sess.load, crossOrigin(cop, ea))
@@ -90,8 +105,7 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 			r.Post("/login", h(auth.Login))
 			r.Post("/logout", h(auth.Logout))
 			r.Get("/c/{slug}", h(challenges.Show))
-			r.Get("/c/{slug}/leaderboard", h(board.Show))
-			r.Get("/c/{slug}/leaderboard.json", h(board.JSON))
+			r.Get("/analysis", h(analysis.Index))
 
 			r.Group(func(r chi.Router) {
 				r.Use(requireUser)
@@ -109,6 +123,7 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 				r.Get("/c/{slug}/team", h(teams.Show))
 				r.Post("/c/{slug}/team", h(teams.Create))
 				r.Post("/c/{slug}/team/invite", h(teams.Invite))
+				r.Post("/c/{slug}/team/invitations/withdraw", h(teams.Withdraw))
 				r.Post("/c/{slug}/team/rename", h(teams.Rename))
 				r.Post("/c/{slug}/team/leave", h(teams.Leave))
 				r.Get("/join/{token}", h(teams.JoinForm))
@@ -146,6 +161,7 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 		// A dataset archive streams too; the handler checks csrf_token.
 		r.With(requireUser, csrfStreamed(ea)).Post("/admin/c/{slug}/datasets", h(admin.ImportDataset))
 		r.With(requireUser, csrfStreamed(ea)).Post("/admin/c/{slug}/baselines", h(admin.AddBaseline))
+		r.With(csrfStreamed(ea)).Post("/analysis", h(analysis.Upload))
 	})
 	return r
 }

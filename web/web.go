@@ -11,12 +11,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/srarena/srarena/blob"
 	"github.com/srarena/srarena/domain"
 	"github.com/srarena/srarena/handlers"
+	"github.com/srarena/srarena/pagecache"
 	"github.com/srarena/srarena/static"
 	"github.com/srarena/srarena/store"
 )
@@ -39,11 +41,9 @@ type Config struct {
 	// TrustedOrigins are other origins (scheme://host[:port]) allowed to
 	// POST, for example a second hostname of the same site.
 	TrustedOrigins []string
-	// LeaderboardCacheTTL is how long a computed leaderboard is served
-	// before it is computed again (per challenge, per process, expired by
-	// time only: a new result appears at most this late). 0 means
-	// domain.DefaultBoardTTL (5 s); negative turns the cache
-	// off.
+	// LeaderboardCacheTTL is ignored: public boards are cached by
+	// pagecache until the database says they changed (migration 0021).
+	// Kept so that existing configurations still compile.
 	LeaderboardCacheTTL time.Duration
 	// ReadHeaderTimeout bounds reading a request's headers; 0 means
 	// DefaultReadHeaderTimeout.
@@ -58,6 +58,9 @@ type Config struct {
 	// MaxConnsPerIP caps one client address's open connections; 0 means
 	// DefaultMaxConnsPerIP, negative turns the cap off (behind a proxy).
 	MaxConnsPerIP int
+	// TrustedProxies are reverse proxies whose X-Forwarded-For names the
+	// client (see fromTrustedProxy); empty trusts none.
+	TrustedProxies []netip.Prefix
 	// DemoLogin lets the demo account log in (see handlers.DemoEmail);
 	// only `srarena up` on loopback with its private database sets it.
 	DemoLogin bool
@@ -94,9 +97,11 @@ type Deps struct {
 
 // Server is the web server. Build it with New.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	handler http.Handler
+	cfg      Config
+	log      *slog.Logger
+	handler  http.Handler
+	versions *pagecache.Versions // what invalidates pages
+	pages    *pagecache.Cache    // public pages, rendered once per change
 }
 
 // New builds the server and its route table.
@@ -108,7 +113,10 @@ func New(cfg Config, d Deps) (*Server, error) {
 		d.Inspect = handlers.ONNXInspect
 	}
 	if d.Domain == nil {
-		d.Domain = domain.New(d.Store, d.Jobs, d.Blobs, domain.Options{Now: d.Now, BoardTTL: cfg.LeaderboardCacheTTL})
+		// The public pages keep boards in pagecache, invalidated by the
+		// database itself; the domain's time-based cache would only serve
+		// them late, so it is off.
+		d.Domain = domain.New(d.Store, d.Jobs, d.Blobs, domain.Options{Now: d.Now, BoardTTL: -1})
 	}
 	if cfg.SessionTTL == 0 {
 		cfg.SessionTTL = 30 * 24 * time.Hour
@@ -146,9 +154,19 @@ func New(cfg Config, d Deps) (*Server, error) {
 		}
 	}
 	s := &Server{cfg: cfg, log: d.Log}
+	s.versions, s.pages = newPageCache(d)
 	s.handler = s.routes(d, assets, hasher, cop)
 	return s, nil
 }
+
+// WatchChanges listens for board changes until ctx ends, so that public
+// pages are cached between changes (Serve runs it; without it nothing is
+// cached and every request renders afresh).
+func (s *Server) WatchChanges(ctx context.Context) { s.versions.Run(ctx) }
+
+// PagesLive reports whether WatchChanges is listening, i.e. public pages
+// are being cached.
+func (s *Server) PagesLive() bool { return s.versions.Live() }
 
 // publicURL is the site's base URL for pages that print commands.
 func (s *Server) publicURL() string {
@@ -188,6 +206,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	ln = limitPerIP(ln, s.cfg.MaxConnsPerIP)
 	go func() { errc <- srv.Serve(ln) }()
+	lctx, stopListen := context.WithCancel(ctx)
+	defer stopListen()
+	go s.WatchChanges(lctx)
 	s.log.InfoContext(ctx, "web: listening", "addr", ln.Addr().String(), "base_url", s.cfg.BaseURL)
 	select {
 	case err := <-errc:

@@ -44,6 +44,7 @@ type app struct {
 	store   *store.Store
 	blobDir string
 	srv     *httptest.Server
+	server  *web.Server
 	chID    int64
 	dsID    int64
 	web     *web.Server
@@ -86,7 +87,7 @@ func newApp(t testing.TB, co challengeOpts) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &app{t: t, pool: pool, store: st, blobDir: dir, web: s}
+	a := &app{t: t, pool: pool, store: st, blobDir: dir, server: s, web: s}
 	rules, _ := scoring.Preset("aim2020")
 	rj, _ := json.Marshal(rules)
 	if co.maxUpload == 0 {

@@ -156,7 +156,7 @@ func TestBrowserUploadAndLiveStatus(t *testing.T) {
 	}
 	// A plain conv net that takes a few seconds on the demo images, so the
 	// page can be seen running image by image.
-	slowModel, err := onnxbuild.ConvNet(4, 96, 8, 1)
+	slowModel, err := onnxbuild.ConvNet(4, 128, 10, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

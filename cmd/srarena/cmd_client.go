@@ -273,7 +273,7 @@ func runSubmit(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		wctx, cancel = context.WithTimeout(ctx, *waitMax)
 		defer cancel()
 	}
-	raw, sub, err = waitFor(wctx, c, sub.ID, *poll, stderr)
+	raw, sub, err = waitForSubmission(wctx, c, sub.ID, *poll, stderr)
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 		return &exitError{code: exitUsage, err: fmt.Errorf("gave up waiting after %v; submission #%d goes on (srarena status %d)", *waitMax, sub.ID, sub.ID)}
 	}
@@ -283,8 +283,8 @@ func runSubmit(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return report(stdout, raw, sub, *asJSON)
 }
 
-// waitFor polls a submission until it ends, showing where it stands.
-func waitFor(ctx context.Context, c *apiclient.Client, id int64, every time.Duration, stderr io.Writer) (json.RawMessage, submissionJSON, error) {
+// waitForSubmission polls a submission until it ends, showing where it stands.
+func waitForSubmission(ctx context.Context, c *apiclient.Client, id int64, every time.Duration, stderr io.Writer) (json.RawMessage, submissionJSON, error) {
 	line := newStatusLine(stderr)
 	defer line.finish()
 	failures := 0

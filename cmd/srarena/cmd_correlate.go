@@ -6,6 +6,7 @@ import (
 	"io"
 	"text/tabwriter"
 
+	"github.com/srarena/srarena/analysis"
 	"github.com/srarena/srarena/scoring"
 )
 
@@ -33,7 +34,7 @@ func runCorrelate(_ context.Context, args []string, stdout, _ io.Writer) error {
 		return err
 	}
 	if *asJSON {
-		return printJSON(stdout, cs)
+		return analysis.WriteJSON(stdout, cs) // the form POST /api/v1/analysis returns
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "runtime vs\tn\tpearson r [95% CI]\tspearman rho [95% CI]\tkendall tau-b [95% CI]\tlog-log slope")

@@ -22,10 +22,10 @@ import (
 type platform struct {
 	url         string
 	dbURL       string // for the operator commands
-	pool        *pgxpool.Pool
 	startWorker func()
 	// reseed runs the demo seed again (it must be a no-op).
 	reseed func() (created bool, err error)
+	pool   *pgxpool.Pool
 	// bucket is the S3 bucket of an "s3" platform.
 	bucket string
 }
@@ -88,7 +88,7 @@ func startPlatformOn(t *testing.T, ortLib, blobStore string) *platform {
 	t.Cleanup(ts.Close)
 	var once sync.Once
 	reseed := func() (bool, error) { return seedDemo(ctx, st, blobs, client) }
-	return &platform{url: ts.URL, dbURL: dbURL, pool: pool, bucket: bucket, reseed: reseed, startWorker: func() {
+	return &platform{url: ts.URL, dbURL: dbURL, reseed: reseed, pool: pool, bucket: bucket, startWorker: func() {
 		once.Do(func() {
 			if err := client.Start(ctx); err != nil {
 				t.Fatal(err)

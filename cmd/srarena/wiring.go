@@ -121,7 +121,8 @@ func newWebServer(cfg config.Config, st *store.Store, blobs blob.Store, jobsClie
 	if conns <= 0 {
 		conns = -1 // web: negative is off, 0 the default
 	}
-	return web.New(web.Config{Addr: cfg.Addr, BaseURL: cfg.BaseURL, DemoLogin: demoLogin, MaxConnsPerIP: conns}, web.Deps{
+	return web.New(web.Config{Addr: cfg.Addr, BaseURL: cfg.BaseURL, DemoLogin: demoLogin, MaxConnsPerIP: conns,
+		TrustedProxies: cfg.TrustedProxies}, web.Deps{
 		Log: log, Store: st, Blobs: blobs, Jobs: jobsClient,
 	})
 }

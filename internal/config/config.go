@@ -6,10 +6,12 @@ package config
 import (
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -35,6 +37,9 @@ type Config struct {
 	// server; 0 turns the cap off (behind a reverse proxy, where every
 	// connection has the proxy's address).
 	MaxConnsPerIP int
+	// TrustedProxies are the reverse proxies (CIDRs) whose X-Forwarded-For
+	// names the client, for the per-address limits.
+	TrustedProxies []netip.Prefix
 
 	// GPU is the CUDA device a GPU worker is bound to.
 	GPU int
@@ -102,6 +107,24 @@ var settings = []setting{
 	{"memory-limit-mb", "SRARENA_MEMORY_LIMIT_MB", "8192", "memory cap of the sandboxed model process, MiB", num(func(c *Config) *int { return &c.MemoryLimitMB })},
 	{"seed", "SRARENA_SEED", "true", "create the demo challenge when the database has no challenge", boolean(func(c *Config) *bool { return &c.Seed })},
 	{"max-conns-per-ip", "SRARENA_MAX_CONNS_PER_IP", "64", "open connections one client address may hold to the web server; 0: no cap (use 0 behind a reverse proxy, which limits clients itself)", num(func(c *Config) *int { return &c.MaxConnsPerIP })},
+	{"trusted-proxies", "SRARENA_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (for the per-address limits); empty: none", func(c *Config, v string) error {
+		c.TrustedProxies = nil
+		for _, f := range strings.Split(v, ",") {
+			if f = strings.TrimSpace(f); f == "" {
+				continue
+			}
+			p, err := netip.ParsePrefix(f)
+			if err != nil {
+				a, aerr := netip.ParseAddr(f)
+				if aerr != nil {
+					return fmt.Errorf("%q is not an address or CIDR", f)
+				}
+				p = netip.PrefixFrom(a, a.BitLen())
+			}
+			c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+		}
+		return nil
+	}},
 	{"gpu", "SRARENA_GPU", "0", "CUDA device a GPU worker (queue eval_gpu) is bound to; it runs one evaluation at a time", num(func(c *Config) *int { return &c.GPU })},
 	{"insecure-sandbox", "SRARENA_INSECURE_SANDBOX", "false", "evaluate even when the host cannot set up the full sandbox (own uid, Landlock, seccomp); for trusted models only", boolean(func(c *Config) *bool { return &c.InsecureSandbox })},
 	{"blob-store", "SRARENA_BLOB_STORE", "local", "where blobs live: local (DATA_DIR/blobs) or s3 (an S3-compatible object store; credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ~/.aws/credentials with AWS_PROFILE, or the instance/pod role)", str(func(c *Config) *string { return &c.BlobStore })},

@@ -176,13 +176,16 @@ func TestLostWorkerRecovery(t *testing.T) {
 		return err
 	})
 	must(err)
-	var teamID, phaseID int64
-	must(pool.QueryRow(ctx, `SELECT team_id, phase_id FROM submissions WHERE id = $1`, id).Scan(&teamID, &phaseID))
-	quotaUsed := func() (int, error) {
-		u, err := st.QuotaUsage(ctx, teamID, phaseID, time.Now())
-		return u.Today, err
+	// The quota is the submitter's team's in the submission's phase.
+	quotaUsed := func() (int, int, error) {
+		var team, phase int64
+		if err := pool.QueryRow(ctx, `SELECT team_id, phase_id FROM submissions WHERE id = $1`, id).Scan(&team, &phase); err != nil {
+			return 0, 0, err
+		}
+		u, err := st.QuotaUsage(ctx, team, phase, time.Now())
+		return u.Total, 0, err
 	}
-	quotaBefore, err := quotaUsed()
+	quotaBefore, _, err := quotaUsed()
 	must(err)
 
 	// Worker A starts it; only then does B exist.
@@ -215,7 +218,7 @@ func TestLostWorkerRecovery(t *testing.T) {
 	if results != 1 {
 		t.Errorf("%d result rows, want 1", results)
 	}
-	if quotaAfter, err := quotaUsed(); err != nil || quotaAfter != quotaBefore {
+	if quotaAfter, _, err := quotaUsed(); err != nil || quotaAfter != quotaBefore {
 		t.Errorf("quota used %d → %d (%v), want unchanged", quotaBefore, quotaAfter, err)
 	}
 	logs := env.logsOf(t, pool, id)
