@@ -70,10 +70,10 @@ func TestCutUploadToS3(t *testing.T) {
 		}
 		return false
 	}
-	waitUntil(t, "a multipart upload in progress", inProgress)
+	waitFor(t, "a multipart upload in progress", inProgress)
 	conn.Close() // the participant's connection drops
 
-	waitUntil(t, "the bucket back to what it held before", func() bool {
+	waitFor(t, "the bucket back to what it held before", func() bool {
 		return slices.Equal(s3test.Objects(t, p.bucket), before)
 	})
 	var rows int
@@ -85,7 +85,7 @@ func TestCutUploadToS3(t *testing.T) {
 	}
 }
 
-func waitUntil(t *testing.T, what string, cond func() bool) {
+func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
