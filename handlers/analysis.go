@@ -190,7 +190,8 @@ func (h *Analysis) API(w http.ResponseWriter, r *http.Request) error {
 	if errors.Is(err, errTooBig) || errors.As(err, &mbe) {
 		status, err = http.StatusRequestEntityTooLarge, errTooBig
 	}
-	return WriteJSON(w, status, map[string]string{"error": csvError(err)})
+	// The API's error envelope, like every other /api/v1 route.
+	return Errorf(status, "%s", csvError(err))
 }
 
 // Analysis is a challenge's runtime analysis, from its ranked leaderboard

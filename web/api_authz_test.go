@@ -16,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/srarena/srarena/analysis"
 	"github.com/srarena/srarena/store"
 )
 
@@ -176,6 +177,9 @@ func TestAPIAuthorization(t *testing.T) {
 		{route: "GET /api/v1/submissions/{id}/log", method: "GET", path: "/submissions/" + subAHidden + "/log", want: owner(200), deny: []string{"31.5 dB"}},
 		{route: "POST /api/v1/submissions/{id}/select", method: "POST", path: "/submissions/" + subA + "/select",
 			want: map[string]int{anon.name: 401, memberA.name: 409, memberB.name: 404, revoked.name: 401, cookie.name: 401}},
+		// Public and stateless: anyone may analyse a table; a revoked token
+		// is still refused like on every route.
+		{route: "POST /api/v1/analysis", method: "POST", path: "/analysis", body: string(analysis.References[0].CSV()), want: all(200)},
 		{route: "POST /api/v1/challenges/{slug}/registration", method: "POST", path: "/challenges/esr/registration", body: `{"accept_terms": true}`,
 			want: map[string]int{anon.name: 401, memberA.name: 409, memberB.name: 409, revoked.name: 401, cookie.name: 401}},
 	}

@@ -54,6 +54,8 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 		r.Get("/challenges/{slug}", h(api.Challenge))
 		r.Get("/challenges/{slug}/phases", h(api.Phases))
 		r.Get("/challenges/{slug}/leaderboard", h(api.Leaderboard))
+		// Stateless: a CSV in, coefficients out; nothing stored.
+		r.Post("/analysis", h(analysis.API))
 		r.Group(func(r chi.Router) {
 			r.Use(s.requireToken(ea))
 			r.Get("/me", h(handlers.APIMe))
@@ -70,8 +72,6 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 	// Outside sessions: no database work beyond what they need.
 	r.Method(http.MethodGet, "/healthz", h(health.Check))
 	r.Handle(static.Prefix+"*", assets)
-	// Stateless: a CSV in, coefficients out; nothing stored, no session.
-	r.Post("/api/v1/analysis", h(analysis.API))
 
 	// Public read-only pages, rendered once per change (pagecache); no
 	// cookie for anonymous readers.
