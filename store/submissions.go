@@ -340,7 +340,8 @@ func (s *Store) SubmissionsOfTeam(ctx context.Context, teamID, phaseID int64) ([
 
 // FinishedWithResults lists every finished submission of a phase on one
 // dataset that has a result, baselines included, oldest first: the input of
-// ranking. Submissions an organizer hid are left out. Results on different
+// ranking. Submissions an organizer hid, and those of disqualified teams, are
+// left out. Results on different
 // datasets are never ranked together. The results come without their
 // per-image table (Result.PerImage is nil): the public leaderboard calls
 // this, and must not read and parse every image of every result on each
@@ -351,6 +352,7 @@ func (s *Store) FinishedWithResults(ctx context.Context, phaseID, datasetID int6
 		FROM `+submissionFrom+`
 		JOIN results r ON r.submission_id = s.id
 		WHERE s.phase_id = $1 AND s.dataset_id = $2 AND s.status = 'finished' AND s.hidden_reason = ''
+		  AND coalesce(t.disqualified_reason, '') = ''
 		ORDER BY s.created_at, s.id`, phaseID, datasetID)
 	if err != nil {
 		return nil, translate(err, "finished submissions")

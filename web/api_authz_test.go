@@ -256,6 +256,31 @@ func TestAPIAuthorization(t *testing.T) {
 		t.Errorf("refused submits stored %d submissions", n-before)
 	}
 
+	// Organizer routes: participants (the owner included) get 404, tokens
+	// that are no token 401, and nothing changes.
+	audits, datasets := a.count(`SELECT count(*) FROM audit_events`), a.count(`SELECT count(*) FROM datasets`)
+	for _, c := range []struct{ method, path, route string }{
+		{"POST", "/submissions/" + subAQueued + "/rerun", "POST /api/v1/submissions/{id}/rerun"},
+		{"GET", "/challenges/esr/results?format=csv", "GET /api/v1/challenges/{slug}/results"},
+		{"GET", "/challenges/esr/results", "GET /api/v1/challenges/{slug}/results"},
+		{"POST", "/challenges/esr/datasets", "POST /api/v1/challenges/{slug}/datasets"},
+		{"POST", "/challenges/esr/baselines", "POST /api/v1/challenges/{slug}/baselines"},
+	} {
+		covered[c.route] = true
+		for _, ac := range []actor{anon, memberA, memberB, revoked, cookie} {
+			want := 401
+			if ac.name == memberA.name || ac.name == memberB.name {
+				want = 404
+			}
+			if st, body := call(ac, c.method, c.path, ""); st != want || strings.Contains(body, "psnr") {
+				t.Errorf("%s %s as %s: %d, want %d: %.200s", c.method, c.path, ac.name, st, want, body)
+			}
+		}
+	}
+	if a.count(`SELECT count(*) FROM audit_events`) != audits || a.count(`SELECT count(*) FROM datasets`) != datasets {
+		t.Error("a participant's organizer call changed something")
+	}
+
 	// Every /api/v1 route was walked.
 	var routes []string
 	chi.Walk(a.handler(), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {

@@ -35,6 +35,8 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 	health := &handlers.Health{DB: d.Store.Pool()}
 	account := &handlers.Account{Base: base, Store: d.Store, Server: s.publicURL()}
 	api := &handlers.API{Base: base, Domain: d.Domain, Upload: upload}
+	admin := &handlers.AdminPages{Base: base, Domain: d.Domain,
+		Models: handlers.BaselineModels{Blobs: d.Blobs, Inspect: d.Inspect, Store: d.Store}}
 
 	r := chi.NewRouter()
 	r.Use(fromTrustedProxy(s.cfg.TrustedProxies), requestLog(d.Log), recoverer(ea), securityHeaders(s.cfg.secure()), rejectBadBytes(ea))
@@ -66,6 +68,11 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 			r.Get("/submissions/{id}/log", h(api.Log))
 			r.Post("/submissions/{id}/cancel", h(api.Cancel))
 			r.Post("/submissions/{id}/select", h(api.Select))
+			// Organizers (the domain refuses everyone else with 404).
+			r.Post("/submissions/{id}/rerun", h(admin.APIRerun))
+			r.Get("/challenges/{slug}/results", h(admin.APIResults))
+			r.Post("/challenges/{slug}/datasets", h(admin.APIImportDataset))
+			r.Post("/challenges/{slug}/baselines", h(admin.APIAddBaseline))
 		})
 	})
 
@@ -121,12 +128,39 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 				r.Post("/c/{slug}/team/leave", h(teams.Leave))
 				r.Get("/join/{token}", h(teams.JoinForm))
 				r.Post("/join/{token}", h(teams.Join))
+
+				// The organizer panel: the domain layer decides who
+				// organizes what; others get 404.
+				r.Get("/admin", h(admin.Home))
+				r.Get("/admin/new", h(admin.NewForm))
+				r.Get("/admin/workers", h(admin.Workers))
+				r.Post("/admin/new", h(admin.Create))
+				r.Get("/admin/c/{slug}", h(admin.Show))
+				r.Post("/admin/c/{slug}", h(admin.Update))
+				r.Get("/admin/c/{slug}/submissions", h(admin.Submissions))
+				r.Post("/admin/c/{slug}/organizers", h(admin.Grant))
+				r.Post("/admin/c/{slug}/teams/{id}/disqualify", h(admin.Disqualify))
+				r.Post("/admin/c/{slug}/registrations/{user}/{decision}", h(admin.Decide))
+				r.Post("/admin/c/{slug}/phases/{phase}", h(admin.UpdatePhase))
+				r.Post("/admin/c/{slug}/phases/{phase}/reveal", h(admin.Reveal))
+				r.Post("/admin/c/{slug}/phases/{phase}/freeze", h(admin.Freeze))
+				r.Post("/admin/c/{slug}/phases/{phase}/rerun", h(admin.RerunPhase))
+				r.Get("/admin/c/{slug}/phases/{phase}/results.csv", h(admin.ExportCSV))
+				r.Get("/admin/c/{slug}/phases/{phase}/results.json", h(admin.ExportJSON))
+				r.Get("/admin/c/{slug}/phases/{phase}/frozen/{version}", h(admin.Frozen))
+				r.Post("/admin/submissions/{id}/rerun", h(admin.Rerun))
+				r.Post("/admin/submissions/{id}/cancel", h(admin.Cancel))
+				r.Post("/admin/submissions/{id}/hide", h(admin.Hide))
+				r.Get("/admin/c/{slug}/datasets/{name}/manifest.json", h(admin.Manifest))
 			})
 		})
 
 		// The upload streams its body, so the handler checks the csrf_token
 		// part itself, before it stores anything (it must be the first part).
 		r.With(requireUser, csrfStreamed(ea)).Post("/c/{slug}/submissions", h(upload.Create))
+		// A dataset archive streams too; the handler checks csrf_token.
+		r.With(requireUser, csrfStreamed(ea)).Post("/admin/c/{slug}/datasets", h(admin.ImportDataset))
+		r.With(requireUser, csrfStreamed(ea)).Post("/admin/c/{slug}/baselines", h(admin.AddBaseline))
 		r.With(csrfStreamed(ea)).Post("/analysis", h(analysis.Upload))
 	})
 	return r

@@ -90,6 +90,10 @@ func (c *Client) do(req *http.Request, out any) error {
 	if out == nil {
 		return nil
 	}
+	if rb, ok := out.(*rawBody); ok {
+		*rb = body
+		return nil
+	}
 	if err := json.Unmarshal(body, out); err != nil {
 		return &NetworkError{Err: fmt.Errorf("the server's answer is not the expected JSON (is --server the srarena site?): %w", err)}
 	}
@@ -113,6 +117,20 @@ func (c *Client) Get(ctx context.Context, path string, q url.Values, out any) er
 	return c.do(req, out)
 }
 
+// GetText returns the body of GET /api/v1{path} as it is (a CSV export).
+func (c *Client) GetText(ctx context.Context, path string, q url.Values) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url(path, q), nil)
+	if err != nil {
+		return nil, err
+	}
+	var raw rawBody
+	err = c.do(req, &raw)
+	return raw, err
+}
+
+// rawBody takes a body as it is, JSON or not.
+type rawBody []byte
+
 // Post sends in as JSON to /api/v1{path} and decodes the answer into out.
 func (c *Client) Post(ctx context.Context, path string, in, out any) error {
 	b, err := json.Marshal(in)
@@ -134,6 +152,11 @@ type Progress func(sent, total int64)
 // the file as the part "model". The body streams from the file with its
 // exact Content-Length; progress is called as it goes.
 func (c *Client) Upload(ctx context.Context, path string, fields [][2]string, file string, progress Progress, out any) error {
+	return c.UploadPart(ctx, path, fields, "model", file, progress, out)
+}
+
+// UploadPart is Upload with the file sent as the part named part.
+func (c *Client) UploadPart(ctx context.Context, path string, fields [][2]string, part, file string, progress Progress, out any) error {
 	f, err := os.Open(file)
 	if err != nil {
 		return err
@@ -151,7 +174,7 @@ func (c *Client) Upload(ctx context.Context, path string, fields [][2]string, fi
 		}
 	}
 	h := textproto.MIMEHeader{}
-	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="model"; filename=%q`, filepath.Base(file)))
+	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name=%q; filename=%q`, part, filepath.Base(file)))
 	h.Set("Content-Type", "application/octet-stream")
 	if _, err := mw.CreatePart(h); err != nil {
 		return err

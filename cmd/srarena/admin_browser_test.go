@@ -1,0 +1,171 @@
+package main
+
+import (
+	"archive/zip"
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/srarena/srarena/internal/fixtures"
+	"github.com/srarena/srarena/onnxmodel/onnxbuild"
+	"github.com/srarena/srarena/runner/sandbox"
+)
+
+// TestBrowserAdminPanel drives the organizer panel in headless Chromium: a
+// site admin creates an NTIRE 2024 challenge with two phases from its
+// template, imports Set5 as the final phase's hidden set through the file
+// picker (LR generated), adds a baseline, re-runs it once the worker has
+// evaluated it, and reveals the final phase. SRARENA_ADMIN_SCREENS=DIR
+// writes a screenshot of each panel page there.
+func TestBrowserAdminPanel(t *testing.T) {
+	chromium := findChromium(t)
+	lib, err := sandbox.FindORT()
+	if err != nil {
+		skipOrFail(t, err)
+	}
+	p := startPlatform(t, lib)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1280, 900),
+		chromedp.UserDataDir(t.TempDir()))
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	defer cancelBrowser()
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("start %s: %v", chromium, err)
+	}
+	b := &browser{t: t, ctx: bctx, base: p.url}
+	b.watchExceptions()
+	shots := os.Getenv("SRARENA_ADMIN_SCREENS")
+	shot := func(name string) {
+		if shots == "" {
+			return
+		}
+		png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.MkdirAll(shots, 0o755)
+		if err := os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flash := func(what, want string) {
+		t.Helper()
+		// The previous page's flash may still show while the form posts:
+		// wait for this one (or an error).
+		got := b.waitFor(what, `(() => { const f = document.querySelector("[data-testid=flash]");
+			if (!f) return "";
+			const s = f.textContent.trim();
+			return s.includes(`+strconv.Quote(want)+`) || f.classList.contains("error") ? s : ""; })()`)
+		if !strings.Contains(got, want) {
+			t.Fatalf("%s: the page says %q, want %q", what, got, want)
+		}
+	}
+
+	b.signup("root")
+	if _, err := p.pool.Exec(context.Background(), `UPDATE users SET is_admin = true WHERE username = 'root'`); err != nil {
+		t.Fatal(err)
+	}
+	b.navigate("/admin")
+	b.waitFor("the panel", `document.querySelector("[data-testid=new-challenge]") ? "ok" : ""`)
+	shot("01-admin-home")
+
+	// 1. A challenge from the NTIRE 2024 template.
+	b.navigate("/admin/new")
+	b.do("fill the new challenge form",
+		chromedp.SetValue(chromedp.CSS(`select[name=template]`), "ntire2024"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=slug]`), "esr24"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=title]`), "ESR 2024 replay"),
+		chromedp.SendKeys(chromedp.CSS(`textarea[name=description]`), "Efficient ×4 SR, NTIRE 2024 rules."),
+	)
+	shot("02-admin-new")
+	b.do("create", chromedp.Click(chromedp.CSS(`[data-testid=create]`)))
+	flash("creating the challenge", "Challenge created")
+	if got := b.eval("phases", `[...document.querySelectorAll("section[data-testid^=phase-]")].map(s => s.dataset.testid).join(",")`); got != "phase-development,phase-final" {
+		t.Fatalf("phases on the panel: %q", got)
+	}
+
+	// 2. Set5 HR as the final phase's hidden test set.
+	archive := filepath.Join(t.TempDir(), "set5.zip")
+	f, _ := os.Create(archive)
+	zw := zip.NewWriter(f)
+	hrDir := fixtures.Dir(t, "images", "Set5", "HR")
+	for _, n := range []string{"baby", "bird", "butterfly", "head", "woman"} {
+		data, err := os.ReadFile(filepath.Join(hrDir, n+".png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, _ := zw.Create("Set5/HR/" + n + ".png")
+		w.Write(data)
+	}
+	zw.Close()
+	f.Close()
+	b.do("import the dataset",
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=dataset-name]`), "Set5"),
+		chromedp.SetValue(chromedp.CSS(`[data-testid=dataset-split]`), "test"),
+		chromedp.SetValue(chromedp.CSS(`[data-testid=dataset-phase]`), "final"),
+		chromedp.SetUploadFiles(chromedp.CSS(`[data-testid=dataset-archive]`), []string{archive}),
+		chromedp.Click(chromedp.CSS(`[data-testid=import-dataset]`)),
+	)
+	flash("importing Set5", "Dataset Set5 imported: 5 images, LR generated")
+	shot("03-admin-challenge")
+
+	// 3. A baseline of the final phase.
+	model, err := onnxbuild.ESPCN(4, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	modelPath := filepath.Join(t.TempDir(), "espcn.onnx")
+	os.WriteFile(modelPath, model, 0o644)
+	b.do("add a baseline",
+		chromedp.SetValue(chromedp.CSS(`[data-testid=baseline-phase]`), "final"),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=baseline-label]`), "ESPCN baseline"),
+		chromedp.SetUploadFiles(chromedp.CSS(`[data-testid=baseline-model]`), []string{modelPath}),
+		chromedp.Click(chromedp.CSS(`[data-testid=add-baseline]`)),
+	)
+	flash("adding the baseline", "Baseline queued")
+
+	// 4. The worker evaluates it; then a re-run from the submission table.
+	p.startWorker()
+	deadline := time.Now().Add(3 * time.Minute)
+	var id string
+	for {
+		var n int64
+		err := p.pool.QueryRow(context.Background(), `SELECT id FROM submissions WHERE label = 'ESPCN baseline' AND status = 'finished'`).Scan(&n)
+		if err == nil {
+			id = itoa64(n)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the baseline was not evaluated")
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	b.navigate("/admin/c/esr24/submissions?phase=final")
+	b.waitFor("the re-run button", `document.querySelector("[data-testid=rerun-`+id+`]") ? "ok" : ""`)
+	shot("04-admin-submissions")
+	b.do("re-run", chromedp.Click(chromedp.CSS(`[data-testid=rerun-`+id+`]`)))
+	flash("re-running", "queued again")
+
+	// 5. Reveal the final phase now.
+	b.navigate("/admin/c/esr24")
+	b.do("reveal", chromedp.Click(chromedp.CSS(`[data-testid=reveal-final]`)))
+	flash("revealing", "Reveal time set")
+	if got := b.waitFor("the audit log", `[...document.querySelectorAll("[data-testid=audit-row] td:nth-child(3)")].map(td => td.textContent).join(",")`); got != "phase.reveal,submission.rerun,baseline.add,dataset.import,challenge.create" {
+		t.Errorf("audit log: %q", got)
+	}
+	shot("05-admin-after-reveal")
+	b.checkExceptions()
+}
+
+func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
