@@ -124,10 +124,17 @@ type Board struct {
 // to the split it measures; zero when nothing was ranked.
 func (b Board) AppliedRules() scoring.Rules { return b.rules }
 
-// flopsKey picks the FLOP counting rule a rule set was published with:
+// fvcoreRules reports the FLOP counting rule a rule set was published with:
 // NTIRE 2024 on use fvcore's, earlier challenges the KAIR hooks'.
 func fvcoreRules(name string) bool {
 	return name == "ntire2024" || name == "ntire2025" || name == "ntire2026"
+}
+
+// RankingEntry is a scored submission as the board of rule set rulesName
+// ranks it (FLOPs counted by the rule the set was published with).
+func RankingEntry(s store.Scored, split, rulesName string) scoring.Entry {
+	e, _ := entryFor(s, split, fvcoreRules(rulesName))
+	return e
 }
 
 // entryFor turns a scored submission into a ranking entry, in the units

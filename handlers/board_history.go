@@ -67,12 +67,11 @@ func history(ctx context.Context, st HistoryStore, c domain.ChallengeInfo, b dom
 		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 	}
 	bestOn := map[time.Time]float64{}
-	fv := b.Rules == "ntire2024" || b.Rules == "ntire2025" || b.Rules == "ntire2026"
 	for _, s := range scored {
 		if s.IsBaseline || s.Result == nil || s.Result.Device != b.Device {
 			continue
 		}
-		e := historyEntry(s, b.Split, fv)
+		e := domain.RankingEntry(s, b.Split, b.Rules)
 		v := s.Result.PSNR
 		if len(rules.Tracks) > 0 {
 			rk, err := scoring.Rank(rules, base, []scoring.Entry{e})
@@ -129,31 +128,4 @@ func history(ctx context.Context, st HistoryStore, c domain.ChallengeInfo, b dom
 	h := charts.History{ID: "history", Title: "Submissions per day and the best result so far", ScoreLabel: label, Days: days,
 		Desc: fmt.Sprintf("Bars: submissions per UTC day (%d in %d days). Line: the %s among results the board ranks.", total, len(days), label)}
 	return string(h.SVG()), fmt.Sprintf("Bars: submissions per day (%d in all); line: the %s, among results past the gates on the board's device.", total, label), nil
-}
-
-// historyEntry is a submission as a ranking entry, in scoring's units (as
-// domain ranks it).
-func historyEntry(s store.Scored, split string, fvcore bool) scoring.Entry {
-	p := domain.ParseProfile(s.Profile)
-	flops := p.FlopsKAIR
-	if fvcore && p.FlopsFvcore != nil {
-		flops = p.FlopsFvcore
-	}
-	m := map[string]float64{scoring.MetricRuntime: s.Result.RuntimeMS}
-	if split == "test" {
-		m[scoring.MetricPSNRTest], m[scoring.MetricRuntimeTest] = s.Result.PSNR, s.Result.RuntimeMS
-	} else {
-		m[scoring.MetricPSNRVal], m[scoring.MetricRuntimeVal] = s.Result.PSNR, s.Result.RuntimeMS
-	}
-	set := func(k string, v *float64, div float64) {
-		if v != nil {
-			m[k] = *v / div
-		}
-	}
-	set(scoring.MetricParams, p.Params, 1e6)
-	set(scoring.MetricFLOPs, flops, 1e9)
-	set(scoring.MetricActivations, p.Activations, 1e6)
-	set(scoring.MetricConv, p.ConvLayers, 1)
-	set(scoring.MetricMemory, s.Result.PeakMemoryMB, 1)
-	return scoring.Entry{ID: fmt.Sprint(s.ID), SubmittedAt: s.CreatedAt, Metrics: m}
 }

@@ -168,37 +168,10 @@ type MySubmissions struct {
 	Rows        []SubmissionRow
 }
 
-// LeaderRow is one row of a leaderboard.
-type LeaderRow struct {
-	Rank                                  string // "" when unranked
-	Name                                  string
-	Baseline                              bool
-	Note                                  string // why unranked
-	Entry                                 string // which of the team's submissions
-	PSNR, SSIM, Runtime, Params, FLOPs    string
-	Activations, ConvLayers, Memory, When string
-	RuntimeTitle                          string // tooltip: repeats, warm-up, min–max
-	SubmissionID                          int64
-}
-
 // PhaseLink is a tab of the leaderboard.
 type PhaseLink struct {
 	Name, Title string
 	Current     bool
-}
-
-// Leaderboard is a phase's ranking.
-type Leaderboard struct {
-	Slug, Title string
-	Phase       string
-	Phases      []PhaseLink
-	Hidden      bool   // the viewer may not see the rows; Rule says why
-	EntryRule   string // which submission a team's row shows, in words
-	Rule        string
-	Gates       string // which PSNR gates this board applied, and which not
-	RuntimeNote string // how runtimes are measured
-	Device      string // which device the ranked results were measured on
-	Rows        []LeaderRow
 }
 
 // Error is an error page.

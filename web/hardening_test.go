@@ -120,7 +120,7 @@ func (a *app) second() *app {
 		a.t.Fatal(err)
 	}
 	s, err := web.New(web.Config{Addr: "127.0.0.1:0", BaseURL: "http://example.test",
-		Argon2: handlers.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}, LeaderboardCacheTTL: -1},
+		Argon2: handlers.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}},
 		web.Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: store.New(a.pool), Blobs: blobs, Jobs: a.jobsFor()})
 	if err != nil {
 		a.t.Fatal(err)
@@ -204,7 +204,7 @@ func TestSlowClients(t *testing.T) {
 	a := newApp(t, challengeOpts{})
 	blobs, _ := blob.NewDir(a.blobDir)
 	const maxConns = 20
-	s, err := web.New(web.Config{Addr: "127.0.0.1:0", BaseURL: "http://example.test", LeaderboardCacheTTL: -1,
+	s, err := web.New(web.Config{Addr: "127.0.0.1:0", BaseURL: "http://example.test",
 		ReadHeaderTimeout: 2 * time.Second, BodyGrace: 2 * time.Second, MinBodyRate: 1024, IdleTimeout: 2 * time.Second,
 		MaxConnsPerIP: maxConns},
 		web.Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: a.store, Blobs: blobs, Jobs: a.jobsFor()})
@@ -312,7 +312,7 @@ func TestTrustedProxy(t *testing.T) {
 	t.Parallel()
 	a := newApp(t, challengeOpts{})
 	blobs, _ := blob.NewDir(a.blobDir)
-	s, err := web.New(web.Config{Addr: "127.0.0.1:0", BaseURL: "http://example.test", LeaderboardCacheTTL: -1,
+	s, err := web.New(web.Config{Addr: "127.0.0.1:0", BaseURL: "http://example.test",
 		Argon2: handlers.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.8/32")}},
 		web.Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: a.store, Blobs: blobs, Jobs: a.jobsFor()})
 	if err != nil {

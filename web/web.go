@@ -41,10 +41,6 @@ type Config struct {
 	// TrustedOrigins are other origins (scheme://host[:port]) allowed to
 	// POST, for example a second hostname of the same site.
 	TrustedOrigins []string
-	// LeaderboardCacheTTL is ignored: public boards are cached by
-	// pagecache until the database says they changed (migration 0021).
-	// Kept so that existing configurations still compile.
-	LeaderboardCacheTTL time.Duration
 	// ReadHeaderTimeout bounds reading a request's headers; 0 means
 	// DefaultReadHeaderTimeout.
 	ReadHeaderTimeout time.Duration

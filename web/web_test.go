@@ -54,12 +54,9 @@ type challengeOpts struct {
 	maxUpload int64
 	quota     int
 	closed    bool
-	// boardCache is the leaderboard cache's lifetime; 0 turns it off, so
-	// tests see a new result at once.
-	boardCache time.Duration
-	inspect    handlers.InspectFunc // nil: the real check
-	slotWait   time.Duration        // the upload slot wait; 0: the default
-	demoLogin  bool                 // as `srarena up` on loopback sets it
+	inspect   handlers.InspectFunc // nil: the real check
+	slotWait  time.Duration        // the upload slot wait; 0: the default
+	demoLogin bool                 // as `srarena up` on loopback sets it
 }
 
 func newApp(t testing.TB, co challengeOpts) *app {
@@ -76,13 +73,9 @@ func newApp(t testing.TB, co challengeOpts) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cacheTTL := co.boardCache
-	if cacheTTL == 0 {
-		cacheTTL = -1
-	}
 	s, err := web.New(web.Config{Addr: "127.0.0.1:0", BaseURL: "http://example.test",
-		Argon2:              handlers.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1},
-		LeaderboardCacheTTL: cacheTTL, UploadSlotWait: co.slotWait, DemoLogin: co.demoLogin},
+		Argon2:         handlers.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1},
+		UploadSlotWait: co.slotWait, DemoLogin: co.demoLogin},
 		web.Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st, Blobs: blobs, Jobs: rc, Inspect: co.inspect})
 	if err != nil {
 		t.Fatal(err)
