@@ -8,13 +8,26 @@
 # image, no warm-up, twice; prints (eval wall − Σ timed inference) / Σ timed
 # inference as eval's JSON reports it ("overhead").
 #
-# OVERHEAD_RUNS="1" runs the overhead measurement once (default twice).
+# OVERHEAD_RUNS="1" runs the overhead measurement once (default twice),
+# OVERHEAD_RUNS=none not at all.
 #
-# Fairness (§4): EVALS evaluations of MODEL with --baseline BASELINE on Set5
-# while a CPU hog comes and goes (busy 1–3 s, idle up to 0.9 s: a noisy
-# neighbour); prints each evaluation's runtime and runtime ratio, and the
-# coefficient of variation of both across the evaluations. With a baseline
-# the model's and the baseline's runs alternate one by one.
+# Fairness (§4): EVALS rounds of evaluations of MODEL with --baseline
+# BASELINE on Set5 while a CPU hog comes and goes (busy 1–3 s, idle up to
+# 0.9 s: a noisy neighbour). Each round runs every configuration in
+# FAIR_CONFIGS (default: 2 threads; 1 thread with the cpu clock), in turn, so
+# the configurations share the machine's moods. The model's and the
+# baseline's runs alternate one by one in ABBA order (S B, B S, …), and
+# each evaluation's JSON carries every paired run's wall and CPU time, so
+# the estimators are compared on the very same runs (A/B without a second
+# measurement):
+#   old       median of single pairs' wall-time ratios per image, plain
+#             mean over images (srarena before runner-fair);
+#   wall      ABBA blocks, median of log block ratios, baseline-weighted
+#             mean over images (runner/evaluate/ratio.go), wall time;
+#   cpu       the same on the runs' process CPU time (--ratio-clock cpu).
+# For each: the CV of the evaluation's ratio over the EVALS evaluations, the
+# mean std of per-image ratios, and (new estimators) the spread the runner
+# predicted for itself (runtime_ratio_cv); and the raw runtime's CV.
 set -eu
 cd "$(dirname "$0")/.."
 FIX=${SRARENA_FIXTURES:-../shared/fixtures}
@@ -32,7 +45,9 @@ go build -o "$TMP/srarena" ./cmd/srarena
 go run ./bench/mkhr "$FIX/images/DIV2K_test/LR_bicubic_X4" "$TMP/div2k_hr"
 
 echo "== overhead: $(basename "$MODEL"), DIV2K test x3 (510x339 -> 2040x1356), 0 warm-up + 3 timed runs"
-for i in ${OVERHEAD_RUNS:-1 2}; do
+OVERHEAD_RUNS=${OVERHEAD_RUNS:-1 2}
+[ "$OVERHEAD_RUNS" = none ] && OVERHEAD_RUNS=
+for i in $OVERHEAD_RUNS; do
 	"$TMP/srarena" eval "$MODEL" --lr "$FIX/images/DIV2K_test/LR_bicubic_X4" --hr "$TMP/div2k_hr" \
 		--warmup 0 --repeats 3 --json >"$TMP/over$i.json"
 	python3 -c '
@@ -42,26 +57,69 @@ print("eval wall %8.0f ms  timed inference %8.0f ms  overhead %5.2f%%  (startup 
     r["eval_wall_ms"], r["inference_ms"], 100 * r["overhead"], r["startup_ms"]))' "$TMP/over$i.json"
 done
 
-echo "== fairness: $(basename "$MODEL") vs baseline $(basename "$BASE"), Set5, $EVALS evaluations under an intermittent CPU hog"
+FAIR_CONFIGS=${FAIR_CONFIGS:-"--threads 2;--threads 1 --ratio-clock cpu"}
+echo "== fairness: $(basename "$MODEL") vs baseline $(basename "$BASE"), Set5, $EVALS rounds of [$FAIR_CONFIGS] under an intermittent CPU hog"
 sh -c 'while :; do timeout "$(( $(od -An -N1 -tu1 /dev/urandom) % 3 + 1 ))" sh -c "while :; do :; done"; sleep 0.$(( $(od -An -N1 -tu1 /dev/urandom) % 10 )); done' &
 HOG=$!
 i=0
 while [ "$i" -lt "$EVALS" ]; do
-	"$TMP/srarena" eval "$MODEL" --baseline "$BASE" --lr "$FIX/images/Set5/LR_bicubic_X4" --hr "$FIX/images/Set5/HR" \
-		--repeats 5 --json >"$TMP/fair$i.json"
+	c=0
+	echo "$FAIR_CONFIGS" | tr ';' '\n' | while read -r cfg; do
+		# shellcheck disable=SC2086 # cfg is a list of flags
+		"$TMP/srarena" eval "$MODEL" --baseline "$BASE" --lr "$FIX/images/Set5/LR_bicubic_X4" --hr "$FIX/images/Set5/HR" \
+			--repeats "${FAIR_REPEATS:-8}" $cfg --json </dev/null >"$TMP/fair_${c}_$i.json"
+		echo "$cfg" >"$TMP/cfg_$c"
+		c=$((c + 1))
+	done
 	i=$((i + 1))
 done
 kill "$HOG" 2>/dev/null || true
 HOG=
 python3 - "$TMP" "$EVALS" <<'PY'
-import json, sys, statistics as st
+import glob, json, math, statistics as st, sys
 d, n = sys.argv[1], int(sys.argv[2])
-rt, ra = [], []
-for i in range(n):
-    r = json.load(open("%s/fair%d.json" % (d, i)))
-    rt.append(r["runtime_ms"]); ra.append(r["runtime_ratio"])
-    print("eval %d: runtime %8.2f ms  baseline %8.2f ms  ratio %.4f (std over images %.4f)  overhead %5.2f%%" % (
-        i + 1, r["runtime_ms"], r["baseline_runtime_ms"], r["runtime_ratio"], r["runtime_ratio_std"], 100 * r["overhead"]))
+
+def med(v):
+    return st.median(v)
+
+def old(r):  # median of single pair ratios per image, plain mean over images
+    rs = [med([m / b for m, b in zip(im["runs_ms"], im["baseline_runs_ms"])]) for im in r["images"]]
+    return st.mean(rs), st.stdev(rs), None
+
+def new(r, clock):  # runner/evaluate/ratio.go
+    rs, ses, ws = [], [], []
+    for im in r["images"]:
+        m, b = (im["runs_ms"], im["baseline_runs_ms"]) if clock == "wall" else (im["cpu_runs_ms"], im["baseline_cpu_runs_ms"])
+        blocks = []
+        for k in range(0, min(len(m), len(b)), 2):
+            s, t = m[k], b[k]
+            if k + 1 < len(m):
+                s, t = s + m[k + 1], t + b[k + 1]
+            blocks.append(math.log(s / t))
+        c = med(blocks)
+        sig = 1.4826 * med([abs(x - c) for x in blocks]) if len(blocks) > 1 else float("nan")
+        if sig == 0 and len(blocks) > 1:
+            sig = st.stdev(blocks)
+        rs.append(math.exp(c)); ses.append(1.2533 * sig / math.sqrt(len(blocks))); ws.append(im["baseline_ms"])
+    R = sum(r_ * w for r_, w in zip(rs, ws)) / sum(ws)
+    cv = math.sqrt(sum((r_ * s * w / sum(ws)) ** 2 for r_, s, w in zip(rs, ses, ws))) / R
+    return R, st.stdev(rs), cv
+
 cv = lambda v: 100 * st.stdev(v) / st.mean(v)
-print("CV over %d evaluations: raw runtime %.2f%%, runtime ratio %.2f%% (raw/ratio %.1fx)" % (n, cv(rt), cv(ra), cv(rt) / max(cv(ra), 1e-9)))
+for c in sorted(glob.glob(d + "/cfg_*")):
+    k = c.rsplit("_", 1)[1]
+    cfg = open(c).read().strip()
+    runs = [json.load(open("%s/fair_%s_%d.json" % (d, k, i))) for i in range(n)]
+    raw = [r["runtime_ms"] for r in runs]
+    print("-- config [%s]: raw runtime %s ms, CV %.2f%%" % (cfg, " ".join("%.1f" % x for x in raw), cv(raw)))
+    for name, f in (("old ", old), ("wall", lambda r: new(r, "wall")), ("cpu ", lambda r: new(r, "cpu"))):
+        est = [f(r) for r in runs]
+        ratios = [e[0] for e in est]
+        pred = [e[2] for e in est if e[2] is not None and not math.isnan(e[2])]
+        print("   %s ratio %s  CV %6.2f%% (raw/ratio %5.1fx)  per-image ratio std %.4f%s" % (
+            name, " ".join("%.4f" % x for x in ratios), cv(ratios), cv(raw) / max(cv(ratios), 1e-9),
+            st.mean(e[1] for e in est), "  predicted cv %.2f%%" % (100 * st.median(pred)) if pred else ""))
+    rep = [r["runtime_ratio"] for r in runs]
+    print("   runner's own runtime_ratio (%s clock): CV %.2f%%, runtime_ratio_cv %s" % (
+        runs[0].get("runtime_ratio_clock"), cv(rep), " ".join("%.2f%%" % (100 * (r.get("runtime_ratio_cv") or 0)) for r in runs)))
 PY

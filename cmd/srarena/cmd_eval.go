@@ -31,6 +31,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	dataRange := fs.Float64("data-range", 1, "the model's pixel range: 1 (inputs /255, outputs ×255) or 255")
 	device := fs.String("device", evaluate.DeviceCPU, "execution provider: cpu or cuda (GPU 0)")
 	baseline := fs.String("baseline", "", "a baseline model timed next to MODEL in the same sandbox, image by image; adds runtime_ratio")
+	ratioClock := fs.String("ratio-clock", evaluate.RatioClockWall, "what --baseline's runtime ratio compares: wall (run time) or cpu (process CPU time, which a busy machine stretches far less; CPU device only)")
 	protocol := fs.String("protocol", evaluate.ProtocolRobust, "timing protocol: robust (warm-up, median of repeats) or official (one pass per image, no warm-up, mean)")
 	insecure := fs.Bool("insecure-sandbox", false, "evaluate even if the sandbox lacks a uid of its own, Landlock or seccomp (unsafe for untrusted models)")
 	// Flags may come after the model path.
@@ -61,7 +62,8 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("%w: --protocol must be robust or official", errUsage)
 	}
 	opt := evaluate.Options{Scale: *scale, Repeats: *repeats, Warmup: *warmup, Threads: *threads,
-		DataRange: float32(*dataRange), Device: *device, InsecureSandbox: *insecure, Protocol: *protocol}
+		DataRange: float32(*dataRange), Device: *device, InsecureSandbox: *insecure, Protocol: *protocol,
+		RatioClock: *ratioClock}
 	if *baseline != "" {
 		b, err := evaluate.ReadModel(*baseline, *scale)
 		if err != nil {
@@ -98,8 +100,8 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "\nruntime: %.2f ms mean of per-image medians (std %.2f, min %.2f, max %.2f; %d warm-up + %d timed runs, %d threads)\n",
 		rep.RuntimeMS, rep.RuntimeStdMS, rep.RuntimeMinMS, rep.RuntimeMaxMS, rep.Warmup, rep.Repeats, rep.Threads)
 	if rep.RuntimeRatio > 0 {
-		fmt.Fprintf(stdout, "runtime ratio to the baseline: %.4f (std over images %.4f; baseline %.2f ms)\n",
-			rep.RuntimeRatio, rep.RuntimeRatioStd, rep.BaselineRuntimeMS)
+		fmt.Fprintf(stdout, "runtime ratio to the baseline: %.4f ± %.2f%% (%s clock; std over images %.4f; baseline %.2f ms)\n",
+			rep.RuntimeRatio, 100*rep.RuntimeRatioCV, rep.RatioClock, rep.RuntimeRatioStd, rep.BaselineRuntimeMS)
 	}
 	fmt.Fprintf(stdout, "overhead: %.1f%% (wall %.0f ms, timed inference %.0f ms; %s protocol)\n",
 		100*rep.Overhead, rep.EvalWallMS, rep.InferenceMS, rep.Protocol)

@@ -108,6 +108,9 @@ func (r *Report) JSON() ([]byte, error) {
 		PeakMB    *float64  `json:"peak_memory_mb"`
 		Baseline  *float64  `json:"baseline_ms,omitempty"`
 		Ratio     *float64  `json:"runtime_ratio,omitempty"`
+		BaseRuns  []float64 `json:"baseline_runs_ms,omitempty"`
+		CPURuns   []float64 `json:"cpu_runs_ms,omitempty"`
+		BaseCPU   []float64 `json:"baseline_cpu_runs_ms,omitempty"`
 	}
 	out := struct {
 		PSNR         *float64 `json:"psnr"`
@@ -132,6 +135,8 @@ func (r *Report) JSON() ([]byte, error) {
 		// Present only with a baseline (--baseline).
 		RuntimeRatio      *float64    `json:"runtime_ratio,omitempty"`
 		RuntimeRatioStd   *float64    `json:"runtime_ratio_std,omitempty"`
+		RuntimeRatioCV    *float64    `json:"runtime_ratio_cv,omitempty"`
+		RatioClock        string      `json:"runtime_ratio_clock,omitempty"`
 		BaselineRuntimeMS *float64    `json:"baseline_runtime_ms,omitempty"`
 		Environment       Environment `json:"environment"`
 		EvalWallMS        *float64    `json:"eval_wall_ms"`
@@ -141,15 +146,16 @@ func (r *Report) JSON() ([]byte, error) {
 		finite(r.PSNR), finite(r.PSNRY), finite(r.SSIM), finite(r.RuntimeMS), finite(r.RuntimeStdMS),
 		finite(r.RuntimeMinMS), finite(r.RuntimeMaxMS), r.Warmup, r.Repeats, r.Threads, finite(r.PeakMemoryMB),
 		finite(r.MaxRSSMB), finite(r.StartupMS), finite(r.SessionMS), r.ORTVersion, r.Device, r.Sandbox, nil,
-		r.Protocol, nil, nil, nil, r.Environment, finite(r.EvalWallMS), finite(r.InferenceMS), finite(r.Overhead),
+		r.Protocol, nil, nil, nil, "", nil, r.Environment, finite(r.EvalWallMS), finite(r.InferenceMS), finite(r.Overhead),
 	}
 	if r.RuntimeRatio > 0 {
 		out.RuntimeRatio, out.RuntimeRatioStd, out.BaselineRuntimeMS = finite(r.RuntimeRatio), finite(r.RuntimeRatioStd), finite(r.BaselineRuntimeMS)
+		out.RuntimeRatioCV, out.RatioClock = finite(r.RuntimeRatioCV), r.RatioClock
 	}
 	for _, im := range r.Images {
-		i := img{im.Name, finite(im.PSNR), finite(im.PSNRY), finite(im.SSIM), finite(im.RuntimeMS), im.RunsMS, finite(im.PeakMB), nil, nil}
+		i := img{im.Name, finite(im.PSNR), finite(im.PSNRY), finite(im.SSIM), finite(im.RuntimeMS), im.RunsMS, finite(im.PeakMB), nil, nil, nil, im.CPURunsMS, im.BaselineCPURunsMS}
 		if im.RuntimeRatio > 0 {
-			i.Baseline, i.Ratio = finite(im.BaselineMS), finite(im.RuntimeRatio)
+			i.Baseline, i.Ratio, i.BaseRuns = finite(im.BaselineMS), finite(im.RuntimeRatio), im.BaselineRunsMS
 		}
 		out.Images = append(out.Images, i)
 	}

@@ -128,13 +128,16 @@ func run(ctx context.Context, model []byte, load func() ([]Pair, error), opt Opt
 	rep := &Report{Warmup: opt.Warmup, Repeats: opt.Repeats, Threads: opt.Threads, ORTVersion: s.ORTVersion(),
 		StartupMS: msOf(s.LoadTime), SessionMS: float64(s.Ready.SessionNS) / 1e6, Device: device, DataRange: opt.DataRange,
 		Sandbox: s.Protections(), Protocol: opt.Protocol}
+	if bs != nil {
+		rep.RatioClock = opt.RatioClock
+	}
 	rep.Environment = environment(opt, rep.ORTVersion)
 	opt.Logf(fmt.Sprintf("sandbox ready in %.0f ms (session %.0f ms), ORT %s, %s: %s", rep.StartupMS, rep.SessionMS, rep.ORTVersion, rep.Device, strings.Join(rep.Sandbox, "; ")))
 
 	e := &evaluation{opt: opt, s: s, b: bsess}
 	var sumVar float64
 	psnrs := make([]float64, len(pairs))
-	var ratios []float64
+	var ratios, ratioSEs, ratioWeights []float64
 	for i, p := range pairs {
 		ir, err := e.image(p, hrs[i])
 		if err != nil {
@@ -152,6 +155,8 @@ func run(ctx context.Context, model []byte, load func() ([]Pair, error), opt Opt
 		if bsess != nil {
 			rep.BaselineRuntimeMS += ir.BaselineMS
 			ratios = append(ratios, ir.RuntimeRatio)
+			ratioSEs = append(ratioSEs, ir.ratioLogSE)
+			ratioWeights = append(ratioWeights, ir.BaselineMS)
 		}
 		if opt.Progress != nil {
 			opt.Progress(i+1, len(pairs), *ir)
@@ -167,8 +172,7 @@ func run(ctx context.Context, model []byte, load func() ([]Pair, error), opt Opt
 	rep.RuntimeStdMS = math.Sqrt(sumVar / n)
 	if bsess != nil {
 		rep.BaselineRuntimeMS /= n
-		rep.RuntimeRatio = scoring.Mean(ratios)
-		rep.RuntimeRatioStd = math.Sqrt(variance(ratios))
+		rep.RuntimeRatio, rep.RuntimeRatioCV, rep.RuntimeRatioStd = ratioEstimate(ratios, ratioSEs, ratioWeights)
 		bsess.Close()
 	}
 	rep.MaxRSSMB = float64(s.Close()) / (1 << 20)
@@ -250,57 +254,21 @@ func (e *evaluation) image(p Pair, hr *scoring.Image) (*ImageResult, error) {
 	in := scoring.ToCHWRange(p.LR, opt.DataRange)
 	e.out = grow(e.out, 3*sh*sw)
 	ir := &ImageResult{Name: p.Name, OutputW: sw, OutputH: sh, PeakMB: -1}
-	var hwm int64 = -1
-	record := func(r *sandbox.Runs, first int) {
-		ir.WallMS += msOf(r.Wall)
-		hwm = max(hwm, r.HWM)
-		for i, d := range r.Times {
-			e.inference += msOf(d)
-			if first+i < opt.Warmup {
-				ir.WarmupMS = append(ir.WarmupMS, msOf(d))
-			} else {
-				ir.RunsMS = append(ir.RunsMS, msOf(d))
-			}
-		}
-	}
-	var baseRuns, pairRatios []float64
+	im := imageInput{name: p.Name, in: in, h: h, w: wd, sh: sh, sw: sw}
+	var t *timedRuns
+	var err error
 	if e.b == nil {
-		r, err := e.s.Infer(p.Name, in, h, wd, sh, sw, e.out)
-		if err != nil {
-			return nil, err
-		}
-		record(r, 0)
+		t, err = e.timeAlone(im)
 	} else {
-		// The model's and the baseline's runs alternate one by one (who
-		// goes first alternates too), so that whatever else the machine
-		// does slows both alike; each pair of neighbouring runs gives a
-		// ratio, and the image's ratio is their median.
-		e.bout = grow(e.bout, 3*sh*sw)
-		for run := 0; run < opt.Warmup+opt.Repeats; run++ {
-			var m, b time.Duration
-			for k := 0; k < 2; k++ {
-				if (k == 0) == (run%2 == 0) {
-					r, err := e.s.Infer(p.Name, in, h, wd, sh, sw, e.out)
-					if err != nil {
-						return nil, err
-					}
-					record(r, run)
-					m = r.Times[0]
-				} else {
-					r, err := e.b.Infer(p.Name, in, h, wd, sh, sw, e.bout)
-					if err != nil {
-						return nil, fmt.Errorf("runner: baseline model on image %s: %s", p.Name, err.Error())
-					}
-					b = r.Times[0]
-					e.inference += msOf(b)
-				}
-			}
-			if run >= opt.Warmup {
-				baseRuns = append(baseRuns, msOf(b))
-				pairRatios = append(pairRatios, float64(m)/float64(b))
-			}
-		}
+		t, err = e.timePaired(im)
 	}
+	if err != nil {
+		return nil, err
+	}
+	ir.RunsMS, ir.WarmupMS, ir.WallMS = t.model, t.warmup, t.wallMS
+	e.inference += t.inferenceMS
+	hwm := t.hwm
+	baseRuns := t.base
 	// Scoring runs only now, between timed runs, never during one: it
 	// would take the CPU the inference is timed on.
 	sr, bad, err := scoring.QuantizeCHWChecked(e.out, sh, sw, opt.DataRange)
@@ -335,7 +303,13 @@ func (e *evaluation) image(p Pair, hr *scoring.Image) (*ImageResult, error) {
 	ir.RuntimeMS = e.stat(ir.RunsMS)
 	if len(baseRuns) > 0 {
 		ir.BaselineMS = e.stat(baseRuns)
-		ir.RuntimeRatio = e.stat(pairRatios)
+		ir.BaselineRunsMS = baseRuns
+		ir.CPURunsMS, ir.BaselineCPURunsMS = t.modelCPU, t.baseCPU
+		if opt.RatioClock == RatioClockCPU {
+			ir.RuntimeRatio, ir.ratioLogSE = imageRatio(t.modelCPU, t.baseCPU)
+		} else {
+			ir.RuntimeRatio, ir.ratioLogSE = imageRatio(ir.RunsMS, baseRuns)
+		}
 	}
 	if hwm > 0 {
 		ir.PeakMB = float64(hwm) / (1 << 20)

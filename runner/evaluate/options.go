@@ -77,6 +77,11 @@ type Options struct {
 	// interleaved with the model: the report then carries the model's
 	// runtime relative to it, which a busy machine slows alike.
 	Baseline []byte
+	// RatioClock is what the runtime ratio compares: RatioClockWall
+	// (default: each run's wall time) or RatioClockCPU (each run's process
+	// CPU time, which other processes taking the CPU do not stretch; on
+	// the CPU execution provider only). See ratio.go.
+	RatioClock string
 	// Protocol is ProtocolRobust (default: Warmup untimed runs, then the
 	// median of Repeats) or ProtocolOfficial (NTIRE's: one pass per image,
 	// no warm-up, the mean), so published numbers can be reproduced.
@@ -152,6 +157,17 @@ func (o Options) withDefaults() (Options, error) {
 	default:
 		return o, fmt.Errorf("runner: device %q: want %q or %q", o.Device, sandbox.DeviceCPU, sandbox.DeviceCUDA)
 	}
+	switch o.RatioClock {
+	case "":
+		o.RatioClock = RatioClockWall
+	case RatioClockWall:
+	case RatioClockCPU:
+		if o.Device != DeviceCPU {
+			return o, fmt.Errorf("runner: the cpu ratio clock needs the CPU execution provider (device %q)", o.Device)
+		}
+	default:
+		return o, fmt.Errorf("runner: ratio clock %q: want %q or %q", o.RatioClock, RatioClockWall, RatioClockCPU)
+	}
 	switch o.DataRange {
 	case 0:
 		o.DataRange = 1
@@ -161,6 +177,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	return o, nil
 }
+
+// Clocks of the runtime ratio (Options.RatioClock).
+const (
+	RatioClockWall = "wall"
+	RatioClockCPU  = "cpu"
+)
 
 // Timing protocols (Options.Protocol).
 const (
@@ -182,9 +204,18 @@ type ImageResult struct {
 	OutputW   int       `json:"output_w"` // SR width
 	OutputH   int       `json:"output_h"` // SR height
 	// BaselineMS is the baseline's runtime on this image, timed next to
-	// the model's (0 without a baseline); RuntimeRatio is RuntimeMS over it.
-	BaselineMS   float64 `json:"baseline_ms,omitempty"`
-	RuntimeRatio float64 `json:"runtime_ratio,omitempty"`
+	// the model's (0 without a baseline), BaselineRunsMS its timed runs
+	// (BaselineRunsMS[k] ran next to RunsMS[k]), and RuntimeRatio the
+	// model's runtime relative to it, estimated from the pairs (ratio.go).
+	BaselineMS     float64   `json:"baseline_ms,omitempty"`
+	BaselineRunsMS []float64 `json:"baseline_runs_ms,omitempty"`
+	RuntimeRatio   float64   `json:"runtime_ratio,omitempty"`
+	// CPURunsMS and BaselineCPURunsMS are the process CPU time of the same
+	// timed runs (with a baseline only): the "cpu" ratio clock's data.
+	CPURunsMS         []float64 `json:"cpu_runs_ms,omitempty"`
+	BaselineCPURunsMS []float64 `json:"baseline_cpu_runs_ms,omitempty"`
+
+	ratioLogSE float64 // standard error of log(RuntimeRatio)
 }
 
 // Report is the result of a successful evaluation.
@@ -209,10 +240,17 @@ type Report struct {
 	Sandbox      []string      `json:"sandbox"` // protections that were active
 	Images       []ImageResult `json:"images"`
 	Protocol     string        `json:"protocol"` // robust or official
-	// The runtime relative to the baseline timed in the same way, image by
-	// image: the mean of the per-image ratios and their standard deviation
-	// (0, 0 without a baseline), and the baseline's own runtime.
+	// The runtime relative to the baseline timed next to it, image by
+	// image and run by run (ratio.go): the ratio of the mean runtimes
+	// estimated from ABBA blocks of paired runs; its own relative standard
+	// error, the spread a repeat of the evaluation would be expected to
+	// show (NaN, written null, with a single pair per image); the standard
+	// deviation of the per-image ratios (images differ in earnest, so it
+	// is no measure of noise); and the baseline's own runtime. All 0
+	// without a baseline.
 	RuntimeRatio      float64 `json:"runtime_ratio"`
+	RatioClock        string  `json:"runtime_ratio_clock,omitempty"` // wall or cpu
+	RuntimeRatioCV    float64 `json:"runtime_ratio_cv"`
 	RuntimeRatioStd   float64 `json:"runtime_ratio_std"`
 	BaselineRuntimeMS float64 `json:"baseline_runtime_ms"`
 	// Environment is the machine and software that measured it.

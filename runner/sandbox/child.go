@@ -457,16 +457,20 @@ func (s *session) serve(in *bufio.Reader, out childWriter, h, w, scale, runs, st
 		if pre != nil {
 			outputs[0] = pre
 		}
+		c0 := cpuTime()
 		t0 := time.Now()
 		err := s.s.Run([]ort.Value{input}, outputs)
 		dt := time.Since(t0)
+		cpu := cpuTime() - c0
 		if err != nil && pre != nil && r == 0 {
 			pre.Destroy()
 			pre = nil
 			outputs[0] = nil
+			c0 = cpuTime()
 			t0 = time.Now()
 			err = s.s.Run([]ort.Value{input}, outputs)
 			dt = time.Since(t0)
+			cpu = cpuTime() - c0
 		}
 		if err != nil {
 			return fmt.Errorf("inference failed: %v", err)
@@ -479,6 +483,7 @@ func (s *session) serve(in *bufio.Reader, out childWriter, h, w, scale, runs, st
 		}
 		out.w.WriteByte(frameTiming)
 		putU64(out.w, uint64(dt.Nanoseconds()))
+		putU64(out.w, uint64(max(cpu, 0)))
 		if err := out.w.Flush(); err != nil {
 			return err
 		}
@@ -509,6 +514,17 @@ func (s *session) serve(in *bufio.Reader, out childWriter, h, w, scale, runs, st
 		}
 	}
 	return out.w.Flush()
+}
+
+// cpuTime is the CPU time of the whole process (every ORT thread), ns: a
+// run's share of it does not grow when other processes take the CPU, as
+// its wall time does (the runtime ratio's "cpu" clock, evaluate/ratio.go).
+func cpuTime() int64 {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_PROCESS_CPUTIME_ID, &ts) != nil {
+		return 0
+	}
+	return ts.Nano()
 }
 
 // vmHWM returns the process's peak resident set in bytes since the last

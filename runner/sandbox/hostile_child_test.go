@@ -60,10 +60,12 @@ func fakeChild(mode string) int {
 		for r := 0; r < cfg.Runs; r++ {
 			out.WriteByte(frameTiming)
 			putU64(out, uint64(10*time.Second))
+			putU64(out, uint64(10*time.Second)) // CPU time
 		}
 	case "huge": // claims a 2^40-element output
 		out.WriteByte(frameTiming)
 		putU64(out, 1000)
+		putU64(out, 1000) // CPU time
 		out.WriteByte(frameOutput)
 		putU32(out, 4)
 		for _, d := range []uint64{1, 3, 1 << 20, 1 << 20} {

@@ -28,7 +28,8 @@ import (
 //	                                               parent sends the model only if the
 //	                                               sandbox and ORT version pass
 //	  'R' u32 n, n bytes of JSON Ready         session created
-//	  'T' i64 ns                                   one inference run (warm-up runs first)
+//	  'T' i64 ns, i64 cpu ns                       one inference run (warm-up runs first):
+//	                                               wall time and the process's CPU time
 //	  'O' u32 rank, rank·i64 dims, i64 hwm, data   output of the last run; data is
 //	                                               ∏dims float32, read only if dims
 //	                                               are exactly what the parent expects

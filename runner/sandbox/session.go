@@ -209,8 +209,9 @@ func (s *Session) Load(model []byte) error {
 
 // Runs is what one Infer measured.
 type Runs struct {
-	// Times are the child's session.Run durations, in order (warm-up first).
-	Times []time.Duration
+	// Times are the child's session.Run durations, in order (warm-up first);
+	// CPU the process CPU time each of them took (all ORT threads).
+	Times, CPU []time.Duration
 	// HWM is the child's peak RSS during the image, bytes (-1 unknown).
 	HWM int64
 	// Wall is request to response, parent-measured, transfers included.
@@ -250,15 +251,22 @@ func (s *Session) Infer(name string, in []float32, h, w, sh, sw int, out []float
 		if err != nil {
 			return nil, s.failure(err)
 		}
-		d := time.Duration(v)
+		cv, err := getU64(c.stdout)
+		if err != nil {
+			return nil, s.failure(err)
+		}
+		d, cpu := time.Duration(v), time.Duration(cv)
 		claimed += d
 		// The child times only session.Run; everything it claims happened
 		// inside the parent's window. A claim that does not fit is forged.
-		if d <= 0 || claimed > time.Since(start) {
+		// CPU time is spread over at most Threads ORT threads (plus the
+		// caller's): more than that is forged too.
+		if d <= 0 || claimed > time.Since(start) || cpu < 0 || cpu > time.Duration(s.spec.Config.Threads+1)*d+time.Millisecond {
 			s.done = true
 			return nil, outcome.Errorf(outcome.Crashed, "the model process reported impossible timings on image %s", name)
 		}
 		r.Times = append(r.Times, d)
+		r.CPU = append(r.CPU, cpu)
 		s.arm(s.spec.ImageTimeout, timeout) // per run
 	}
 	if err := s.expect(frameOutput, false); err != nil {
