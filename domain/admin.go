@@ -28,6 +28,11 @@ type TemplatePhase struct {
 	Days                                    int
 	QuotaDaily, QuotaTotal, QuotaConcurrent int
 	EntryRule, Visibility                   string
+	// Fair runtimes (issue #10 §4); empty keeps the phase's current value.
+	// RuntimeReferenceMS nil: the newest baseline's measured runtime.
+	RuntimeBasis       string
+	RuntimeReferenceMS *float64
+	TimingProtocol     string
 }
 
 // Template pre-fills a new challenge from one of scoring's presets.
@@ -378,6 +383,11 @@ type PhaseForm struct {
 	Opens, Closes                           *time.Time
 	QuotaDaily, QuotaTotal, QuotaConcurrent int
 	EntryRule, Visibility                   string
+	// Fair runtimes (issue #10 §4); empty keeps the phase's current value.
+	// RuntimeReferenceMS nil: the newest baseline's measured runtime.
+	RuntimeBasis       string
+	RuntimeReferenceMS *float64
+	TimingProtocol     string
 }
 
 // UpdatePhase changes a phase's window, quotas, entry rule and visibility.
@@ -407,6 +417,9 @@ func (s *Service) UpdatePhase(ctx context.Context, v Viewer, slug, phase string,
 	if opens != nil && closes != nil && !opens.Before(*closes) {
 		return newErr(KindInvalid, "The phase must open before it closes.")
 	}
+	if err := checkRuntimeSettings(f); err != nil {
+		return err
+	}
 	err = s.st.InTx(ctx, func(tx pgx.Tx) error {
 		id, before, err := store.PhaseSettingsForUpdate(ctx, tx, c.ID, phase)
 		if errors.Is(err, store.ErrNotFound) {
@@ -417,6 +430,7 @@ func (s *Service) UpdatePhase(ctx context.Context, v Viewer, slug, phase string,
 		next := store.PhaseSettings{Title: title, OpensAt: opens, ClosesAt: closes, QuotaDaily: f.QuotaDaily,
 			QuotaTotal: f.QuotaTotal, QuotaConcurrent: f.QuotaConcurrent, EntryRule: f.EntryRule, Visibility: f.Visibility,
 			RevealedAt: before.RevealedAt}
+		next.RuntimeBasis, next.RuntimeReferenceMS, next.TimingProtocol = runtimeSettings(f, before)
 		if err := store.UpdatePhase(ctx, tx, id, next); err != nil {
 			return err
 		}

@@ -258,7 +258,10 @@ func (s *Service) DecideRegistration(ctx context.Context, v Viewer, slug string,
 // metric columns are those `srarena rank` reads, the rank columns those it
 // writes.
 var ExportColumns = []string{"team", "method", "submission_id", "baseline", "submitted_at",
-	"psnr_val", "psnr_test", "ssim", "ave_time_ms", "params_m", "flops_g", "acts_m", "mem_mb", "conv", "device"}
+	"psnr_val", "psnr_test", "ssim", "ave_time_ms", "params_m", "flops_g", "acts_m", "mem_mb", "conv", "device",
+	// ave_time_ms is the runtime the phase ranks (on a ratio basis,
+	// runtime_ratio × the reference); raw_time_ms the measured one.
+	"raw_time_ms", "runtime_ratio"}
 
 func fmtOpt(f *float64, div float64) string {
 	if f == nil {
@@ -301,6 +304,9 @@ func (s *Service) ExportPhase(ctx context.Context, v Viewer, slug, phase string)
 		return nil, rules, err
 	}
 	scored, _ = pickEntries(p.EntryRule, scored)
+	// Results without a ratio on a ratio basis are unranked on the board
+	// and left out here.
+	scored, _, basis := ApplyRuntimeBasis(p.Phase, scored)
 	fv := fvcoreRules(rules.Name)
 	// Under "best", a team's best-ranked submission stands for it: rank
 	// every one, keep each team's first row.
@@ -320,7 +326,8 @@ func (s *Service) ExportPhase(ctx context.Context, v Viewer, slug, phase string)
 		tab.Rows = append(tab.Rows, []string{row.Name, sc.MethodName, strconv.FormatInt(sc.ID, 10), base,
 			sc.CreatedAt.UTC().Format(time.RFC3339), psnrVal, psnrTest, fmtOpt(row.SSIM, 1),
 			strconv.FormatFloat(row.RuntimeMS, 'f', -1, 64), fmtOpt(row.Params, 1e6), fmtOpt(row.FLOPs, 1e9),
-			fmtOpt(row.Activations, 1e6), fmtOpt(row.MemoryMB, 1), fmtOpt(row.ConvLayers, 1), row.Device})
+			fmtOpt(row.Activations, 1e6), fmtOpt(row.MemoryMB, 1), fmtOpt(row.ConvLayers, 1), row.Device,
+			basis.rawCell(sc.ID), fmtOpt(sc.Result.RuntimeRatio, 1)})
 	}
 	ranked, _, err := scoring.RankResults(tab, rules, nil)
 	if err != nil {

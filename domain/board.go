@@ -38,6 +38,13 @@ type LeaderRow struct {
 	SubmittedAt  time.Time `json:"submitted_at"`
 	// Synthetic marks a result made up by srarena seed, not measured.
 	Synthetic bool `json:"synthetic,omitempty"`
+	// RawRuntimeMS is the measured runtime and RuntimeRatio the measured
+	// ratio to the baseline, with the runner's own relative spread
+	// (RuntimeRatioCV); RuntimeMS is what the board ranks, which on a
+	// ratio board is RuntimeRatio × the reference (board_basis.go).
+	RawRuntimeMS   *float64 `json:"raw_runtime_ms,omitempty"`
+	RuntimeRatio   *float64 `json:"runtime_ratio,omitempty"`
+	RuntimeRatioCV *float64 `json:"runtime_ratio_cv,omitempty"`
 
 	submission int64 // the submission behind the row
 }
@@ -64,25 +71,29 @@ func (r LeaderRow) MarshalJSON() ([]byte, error) {
 	type plain LeaderRow // without this method
 	return json.Marshal(struct {
 		plain
-		PSNR         *float64 `json:"psnr"`
-		SSIM         *float64 `json:"ssim"`
-		RuntimeMS    *float64 `json:"runtime_ms"`
-		RuntimeStdMS *float64 `json:"runtime_std_ms"`
-		RuntimeMinMS *float64 `json:"runtime_min_ms"`
-		RuntimeMaxMS *float64 `json:"runtime_max_ms"`
-		Params       *float64 `json:"params"`
-		FLOPs        *float64 `json:"flops"`
-		FLOPsKAIR    *float64 `json:"flops_kair"`
-		FLOPsFvcore  *float64 `json:"flops_fvcore"`
-		Activations  *float64 `json:"activations"`
-		ConvLayers   *float64 `json:"conv_layers"`
-		MemoryMB     *float64 `json:"memory_mb"`
+		PSNR           *float64 `json:"psnr"`
+		SSIM           *float64 `json:"ssim"`
+		RuntimeMS      *float64 `json:"runtime_ms"`
+		RuntimeStdMS   *float64 `json:"runtime_std_ms"`
+		RuntimeMinMS   *float64 `json:"runtime_min_ms"`
+		RuntimeMaxMS   *float64 `json:"runtime_max_ms"`
+		Params         *float64 `json:"params"`
+		FLOPs          *float64 `json:"flops"`
+		FLOPsKAIR      *float64 `json:"flops_kair"`
+		FLOPsFvcore    *float64 `json:"flops_fvcore"`
+		Activations    *float64 `json:"activations"`
+		ConvLayers     *float64 `json:"conv_layers"`
+		MemoryMB       *float64 `json:"memory_mb"`
+		RawRuntimeMS   *float64 `json:"raw_runtime_ms,omitempty"`
+		RuntimeRatio   *float64 `json:"runtime_ratio,omitempty"`
+		RuntimeRatioCV *float64 `json:"runtime_ratio_cv,omitempty"`
 	}{
 		plain: plain(r), PSNR: finite(r.PSNR), SSIM: finitePtr(r.SSIM), RuntimeMS: finite(r.RuntimeMS),
 		RuntimeStdMS: finitePtr(r.RuntimeStdMS), RuntimeMinMS: finitePtr(r.RuntimeMinMS), RuntimeMaxMS: finitePtr(r.RuntimeMaxMS),
 		Params: finitePtr(r.Params), FLOPs: finitePtr(r.FLOPs), FLOPsKAIR: finitePtr(r.FLOPsKAIR), FLOPsFvcore: finitePtr(r.FLOPsFvcore),
 		Activations: finitePtr(r.Activations),
 		ConvLayers:  finitePtr(r.ConvLayers), MemoryMB: finitePtr(r.MemoryMB),
+		RawRuntimeMS: finitePtr(r.RawRuntimeMS), RuntimeRatio: finitePtr(r.RuntimeRatio), RuntimeRatioCV: finitePtr(r.RuntimeRatioCV),
 	})
 }
 
@@ -114,6 +125,13 @@ type Board struct {
 	Device string      `json:"device"`
 	Note   string      `json:"note,omitempty"`
 	Rows   []LeaderRow `json:"rows"`
+	// RuntimeBasis is what runtime_ms ranks: "raw" (measured) or "ratio"
+	// (the ratio to the baseline × RuntimeReferenceMS); RuntimeNote says it
+	// in words; TimingProtocol is how the phase's runs are timed.
+	RuntimeBasis       string   `json:"runtime_basis,omitempty"`
+	RuntimeReferenceMS *float64 `json:"runtime_reference_ms,omitempty"`
+	RuntimeNote        string   `json:"runtime_note,omitempty"`
+	TimingProtocol     string   `json:"timing_protocol,omitempty"`
 
 	// rules are the rules as this board applied them (gates adapted to
 	// its split), for re-ranking its rows as a results CSV.
@@ -174,6 +192,8 @@ func entryFor(s store.Scored, split string, fvcore bool) (scoring.Entry, LeaderR
 	set(scoring.MetricActivations, p.Activations, 1e6)
 	set(scoring.MetricConv, p.ConvLayers, 1)
 	set(scoring.MetricMemory, res.PeakMemoryMB, 1)
+	// Only a ratio board leaves the ratio on a result (ApplyRuntimeBasis).
+	set(scoring.MetricRuntimeRatio, res.RuntimeRatio, 1)
 	return scoring.Entry{ID: strconv.FormatInt(s.ID, 10), SubmittedAt: s.CreatedAt, Metrics: m, Baseline: s.IsBaseline}, row
 }
 

@@ -130,6 +130,8 @@ func (s *Service) computeBoard(ctx context.Context, ci ChallengeInfo, p PhaseInf
 		return b, err
 	}
 	scored, entry := pickEntries(p.EntryRule, scored)
+	scored, noRatio, basis := ApplyRuntimeBasis(p.Phase, scored)
+	b.setRuntimeBasis(p.Phase, basis)
 	rules, err := ParseRules(ci.Rules)
 	if err != nil {
 		b.Note = "The ranking rules are invalid, so nothing is ranked: " + err.Error()
@@ -150,6 +152,8 @@ func (s *Service) computeBoard(ctx context.Context, ci ChallengeInfo, p PhaseInf
 		b.Rows = unrankedRows(scored, ds.Split, "ranking failed")
 		return b, nil
 	}
+	rows = append(rows, unrankedRows(noRatio, ds.Split, NoRatioReason)...)
+	basis.annotate(rows)
 	for i := range rows {
 		if !rows[i].Baseline {
 			rows[i].Entry = entry[rows[i].submission]

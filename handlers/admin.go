@@ -43,6 +43,27 @@ func parseLocal(field, s string) (*time.Time, error) {
 	return &t, nil
 }
 
+// parseMS reads a number of milliseconds; empty is nil.
+func parseMS(field, s string) (*float64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return nil, &domain.Error{Kind: domain.KindInvalid, Msg: fmt.Sprintf("%s: %q is not a number of milliseconds.", field, s)}
+	}
+	return &v, nil
+}
+
+// fmtMS writes milliseconds for a form field; "" for none.
+func fmtMS(v *float64) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*v, 'f', -1, 64)
+}
+
 func localValue(t *time.Time) string {
 	if t == nil {
 		return ""
@@ -164,6 +185,7 @@ func (h *AdminPages) show(w http.ResponseWriter, r *http.Request, status int, se
 			Opens: localValue(p.OpensAt), Closes: localValue(p.ClosesAt), QuotaDaily: strconv.Itoa(p.QuotaDaily),
 			QuotaTotal: strconv.Itoa(p.QuotaTotal), QuotaConcurrent: strconv.Itoa(p.QuotaConcurrent),
 			EntryRule: p.EntryRule, Visibility: p.Visibility, Revealed: fmtTime(p.RevealedAt)}
+		ap.RuntimeBasis, ap.TimingProtocol, ap.RuntimeReferenceMS = p.RuntimeBasis, p.TimingProtocol, fmtMS(p.RuntimeReferenceMS)
 		var ds []string
 		for _, d := range p.Datasets {
 			ds = append(ds, d.Name+" ("+d.Split+")")
@@ -243,7 +265,11 @@ func (h *AdminPages) UpdatePhase(w http.ResponseWriter, r *http.Request) error {
 	slug := chi.URLParam(r, "slug")
 	f := domain.PhaseForm{Title: r.PostFormValue("title"), QuotaDaily: atoiForm(r, "quota_daily"), QuotaTotal: atoiForm(r, "quota_total"),
 		QuotaConcurrent: atoiForm(r, "quota_concurrent"), EntryRule: r.PostFormValue("entry_rule"), Visibility: r.PostFormValue("visibility")}
+	f.RuntimeBasis, f.TimingProtocol = r.PostFormValue("runtime_basis"), r.PostFormValue("timing_protocol")
 	var err error
+	if f.RuntimeReferenceMS, err = parseMS("reference runtime", r.PostFormValue("runtime_reference_ms")); err != nil {
+		return h.back(w, r, slug, "", err)
+	}
 	if f.Opens, err = parseLocal("opens", r.PostFormValue("opens")); err == nil {
 		if f.Closes, err = parseLocal("closes", r.PostFormValue("closes")); err == nil {
 			err = h.Domain.UpdatePhase(r.Context(), viewer(r), slug, chi.URLParam(r, "phase"), f)

@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/srarena/srarena/domain"
 )
 
 // APIRerun queues an ended submission again (organizers).
@@ -46,4 +48,19 @@ func (h *AdminPages) APIResults(w http.ResponseWriter, r *http.Request) error {
 		rows = append(rows, m)
 	}
 	return WriteJSON(w, http.StatusOK, map[string]any{"challenge": slug, "phase": phase, "rules": rules.Name, "columns": t.Header, "rows": rows})
+}
+
+// APIPhaseRuntime sets a phase's runtime basis (raw or ratio), reference
+// runtime and timing protocol (organizers).
+// POST /api/v1/challenges/{slug}/phases/{phase}/runtime
+func (h *AdminPages) APIPhaseRuntime(w http.ResponseWriter, r *http.Request) error {
+	var in domain.PhaseRuntime
+	if err := decodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	out, err := h.Domain.UpdatePhaseRuntime(r.Context(), viewer(r), chi.URLParam(r, "slug"), chi.URLParam(r, "phase"), in)
+	if err != nil {
+		return err
+	}
+	return WriteJSON(w, http.StatusOK, out)
 }

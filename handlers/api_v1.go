@@ -52,6 +52,11 @@ type apiPhase struct {
 	ScoresVisible   bool         `json:"scores_visible"`
 	Datasets        []apiDataset `json:"datasets"`
 	Quota           *apiQuota    `json:"quota"`
+	// Fair runtimes: what the board ranks (raw, or ratio × reference) and
+	// how runs are timed (robust, official).
+	RuntimeBasis       string   `json:"runtime_basis"`
+	RuntimeReferenceMS *float64 `json:"runtime_reference_ms"`
+	TimingProtocol     string   `json:"timing_protocol"`
 }
 
 type apiTeam struct {
@@ -80,6 +85,7 @@ func phaseOut(p domain.PhaseInfo) apiPhase {
 	for _, d := range p.Datasets {
 		out.Datasets = append(out.Datasets, apiDataset{Name: d.Name, Split: d.Split})
 	}
+	out.RuntimeBasis, out.RuntimeReferenceMS, out.TimingProtocol = p.RuntimeBasis, p.RuntimeReferenceMS, p.TimingProtocol
 	if q := p.Quota; q != nil {
 		out.Quota = &apiQuota{UsedToday: q.UsedToday, UsedTotal: q.UsedTotal, Active: q.Active, DailyResetAt: q.DailyResetAt}
 	}

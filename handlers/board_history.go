@@ -52,6 +52,7 @@ func history(ctx context.Context, st HistoryStore, c domain.ChallengeInfo, b dom
 	if err != nil {
 		return "", "", err
 	}
+	scored, _, _ = domain.ApplyRuntimeBasis(ph.Phase, scored) // the board's runtimes
 	rules := b.AppliedRules()
 	label, lowerBetter, byTrack := "best PSNR so far (dB)", false, false
 	if len(rules.Tracks) > 0 {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/srarena/srarena/domain"
 	"github.com/srarena/srarena/scoring"
+	"github.com/srarena/srarena/store"
 )
 
 // boardColumns are leaderboard.csv's input columns: those of the results CSV
@@ -15,7 +16,10 @@ import (
 // rank, rank-sum and score columns of the rule set's tracks.
 var boardColumns = []string{"team", "ranked", "ave_time_ms", "val_time_ms", "test_time_ms", "psnr_val", "psnr_test",
 	"params_m", "flops_g", "acts_m", "mem_mb", "conv",
-	"ssim", "runtime_std_ms", "flops_kair_g", "flops_fvcore_g", "baseline", "synthetic", "device", "submitted_at", "unranked_reason"}
+	"ssim", "runtime_std_ms", "flops_kair_g", "flops_fvcore_g", "baseline", "synthetic", "device", "submitted_at", "unranked_reason",
+	// ave_time_ms is the runtime the board ranks; raw_time_ms the measured
+	// one; runtime_ratio (a metric rank reads) only on a ratio board.
+	"raw_time_ms", "runtime_ratio"}
 
 // boardTrack is one track's columns in leaderboard.csv.
 type boardTrack struct {
@@ -79,6 +83,15 @@ func csvRow(r domain.LeaderRow, split string) []string {
 		boolCell(r.Baseline), boolCell(r.Synthetic), r.Device, r.SubmittedAt.UTC().Format(time.RFC3339Nano), reason}
 }
 
+// boardCSVRow is csvRow with the runtime basis columns.
+func boardCSVRow(b domain.Board, r domain.LeaderRow) []string {
+	ratio := ""
+	if b.RuntimeBasis == store.RuntimeRatio {
+		ratio = numPtr(r.RuntimeRatio, 1)
+	}
+	return append(csvRow(r, b.Split), numPtr(r.RawRuntimeMS, 1), ratio)
+}
+
 // tableOf turns a board into the results table of leaderboard.csv: the
 // ranked rows and the baselines go through scoring.RankResults with the
 // rules the board applied (so every track's rank and sum or score is
@@ -90,7 +103,7 @@ func tableOf(b domain.Board) boardTable {
 	var base map[string]float64
 	for _, r := range b.Rows {
 		if r.Rank > 0 || r.Baseline {
-			in.Rows = append(in.Rows, csvRow(r, b.Split))
+			in.Rows = append(in.Rows, boardCSVRow(b, r))
 			inLines = append(inLines, r)
 		} else {
 			rest = append(rest, r)
@@ -118,7 +131,7 @@ func tableOf(b domain.Board) boardTable {
 	}
 	t := out.CSV
 	for _, r := range rest {
-		cells := csvRow(r, b.Split)
+		cells := boardCSVRow(b, r)
 		row := make([]string, len(t.Header))
 		for i, h := range boardColumns {
 			row[t.Col(h)] = cells[i]

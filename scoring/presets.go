@@ -48,12 +48,13 @@ func rankSumTracks(compTie, overallTie []string) []Track {
 
 // expScoreTracks are the NTIRE 2024–2026 tracks (protocol.md §4.4–4.6): main
 // = wr·exp(2·runtime/base) + wf·exp(2·FLOPs/base) + wp·exp(2·params/base),
-// and one sub-track per score.
+// and one sub-track per score. runtime/base is the measured runtime ratio
+// to the baseline where an entry has one (a phase ranking by the ratio).
 func expScoreTracks(wr, wf, wp float64) []Track {
 	return []Track{
 		{Name: "main", Method: MethodExpScore, Terms: []Term{
-			{Metric: MetricRuntime, Weight: wr}, {Metric: MetricFLOPs, Weight: wf}, {Metric: MetricParams, Weight: wp}}},
-		{Name: "runtime", Method: MethodExpScore, Terms: []Term{{Metric: MetricRuntime}}},
+			{Metric: MetricRuntime, Weight: wr, Ratio: MetricRuntimeRatio}, {Metric: MetricFLOPs, Weight: wf}, {Metric: MetricParams, Weight: wp}}},
+		{Name: "runtime", Method: MethodExpScore, Terms: []Term{{Metric: MetricRuntime, Ratio: MetricRuntimeRatio}}},
 		{Name: "flops", Method: MethodExpScore, Terms: []Term{{Metric: MetricFLOPs}}},
 		{Name: "params", Method: MethodExpScore, Terms: []Term{{Metric: MetricParams}}},
 	}

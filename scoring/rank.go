@@ -25,6 +25,11 @@ const (
 	MetricActivations = "activations"
 	MetricMemory      = "memory"
 	MetricConv        = "conv_layers"
+	// MetricRuntimeRatio is the runtime relative to the baseline, measured
+	// directly (the baseline timed next to the submission, run by run):
+	// what an exp-score runtime term uses instead of runtime/base when an
+	// entry has it (Term.Ratio).
+	MetricRuntimeRatio = "runtime_ratio"
 )
 
 // Track methods.
@@ -83,6 +88,12 @@ type Track struct {
 type Term struct {
 	Metric string  `json:"metric"`
 	Weight float64 `json:"weight,omitempty"`
+	// Ratio, in an exp-score term, names a metric that already is Metric
+	// relative to the baseline (MetricRuntimeRatio): an entry that has it
+	// scores exp(2·ratio) instead of exp(2·x/x_baseline), so a runtime
+	// measured next to the baseline on a busy machine is not divided by a
+	// baseline runtime measured at another moment.
+	Ratio string `json:"ratio,omitempty"`
 }
 
 func (t Term) weight() float64 {
@@ -380,6 +391,10 @@ func trackValue(t Track, e Entry, metricRank map[string]map[int]int, base map[st
 	default: // MethodExpScore
 		var s float64
 		for _, term := range t.Terms {
+			if r, ok := e.Metrics[term.Ratio]; ok && term.Ratio != "" {
+				s += term.weight() * math.Exp(2*r)
+				continue
+			}
 			s += term.weight() * math.Exp(2*metricValue(e, term.Metric)/base[term.Metric])
 		}
 		return s // NaN when a term is missing

@@ -25,6 +25,8 @@ var csvMetricColumns = map[string]string{
 	"acts_m":       MetricActivations,
 	"mem_mb":       MetricMemory,
 	"conv":         MetricConv,
+	// The measured ratio to the baseline (a board that ranks by it).
+	"runtime_ratio": MetricRuntimeRatio,
 }
 
 // csvMetricRankColumns are the per-metric rank columns of the results CSV.

@@ -151,6 +151,10 @@ type PhaseSettings struct {
 	EntryRule       string     `json:"entry_rule"`
 	Visibility      string     `json:"visibility"`
 	RevealedAt      *time.Time `json:"revealed_at"`
+	// Fair runtimes (migration 0045).
+	RuntimeBasis       string   `json:"runtime_basis"`
+	RuntimeReferenceMS *float64 `json:"runtime_reference_ms"`
+	TimingProtocol     string   `json:"timing_protocol"`
 }
 
 // PhaseSettingsForUpdate reads a phase of a challenge and locks it until
@@ -159,9 +163,11 @@ func PhaseSettingsForUpdate(ctx context.Context, tx pgx.Tx, challengeID int64, n
 	var id int64
 	var p PhaseSettings
 	err := tx.QueryRow(ctx, `
-		SELECT id, title, opens_at, closes_at, quota_daily, quota_total, quota_concurrent, entry_rule, visibility, revealed_at
+		SELECT id, title, opens_at, closes_at, quota_daily, quota_total, quota_concurrent, entry_rule, visibility, revealed_at,
+		    runtime_basis, runtime_reference_ms, timing_protocol
 		FROM phases WHERE challenge_id = $1 AND name = $2 FOR UPDATE`, challengeID, name).
-		Scan(&id, &p.Title, &p.OpensAt, &p.ClosesAt, &p.QuotaDaily, &p.QuotaTotal, &p.QuotaConcurrent, &p.EntryRule, &p.Visibility, &p.RevealedAt)
+		Scan(&id, &p.Title, &p.OpensAt, &p.ClosesAt, &p.QuotaDaily, &p.QuotaTotal, &p.QuotaConcurrent, &p.EntryRule, &p.Visibility, &p.RevealedAt,
+			&p.RuntimeBasis, &p.RuntimeReferenceMS, &p.TimingProtocol)
 	return id, p, translate(err, "phase "+name)
 }
 
@@ -169,8 +175,11 @@ func PhaseSettingsForUpdate(ctx context.Context, tx pgx.Tx, challengeID int64, n
 func UpdatePhase(ctx context.Context, tx pgx.Tx, phaseID int64, p PhaseSettings) error {
 	_, err := tx.Exec(ctx, `
 		UPDATE phases SET title = $2, opens_at = $3, closes_at = $4, quota_daily = $5, quota_total = $6,
-		    quota_concurrent = $7, entry_rule = $8, visibility = $9, revealed_at = $10
+		    quota_concurrent = $7, entry_rule = $8, visibility = $9, revealed_at = $10,
+		    runtime_basis = coalesce(nullif($11, ''), runtime_basis), runtime_reference_ms = $12,
+		    timing_protocol = coalesce(nullif($13, ''), timing_protocol)
 		WHERE id = $1`, phaseID, p.Title, minute(p.OpensAt), minute(p.ClosesAt), p.QuotaDaily, p.QuotaTotal,
-		p.QuotaConcurrent, p.EntryRule, p.Visibility, p.RevealedAt)
+		p.QuotaConcurrent, p.EntryRule, p.Visibility, p.RevealedAt,
+		p.RuntimeBasis, p.RuntimeReferenceMS, p.TimingProtocol)
 	return translate(err, "update phase")
 }

@@ -16,6 +16,7 @@ type EvaluationInput struct {
 	Scale        int
 	DataRange    float32        // the model's pixel range: 1 or 255
 	Split        string         // the dataset's split: "validation" or "test"
+	Protocol     string         // the phase's timing protocol: "robust" or "official"
 	Images       []DatasetImage // ordered by name, bytewise (COLLATE "C")
 }
 
@@ -29,11 +30,12 @@ func (s *Store) EvaluationInput(ctx context.Context, submissionID int64) (*Evalu
 	in := &EvaluationInput{SubmissionID: submissionID}
 	var datasetID int64
 	err := s.pool.QueryRow(ctx, `
-		SELECT s.status, s.model_sha256, c.scale, s.dataset_id, s.data_range, d.split
+		SELECT s.status, s.model_sha256, c.scale, s.dataset_id, s.data_range, d.split,
+		    coalesce((SELECT p.timing_protocol FROM phases p WHERE p.id = s.phase_id), 'robust')
 		FROM submissions s
 		JOIN challenges c ON c.id = s.challenge_id
 		JOIN datasets d ON d.id = s.dataset_id
-		WHERE s.id = $1`, submissionID).Scan(&in.Status, &in.ModelSHA256, &in.Scale, &datasetID, &in.DataRange, &in.Split)
+		WHERE s.id = $1`, submissionID).Scan(&in.Status, &in.ModelSHA256, &in.Scale, &datasetID, &in.DataRange, &in.Split, &in.Protocol)
 	if err != nil {
 		return nil, translate(err, "evaluation input")
 	}
@@ -178,6 +180,10 @@ func (s *Store) FinishEvaluationWith(ctx context.Context, r *Result, attempt int
 			env, protocol, r.RuntimeRatio, r.RuntimeRatioStd, r.BaselineRuntimeMS)
 		if err != nil {
 			return translate(err, "store result")
+		}
+		if _, err := tx.Exec(ctx, `UPDATE results SET runtime_ratio_cv = $2, runtime_ratio_clock = nullif($3, '')
+			WHERE submission_id = $1`, r.SubmissionID, r.RuntimeRatioCV, r.RatioClock); err != nil {
+			return translate(err, "store result's ratio spread")
 		}
 		if also != nil {
 			return also(tx)

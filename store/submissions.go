@@ -259,7 +259,9 @@ func (s *Store) SubmissionByID(ctx context.Context, id int64) (Submission, error
 // used by collectScored.
 const resultColumns = `r.submission_id, r.psnr, r.psnr_y, r.ssim, r.runtime_ms, r.runtime_std_ms,
 	r.runtime_min_ms, r.runtime_max_ms, r.repeats, r.peak_memory_mb, r.device, r.ort_version,
-	r.per_image, r.created_at, r.warmup`
+	r.per_image, r.created_at, r.warmup,
+	r.runtime_ratio, r.runtime_ratio_std, r.baseline_runtime_ms, r.runtime_ratio_cv,
+	coalesce(r.runtime_ratio_clock, ''), coalesce(r.protocol, ''), r.environment`
 
 // rankingResultColumns are resultColumns without the per-image table
 // (NULL in its place): ranking needs the aggregates only, and per_image
@@ -269,7 +271,9 @@ var rankingResultColumns = strings.Replace(resultColumns, "r.per_image", "NULL::
 func resultDest(r *Result) []any {
 	return []any{&r.SubmissionID, &r.PSNR, &r.PSNRY, &r.SSIM, &r.RuntimeMS, &r.RuntimeStdMS,
 		&r.RuntimeMinMS, &r.RuntimeMaxMS, &r.Repeats, &r.PeakMemoryMB, &r.Device, &r.ORTVersion,
-		&r.PerImage, &r.CreatedAt, &r.Warmup}
+		&r.PerImage, &r.CreatedAt, &r.Warmup,
+		&r.RuntimeRatio, &r.RuntimeRatioStd, &r.BaselineRuntimeMS, &r.RuntimeRatioCV,
+		&r.RatioClock, &r.Protocol, &r.Environment}
 }
 
 // ResultBySubmission returns ErrNotFound while the submission has no result.

@@ -126,7 +126,11 @@ type Result struct {
 	RuntimeRatio      *float64
 	RuntimeRatioStd   *float64
 	BaselineRuntimeMS *float64
-	CreatedAt         time.Time
+	// RuntimeRatioCV is the runner's own estimate of the ratio's relative
+	// spread; RatioClock what the ratio compares: "wall" or "cpu" time.
+	RuntimeRatioCV *float64
+	RatioClock     string
+	CreatedAt      time.Time
 }
 
 // Entry rules: which submission represents a team on a phase's board.
@@ -166,7 +170,20 @@ type Phase struct {
 	Visibility      string
 	RevealedAt      *time.Time
 	Datasets        []Dataset // primary first
+	// RuntimeBasis is what the board ranks runtimes by: RuntimeRaw or
+	// RuntimeRatio (× RuntimeReferenceMS, or with none the newest
+	// baseline's measured runtime); TimingProtocol how the runner times:
+	// "robust" or "official".
+	RuntimeBasis       string
+	RuntimeReferenceMS *float64
+	TimingProtocol     string
 }
+
+// Runtime bases of a phase (Phase.RuntimeBasis).
+const (
+	RuntimeRaw   = "raw"
+	RuntimeRatio = "ratio"
+)
 
 // Team competes in one challenge; a solo participant is a team of one.
 type Team struct {

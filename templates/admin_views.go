@@ -28,6 +28,9 @@ type AdminPhase struct {
 	Revealed                   string // when the scores become public; "" when not set
 	Datasets                   string
 	Frozen                     []AdminFrozen
+	// Fair runtimes: raw or ratio, the reference runtime in ms ("" for
+	// the baseline's measured one), robust or official timing.
+	RuntimeBasis, RuntimeReferenceMS, TimingProtocol string
 }
 
 // AdminFrozen is one frozen ranking version.

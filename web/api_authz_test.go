@@ -259,12 +259,13 @@ func TestAPIAuthorization(t *testing.T) {
 	// Organizer routes: participants (the owner included) get 404, tokens
 	// that are no token 401, and nothing changes.
 	audits, datasets := a.count(`SELECT count(*) FROM audit_events`), a.count(`SELECT count(*) FROM datasets`)
-	for _, c := range []struct{ method, path, route string }{
-		{"POST", "/submissions/" + subAQueued + "/rerun", "POST /api/v1/submissions/{id}/rerun"},
-		{"GET", "/challenges/esr/results?format=csv", "GET /api/v1/challenges/{slug}/results"},
-		{"GET", "/challenges/esr/results", "GET /api/v1/challenges/{slug}/results"},
-		{"POST", "/challenges/esr/datasets", "POST /api/v1/challenges/{slug}/datasets"},
-		{"POST", "/challenges/esr/baselines", "POST /api/v1/challenges/{slug}/baselines"},
+	for _, c := range []struct{ method, path, route, body string }{
+		{"POST", "/submissions/" + subAQueued + "/rerun", "POST /api/v1/submissions/{id}/rerun", ""},
+		{"GET", "/challenges/esr/results?format=csv", "GET /api/v1/challenges/{slug}/results", ""},
+		{"GET", "/challenges/esr/results", "GET /api/v1/challenges/{slug}/results", ""},
+		{"POST", "/challenges/esr/datasets", "POST /api/v1/challenges/{slug}/datasets", ""},
+		{"POST", "/challenges/esr/baselines", "POST /api/v1/challenges/{slug}/baselines", ""},
+		{"POST", "/challenges/esr/phases/main/runtime", "POST /api/v1/challenges/{slug}/phases/{phase}/runtime", `{"runtime_basis":"ratio"}`},
 	} {
 		covered[c.route] = true
 		for _, ac := range []actor{anon, memberA, memberB, revoked, cookie} {
@@ -272,7 +273,7 @@ func TestAPIAuthorization(t *testing.T) {
 			if ac.name == memberA.name || ac.name == memberB.name {
 				want = 404
 			}
-			if st, body := call(ac, c.method, c.path, ""); st != want || strings.Contains(body, "psnr") {
+			if st, body := call(ac, c.method, c.path, c.body); st != want || strings.Contains(body, "psnr") {
 				t.Errorf("%s %s as %s: %d, want %d: %.200s", c.method, c.path, ac.name, st, want, body)
 			}
 		}

@@ -73,6 +73,7 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 			r.Get("/challenges/{slug}/results", h(admin.APIResults))
 			r.Post("/challenges/{slug}/datasets", h(admin.APIImportDataset))
 			r.Post("/challenges/{slug}/baselines", h(admin.APIAddBaseline))
+			r.Post("/challenges/{slug}/phases/{phase}/runtime", h(admin.APIPhaseRuntime))
 		})
 	})
 

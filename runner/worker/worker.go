@@ -337,6 +337,9 @@ func (w *Worker) work(ctx context.Context, job *river.Job[jobs.Evaluate], log *s
 	opt.Scale = in.Scale
 	opt.DataRange = in.DataRange
 	opt.Hidden = hidden
+	if in.Protocol != "" {
+		opt.Protocol = in.Protocol // the phase's timing protocol
+	}
 	opt.Logf = func(line string) { log.Debug(line) } // operator log only: may name host paths
 	opt.Warnf = func(line string) { log.Warn(line) }
 	if baseline, err := w.baseline(ctx, id, in.Scale, log); err != nil {
@@ -394,7 +397,7 @@ func (w *Worker) work(ctx context.Context, job *river.Job[jobs.Evaluate], log *s
 	}
 	ratio := ""
 	if rep.RuntimeRatio > 0 {
-		ratio = fmt.Sprintf(", %.3f× the baseline's runtime (± %.3f over images)", rep.RuntimeRatio, rep.RuntimeRatioStd)
+		ratio = fmt.Sprintf(", %.3f× the baseline's runtime (± %.2f%%, %s time)", rep.RuntimeRatio, 100*rep.RuntimeRatioCV, rep.RatioClock)
 	}
 	w.logLine(ctx, id, attempt, fmt.Sprintf("evaluation finished: PSNR %.4f dB, SSIM %.4f, runtime %.2f ms (± %.2f, %d repeats after %d warm-up)%s%s",
 		res.PSNR, rep.SSIM, rep.RuntimeMS, rep.RuntimeStdMS, rep.Repeats, rep.Warmup, ratio, capped))
@@ -569,6 +572,7 @@ func resultOf(id int64, rep *evaluate.Report) (*store.Result, error) {
 	}
 	if rep.RuntimeRatio > 0 {
 		res.RuntimeRatio, res.RuntimeRatioStd, res.BaselineRuntimeMS = finite(rep.RuntimeRatio), finite(rep.RuntimeRatioStd), finite(rep.BaselineRuntimeMS)
+		res.RuntimeRatioCV, res.RatioClock = finite(rep.RuntimeRatioCV), rep.RatioClock
 	}
 	return res, nil
 }
