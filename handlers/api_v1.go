@@ -297,6 +297,17 @@ type submissionOut struct {
 	Device       string          `json:"device"`
 	Sandbox      string          `json:"sandbox"`
 	Images       json.RawMessage `json:"images,omitempty"`
+	// Fair runtimes: the ratio to the baseline timed beside it with the
+	// runner's own spread, the timing protocol, and the machine and
+	// software that measured it (CPU/GPU model, driver, ONNX Runtime
+	// version, execution provider, threads, host).
+	RuntimeRatio      *float64        `json:"runtime_ratio,omitempty"`
+	RuntimeRatioStd   *float64        `json:"runtime_ratio_std,omitempty"`
+	RuntimeRatioCV    *float64        `json:"runtime_ratio_cv,omitempty"`
+	RatioClock        string          `json:"runtime_ratio_clock,omitempty"`
+	BaselineRuntimeMS *float64        `json:"baseline_runtime_ms,omitempty"`
+	Protocol          string          `json:"protocol,omitempty"`
+	Environment       json.RawMessage `json:"environment,omitempty"`
 
 	Params      *float64        `json:"params"`
 	FlopsKAIR   *float64        `json:"flops_kair"`
@@ -328,6 +339,11 @@ func submissionFrom(si domain.SubmissionInfo) submissionOut {
 		out.ORTVersion, out.Device, out.Sandbox = res.ORTVersion, res.Device, res.Sandbox
 		if si.PerImageScores && json.Valid(res.PerImage) {
 			out.Images = res.PerImage
+		}
+		out.RuntimeRatio, out.RuntimeRatioStd, out.RuntimeRatioCV = jsonFloat(res.RuntimeRatio), jsonFloat(res.RuntimeRatioStd), jsonFloat(res.RuntimeRatioCV)
+		out.RatioClock, out.BaselineRuntimeMS, out.Protocol = res.RatioClock, jsonFloat(res.BaselineRuntimeMS), res.Protocol
+		if json.Valid(res.Environment) && string(res.Environment) != "{}" {
+			out.Environment = res.Environment
 		}
 	}
 	if len(si.Profile) > 0 && json.Valid(si.Profile) {

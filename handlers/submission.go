@@ -348,6 +348,7 @@ func resultView(r store.Result, reveal bool) ([]templates.KV, []templates.ImageR
 	if r.ORTVersion != "" {
 		kv = append(kv, templates.KV{Key: "ONNX Runtime", Value: r.ORTVersion})
 	}
+	kv = append(kv, fairnessFacts(r)...)
 	rows := make([]templates.ImageRow, 0, len(per))
 	for i, p := range per {
 		row := templates.ImageRow{Name: p.Name, Runtime: fmtPtr(p.RuntimeMS, 2)}

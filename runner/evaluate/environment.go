@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 )
@@ -20,6 +21,12 @@ type Environment struct {
 	Threads    int    `json:"threads"`            // ORT intra-op threads
 	OS         string `json:"os"`                 // kernel release
 	Arch       string `json:"arch"`               // GOARCH
+	// GPUIndex is the CUDA device the evaluation ran on (nil on the CPU);
+	// Srarena the build that measured (VCS revision, "+dirty" when
+	// modified) and Go its toolchain.
+	GPUIndex *int   `json:"gpu_index,omitempty"`
+	Srarena  string `json:"srarena,omitempty"`
+	Go       string `json:"go,omitempty"`
 }
 
 func environment(opt Options, ortVersion string) Environment {
@@ -28,12 +35,39 @@ func environment(opt Options, ortVersion string) Environment {
 		EP: "CPUExecutionProvider"}
 	if opt.Device == DeviceCUDA {
 		env.EP = "CUDAExecutionProvider"
+		gpu := opt.GPU
+		env.GPUIndex = &gpu
 	}
+	env.Srarena, env.Go = buildVersion()
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		env.OS = "Linux " + strings.TrimSpace(string(b))
 	}
 	env.GPU, env.Driver = nvidiaInfo()
 	return env
+}
+
+// buildVersion is this binary's VCS revision and Go version.
+func buildVersion() (rev, goVersion string) {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "", runtime.Version()
+	}
+	dirty := false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+			if len(rev) > 12 {
+				rev = rev[:12]
+			}
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev != "" && dirty {
+		rev += "+dirty"
+	}
+	return rev, bi.GoVersion
 }
 
 // CPUModel is the CPU's model name from /proc/cpuinfo and the logical CPU

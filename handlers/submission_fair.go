@@ -1,0 +1,70 @@
+package handlers
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"github.com/srarena/srarena/store"
+	"github.com/srarena/srarena/templates"
+)
+
+// measuredEnv is the part of results.environment (runner/evaluate's
+// Environment) a submission page shows.
+type measuredEnv struct {
+	Host, CPU, GPU, Driver, OS, Arch string
+	ORTVersion                       string `json:"ort_version"`
+	EP                               string `json:"execution_provider"`
+	Threads                          int
+	Srarena                          string `json:"srarena"`
+}
+
+// fairnessFacts are a result's runtime ratio to the baseline, its timing
+// protocol and the machine and software that measured it.
+func fairnessFacts(r store.Result) []templates.KV {
+	var kv []templates.KV
+	if r.RuntimeRatio != nil {
+		v := fmtFloat(*r.RuntimeRatio, 4) + "×"
+		if r.RuntimeRatioCV != nil {
+			v += " ± " + fmtFloat(100**r.RuntimeRatioCV, 2) + " %"
+		}
+		if r.RatioClock != "" {
+			v += " (" + r.RatioClock + " time"
+			if r.BaselineRuntimeMS != nil {
+				v += "; baseline " + fmtFloat(*r.BaselineRuntimeMS, 2) + " ms"
+			}
+			v += ")"
+		}
+		kv = append(kv, templates.KV{Key: "Runtime ratio to the baseline (timed beside it, run by run)", Value: v})
+	}
+	if r.Protocol != "" {
+		kv = append(kv, templates.KV{Key: "Timing protocol", Value: r.Protocol})
+	}
+	var env measuredEnv
+	if len(r.Environment) > 0 && json.Unmarshal(r.Environment, &env) == nil && env.CPU != "" {
+		parts := []string{env.CPU}
+		if env.GPU != "" {
+			g := env.GPU
+			if env.Driver != "" {
+				g += ", driver " + env.Driver
+			}
+			parts = append(parts, g)
+		}
+		sw := "ONNX Runtime " + env.ORTVersion + " " + env.EP
+		if env.Threads > 0 {
+			sw += ", " + strconv.Itoa(env.Threads) + " threads"
+		}
+		parts = append(parts, sw)
+		if env.OS != "" {
+			parts = append(parts, env.OS+" "+env.Arch)
+		}
+		if env.Srarena != "" {
+			parts = append(parts, "srarena "+env.Srarena)
+		}
+		if env.Host != "" {
+			parts = append(parts, "host "+env.Host)
+		}
+		kv = append(kv, templates.KV{Key: "Measured on", Value: strings.Join(parts, "; ")})
+	}
+	return kv
+}

@@ -1,0 +1,32 @@
+package handlers
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/srarena/srarena/store"
+)
+
+// TestFairnessFacts: the submission page states the runtime ratio with the
+// runner's own spread and clock, the timing protocol, and the machine and
+// software of the result; a result without them shows nothing extra.
+func TestFairnessFacts(t *testing.T) {
+	ratio, cv, base := 0.5712, 0.0123, 9.5
+	r := store.Result{RuntimeRatio: &ratio, RuntimeRatioCV: &cv, RatioClock: "cpu", BaselineRuntimeMS: &base, Protocol: "robust",
+		Environment: []byte(`{"host":"w1","cpu":"AMD EPYC 7B13 (2 CPUs)","gpu":"NVIDIA H200","driver":"580.1","ort_version":"1.30.0",` +
+			`"execution_provider":"CUDAExecutionProvider","threads":2,"os":"Linux 6.1","arch":"amd64","srarena":"abc123"}`)}
+	var got []string
+	for _, kv := range fairnessFacts(r) {
+		got = append(got, kv.Key+": "+kv.Value)
+	}
+	all := strings.Join(got, "\n")
+	for _, want := range []string{"0.5712× ± 1.23 % (cpu time; baseline 9.50 ms)", "Timing protocol: robust",
+		"AMD EPYC 7B13 (2 CPUs); NVIDIA H200, driver 580.1; ONNX Runtime 1.30.0 CUDAExecutionProvider, 2 threads; Linux 6.1 amd64; srarena abc123; host w1"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("missing %q in:\n%s", want, all)
+		}
+	}
+	if kv := fairnessFacts(store.Result{}); len(kv) != 0 {
+		t.Errorf("an old result shows %v", kv)
+	}
+}
