@@ -28,6 +28,8 @@
 # For each: the CV of the evaluation's ratio over the EVALS evaluations, the
 # mean std of per-image ratios, and (new estimators) the spread the runner
 # predicted for itself (runtime_ratio_cv); and the raw runtime's CV.
+# FAIR_OUT=DIR keeps the evaluations' JSON there; FAIR_REPEATS sets the
+# pairs per image (default 8).
 set -eu
 cd "$(dirname "$0")/.."
 FIX=${SRARENA_FIXTURES:-../shared/fixtures}
@@ -75,6 +77,9 @@ while [ "$i" -lt "$EVALS" ]; do
 done
 kill "$HOG" 2>/dev/null || true
 HOG=
+if [ -n "${FAIR_OUT:-}" ]; then # keep the evaluations' JSON for other estimators
+	mkdir -p "$FAIR_OUT" && cp "$TMP"/fair_*.json "$TMP"/cfg_* "$FAIR_OUT"/
+fi
 python3 - "$TMP" "$EVALS" <<'PY'
 import glob, json, math, statistics as st, sys
 d, n = sys.argv[1], int(sys.argv[2])

@@ -39,6 +39,18 @@ func TestBaselineRatio(t *testing.T) {
 	if !(rep.InferenceMS > 0) || rep.EvalWallMS < rep.InferenceMS || math.Abs(rep.Overhead-(rep.EvalWallMS-rep.InferenceMS)/rep.InferenceMS) > 1e-9 {
 		t.Errorf("wall %v inference %v overhead %v", rep.EvalWallMS, rep.InferenceMS, rep.Overhead)
 	}
+	// ORT's CPU arena peak comes back through the sandbox: at least the
+	// larger image's 96×80 output (ORT allocates it when the preallocated
+	// tensor is not used, and its intermediates in any case).
+	if !(rep.ArenaPeakMB > 0) {
+		t.Errorf("arena peak %v MiB", rep.ArenaPeakMB)
+	}
+	if len(rep.Images[0].BaselineRunsMS) != 4 || len(rep.Images[0].CPURunsMS) != 4 || len(rep.Images[0].BaselineCPURunsMS) != 4 {
+		t.Errorf("paired runs: %+v", rep.Images[0])
+	}
+	if rep.RatioClock != RatioClockWall || math.IsNaN(rep.RuntimeRatioCV) {
+		t.Errorf("clock %q, cv %v", rep.RatioClock, rep.RuntimeRatioCV)
+	}
 	if rep.Environment.CPU == "" || rep.Environment.ORTVersion == "" || rep.Environment.EP != "CPUExecutionProvider" || rep.Environment.Threads != 1 {
 		t.Errorf("environment %+v", rep.Environment)
 	}
@@ -58,6 +70,32 @@ func TestOfficialProtocol(t *testing.T) {
 	im := rep.Images[0]
 	if rep.Protocol != ProtocolOfficial || rep.Warmup != 0 || rep.Repeats != 1 || len(im.RunsMS) != 1 || len(im.WarmupMS) != 0 || im.RuntimeMS != im.RunsMS[0] {
 		t.Errorf("protocol %s warm-up %d repeats %d runs %v warm-up runs %v runtime %v", rep.Protocol, rep.Warmup, rep.Repeats, im.RunsMS, im.WarmupMS, im.RuntimeMS)
+	}
+	// Several images: the set's runtime is the plain mean of the single
+	// passes (NTIRE's sum(runtime)/len(runtime)), with a baseline too (one
+	// pair per image: a ratio, but no spread to estimate).
+	opt.Baseline, _ = onnxbuild.Scaled(4, 0.5)
+	pairs := []Pair{{Name: "a", LR: randImage(8, 8, 1), HR: randImage(32, 32, 2)}, {Name: "b", LR: randImage(16, 12, 3), HR: randImage(64, 48, 4)},
+		{Name: "c", LR: randImage(12, 12, 5), HR: randImage(48, 48, 6)}}
+	rep, err = Evaluate(context.Background(), model, pairs, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, im := range rep.Images {
+		if len(im.RunsMS) != 1 || len(im.WarmupMS) != 0 || im.RuntimeMS != im.RunsMS[0] || len(im.BaselineRunsMS) != 1 || im.BaselineMS != im.BaselineRunsMS[0] {
+			t.Errorf("%s: runs %v warm-up %v runtime %v baseline %v", im.Name, im.RunsMS, im.WarmupMS, im.RuntimeMS, im.BaselineRunsMS)
+		}
+		if want := im.RunsMS[0] / im.BaselineRunsMS[0]; math.Abs(im.RuntimeRatio-want) > 1e-12*want {
+			t.Errorf("%s: ratio %v, want the single pair's %v", im.Name, im.RuntimeRatio, im.RunsMS[0]/im.BaselineRunsMS[0])
+		}
+		sum += im.RunsMS[0]
+	}
+	if want := sum / 3; math.Abs(rep.RuntimeMS-want) > 1e-12*want {
+		t.Errorf("runtime %v, want the mean of the passes %v", rep.RuntimeMS, want)
+	}
+	if !math.IsNaN(rep.RuntimeRatioCV) {
+		t.Errorf("one pair per image: cv %v, want NaN (unknown)", rep.RuntimeRatioCV)
 	}
 	if _, err := Evaluate(context.Background(), model, nil, Options{Protocol: "fastest"}); err == nil {
 		t.Error("an unknown protocol was accepted")

@@ -136,6 +136,8 @@ func (r *Report) JSON() ([]byte, error) {
 		RuntimeRatio      *float64    `json:"runtime_ratio,omitempty"`
 		RuntimeRatioStd   *float64    `json:"runtime_ratio_std,omitempty"`
 		RuntimeRatioCV    *float64    `json:"runtime_ratio_cv,omitempty"`
+		ArenaPeakMB       *float64    `json:"arena_peak_mb,omitempty"`
+		GPUPeakMemoryMB   *float64    `json:"gpu_peak_memory_mb,omitempty"`
 		RatioClock        string      `json:"runtime_ratio_clock,omitempty"`
 		BaselineRuntimeMS *float64    `json:"baseline_runtime_ms,omitempty"`
 		Environment       Environment `json:"environment"`
@@ -146,7 +148,13 @@ func (r *Report) JSON() ([]byte, error) {
 		finite(r.PSNR), finite(r.PSNRY), finite(r.SSIM), finite(r.RuntimeMS), finite(r.RuntimeStdMS),
 		finite(r.RuntimeMinMS), finite(r.RuntimeMaxMS), r.Warmup, r.Repeats, r.Threads, finite(r.PeakMemoryMB),
 		finite(r.MaxRSSMB), finite(r.StartupMS), finite(r.SessionMS), r.ORTVersion, r.Device, r.Sandbox, nil,
-		r.Protocol, nil, nil, nil, "", nil, r.Environment, finite(r.EvalWallMS), finite(r.InferenceMS), finite(r.Overhead),
+		r.Protocol, nil, nil, nil, nil, nil, "", nil, r.Environment, finite(r.EvalWallMS), finite(r.InferenceMS), finite(r.Overhead),
+	}
+	if r.ArenaPeakMB > 0 {
+		out.ArenaPeakMB = finite(r.ArenaPeakMB)
+	}
+	if r.GPUPeakMemoryMB > 0 {
+		out.GPUPeakMemoryMB = finite(r.GPUPeakMemoryMB)
 	}
 	if r.RuntimeRatio > 0 {
 		out.RuntimeRatio, out.RuntimeRatioStd, out.BaselineRuntimeMS = finite(r.RuntimeRatio), finite(r.RuntimeRatioStd), finite(r.BaselineRuntimeMS)

@@ -132,6 +132,7 @@ func run(ctx context.Context, model []byte, load func() ([]Pair, error), opt Opt
 		rep.RatioClock = opt.RatioClock
 	}
 	rep.Environment = environment(opt, rep.ORTVersion)
+	rep.ArenaPeakMB = -1
 	opt.Logf(fmt.Sprintf("sandbox ready in %.0f ms (session %.0f ms), ORT %s, %s: %s", rep.StartupMS, rep.SessionMS, rep.ORTVersion, rep.Device, strings.Join(rep.Sandbox, "; ")))
 
 	e := &evaluation{opt: opt, s: s, b: bsess}
@@ -152,6 +153,7 @@ func run(ctx context.Context, model []byte, load func() ([]Pair, error), opt Opt
 		rep.RuntimeMaxMS += maxOf(ir.RunsMS)
 		sumVar += variance(ir.RunsMS)
 		rep.PeakMemoryMB = math.Max(rep.PeakMemoryMB, ir.PeakMB)
+		rep.ArenaPeakMB = math.Max(rep.ArenaPeakMB, ir.ArenaPeakMB)
 		if bsess != nil {
 			rep.BaselineRuntimeMS += ir.BaselineMS
 			ratios = append(ratios, ir.RuntimeRatio)
@@ -176,6 +178,13 @@ func run(ctx context.Context, model []byte, load func() ([]Pair, error), opt Opt
 		bsess.Close()
 	}
 	rep.MaxRSSMB = float64(s.Close()) / (1 << 20)
+	if opt.Device == DeviceCUDA && rep.ArenaPeakMB > 0 {
+		// On the GPU the memory that counts is the GPU's (the challenges
+		// report torch.cuda.max_memory_allocated): the CUDA arena's peak.
+		// The child's host RSS stays in MaxRSSMB.
+		rep.GPUPeakMemoryMB = rep.ArenaPeakMB
+		rep.PeakMemoryMB = rep.ArenaPeakMB
+	}
 	rep.InferenceMS = e.inference
 	rep.EvalWallMS = msOf(time.Since(t0))
 	if e.inference > 0 {
@@ -269,6 +278,10 @@ func (e *evaluation) image(p Pair, hr *scoring.Image) (*ImageResult, error) {
 	e.inference += t.inferenceMS
 	hwm := t.hwm
 	baseRuns := t.base
+	ir.ArenaPeakMB = -1
+	if t.arenaPeak > 0 {
+		ir.ArenaPeakMB = float64(t.arenaPeak) / (1 << 20)
+	}
 	// Scoring runs only now, between timed runs, never during one: it
 	// would take the CPU the inference is timed on.
 	sr, bad, err := scoring.QuantizeCHWChecked(e.out, sh, sw, opt.DataRange)

@@ -199,10 +199,13 @@ type ImageResult struct {
 	RuntimeMS float64   `json:"runtime_ms"` // median of the repeats (official protocol: the one pass)
 	RunsMS    []float64 `json:"runs_ms"`    // every timed repeat, in order
 	WarmupMS  []float64 `json:"warmup_ms,omitempty"`
-	WallMS    float64   `json:"wall_ms"`  // parent-measured, request to response, all runs + transfer
-	PeakMB    float64   `json:"peak_mb"`  // child VmHWM during this image, MiB (-1 unknown)
-	OutputW   int       `json:"output_w"` // SR width
-	OutputH   int       `json:"output_h"` // SR height
+	WallMS    float64   `json:"wall_ms"` // parent-measured, request to response, all runs + transfer
+	PeakMB    float64   `json:"peak_mb"` // child VmHWM during this image, MiB (-1 unknown)
+	// ArenaPeakMB is ONNX Runtime's arena peak in the session up to this
+	// image (GPU memory on cuda), MiB (-1 unknown).
+	ArenaPeakMB float64 `json:"arena_peak_mb"`
+	OutputW     int     `json:"output_w"` // SR width
+	OutputH     int     `json:"output_h"` // SR height
 	// BaselineMS is the baseline's runtime on this image, timed next to
 	// the model's (0 without a baseline), BaselineRunsMS its timed runs
 	// (BaselineRunsMS[k] ran next to RunsMS[k]), and RuntimeRatio the
@@ -220,26 +223,32 @@ type ImageResult struct {
 
 // Report is the result of a successful evaluation.
 type Report struct {
-	PSNR         float64       `json:"psnr"`
-	PSNRY        float64       `json:"psnr_y"`
-	SSIM         float64       `json:"ssim"`
-	RuntimeMS    float64       `json:"runtime_ms"`     // mean over images of the per-image median
-	RuntimeStdMS float64       `json:"runtime_std_ms"` // pooled std across repeats
-	RuntimeMinMS float64       `json:"runtime_min_ms"` // mean over images of the fastest repeat
-	RuntimeMaxMS float64       `json:"runtime_max_ms"` // mean over images of the slowest repeat
-	Warmup       int           `json:"warmup"`
-	Repeats      int           `json:"repeats"`
-	Threads      int           `json:"threads"`
-	PeakMemoryMB float64       `json:"peak_memory_mb"` // max VmHWM of the child over images (RSS incl. ORT and weights)
-	MaxRSSMB     float64       `json:"max_rss_mb"`     // getrusage of the child, whole life
-	StartupMS    float64       `json:"startup_ms"`     // spawn until the session is ready
-	SessionMS    float64       `json:"session_ms"`     // session creation alone (child-measured)
-	ORTVersion   string        `json:"ort_version"`
-	Device       string        `json:"device"` // "cuda" or "cpu (N threads)"
-	DataRange    float32       `json:"data_range"`
-	Sandbox      []string      `json:"sandbox"` // protections that were active
-	Images       []ImageResult `json:"images"`
-	Protocol     string        `json:"protocol"` // robust or official
+	PSNR         float64 `json:"psnr"`
+	PSNRY        float64 `json:"psnr_y"`
+	SSIM         float64 `json:"ssim"`
+	RuntimeMS    float64 `json:"runtime_ms"`     // mean over images of the per-image median
+	RuntimeStdMS float64 `json:"runtime_std_ms"` // pooled std across repeats
+	RuntimeMinMS float64 `json:"runtime_min_ms"` // mean over images of the fastest repeat
+	RuntimeMaxMS float64 `json:"runtime_max_ms"` // mean over images of the slowest repeat
+	Warmup       int     `json:"warmup"`
+	Repeats      int     `json:"repeats"`
+	Threads      int     `json:"threads"`
+	PeakMemoryMB float64 `json:"peak_memory_mb"` // max VmHWM of the child over images (RSS incl. ORT and weights)
+	MaxRSSMB     float64 `json:"max_rss_mb"`     // getrusage of the child, whole life
+	// ArenaPeakMB is ONNX Runtime's arena peak over the evaluation (its
+	// AllocatorGetStats MaxInUse: the CPU arena, or the CUDA BFC arena on
+	// cuda), MiB, -1 unknown; GPUPeakMemoryMB the same on cuda only, which
+	// then is PeakMemoryMB too (the GPU memory the challenges report).
+	ArenaPeakMB     float64       `json:"arena_peak_mb"`
+	GPUPeakMemoryMB float64       `json:"gpu_peak_memory_mb,omitempty"`
+	StartupMS       float64       `json:"startup_ms"` // spawn until the session is ready
+	SessionMS       float64       `json:"session_ms"` // session creation alone (child-measured)
+	ORTVersion      string        `json:"ort_version"`
+	Device          string        `json:"device"` // "cuda" or "cpu (N threads)"
+	DataRange       float32       `json:"data_range"`
+	Sandbox         []string      `json:"sandbox"` // protections that were active
+	Images          []ImageResult `json:"images"`
+	Protocol        string        `json:"protocol"` // robust or official
 	// The runtime relative to the baseline timed next to it, image by
 	// image and run by run (ratio.go): the ratio of the mean runtimes
 	// estimated from ABBA blocks of paired runs; its own relative standard

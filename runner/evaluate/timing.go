@@ -26,12 +26,14 @@ type timedRuns struct {
 	modelCPU, baseCPU []float64
 	wallMS            float64 // parent-measured, the model's requests only
 	hwm               int64   // the model child's peak RSS over the image, -1 unknown
+	arenaPeak         int64   // the model session's ORT arena peak so far (GPU on cuda), -1 unknown
 	inferenceMS       float64 // Σ of every run timed, warm-ups and the baseline's included
 }
 
 func (t *timedRuns) record(r *sandbox.Runs, first, warmup int) {
 	t.wallMS += msOf(r.Wall)
 	t.hwm = max(t.hwm, r.HWM)
+	t.arenaPeak = max(t.arenaPeak, r.ArenaPeak)
 	for i, d := range r.Times {
 		t.inferenceMS += msOf(d)
 		if first+i < warmup {
@@ -48,7 +50,7 @@ func (t *timedRuns) record(r *sandbox.Runs, first, warmup int) {
 // timeAlone runs the model Warmup+Repeats times on the image in one
 // request (the child times each run).
 func (e *evaluation) timeAlone(im imageInput) (*timedRuns, error) {
-	t := &timedRuns{hwm: -1}
+	t := &timedRuns{hwm: -1, arenaPeak: -1}
 	r, err := e.s.Infer(im.name, im.in, im.h, im.w, im.sh, im.sw, e.out)
 	if err != nil {
 		return nil, err
@@ -64,7 +66,7 @@ func (e *evaluation) timeAlone(im imageInput) (*timedRuns, error) {
 // (ratio.go). Warm-up pairs come first and are not used for the ratio.
 func (e *evaluation) timePaired(im imageInput) (*timedRuns, error) {
 	opt := e.opt
-	t := &timedRuns{hwm: -1}
+	t := &timedRuns{hwm: -1, arenaPeak: -1}
 	e.bout = grow(e.bout, len(e.out))
 	for k := 0; k < opt.Warmup+opt.Repeats; k++ {
 		var b, bcpu time.Duration

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/srarena/srarena/runner/sandbox/ortmem"
 	"golang.org/x/sys/unix"
 )
 
@@ -306,6 +308,7 @@ func stage2(encCfg string, logf func(string, ...any)) int {
 		out.errorf("%v", err)
 		return 2
 	}
+	s.lib, s.device, s.gpu = cfg.ORTLib, cfg.Device, cfg.GPU
 	info := Ready{Input: s.in, Output: s.out, SessionNS: s.loadNS}
 	j, _ = json.Marshal(info)
 	out.w.WriteByte(frameReady)
@@ -338,6 +341,23 @@ type session struct {
 	in, out string
 	loadNS  int64
 	buf     []byte
+	// For the arena statistics (arenaPeak).
+	lib, device string
+	gpu         int
+}
+
+// arenaPeak is the peak the session's arena has had in use so far, bytes:
+// GPU memory on "cuda", the CPU arena's otherwise; -1 when unknown.
+func (s *session) arenaPeak() int64 {
+	mem, dev := ortmem.MemCPU, 0
+	if s.device == DeviceCUDA {
+		mem, dev = ortmem.MemCUDA, s.gpu
+	}
+	st, err := ortmem.ArenaStats(s.lib, s.s, mem, dev)
+	if err != nil {
+		return -1
+	}
+	return st.MaxInUse
 }
 
 // sessionOptions are the options of every session: threads, full graph
@@ -505,6 +525,7 @@ func (s *session) serve(in *bufio.Reader, out childWriter, h, w, scale, runs, st
 		putU64(out.w, uint64(d))
 	}
 	putU64(out.w, uint64(vmHWM(statusFD)))
+	putU64(out.w, uint64(s.arenaPeak()))
 	buf := make([]byte, 0, 1<<16)
 	vals := t.GetData()
 	for i := 0; i < len(vals); i += 1 << 14 {

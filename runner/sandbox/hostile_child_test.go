@@ -72,6 +72,7 @@ func fakeChild(mode string) int {
 			putU64(out, d)
 		}
 		putU64(out, 0)
+		putU64(out, 0) // arena peak
 	case "garbage":
 		out.WriteString("Zhello")
 	case "hang":

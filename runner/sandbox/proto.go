@@ -30,7 +30,8 @@ import (
 //	  'R' u32 n, n bytes of JSON Ready         session created
 //	  'T' i64 ns, i64 cpu ns                       one inference run (warm-up runs first):
 //	                                               wall time and the process's CPU time
-//	  'O' u32 rank, rank·i64 dims, i64 hwm, data   output of the last run; data is
+//	  'O' u32 rank, rank·i64 dims, i64 hwm,        output of the last run (hwm: peak RSS;
+//	      i64 arena peak, data                     arena: ORT's, GPU on cuda, -1 unknown); data is
 //	                                               ∏dims float32, read only if dims
 //	                                               are exactly what the parent expects
 //	  'E' u32 n, n bytes of message                the child gives up (load/run error)

@@ -214,6 +214,9 @@ type Runs struct {
 	Times, CPU []time.Duration
 	// HWM is the child's peak RSS during the image, bytes (-1 unknown).
 	HWM int64
+	// ArenaPeak is the peak ONNX Runtime's arena has had in use so far in
+	// the session (GPU memory on "cuda"), bytes (-1 unknown).
+	ArenaPeak int64
 	// Wall is request to response, parent-measured, transfers included.
 	Wall time.Duration
 }
@@ -241,7 +244,7 @@ func (s *Session) Infer(name string, in []float32, h, w, sh, sw int, out []float
 	}
 	s.w.Flush()
 
-	r := &Runs{HWM: -1}
+	r := &Runs{HWM: -1, ArenaPeak: -1}
 	var claimed time.Duration
 	for i := 0; i < s.spec.Config.Runs; i++ {
 		if err := s.expect(frameTiming, false); err != nil {
@@ -291,6 +294,10 @@ func (s *Session) Infer(name string, in []float32, h, w, sh, sw int, out []float
 	if err != nil {
 		return nil, s.failure(err)
 	}
+	arena, err := getU64(c.stdout)
+	if err != nil {
+		return nil, s.failure(err)
+	}
 	want := []int64{1, 3, int64(sh), int64(sw)}
 	if !equal(dims, want) {
 		s.done = true
@@ -310,6 +317,9 @@ func (s *Session) Infer(name string, in []float32, h, w, sh, sw int, out []float
 	s.disarm()
 	if int64(hwm) > 0 {
 		r.HWM = int64(hwm)
+	}
+	if int64(arena) > 0 {
+		r.ArenaPeak = int64(arena)
 	}
 	return r, nil
 }
