@@ -31,7 +31,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	dataRange := fs.Float64("data-range", 1, "the model's pixel range: 1 (inputs /255, outputs ×255) or 255")
 	device := fs.String("device", evaluate.DeviceCPU, "execution provider: cpu or cuda (GPU 0)")
 	baseline := fs.String("baseline", "", "a baseline model timed next to MODEL in the same sandbox, image by image; adds runtime_ratio")
-	ratioClock := fs.String("ratio-clock", evaluate.RatioClockWall, "what --baseline's runtime ratio compares: wall (run time) or cpu (process CPU time, which a busy machine stretches far less; CPU device only)")
+	ratioClock := fs.String("ratio-clock", "", "what --baseline's runtime ratio compares: cpu (process CPU time, which a busy machine stretches far less; the default on the CPU) or wall (run time; the default on cuda)")
 	protocol := fs.String("protocol", evaluate.ProtocolRobust, "timing protocol: robust (warm-up, median of repeats) or official (one pass per image, no warm-up, mean)")
 	insecure := fs.Bool("insecure-sandbox", false, "evaluate even if the sandbox lacks a uid of its own, Landlock or seccomp (unsafe for untrusted models)")
 	// Flags may come after the model path.

@@ -48,7 +48,7 @@ func TestBaselineRatio(t *testing.T) {
 	if len(rep.Images[0].BaselineRunsMS) != 4 || len(rep.Images[0].CPURunsMS) != 4 || len(rep.Images[0].BaselineCPURunsMS) != 4 {
 		t.Errorf("paired runs: %+v", rep.Images[0])
 	}
-	if rep.RatioClock != RatioClockWall || math.IsNaN(rep.RuntimeRatioCV) {
+	if rep.RatioClock != RatioClockCPU || math.IsNaN(rep.RuntimeRatioCV) { // the default on the CPU
 		t.Errorf("clock %q, cv %v", rep.RatioClock, rep.RuntimeRatioCV)
 	}
 	if rep.Environment.CPU == "" || rep.Environment.ORTVersion == "" || rep.Environment.EP != "CPUExecutionProvider" || rep.Environment.Threads != 1 {
