@@ -265,6 +265,7 @@ func boardView(d *boardData, key string, desc bool) templates.Board {
 		Gates: gatesSentence(b), RuntimeNote: boardRuntimeNote(b.Rows), Device: deviceSentence(b),
 		Ties:  "Entries with equal values share a rank unless the rules break the tie (their tie-break order is part of the rule set).",
 		Phase: b.Phase, Hidden: b.Hidden, EntryRule: entryRuleSentence(b.EntryRule)}
+	v.RuntimeBasis = runtimeBasisSentence(b)
 	for _, p := range c.Phases {
 		v.Phases = append(v.Phases, templates.PhaseLink{Name: p.Name, Title: cmpOr(p.Title, p.Name), Current: p.Name == b.Phase})
 	}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/srarena/srarena/domain"
 	"github.com/srarena/srarena/store"
 	"github.com/srarena/srarena/templates"
 )
@@ -67,4 +68,18 @@ func fairnessFacts(r store.Result) []templates.KV {
 		kv = append(kv, templates.KV{Key: "Measured on", Value: strings.Join(parts, "; ")})
 	}
 	return kv
+}
+
+// runtimeBasisSentence is the board's runtime basis and timing protocol in
+// words, when either is not the default (raw, robust).
+func runtimeBasisSentence(b domain.Board) string {
+	var parts []string
+	if b.RuntimeBasis == store.RuntimeRatio {
+		parts = append(parts, "Ranked "+b.RuntimeNote+": each submission's runtime ratio to the baseline, "+
+			"timed beside it in the same sandbox run by run, so that a busy machine slows both alike.")
+	}
+	if b.TimingProtocol == domain.TimingOfficial {
+		parts = append(parts, "Timing: the official protocol (one pass per image, no warm-up; the mean over images).")
+	}
+	return strings.Join(parts, " ")
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/srarena/srarena/domain"
 	"github.com/srarena/srarena/store"
 )
 
@@ -28,5 +29,20 @@ func TestFairnessFacts(t *testing.T) {
 	}
 	if kv := fairnessFacts(store.Result{}); len(kv) != 0 {
 		t.Errorf("an old result shows %v", kv)
+	}
+}
+
+// TestRuntimeBasisSentence: a ratio board and the official protocol say so
+// on the board; a raw, robust board adds nothing.
+func TestRuntimeBasisSentence(t *testing.T) {
+	b := domain.Board{RuntimeBasis: store.RuntimeRatio, RuntimeNote: "runtime = ratio to baseline × 12.3 ms reference", TimingProtocol: domain.TimingOfficial}
+	got := runtimeBasisSentence(b)
+	for _, want := range []string{"Ranked runtime = ratio to baseline × 12.3 ms reference", "official protocol"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("%q lacks %q", got, want)
+		}
+	}
+	if got := runtimeBasisSentence(domain.Board{RuntimeBasis: store.RuntimeRaw, TimingProtocol: domain.TimingRobust}); got != "" {
+		t.Errorf("raw robust board: %q", got)
 	}
 }

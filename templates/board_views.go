@@ -21,6 +21,11 @@ type Board struct {
 	ParetoCaption  string
 	History        string // SVG; "" for none
 	HistoryCaption string
+
+	// RuntimeBasis says what the runtime column ranks when it is not the
+	// plain measured runtime, or when the official protocol times it
+	// ("runtime = ratio to baseline × 12.3 ms reference"); "" otherwise.
+	RuntimeBasis string
 }
 
 // BoardColumn is a sortable column heading.
