@@ -10,7 +10,10 @@
 #     agree to 1e-3 dB;
 #  3. a worker on eval_gpu finishes a submission (runner/worker's
 #     TestGPUWorkerSmoke, against a private PostgreSQL);
-#  4. the runtime spread: RUNS cuda evaluations, run-to-run CV.
+#  4. the runtime spread: RUNS cuda evaluations, run-to-run CV;
+#  5. the GPU memory peak (ONNX Runtime's CUDA arena, AllocatorGetStats
+#     MaxInUse) each cuda evaluation reports: present, and the same in
+#     every run.
 #
 # Needs: Go, gcc, PostgreSQL server binaries, python3, the CUDA 12 runtime,
 # cuDNN 9 and cuBLAS under /usr/lib or /usr/lib64 (the sandboxed child has an
@@ -50,7 +53,10 @@ c, g = json.load(open(d + "/cpu.json")), json.load(open(d + "/cuda.json"))
 print("cpu  PSNR %.4f dB, runtime %.2f ms (%s)" % (c["psnr"], c["runtime_ms"], c["device"]))
 print("cuda PSNR %.4f dB, runtime %.2f ms (%s, %s, driver %s)" % (g["psnr"], g["runtime_ms"], g["device"],
       g["environment"].get("gpu", "?"), g["environment"].get("driver", "?")))
+print("cuda GPU memory peak %s MiB (ONNX Runtime CUDA arena MaxInUse; host RSS %.0f MiB)" % (
+      g.get("gpu_peak_memory_mb", "MISSING"), g["max_rss_mb"]))
 bad = [(a["name"], a["psnr"], b["psnr"]) for a, b in zip(c["images"], g["images"]) if abs(a["psnr"] - b["psnr"]) > 1e-3]
+bad += [("gpu_peak_memory_mb missing", 0, 0)] if not g.get("gpu_peak_memory_mb") else []
 bad += [("mean", c["psnr"], g["psnr"])] if abs(c["psnr"] - g["psnr"]) > 1e-3 else []
 for n, a, b in bad:
     print("  %s: cpu %.6f cuda %.6f" % (n, a, b))
@@ -71,8 +77,10 @@ done
 python3 - "$TMP" "$RUNS" <<'PY'
 import json, sys, statistics as st
 d, n = sys.argv[1], int(sys.argv[2])
-rt = [json.load(open("%s/run%d.json" % (d, i)))["runtime_ms"] for i in range(n)]
+runs = [json.load(open("%s/run%d.json" % (d, i))) for i in range(n)]
+rt = [r["runtime_ms"] for r in runs]
 print("runtimes ms: " + " ".join("%.3f" % v for v in rt))
+print("GPU memory peak MiB: " + " ".join("%.1f" % r.get("gpu_peak_memory_mb", float("nan")) for r in runs))
 if n > 1:
     print("run-to-run: mean %.3f ms, CV %.2f%%" % (st.mean(rt), 100 * st.stdev(rt) / st.mean(rt)))
 PY
