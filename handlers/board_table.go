@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -89,7 +90,14 @@ func boardCSVRow(b domain.Board, r domain.LeaderRow) []string {
 	if b.RuntimeBasis == store.RuntimeRatio {
 		ratio = numPtr(r.RuntimeRatio, 1)
 	}
-	return append(csvRow(r, b.Split), numPtr(r.RawRuntimeMS, 1), ratio)
+	row := append(csvRow(r, b.Split), numPtr(r.RawRuntimeMS, 1), ratio)
+	if r.Unranked == domain.NoRatioReason {
+		// ranked 0 with no reason: rank leaves the row out of the field
+		// (scoring's "not competing"), as the board does; a reason would
+		// read as a gate failure that rank re-checks, and it would rank it.
+		row[slices.Index(boardColumns, "unranked_reason")] = ""
+	}
+	return row
 }
 
 // tableOf turns a board into the results table of leaderboard.csv: the
