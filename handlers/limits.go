@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -165,4 +167,51 @@ func (f *InFlight) leave(key string) {
 	if f.n[key]--; f.n[key] <= 0 {
 		delete(f.n, key)
 	}
+}
+
+// AnalysisThrottle limits runtime analyses (the /analysis form and POST
+// /api/v1/analysis together) per client address, in PostgreSQL so the
+// limit holds across web processes. Both are public and unauthenticated,
+// and one table of 5,000 rows costs Kendall's τ (O(n²)) for six measures:
+// without a limit one client could keep the server's CPUs busy. Every
+// attempt counts, read or refused, since the work starts with the body.
+type AnalysisThrottle struct{ byIP *ratelimit.Window }
+
+// Analysis defaults: 20 analyses per address per 10 minutes; a person
+// analysing their own tables needs a handful.
+const (
+	AnalysesPerIP  = 20
+	AnalysisWindow = 10 * time.Minute
+)
+
+// NewAnalysisThrottle returns a throttle; perIP <= 0 disables it.
+func NewAnalysisThrottle(st ratelimit.Store, perIP int, span time.Duration, now func() time.Time) *AnalysisThrottle {
+	return &AnalysisThrottle{byIP: ratelimit.New(st, "analysis_ip", perIP, span, now)}
+}
+
+// admit counts one analysis for r's client address (after --trusted-proxies
+// named it), or refuses it: then the message to show, with Retry-After set
+// on w. A nil throttle admits everyone.
+func (t *AnalysisThrottle) admit(w http.ResponseWriter, r *http.Request) (string, error) {
+	if t == nil {
+		return "", nil
+	}
+	ip := clientIP(r)
+	blocked, wait, err := t.byIP.Blocked(r.Context(), ip)
+	if err != nil {
+		return "", err
+	}
+	if blocked {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
+		return fmt.Sprintf("Too many analyses from your address: at most %d per %d minutes. Try again in %d minutes, or run `srarena correlate` on your own machine.",
+			t.byIP.Limit, int(t.byIP.Span/time.Minute), minutesLeft(wait)), nil
+	}
+	_, err = t.byIP.Add(r.Context(), ip)
+	return "", err
+}
+
+// retryAfterSeconds is a wait as a Retry-After value: whole seconds,
+// rounded up, at least 1.
+func retryAfterSeconds(d time.Duration) int {
+	return max(int((d+time.Second-1)/time.Second), 1)
 }

@@ -31,7 +31,8 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 		InFlight: handlers.NewInFlight(handlers.UploadsInFlightPerUser)}
 	subs := &handlers.SubmissionPages{Base: base, Domain: d.Domain, Blobs: d.Blobs}
 	fast := &handlers.FastBoard{Base: base, Domain: d.Domain, Cache: s.pages, Store: d.Store}
-	analysis := &handlers.Analysis{Base: base}
+	analysis := &handlers.Analysis{Base: base,
+		Throttle: handlers.NewAnalysisThrottle(d.Store, s.cfg.analysesPerIP(), handlers.AnalysisWindow, d.Now)}
 	health := &handlers.Health{DB: d.Store.Pool()}
 	account := &handlers.Account{Base: base, Store: d.Store, Server: s.publicURL()}
 	api := &handlers.API{Base: base, Domain: d.Domain, Upload: upload}
