@@ -98,6 +98,14 @@ const (
 var errUploadBusy = errors.New("upload: all inspection slots busy")
 
 // UploadSlots bounds concurrent model reads and inspections.
+//
+// They are per process on purpose, unlike the other upload limits: they
+// guard this process's own CPUs and memory (an inspection parses up to
+// the upload cap in memory), which a limit shared across processes could
+// not do — a cluster-wide count would let every upload land on one busy
+// process while others idle, and leave a process's resources unguarded
+// once the others' slots were free. Each `serve` process adds its own
+// UploadInspections slots; capacity grows with the processes, as it should.
 type UploadSlots struct {
 	sem  chan struct{}
 	wait time.Duration
@@ -130,11 +138,38 @@ func (s *UploadSlots) acquire(ctx context.Context) (func(), error) {
 	}
 }
 
-// InFlight counts uploads in progress per key (user), up to a limit.
+// InFlight counts uploads in progress per key (user), up to a limit. Built
+// by NewSharedInFlight it counts in PostgreSQL leases, across every web
+// process (a per-process count would let a user run the limit times the
+// number of processes); built by NewInFlight, in this process only.
 type InFlight struct {
-	mu    sync.Mutex
-	limit int
-	n     map[string]int
+	mu     sync.Mutex
+	limit  int
+	n      map[string]int
+	shared *ratelimit.Leases
+}
+
+// NewSharedInFlight returns a counter allowing limit uploads in progress
+// per key across every process on st's database. Leases expire
+// ratelimit.LeaseTTL after a process dies, so a killed process blocks its
+// users' uploads for at most that long.
+func NewSharedInFlight(st ratelimit.LeaseStore, limit int) *InFlight {
+	return &InFlight{limit: limit, shared: ratelimit.NewLeases(st, "upload_user", limit, 0)}
+}
+
+// admit counts one more upload of key, unless key has limit in progress
+// (ok false). leave ends it. A nil *InFlight always admits.
+func (f *InFlight) admit(ctx context.Context, key string) (leave func(), ok bool, err error) {
+	if f == nil {
+		return func() {}, true, nil
+	}
+	if f.shared != nil {
+		return f.shared.Acquire(ctx, key)
+	}
+	if !f.enter(key) {
+		return nil, false, nil
+	}
+	return func() { f.leave(key) }, true, nil
 }
 
 // NewInFlight returns a counter allowing limit uploads in progress per key.

@@ -24,7 +24,7 @@ import (
 
 // serverOn is another server process on a's database, with cfg (Addr,
 // BaseURL and a cheap Argon2 filled in).
-func serverOn(t *testing.T, a *app, cfg web.Config) *app {
+func serverOn(t *testing.T, a *app, cfg web.Config, inspect handlers.InspectFunc) *app {
 	t.Helper()
 	blobs, err := blob.NewDir(a.blobDir)
 	if err != nil {
@@ -36,7 +36,7 @@ func serverOn(t *testing.T, a *app, cfg web.Config) *app {
 	}
 	cfg.Addr, cfg.BaseURL = "127.0.0.1:0", "http://example.test"
 	cfg.Argon2 = handlers.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}
-	s, err := web.New(cfg, web.Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: a.store, Blobs: blobs, Jobs: rc})
+	s, err := web.New(cfg, web.Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: a.store, Blobs: blobs, Jobs: rc, Inspect: inspect})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestAnalysisRateLimitAcrossServers(t *testing.T) {
 	a := newApp(t, challengeOpts{})
 	const limit = 3
 	cfg := web.Config{AnalysesPerIP: limit, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.9/32")}}
-	one, two := serverOn(t, a, cfg), serverOn(t, a, cfg)
+	one, two := serverOn(t, a, cfg, nil), serverOn(t, a, cfg, nil)
 	csv := analysis.References[0].CSV()
 	// Requests come through a trusted proxy (127.0.0.9) naming the client.
 	api := func(s *app, client string) *http.Response {
@@ -123,5 +123,46 @@ func TestAnalysisRateLimitAcrossServers(t *testing.T) {
 	}
 	if n := a.count(`SELECT count(*) FROM rate_events WHERE bucket = 'analysis_ip' AND key = '127.0.0.10'`); n != limit {
 		t.Errorf("%d events counted for the form's client, want %d", n, limit)
+	}
+}
+
+// TestUploadsInFlightAcrossServers: "2 uploads in flight per user" holds
+// across two server processes on one database (PostgreSQL leases), and
+// the leases are gone once the uploads end.
+func TestUploadsInFlightAcrossServers(t *testing.T) {
+	t.Parallel()
+	g := newGatedInspect(func(data []byte, _ int64) bool { return len(data) > 100 })
+	a := newApp(t, challengeOpts{inspect: g.inspect})
+	second := serverOn(t, a, web.Config{}, g.inspect)
+	model := espcn(t)
+	ann := a.browser()
+	ann.signup("ann")
+	tok := ann.csrf("/c/esr")
+	// The same person (the same session cookie) on the second process.
+	ann2 := &browser{a: second, c: ann.c}
+	done := make(chan resp, 2)
+	go func() { done <- ann.upload(tok, "m.onnx", model) }()
+	go func() { done <- ann2.upload(tok, "m.onnx", model) }()
+	g.wait(t, 2) // one upload held in each process
+	if n := a.count(`SELECT count(*) FROM leases WHERE bucket = 'upload_user'`); n != 2 {
+		t.Errorf("%d leases while two uploads run, want 2", n)
+	}
+	for _, b := range []*browser{ann, ann2} {
+		r := b.upload(tok, "m.onnx", model)
+		if r.status != http.StatusTooManyRequests || !strings.Contains(r.body, "uploads in progress") {
+			t.Errorf("third upload via %s: %d\n%s", b.a.srv.URL, r.status, r.body)
+		}
+	}
+	close(g.release)
+	for range 2 {
+		if r := <-done; r.status != http.StatusSeeOther {
+			t.Errorf("held upload: %d\n%s", r.status, r.body)
+		}
+	}
+	if n := a.count(`SELECT count(*) FROM leases`); n != 0 {
+		t.Errorf("%d leases left after the uploads ended", n)
+	}
+	if r := ann2.upload(tok, "m.onnx", model); r.status != http.StatusSeeOther {
+		t.Errorf("upload after the others ended: %d", r.status)
 	}
 }

@@ -28,7 +28,7 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 	upload := &handlers.Upload{Base: base, Domain: d.Domain, Store: d.Store, Blobs: d.Blobs, Inspect: d.Inspect,
 		Rejects:  handlers.NewRejectLimit(d.Store, handlers.UploadRejectsPerHour, d.Now),
 		Slots:    handlers.NewUploadSlots(handlers.UploadInspections, s.cfg.UploadSlotWait),
-		InFlight: handlers.NewInFlight(handlers.UploadsInFlightPerUser)}
+		InFlight: handlers.NewSharedInFlight(d.Store, handlers.UploadsInFlightPerUser)}
 	subs := &handlers.SubmissionPages{Base: base, Domain: d.Domain, Blobs: d.Blobs}
 	fast := &handlers.FastBoard{Base: base, Domain: d.Domain, Cache: s.pages, Store: d.Store}
 	analysis := &handlers.Analysis{Base: base,
