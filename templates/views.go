@@ -76,6 +76,13 @@ type Challenge struct {
 	Phase        PhaseView // the phase the page is about (the upload target)
 	Quota        QuotaView
 	Upload       UploadForm
+	// Downloads are the dataset archives the viewer may download.
+	Downloads []DownloadView
+}
+
+// DownloadView is one dataset archive link.
+type DownloadView struct {
+	Href, Text, Note string
 }
 
 // PhaseView is one phase as pages list it.

@@ -36,6 +36,7 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 	health := &handlers.Health{DB: d.Store.Pool()}
 	account := &handlers.Account{Base: base, Store: d.Store, Server: s.publicURL()}
 	api := &handlers.API{Base: base, Domain: d.Domain, Upload: upload}
+	downloads := &handlers.Downloads{Base: base, Domain: d.Domain, Blobs: d.Blobs}
 	admin := &handlers.AdminPages{Base: base, Domain: d.Domain,
 		Models: handlers.BaselineModels{Blobs: d.Blobs, Inspect: d.Inspect, Store: d.Store}}
 
@@ -74,6 +75,10 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 			r.Get("/challenges/{slug}/results", h(admin.APIResults))
 			r.Post("/challenges/{slug}/datasets", h(admin.APIImportDataset))
 			r.Post("/challenges/{slug}/baselines", h(admin.APIAddBaseline))
+			// Dataset images: public validation LR for participants, any
+			// set's LR and HR for its organizers (the domain decides).
+			r.Get("/challenges/{slug}/datasets/{name}/lr.zip", h(downloads.LR))
+			r.Get("/challenges/{slug}/datasets/{name}/hr.zip", h(downloads.HR))
 		})
 	})
 
@@ -119,6 +124,8 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 				r.Get("/submissions/{id}/model.onnx", h(subs.Model))
 				r.Post("/submissions/{id}/cancel", h(subs.Cancel))
 				r.Post("/submissions/{id}/select", h(subs.Select))
+				r.Get("/c/{slug}/datasets/{name}/lr.zip", h(downloads.LR))
+				r.Get("/c/{slug}/datasets/{name}/hr.zip", h(downloads.HR))
 				r.Get("/c/{slug}/register", h(teams.RegisterForm))
 				r.Post("/c/{slug}/register", h(teams.Register))
 				r.Get("/c/{slug}/team", h(teams.Show))
