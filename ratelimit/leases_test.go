@@ -81,6 +81,18 @@ func TestLeasesAcrossProcesses(t *testing.T) {
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM leases WHERE key <> '8'`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("%d leases left (%v)", n, err)
 	}
+	// The sweep deletes only expired leases: the dead process's, not key
+	// 8's, which is still renewed.
+	if _, _, err := st.LeaseAcquire(ctx, "upload_user", "10", "dead", 2, time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond)
+	if n, err := st.LeaseSweep(ctx); err != nil || n != 1 {
+		t.Errorf("sweep deleted %d (%v), want 1", n, err)
+	}
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM leases WHERE key = '8'`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("the held lease of key 8: %d rows (%v)", n, err)
+	}
 	var nilL *ratelimit.Leases
 	if _, ok, err := nilL.Acquire(ctx, "x"); !ok || err != nil {
 		t.Error("a nil Leases must admit")

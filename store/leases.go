@@ -57,3 +57,13 @@ func (s *Store) LeaseRelease(ctx context.Context, id int64) error {
 	_, err := s.pool.Exec(ctx, `DELETE FROM leases WHERE id = $1`, id)
 	return translate(err, "lease release")
 }
+
+// LeaseSweep deletes expired leases (those of processes that died, for
+// keys nobody acquired since) and returns how many went.
+func (s *Store) LeaseSweep(ctx context.Context) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM leases WHERE expires_at <= now()`)
+	if err != nil {
+		return 0, translate(err, "lease sweep")
+	}
+	return tag.RowsAffected(), nil
+}

@@ -166,6 +166,10 @@ func sweepSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
 		if _, err := st.RateSweep(ctx, time.Now().Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
 			log.Warn("sweeping rate-limit events", "err", err)
 		}
+		// Leases of processes that died, for users who did not upload since.
+		if _, err := st.LeaseSweep(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("sweeping expired leases", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return
