@@ -27,7 +27,10 @@ type TeamProgress struct {
 	// Hidden: the team may not see this phase's scores yet (a hidden phase
 	// before its reveal, an organizers-only phase); Points is then empty.
 	Hidden bool
-	Points []ProgressPoint // oldest first
+	// Visibility is the phase's (store.VisibilityHidden: until revealed;
+	// or organizers only), to say why scores are hidden.
+	Visibility string
+	Points     []ProgressPoint // oldest first
 	// Gate is the PSNR a result needs to be ranked on the board (NaN:
 	// none); GateText says it in words.
 	Gate     float64
@@ -71,7 +74,7 @@ func (s *Service) TeamProgress(ctx context.Context, v Viewer, slug string) ([]Te
 		if len(mine) == 0 {
 			continue
 		}
-		tp := TeamProgress{Phase: p.Name, PhaseTitle: cmpOr(p.Title, p.Name), Gate: math.NaN(), BaselineRuntime: math.NaN()}
+		tp := TeamProgress{Phase: p.Name, PhaseTitle: cmpOr(p.Title, p.Name), Visibility: p.Visibility, Gate: math.NaN(), BaselineRuntime: math.NaN()}
 		if !p.ScoresVisible {
 			tp.Hidden = true
 			out = append(out, tp)

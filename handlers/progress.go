@@ -7,6 +7,7 @@ import (
 
 	"github.com/srarena/srarena/charts"
 	"github.com/srarena/srarena/domain"
+	"github.com/srarena/srarena/store"
 	"github.com/srarena/srarena/templates"
 )
 
@@ -23,6 +24,9 @@ func (h *SubmissionPages) progress(ctx context.Context, vw domain.Viewer, slug s
 		pc := templates.ProgressChart{Phase: tp.PhaseTitle}
 		if tp.Hidden {
 			pc.Hidden = "The scores of this phase are hidden until the organizers reveal them, so your progress here is not shown yet."
+			if tp.Visibility != store.VisibilityHidden {
+				pc.Hidden = "The scores of this phase are shown to its organizers only, so your progress here is not shown."
+			}
 			out = append(out, pc)
 			continue
 		}

@@ -65,6 +65,12 @@ func TestTeamProgressChart(t *testing.T) {
 			t.Errorf("hidden phase: the page shows %q", leak)
 		}
 	}
+	// An organizers-only phase: the same, in its own words.
+	a.exec(`UPDATE phases SET visibility = 'organizers' WHERE challenge_id = $1`, a.chID)
+	if p := ann.get("/c/esr/submissions").body; !strings.Contains(p, "shown to its organizers only") || strings.Contains(p, "29.40") {
+		t.Error("organizers-only phase: wrong words, or a score shown")
+	}
+	a.exec(`UPDATE phases SET visibility = 'hidden' WHERE challenge_id = $1`, a.chID)
 	a.exec(`UPDATE phases SET revealed_at = now() - interval '1 minute' WHERE challenge_id = $1`, a.chID)
 	if !strings.Contains(ann.get("/c/esr/submissions").body, "PSNR 29.40 dB, runtime 20 ms (current entry)") {
 		t.Error("revealed phase: no chart")
