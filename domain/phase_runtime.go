@@ -75,13 +75,16 @@ type PhaseRuntime struct {
 	RuntimeBasis       string   `json:"runtime_basis"`
 	RuntimeReferenceMS *float64 `json:"runtime_reference_ms"`
 	TimingProtocol     string   `json:"timing_protocol"`
+	// KeepReference leaves the reference as it is (the API request did
+	// not name it); otherwise RuntimeReferenceMS is set, nil clearing it.
+	KeepReference bool `json:"-"`
 }
 
 // UpdatePhaseRuntime sets a phase's runtime basis, reference runtime and
 // timing protocol (the organizer API; the panel's phase form sets them
 // with the rest). Empty basis or protocol keep the current one; the
-// reference is always set (nil: the baseline's measured runtime). It
-// returns the settings now in force.
+// reference is set unless f.KeepReference (nil: the baseline's measured
+// runtime). It returns the settings now in force.
 func (s *Service) UpdatePhaseRuntime(ctx context.Context, v Viewer, slug, phase string, f PhaseRuntime) (PhaseRuntime, error) {
 	c, err := s.organizes(ctx, v, slug)
 	if err != nil {
@@ -101,12 +104,15 @@ func (s *Service) UpdatePhaseRuntime(ctx context.Context, v Viewer, slug, phase 
 		}
 		next := before
 		next.RuntimeBasis, next.RuntimeReferenceMS, next.TimingProtocol = runtimeSettings(form, before)
+		if f.KeepReference {
+			next.RuntimeReferenceMS = before.RuntimeReferenceMS
+		}
 		if err := store.UpdatePhase(ctx, tx, id, next); err != nil {
 			return err
 		}
-		out = PhaseRuntime{next.RuntimeBasis, next.RuntimeReferenceMS, next.TimingProtocol}
+		out = PhaseRuntime{RuntimeBasis: next.RuntimeBasis, RuntimeReferenceMS: next.RuntimeReferenceMS, TimingProtocol: next.TimingProtocol}
 		return s.audit(ctx, tx, v, c.ID, "phase.runtime", "phase "+phase,
-			PhaseRuntime{before.RuntimeBasis, before.RuntimeReferenceMS, before.TimingProtocol}, out, "")
+			PhaseRuntime{RuntimeBasis: before.RuntimeBasis, RuntimeReferenceMS: before.RuntimeReferenceMS, TimingProtocol: before.TimingProtocol}, out, "")
 	})
 	s.dropBoards()
 	return out, err

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -54,10 +55,19 @@ func (h *AdminPages) APIResults(w http.ResponseWriter, r *http.Request) error {
 // runtime and timing protocol (organizers).
 // POST /api/v1/challenges/{slug}/phases/{phase}/runtime
 func (h *AdminPages) APIPhaseRuntime(w http.ResponseWriter, r *http.Request) error {
-	var in domain.PhaseRuntime
-	if err := decodeJSON(w, r, &in); err != nil {
+	var raw map[string]json.RawMessage
+	if err := decodeJSON(w, r, &raw); err != nil {
 		return err
 	}
+	var in domain.PhaseRuntime
+	b, _ := json.Marshal(raw)
+	dec := json.NewDecoder(bytesReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return Errorf(http.StatusBadRequest, "Send runtime_basis (raw or ratio), runtime_reference_ms (a number, or null) and timing_protocol (robust or official): %v.", err)
+	}
+	_, named := raw["runtime_reference_ms"]
+	in.KeepReference = !named // a request that does not name it leaves it
 	out, err := h.Domain.UpdatePhaseRuntime(r.Context(), viewer(r), chi.URLParam(r, "slug"), chi.URLParam(r, "phase"), in)
 	if err != nil {
 		return err

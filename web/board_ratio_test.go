@@ -2,9 +2,13 @@ package web_test
 
 import (
 	"bytes"
+	"context"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/srarena/srarena/internal/apitoken"
 	"github.com/srarena/srarena/scoring"
 )
 
@@ -81,5 +85,57 @@ func TestLeaderboardRatioBasis(t *testing.T) {
 	page := a.browser().get("/c/esr/leaderboard").body
 	if !strings.Contains(page, `data-testid="runtime-basis"`) || !strings.Contains(page, "ratio to baseline × 50 ms") {
 		t.Error("the board page does not say it ranks by the ratio")
+	}
+}
+
+// TestPhaseRuntimeAPI: an organizer sets a phase's runtime settings
+// through the API; a field the request does not name keeps its value, an
+// unknown field or a bad value is refused and changes nothing.
+func TestPhaseRuntimeAPI(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, challengeOpts{})
+	a.user("root")
+	a.makeAdmin("root")
+	tok, hash, err := apitoken.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uid int64
+	a.pool.QueryRow(context.Background(), `SELECT id FROM users WHERE username = 'root'`).Scan(&uid)
+	if _, err := a.store.CreateAPIToken(context.Background(), uid, "t", hash); err != nil {
+		t.Fatal(err)
+	}
+	var phase string
+	a.pool.QueryRow(context.Background(), `SELECT name FROM phases WHERE challenge_id = $1 ORDER BY position LIMIT 1`, a.chID).Scan(&phase)
+	post := func(body string) (int, string) {
+		req, _ := http.NewRequest("POST", a.srv.URL+"/api/v1/challenges/esr/phases/"+phase+"/runtime", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if st, body := post(`{"runtime_basis":"ratio","runtime_reference_ms":12.3}`); st != 200 || !strings.Contains(body, `"runtime_reference_ms":12.3`) {
+		t.Fatalf("set: %d %s", st, body)
+	}
+	if st, body := post(`{"timing_protocol":"official"}`); st != 200 || !strings.Contains(body, `"runtime_basis":"ratio","runtime_reference_ms":12.3,"timing_protocol":"official"`) {
+		t.Errorf("a request without the reference keeps it: %d %s", st, body)
+	}
+	for _, bad := range []string{`{"runtime_basis":"fast"}`, `{"runtime_reference_ms":-1}`, `{"speed":1}`, `{"runtime_reference_ms":"x"}`} {
+		if st, body := post(bad); st != 400 && st != 422 {
+			t.Errorf("%s: %d %s", bad, st, body)
+		}
+	}
+	if st, body := post(`{"runtime_reference_ms":null}`); st != 200 || !strings.Contains(body, `"runtime_reference_ms":null`) {
+		t.Errorf("clear the reference: %d %s", st, body)
+	}
+	var basis, protocol string
+	a.pool.QueryRow(context.Background(), `SELECT runtime_basis, timing_protocol FROM phases WHERE challenge_id = $1 AND name = $2`, a.chID, phase).Scan(&basis, &protocol)
+	if basis != "ratio" || protocol != "official" {
+		t.Errorf("stored %s / %s", basis, protocol)
 	}
 }
