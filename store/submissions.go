@@ -259,7 +259,7 @@ func (s *Store) SubmissionByID(ctx context.Context, id int64) (Submission, error
 // used by collectScored.
 const resultColumns = `r.submission_id, r.psnr, r.psnr_y, r.ssim, r.runtime_ms, r.runtime_std_ms,
 	r.runtime_min_ms, r.runtime_max_ms, r.repeats, r.peak_memory_mb, r.device, r.ort_version,
-	r.per_image, r.created_at, r.warmup`
+	r.per_image, r.created_at, r.warmup, r.psnr_val, r.psnr_test, r.runtime_val_ms, r.runtime_test_ms`
 
 // rankingResultColumns are resultColumns without the per-image table
 // (NULL in its place): ranking needs the aggregates only, and per_image
@@ -269,7 +269,7 @@ var rankingResultColumns = strings.Replace(resultColumns, "r.per_image", "NULL::
 func resultDest(r *Result) []any {
 	return []any{&r.SubmissionID, &r.PSNR, &r.PSNRY, &r.SSIM, &r.RuntimeMS, &r.RuntimeStdMS,
 		&r.RuntimeMinMS, &r.RuntimeMaxMS, &r.Repeats, &r.PeakMemoryMB, &r.Device, &r.ORTVersion,
-		&r.PerImage, &r.CreatedAt, &r.Warmup}
+		&r.PerImage, &r.CreatedAt, &r.Warmup, &r.PSNRVal, &r.PSNRTest, &r.RuntimeValMS, &r.RuntimeTestMS}
 }
 
 // ResultBySubmission returns ErrNotFound while the submission has no result.
