@@ -115,7 +115,7 @@ type Board struct {
 	// with both, every gate applies as the rules write it, and the rows
 	// carry psnr_val and psnr_test.
 	Splits []string `json:"splits"`
-	Rules      string `json:"rules"`
+	Rules  string   `json:"rules"`
 	// GatesApplied and GatesSkipped list the rule set's gates this board
 	// did and did not apply: it measures one split, so a gate on the other
 	// split's PSNR cannot be checked here. When the rules have no gate on
