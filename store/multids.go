@@ -15,17 +15,19 @@ type EvalDataset struct {
 }
 
 // EvaluationDatasets lists every dataset a submission is evaluated on: the
-// datasets of its phase (phase_datasets), and its own dataset even when the
-// phase does not list it. The submission's own dataset (the phase's
-// primary one when it was uploaded) comes first, then validation before
-// test, then by name: the order of the evaluation, of its progress ("image
-// i of N" counts them all) and of result_datasets.position.
+// datasets of its phase (phase_datasets) when the phase lists the
+// submission's own dataset, else (rows written by SQL that predates phases)
+// its own dataset only. The submission's own dataset (the phase's primary
+// one when it was uploaded) comes first, then validation before test, then
+// by name: the order of the evaluation, of its progress ("image i of N"
+// counts them all) and of result_datasets.position.
 func (s *Store) EvaluationDatasets(ctx context.Context, submissionID int64) ([]EvalDataset, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT d.id, d.challenge_id, d.name, d.split, d.public, d.hr_public, d.id = s.dataset_id
 		FROM submissions s
 		JOIN datasets d ON d.id = s.dataset_id
-		    OR d.id IN (SELECT pd.dataset_id FROM phase_datasets pd WHERE pd.phase_id = s.phase_id)
+		    OR (d.id IN (SELECT pd.dataset_id FROM phase_datasets pd WHERE pd.phase_id = s.phase_id)
+		        AND EXISTS (SELECT 1 FROM phase_datasets pd WHERE pd.phase_id = s.phase_id AND pd.dataset_id = s.dataset_id))
 		WHERE s.id = $1 AND d.challenge_id = s.challenge_id
 		ORDER BY d.id = s.dataset_id DESC, d.split = 'validation' DESC, d.name COLLATE "C", d.id`, submissionID)
 	if err != nil {
