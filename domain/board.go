@@ -47,6 +47,10 @@ type LeaderRow struct {
 	Synthetic bool `json:"synthetic,omitempty"`
 
 	submission int64 // the submission behind the row
+	// CompareID is the submission behind the row when the crop viewer has
+	// its SR outputs to show (the phase has a public validation set); 0
+	// otherwise. Not in the JSON.
+	CompareID int64 `json:"-"`
 }
 
 // finite returns nil for NaN and ±Inf, which JSON cannot carry.

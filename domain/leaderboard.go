@@ -156,6 +156,7 @@ func (s *Service) computeBoard(ctx context.Context, ci ChallengeInfo, p PhaseInf
 		}
 	}
 	b.Rows, b.Device, b.rules = rows, device, rules
+	markCompare(b.Rows, p)
 	return b, nil
 }
 

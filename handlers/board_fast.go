@@ -314,6 +314,9 @@ func boardView(d *boardData, key string, desc bool) templates.Board {
 		if r.Baseline {
 			row.Note = ""
 		}
+		if r.CompareID > 0 {
+			row.Compare = fmt.Sprintf("/c/%s/submissions/%d/compare", c.Slug, r.CompareID)
+		}
 		if r.Synthetic {
 			synthetic++
 		}

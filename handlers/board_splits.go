@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/srarena/srarena/domain"
+	"github.com/srarena/srarena/store"
 	"github.com/srarena/srarena/templates"
 )
 
@@ -35,3 +36,20 @@ func splitPSNRColumns(cols []column) []column {
 
 // splitRuntimeNote is added to the runtime note of a board on both splits.
 const splitRuntimeNote = " The runtime is the mean of the validation and the test runtime ((val + test) / 2, as NTIRE ranks it); the CSV and JSON give each."
+
+// splitKVs are a result's per-split figures for the submission page, where
+// it was evaluated on both a validation and a test split.
+func splitKVs(r store.Result) []templates.KV {
+	if r.PSNRVal == nil || r.PSNRTest == nil {
+		return nil
+	}
+	kv := []templates.KV{
+		{Key: "PSNR (validation)", Value: fmtFloat(*r.PSNRVal, 3) + " dB"},
+		{Key: "PSNR (test)", Value: fmtFloat(*r.PSNRTest, 3) + " dB"},
+	}
+	if r.RuntimeValMS != nil && r.RuntimeTestMS != nil {
+		kv = append(kv, templates.KV{Key: "Runtime validation / test (the runtime above is their mean)",
+			Value: fmtFloat(*r.RuntimeValMS, 2) + " / " + fmtFloat(*r.RuntimeTestMS, 2) + " ms"})
+	}
+	return kv
+}
