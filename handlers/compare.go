@@ -42,7 +42,7 @@ const (
 	cropMin     = 16
 	cropMax     = 512
 	// cropShown is the side a crop is drawn at on the page, CSS pixels.
-	cropShown = 288
+	cropShown = 256
 )
 
 // cropParams are a request's image and crop window, clamped to the image.

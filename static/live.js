@@ -218,6 +218,8 @@
     rect.setAttribute("y", y);
     rect.setAttribute("width", size);
     rect.setAttribute("height", size);
+    var at = root.ownerDocument.querySelector("[data-testid=crop-at]");
+    if (at) at.textContent = size + "\u00d7" + size + " pixels at (" + x + ", " + y + ")";
     root.querySelectorAll("img.crop").forEach(function (img) {
       var u = new URL(img.src, location.href);
       u.searchParams.set("x", x);
