@@ -184,7 +184,8 @@ func (s *Store) ModelInUse(ctx context.Context, digest string) (bool, error) {
 	var used bool
 	err := s.pool.QueryRow(ctx, `
 			SELECT EXISTS (SELECT 1 FROM submissions WHERE model_sha256 = $1)
-			    OR EXISTS (SELECT 1 FROM dataset_images WHERE lr_sha256 = $1 OR hr_sha256 = $1)`, digest).Scan(&used)
+			    OR EXISTS (SELECT 1 FROM dataset_images WHERE lr_sha256 = $1 OR hr_sha256 = $1)
+			    OR EXISTS (SELECT 1 FROM sr_outputs WHERE png_sha256 = $1)`, digest).Scan(&used)
 	return used, translate(err, "model in use")
 }
 
@@ -202,7 +203,8 @@ const ModelLockSQL = `SELECT pg_advisory_xact_lock(hashtext($1))`
 // holding the digest's advisory lock, so no submission can start referencing
 // it between the check and the delete. Models and images share one
 // content-addressed store: a refused "model" that is byte for byte a dataset
-// PNG must not take the dataset's image with it. It reports whether del ran.
+// PNG (or a stored SR output) must not take that image with it. It reports
+// whether del ran.
 // del's error is returned.
 func (s *Store) DeleteModelIfUnused(ctx context.Context, digest string, del func() error) (bool, error) {
 	deleted := false
@@ -213,7 +215,8 @@ func (s *Store) DeleteModelIfUnused(ctx context.Context, digest string, del func
 		var used bool
 		if err := tx.QueryRow(ctx, `
 			SELECT EXISTS (SELECT 1 FROM submissions WHERE model_sha256 = $1)
-			    OR EXISTS (SELECT 1 FROM dataset_images WHERE lr_sha256 = $1 OR hr_sha256 = $1)`, digest).Scan(&used); err != nil {
+			    OR EXISTS (SELECT 1 FROM dataset_images WHERE lr_sha256 = $1 OR hr_sha256 = $1)
+			    OR EXISTS (SELECT 1 FROM sr_outputs WHERE png_sha256 = $1)`, digest).Scan(&used); err != nil {
 			return translate(err, "model in use")
 		}
 		if used {
