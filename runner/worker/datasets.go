@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"image/png"
 	"math"
 	"sync"
 
@@ -128,7 +129,9 @@ func (p *plan) output(ctx context.Context, blobs blob.Store) func(string, *scori
 			return
 		}
 		var buf bytes.Buffer
-		err := scoring.EncodePNG(&buf, sr)
+		// Fastest compression: this runs between timed runs (see
+		// BenchmarkStoreOutputDIV2K for what it costs).
+		err := scoring.EncodePNGLevel(&buf, sr, png.BestSpeed)
 		if err == nil {
 			o.PNGSHA256, err = blob.PutBytes(ctx, blobs, buf.Bytes())
 		}
