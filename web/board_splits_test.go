@@ -40,9 +40,20 @@ func TestBoardValidationAndTest(t *testing.T) {
 		{"bob", 27.20, 26.50, 6, 4, false}, // fast, but below the test gate
 		{"cat", 26.95, 27.00, 20, 10, true},
 	}
-	for _, tm := range teams {
+	for _, tm := range teams[1:] {
 		a.user(tm.name)
 		split(a.finished(tm.name, a.dsID, "0", 0, "[]"), tm.val, tm.test, tm.vt, tm.tt)
+	}
+	// ann signs up (for the API below); her result is written the same way.
+	ann := a.browser()
+	ann.signup("ann")
+	annSub := a.finished("ann", a.dsID, "0", 0, "[]")
+	split(annSub, teams[0].val, teams[0].test, teams[0].vt, teams[0].tt)
+	tok := ann.createToken("ci")
+	if st, body, _ := a.api("GET", "/submissions/"+strconv.FormatInt(annSub, 10), tok, ""); st != 200 ||
+		!strings.Contains(body, `"psnr_val":27`) || !strings.Contains(body, `"psnr_test":27.1`) ||
+		!strings.Contains(body, `"val_time_ms":12`) || !strings.Contains(body, `"test_time_ms":8`) {
+		t.Errorf("API submission: %d %s", st, body)
 	}
 
 	b := a.board()
