@@ -166,3 +166,17 @@ func (s *Store) CompareImages(ctx context.Context, submissionID int64) ([]Compar
 	})
 	return out, translate(err, "compare images")
 }
+
+// SetDatasetHRPublic marks whether a dataset's HR images may be shown to
+// everyone (the crop viewer); the database keeps it to public validation
+// sets.
+func SetDatasetHRPublic(ctx context.Context, tx pgx.Tx, datasetID int64, hrPublic bool) error {
+	tag, err := tx.Exec(ctx, `UPDATE datasets SET hr_public = $2 WHERE id = $1 AND (NOT $2 OR (public AND split = 'validation'))`, datasetID, hrPublic)
+	if err != nil {
+		return translate(err, "dataset hr_public")
+	}
+	if tag.RowsAffected() != 1 {
+		return fmt.Errorf("dataset %d: only a public validation set may show its HR images", datasetID)
+	}
+	return nil
+}
