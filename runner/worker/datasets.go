@@ -44,12 +44,20 @@ type plan struct {
 	outErr  error
 }
 
+// newPlan lays the datasets out one after the other. A dataset without
+// images (listed in the phase before its import finished) is left out, so
+// it cannot turn a result into NaN; the first one always stays (with no
+// image at all the evaluation fails as it always did).
 func newPlan(dsets []store.EvalDataset) *plan {
-	p := &plan{multi: len(dsets) > 1, outputs: map[string]store.SROutput{}}
-	for _, d := range dsets {
+	p := &plan{outputs: map[string]store.SROutput{}}
+	for i, d := range dsets {
+		if len(d.Images) == 0 && i > 0 {
+			continue
+		}
 		p.sets = append(p.sets, segment{EvalDataset: d, start: p.total, n: len(d.Images)})
 		p.total += len(d.Images)
 	}
+	p.multi = len(p.sets) > 1
 	return p
 }
 
