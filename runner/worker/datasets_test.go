@@ -28,8 +28,8 @@ func TestPlanCombines(t *testing.T) {
 		return evaluate.ImageResult{PSNR: psnr, PSNRY: psnr, SSIM: 0.5, RuntimeMS: ms, RunsMS: []float64{ms, ms}}
 	}
 	rep := &evaluate.Report{Images: []evaluate.ImageResult{
-		img(20, 40), // test
-		img(30, 10), // validation 2
+		img(20, 40),                        // test
+		img(30, 10),                        // validation 2
 		img(24, 4), img(26, 6), img(28, 8), // validation 3: mean PSNR 26, runtime 6
 	}}
 	res, err := pl.result(7, rep)
