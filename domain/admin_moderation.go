@@ -307,12 +307,8 @@ func (s *Service) ExportPhase(ctx context.Context, v Viewer, slug, phase string)
 	seen := map[string]bool{}
 	for _, sc := range scored {
 		_, row := entryFor(sc, ds.Split, fv)
-		psnrVal, psnrTest := "", ""
-		if ds.Split == "test" {
-			psnrTest = strconv.FormatFloat(row.PSNR, 'f', -1, 64)
-		} else {
-			psnrVal = strconv.FormatFloat(row.PSNR, 'f', -1, 64)
-		}
+		// Each split's PSNR (entryFor: a phase on several datasets has both).
+		psnrVal, psnrTest := fmtOpt(row.PSNRVal, 1), fmtOpt(row.PSNRTest, 1)
 		base := "0"
 		if sc.IsBaseline {
 			base = "1"

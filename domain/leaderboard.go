@@ -124,7 +124,7 @@ func (s *Service) computeBoard(ctx context.Context, ci ChallengeInfo, p PhaseInf
 		b.Note = "No evaluation dataset yet."
 		return b, nil
 	}
-	b.Dataset, b.Split = ds.Name+" ("+ds.Split+")", ds.Split
+	b.Dataset, b.Split, b.Splits = ds.Name+" ("+ds.Split+")", ds.Split, phaseSplits(p)
 	scored, err := s.st.FinishedWithResults(ctx, p.ID, ds.ID)
 	if err != nil {
 		return b, err
@@ -137,7 +137,7 @@ func (s *Service) computeBoard(ctx context.Context, ci ChallengeInfo, p PhaseInf
 		return b, nil
 	}
 	b.Rules = rules.Name
-	rules, applied, skipped := measuredGates(rules, ds.Split)
+	rules, applied, skipped := measuredGatesFor(rules, ds.Split, b.Splits)
 	for _, g := range applied {
 		b.GatesApplied = append(b.GatesApplied, g.describe())
 	}
@@ -156,6 +156,7 @@ func (s *Service) computeBoard(ctx context.Context, ci ChallengeInfo, p PhaseInf
 		}
 	}
 	b.Rows, b.Device, b.rules = rows, device, rules
+	markCompare(b.Rows, p)
 	return b, nil
 }
 

@@ -64,9 +64,13 @@ func csvRow(r domain.LeaderRow, split string) []string {
 	ranked := boolCell(r.Rank > 0)
 	val, test := "", ""
 	pv, pt := "", ""
-	if split == "test" {
+	switch {
+	case r.PSNRVal != nil || r.PSNRTest != nil:
+		// Each split's own figures (a phase evaluated on several datasets).
+		val, test, pv, pt = numPtr(r.RuntimeValMS, 1), numPtr(r.RuntimeTestMS, 1), numPtr(r.PSNRVal, 1), numPtr(r.PSNRTest, 1)
+	case split == "test":
 		test, pt = num(r.RuntimeMS), num(r.PSNR)
-	} else {
+	default:
 		val, pv = num(r.RuntimeMS), num(r.PSNR)
 	}
 	reason := r.Unranked

@@ -47,6 +47,7 @@ type BoardRow struct {
 	Synthetic bool
 	Note      string
 	Cells     []BoardCell
+	Compare   string // the crop viewer of the row's submission; "" for none
 }
 
 // BoardCell is one value: the text shown, the sort value, a tooltip.

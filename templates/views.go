@@ -136,8 +136,9 @@ type Submission struct {
 	Progress, Queue         string
 	CanCancel               bool
 	CanSelect               bool
-	Selected                bool // the team's chosen entry
-	ScoresHidden            bool // a hidden phase before its reveal
+	Selected                bool   // the team's chosen entry
+	ScoresHidden            bool   // a hidden phase before its reveal
+	CompareHref             string // the crop viewer of its outputs; "" for none
 	ChallengeSlug           string
 	ChallengeTitle          string
 	Owner, Label, Status    string

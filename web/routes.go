@@ -31,6 +31,7 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 		InFlight: handlers.NewSharedInFlight(d.Store, handlers.UploadsInFlightPerUser)}
 	subs := &handlers.SubmissionPages{Base: base, Domain: d.Domain, Blobs: d.Blobs}
 	fast := &handlers.FastBoard{Base: base, Domain: d.Domain, Cache: s.pages, Store: d.Store}
+	compare := &handlers.ComparePages{Base: base, Domain: d.Domain, Blobs: d.Blobs}
 	analysis := &handlers.Analysis{Base: base,
 		Throttle: handlers.NewAnalysisThrottle(d.Store, s.cfg.analysesPerIP(), handlers.AnalysisWindow, d.Now)}
 	health := &handlers.Health{DB: d.Store.Pool()}
@@ -96,6 +97,9 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 		r.Get("/c/{slug}/analysis", h(fast.Analysis))
 		r.Get("/analysis/{ref}", h(analysis.Reference))
 		r.Get("/analysis/{ref}/table.csv", h(analysis.ReferenceCSV))
+		// The crop viewer: the domain decides per submission who sees it.
+		r.Get("/c/{slug}/submissions/{id}/compare", h(compare.Show))
+		r.Get("/c/{slug}/submissions/{id}/compare/crop.png", h(compare.Crop))
 	})
 
 	r.Group(func(r chi.Router) {
