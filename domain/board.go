@@ -38,6 +38,9 @@ type LeaderRow struct {
 	SubmittedAt  time.Time `json:"submitted_at"`
 	// Synthetic marks a result made up by srarena seed, not measured.
 	Synthetic bool `json:"synthetic,omitempty"`
+	// Override says which metrics organizers set by hand and why
+	// ("overridden by organizers: …"); empty for measured values.
+	Override string `json:"override,omitempty"`
 
 	submission int64 // the submission behind the row
 }
