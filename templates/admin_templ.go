@@ -490,7 +490,7 @@ func challengeFields(f Form) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 36, "<label>Description (plain text; shown as written, line breaks kept) <textarea name=\"description\" rows=\"6\" data-testid=\"field-description\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 36, "<label>Description (Markdown: headings, links, lists, tables; raw HTML is dropped) <textarea name=\"description\" rows=\"6\" data-testid=\"field-description\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -66,6 +66,9 @@ type Challenge struct {
 	LoggedIn                 bool
 	Hardware                 string // the hardware class evaluations run on
 	Terms                    string
+	// DescriptionHTML and TermsHTML are the Markdown rendered and
+	// sanitized by package markdown: the only raw HTML a page inserts.
+	DescriptionHTML, TermsHTML string
 	NeedsApproval            bool
 	TeamSizeLimit            int
 	// Registration is the viewer's state: "" (not registered), "pending",
@@ -215,6 +218,7 @@ type Team struct {
 type Register struct {
 	Slug, Title   string
 	Terms         string
+	TermsHTML     string // Terms rendered by package markdown
 	NeedsApproval bool
 	Form          Form
 }
@@ -225,6 +229,7 @@ type Join struct {
 	ChallengeSlug  string
 	ChallengeTitle string
 	Terms          string
+	TermsHTML      string // Terms rendered by package markdown
 	Team           string
 	Members        []string
 	Expires        string
