@@ -270,3 +270,11 @@ func (s *Store) PhaseModels(ctx context.Context, phaseID int64) ([]PhaseModel, e
 	})
 	return out, translate(err, "phase models")
 }
+
+// ClearPhaseDatasets unlinks every dataset from a challenge's phases in tx
+// (an import then links them as its file says, whatever migration 0006's
+// trigger linked on its own).
+func ClearPhaseDatasets(ctx context.Context, tx pgx.Tx, challengeID int64) error {
+	_, err := tx.Exec(ctx, `DELETE FROM phase_datasets WHERE phase_id IN (SELECT id FROM phases WHERE challenge_id = $1)`, challengeID)
+	return translate(err, "clear phase datasets")
+}

@@ -47,6 +47,8 @@ type BoardRow struct {
 	Synthetic bool
 	Note      string
 	Cells     []BoardCell
+	// Override: "overridden by organizers: …" when a value was set by hand.
+	Override string
 }
 
 // BoardCell is one value: the text shown, the sort value, a tooltip.

@@ -154,6 +154,8 @@ type Submission struct {
 	Live        bool // queued or running: poll for updates
 	StatusURL   string
 	LastLogID   int64
+	// Extras: overrides and earlier runs (admin_content.templ).
+	Extras SubmissionExtras
 }
 
 // SubmissionRow is one line of "my submissions".
