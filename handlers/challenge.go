@@ -11,8 +11,8 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/srarena/srarena/domain"
-	"github.com/srarena/srarena/markdown"
 	"github.com/srarena/srarena/jobs"
+	"github.com/srarena/srarena/markdown"
 	"github.com/srarena/srarena/scoring"
 	"github.com/srarena/srarena/templates"
 )

@@ -14,8 +14,8 @@ type SubmissionExtras struct {
 // PastRun is one archived run of a submission.
 type PastRun struct {
 	Run, Status, Message, Ended, Archived, RerunBy string
-	Result                                        []KV
-	Log                                           string
+	Result                                         []KV
+	Log                                            string
 }
 
 // AdminBans is the site admins' list of banned accounts.

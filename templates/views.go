@@ -69,8 +69,8 @@ type Challenge struct {
 	// DescriptionHTML and TermsHTML are the Markdown rendered and
 	// sanitized by package markdown: the only raw HTML a page inserts.
 	DescriptionHTML, TermsHTML string
-	NeedsApproval            bool
-	TeamSizeLimit            int
+	NeedsApproval              bool
+	TeamSizeLimit              int
 	// Registration is the viewer's state: "" (not registered), "pending",
 	// "approved", "rejected".
 	Registration string
