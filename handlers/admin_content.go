@@ -231,16 +231,16 @@ func (h *AdminPages) APIOverride(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// Authorization first: a non-organizer learns nothing from the
+	// body's validation.
+	if _, err := h.Domain.ChallengeSlugOfSubmission(r.Context(), viewer(r), id); err != nil {
+		return err
+	}
 	var in apiOverride
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
 	if in.Value == nil {
-		// Authorization first: a non-organizer learns nothing from the
-		// validation message.
-		if _, err := h.Domain.ChallengeSlugOfSubmission(r.Context(), viewer(r), id); err != nil {
-			return err
-		}
 		return Errorf(http.StatusUnprocessableEntity, "Give the overriding value as \"value\".")
 	}
 	if err := h.Domain.OverrideScore(r.Context(), viewer(r), id, in.Metric, *in.Value, in.Reason); err != nil {
@@ -253,6 +253,9 @@ func (h *AdminPages) APIOverride(w http.ResponseWriter, r *http.Request) error {
 func (h *AdminPages) APIRevertOverride(w http.ResponseWriter, r *http.Request) error {
 	id, err := idParam(r, "id")
 	if err != nil {
+		return err
+	}
+	if _, err := h.Domain.ChallengeSlugOfSubmission(r.Context(), viewer(r), id); err != nil {
 		return err
 	}
 	var in struct {
