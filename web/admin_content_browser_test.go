@@ -92,7 +92,7 @@ func TestBrowserMarkdownDescription(t *testing.T) {
 	if got := eval("after clicks", `String(window.pwned ?? "")`); got != "" {
 		t.Errorf("something ran: window.pwned = %q", got)
 	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
 	}
