@@ -94,6 +94,15 @@ func (s *Service) BannedUsers(ctx context.Context, v Viewer) ([]store.BannedUser
 	return s.st.BannedUsers(ctx)
 }
 
+// SiteAudit returns the newest site-level audit events (bans, unbans):
+// site admins only.
+func (s *Service) SiteAudit(ctx context.Context, v Viewer) ([]store.AuditEvent, error) {
+	if err := s.requireAdmin(v); err != nil {
+		return nil, err
+	}
+	return s.st.SiteAuditEvents(ctx, 200)
+}
+
 // Score override metrics: the result fields an organizer may set.
 const (
 	OverridePSNR    = "psnr"

@@ -284,6 +284,14 @@ func (h *AdminPages) bansPage(w http.ResponseWriter, r *http.Request, status int
 	for _, b := range bs {
 		v.Rows = append(v.Rows, templates.AdminBan{Username: b.Username, Reason: b.Reason, By: b.By, At: fmtTime(&b.At)})
 	}
+	evs, err := h.Domain.SiteAudit(r.Context(), viewer(r))
+	if err != nil {
+		return err
+	}
+	for _, e := range evs {
+		v.Audit = append(v.Audit, templates.AdminAudit{At: fmtTime(&e.At), Actor: e.Actor, Action: e.Action, Target: e.Target,
+			Before: string(e.Before), After: string(e.After), Reason: e.Reason})
+	}
 	return Render(r.Context(), w, status, templates.AdminBansPage(h.Page(r, "Banned accounts"), v))
 }
 

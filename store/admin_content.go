@@ -278,3 +278,20 @@ func ClearPhaseDatasets(ctx context.Context, tx pgx.Tx, challengeID int64) error
 	_, err := tx.Exec(ctx, `DELETE FROM phase_datasets WHERE phase_id IN (SELECT id FROM phases WHERE challenge_id = $1)`, challengeID)
 	return translate(err, "clear phase datasets")
 }
+
+// SiteAuditEvents returns the site-level audit log (actions on no
+// challenge, like bans), newest first, at most limit.
+func (s *Store) SiteAuditEvents(ctx context.Context, limit int) ([]AuditEvent, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT id, challenge_id, actor_id, actor, action, target, before, after, reason, at
+		FROM audit_events WHERE challenge_id IS NULL ORDER BY id DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, translate(err, "site audit events")
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (AuditEvent, error) {
+		var e AuditEvent
+		err := row.Scan(&e.ID, &e.ChallengeID, &e.ActorID, &e.Actor, &e.Action, &e.Target, &e.Before, &e.After, &e.Reason, &e.At)
+		return e, err
+	})
+	return out, translate(err, "site audit events")
+}

@@ -20,8 +20,9 @@ type PastRun struct {
 
 // AdminBans is the site admins' list of banned accounts.
 type AdminBans struct {
-	Rows []AdminBan
-	Form Form
+	Rows  []AdminBan
+	Form  Form
+	Audit []AdminAudit // the site-level audit log (bans, unbans)
 }
 
 // AdminBan is one banned account.

@@ -153,6 +153,9 @@ func TestScoreOverride(t *testing.T) {
 	if b := f.bob.get("/c/esr/leaderboard").body; !strings.Contains(b, `data-testid="override"`) || !strings.Contains(b, "re-timed on the official GPU") {
 		t.Error("the HTML board does not mark the override")
 	}
+	if c := f.bob.get("/c/esr/leaderboard.csv").body; !strings.Contains(c, ",override") || !strings.Contains(c, "overridden by organizers: runtime_ms set to 5") {
+		t.Errorf("leaderboard.csv without the marker column: %s", c)
+	}
 	if p := f.ann.get("/submissions/" + f.annSub).body; !strings.Contains(p, "overridden by organizers") || strings.Contains(p, `data-testid="override-panel"`) {
 		t.Error("ann's submission page: no override note, or the organizers' form")
 	}
@@ -276,8 +279,8 @@ func TestBans(t *testing.T) {
 	if r.status != http.StatusSeeOther {
 		t.Fatalf("ban: %d %s", r.status, r.body)
 	}
-	if r := f.root.get("/admin/users"); !strings.Contains(r.body, "shared an account with another team") {
-		t.Error("the bans page does not list ann")
+	if r := f.root.get("/admin/users"); !strings.Contains(r.body, "shared an account with another team") || !strings.Contains(r.body, `data-testid="site-audit-row"`) {
+		t.Error("the bans page does not list ann, or has no audit log")
 	}
 	if r := f.ann.get("/account"); r.status != http.StatusSeeOther || !strings.HasPrefix(r.loc, "/login") {
 		t.Errorf("ann's old session after the ban: %d %q", r.status, r.loc)
