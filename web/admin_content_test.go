@@ -369,9 +369,24 @@ func TestRerunHistory(t *testing.T) {
 			t.Errorf("submission page's earlier runs: %d %s", p.status, p.body)
 		}
 	}
-	if p := f.bob.get("/submissions/" + f.annSub); p.status != http.StatusNotFound {
-		t.Errorf("another team sees ann's runs: %d", p.status)
+	for _, b := range []*browser{f.bob, f.olga} {
+		if p := b.get("/submissions/" + f.annSub); p.status != http.StatusNotFound || strings.Contains(p.body, "30.25") {
+			t.Errorf("another team or another challenge's organizer sees ann's runs: %d", p.status)
+		}
 	}
+	if p := f.root.get("/submissions/" + f.annSub); !strings.Contains(p.body, `data-testid="runs"`) {
+		t.Error("the site admin does not see the earlier runs")
+	}
+	// In a hidden phase, the team sees its earlier runs' statuses, not
+	// their scores or logs; the organizers see everything.
+	a.exec(`UPDATE phases SET visibility = 'hidden' WHERE challenge_id = $1`, a.chID)
+	if p := f.ann.get("/submissions/" + f.annSub).body; !strings.Contains(p, `data-testid="run"`) || strings.Contains(p, "psnr: 30<") || strings.Contains(p, "30.25 dB") {
+		t.Errorf("hidden phase: the team sees an earlier run's score: %s", p)
+	}
+	if p := f.otto.get("/submissions/" + f.annSub).body; !strings.Contains(p, "psnr: 30<") {
+		t.Error("hidden phase: the organizer does not see the earlier run's score")
+	}
+	a.exec(`UPDATE phases SET visibility = 'public' WHERE challenge_id = $1`, a.chID)
 	exp := f.otto.get("/admin/c/esr/phases/main/results.csv").body
 	if strings.Count(exp, "\nann,") != 1 || !strings.Contains(exp, "30.75") || strings.Contains(exp, ",30,") {
 		t.Errorf("export after the re-run: %s", exp)
