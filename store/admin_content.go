@@ -295,3 +295,15 @@ func (s *Store) SiteAuditEvents(ctx context.Context, limit int) ([]AuditEvent, e
 	})
 	return out, translate(err, "site audit events")
 }
+
+// BanOfToken returns the ban of an unrevoked token's owner (Banned false
+// when the owner is not banned); ErrNotFound for an unknown or revoked
+// token. The API asks only after UserByAPIToken refused a token, to say why.
+func (s *Store) BanOfToken(ctx context.Context, tokenHash []byte) (Ban, error) {
+	var b Ban
+	err := s.pool.QueryRow(ctx, `
+		SELECT u.banned_at IS NOT NULL, u.banned_reason, u.banned_by, u.banned_at
+		FROM api_tokens t JOIN users u ON u.id = t.user_id
+		WHERE t.token_hash = $1 AND t.revoked_at IS NULL`, tokenHash).Scan(&b.Banned, &b.Reason, &b.By, &b.At)
+	return b, translate(err, "ban of token")
+}

@@ -285,8 +285,8 @@ func TestBans(t *testing.T) {
 	if r := f.ann.get("/account"); r.status != http.StatusSeeOther || !strings.HasPrefix(r.loc, "/login") {
 		t.Errorf("ann's old session after the ban: %d %q", r.status, r.loc)
 	}
-	if st, _, _ := a.api("GET", "/me", tokAnn, ""); st != http.StatusUnauthorized {
-		t.Errorf("ann's token after the ban: %d", st)
+	if st, body, _ := a.api("GET", "/me", tokAnn, ""); st != http.StatusUnauthorized || !strings.Contains(body, "banned by the site admins: shared an account") {
+		t.Errorf("ann's token after the ban: %d %s", st, body)
 	}
 	before := a.count(`SELECT count(*) FROM submissions`)
 	if st, _ := a.apiUpload(tokAnn, "main", espcn(t)); st != http.StatusUnauthorized {
