@@ -106,3 +106,22 @@ func FuzzRender(f *testing.F) {
 		assertInert(t, render(src))
 	})
 }
+
+// benchSrc is a challenge description of realistic length (~3 KB).
+var benchSrc = strings.Repeat("## Phase\n\nRank by **runtime**; see [the report](https://arxiv.org/abs/2404.10343).\n\n- keep PSNR ≥ 26.90 dB\n- one model per team\n\n", 25)
+
+// BenchmarkRender: what a page view costs with the digest cache (Cached)
+// and what it would cost to parse and sanitize on every request (Parse).
+func BenchmarkRender(b *testing.B) {
+	b.Run("Cached", func(b *testing.B) {
+		Render(benchSrc)
+		for b.Loop() {
+			Render(benchSrc)
+		}
+	})
+	b.Run("Parse", func(b *testing.B) {
+		for b.Loop() {
+			render(benchSrc)
+		}
+	})
+}
