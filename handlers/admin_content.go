@@ -387,7 +387,11 @@ func submissionExtras(x domain.SubmissionExtras, id int64, organizer bool) templ
 		var res map[string]any
 		if len(run.Result) > 0 && json.Unmarshal(run.Result, &res) == nil {
 			for _, k := range []string{"psnr", "ssim", "runtime_ms", "peak_memory_mb", "device"} {
-				if val, ok := res[k]; ok && val != nil {
+				switch val := res[k].(type) {
+				case nil:
+				case float64: // 4 decimals, as the board shows them
+					pr.Result = append(pr.Result, templates.KV{Key: k, Value: strconv.FormatFloat(math.Round(val*1e4)/1e4, 'f', -1, 64)})
+				default:
 					pr.Result = append(pr.Result, templates.KV{Key: k, Value: fmt.Sprint(val)})
 				}
 			}
