@@ -273,6 +273,10 @@ func TestAPIAuthorization(t *testing.T) {
 		{"POST", "/submissions/" + subA + "/override/revert", "POST /api/v1/submissions/{id}/override/revert"},
 		{"POST", "/users/bob/ban", "POST /api/v1/users/{username}/ban"},
 		{"POST", "/users/bob/unban", "POST /api/v1/users/{username}/unban"},
+		// The challenge's only set is not public: its LR is the organizers'
+		// too (TestDatasetDownloads walks the public case).
+		{"GET", "/challenges/esr/datasets/DIV2K-val/lr.zip", "GET /api/v1/challenges/{slug}/datasets/{name}/lr.zip"},
+		{"GET", "/challenges/esr/datasets/DIV2K-val/hr.zip", "GET /api/v1/challenges/{slug}/datasets/{name}/hr.zip"},
 	} {
 		covered[c.route] = true
 		for _, ac := range []actor{anon, memberA, memberB, revoked, cookie} {
