@@ -45,6 +45,9 @@ type LeaderRow struct {
 	RuntimeTestMS *float64 `json:"test_time_ms"`
 	// Synthetic marks a result made up by srarena seed, not measured.
 	Synthetic bool `json:"synthetic,omitempty"`
+	// Override says which metrics organizers set by hand and why
+	// ("overridden by organizers: …"); empty for measured values.
+	Override string `json:"override,omitempty"`
 
 	submission int64 // the submission behind the row
 	// CompareID is the submission behind the row when the crop viewer has

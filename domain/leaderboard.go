@@ -129,6 +129,12 @@ func (s *Service) computeBoard(ctx context.Context, ci ChallengeInfo, p PhaseInf
 	if err != nil {
 		return b, err
 	}
+	// Organizers' score overrides replace measured values before ranking
+	// (admin_content.go); the rows say so.
+	scored, overridden, err := s.withOverrides(ctx, ci.ID, scored)
+	if err != nil {
+		return b, err
+	}
 	scored, entry := pickEntries(p.EntryRule, scored)
 	rules, err := ParseRules(ci.Rules)
 	if err != nil {
@@ -154,6 +160,7 @@ func (s *Service) computeBoard(ctx context.Context, ci ChallengeInfo, p PhaseInf
 		if !rows[i].Baseline {
 			rows[i].Entry = entry[rows[i].submission]
 		}
+		rows[i].Override = overridden[rows[i].submission]
 	}
 	b.Rows, b.Device, b.rules = rows, device, rules
 	markCompare(b.Rows, p)

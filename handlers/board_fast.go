@@ -307,7 +307,7 @@ func boardView(d *boardData, key string, desc bool) templates.Board {
 	var groups [3][]templates.BoardRow
 	var synthetic int
 	for i, r := range t.Lines {
-		row := templates.BoardRow{Name: r.Name, Entry: r.Entry, Baseline: r.Baseline, Synthetic: r.Synthetic, Note: r.Unranked}
+		row := templates.BoardRow{Name: r.Name, Entry: r.Entry, Baseline: r.Baseline, Synthetic: r.Synthetic, Note: r.Unranked, Override: r.Override}
 		if r.Rank > 0 {
 			row.Rank = strconv.Itoa(r.Rank)
 		}

@@ -122,6 +122,11 @@ func (h *SubmissionPages) Show(w http.ResponseWriter, r *http.Request) error {
 		v.Log = append(v.Log, templates.LogLine{ID: l.ID, At: l.At.UTC().Format(time.TimeOnly), Line: l.Line})
 		v.LastLogID = l.ID
 	}
+	x, err := h.Domain.SubmissionExtrasOf(ctx, viewer(r), sub.ID)
+	if err != nil {
+		return err
+	}
+	v.Extras = submissionExtras(x, sub.ID, si.Organizer)
 	p := h.Page(r, fmt.Sprintf("Submission #%d", sub.ID))
 	if v.Live {
 		p.Refresh = 5
