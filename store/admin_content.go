@@ -177,7 +177,8 @@ type PastRun struct {
 
 // ArchiveRun copies a submission's current run into result_history in tx
 // before a re-run: its status, message, worker and times, its result row
-// as JSON, and its log lines (moved: the new run's log starts empty).
+// as JSON (with its per-dataset rows under "datasets", which the new run
+// replaces), and its log lines (moved: the new run's log starts empty).
 // The results row itself stays until the new run's result replaces it
 // (the runner upserts), as before; the queued status keeps it off the
 // board meanwhile. Returns the archived run's number. The caller holds the
@@ -189,7 +190,10 @@ func ArchiveRun(ctx context.Context, tx pgx.Tx, submissionID int64, by string, b
 		    rerun_by, rerun_by_id, archived_at)
 		SELECT s.id, (SELECT coalesce(max(h.run), 0) + 1 FROM result_history h WHERE h.submission_id = s.id),
 		    s.status, s.message, s.worker, s.started_at, s.finished_at,
-		    (SELECT to_jsonb(r) FROM results r WHERE r.submission_id = s.id),
+		    (SELECT to_jsonb(r) || jsonb_build_object('datasets',
+		            (SELECT coalesce(jsonb_agg(to_jsonb(d) ORDER BY d.position), '[]'::jsonb)
+		             FROM result_datasets d WHERE d.submission_id = s.id))
+		     FROM results r WHERE r.submission_id = s.id),
 		    coalesce((SELECT string_agg(to_char(l.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || ' ' || l.line, E'\n' ORDER BY l.id)
 		              FROM submission_logs l WHERE l.submission_id = s.id), ''),
 		    $2, $3, $4

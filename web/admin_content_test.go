@@ -348,9 +348,17 @@ func TestRerunHistory(t *testing.T) {
 	f := newContentFixture(t)
 	a := f.a
 	id := mustInt(f.annSub)
+	// What the run measured per dataset goes into the history with it.
+	a.exec(`INSERT INTO result_datasets (submission_id, dataset_id, split, images, psnr, runtime_ms)
+		SELECT s.id, s.dataset_id, d.split, 1, 30, 10 FROM submissions s JOIN datasets d ON d.id = s.dataset_id
+		WHERE s.id = $1`, id)
 	tok := f.otto.csrf("/admin/c/esr/submissions")
 	if r := f.otto.post("/admin/submissions/"+f.annSub+"/rerun", url.Values{"csrf_token": {tok}}); r.status != http.StatusSeeOther {
 		t.Fatalf("rerun: %d %s", r.status, r.body)
+	}
+	if n := a.count(`SELECT count(*) FROM result_history WHERE submission_id = $1 AND run = 1
+		AND jsonb_array_length(result->'datasets') = 1 AND (result->'datasets'->0->>'psnr')::float = 30`, id); n != 1 {
+		t.Errorf("archived run 1 without its per-dataset result: %d rows", n)
 	}
 	if n := a.count(`SELECT count(*) FROM result_history WHERE submission_id = $1 AND run = 1 AND status = 'finished'
 		AND (result->>'psnr')::float = 30 AND (result->>'runtime_ms')::float = 10 AND log LIKE '%PSNR 30.25 dB%'
