@@ -94,6 +94,13 @@ func ApplyRuntimeBasis(p store.Phase, scored []store.Scored) (out, noRatio []sto
 		if math.IsNaN(info.ReferenceMS) {
 			r.RuntimeMS = math.NaN()
 		}
+		// The per-split runtimes (a phase with validation and test sets)
+		// go on the same basis: the ratio is measured over the whole
+		// evaluation, so each is scaled by the same factor.
+		if raw := s.Result.RuntimeMS; raw > 0 {
+			f := r.RuntimeMS / raw
+			r.RuntimeValMS, r.RuntimeTestMS = scaled(r.RuntimeValMS, f), scaled(r.RuntimeTestMS, f)
+		}
 		s.Result = &r
 		out = append(out, s)
 	}
@@ -133,4 +140,12 @@ func (b RuntimeBasisInfo) rawCell(id int64) string {
 		return ""
 	}
 	return strconv.FormatFloat(raw.runtimeMS, 'f', -1, 64)
+}
+
+func scaled(v *float64, f float64) *float64 {
+	if v == nil {
+		return nil
+	}
+	x := *v * f
+	return &x
 }

@@ -185,6 +185,9 @@ func (s *Store) FinishEvaluationWith(ctx context.Context, r *Result, attempt int
 			WHERE submission_id = $1`, r.SubmissionID, r.RuntimeRatioCV, r.RatioClock); err != nil {
 			return translate(err, "store result's ratio spread")
 		}
+		if err := writeDatasetResults(ctx, tx, r); err != nil {
+			return err
+		}
 		if also != nil {
 			return also(tx)
 		}
