@@ -104,3 +104,21 @@ func ratioEstimate(ratios, logSEs, weights []float64) (ratio, cv, std float64) {
 	}
 	return ratio, math.Sqrt(v) / ratio, math.Sqrt(variance(slices.DeleteFunc(slices.Clone(ratios), math.IsNaN)))
 }
+
+// CombineRatios is the evaluation's ratio estimate over a subset of its
+// images (one dataset of several): the runtime ratio, its relative
+// standard error and the std of the images' ratios, as Report has them
+// for all images. Images without a ratio are skipped; all NaN when none
+// has one.
+func CombineRatios(images []ImageResult) (ratio, cv, std float64) {
+	var rs, ses, ws []float64
+	for _, im := range images {
+		if im.RuntimeRatio > 0 {
+			rs, ses, ws = append(rs, im.RuntimeRatio), append(ses, im.ratioLogSE), append(ws, im.BaselineMS)
+		}
+	}
+	if len(rs) == 0 {
+		return math.NaN(), math.NaN(), math.NaN()
+	}
+	return ratioEstimate(rs, ses, ws)
+}

@@ -159,7 +159,7 @@ func subReport(rep *evaluate.Report, imgs []evaluate.ImageResult) *evaluate.Repo
 	sub := *rep
 	sub.Images = imgs
 	sub.PSNRY, sub.SSIM, sub.RuntimeMS, sub.RuntimeMinMS, sub.RuntimeMaxMS, sub.PeakMemoryMB = 0, 0, 0, 0, 0, 0
-	sub.BaselineRuntimeMS, sub.RuntimeRatio, sub.RuntimeRatioStd = 0, 0, 0
+	sub.BaselineRuntimeMS, sub.RuntimeRatio, sub.RuntimeRatioStd, sub.RuntimeRatioCV = 0, 0, 0, 0
 	psnrs := make([]float64, len(imgs))
 	var sumVar float64
 	var ratios []float64
@@ -187,8 +187,9 @@ func subReport(rep *evaluate.Report, imgs []evaluate.ImageResult) *evaluate.Repo
 	sub.RuntimeStdMS = math.Sqrt(sumVar / n)
 	if len(ratios) > 0 {
 		sub.BaselineRuntimeMS /= n
-		sub.RuntimeRatio = scoring.Mean(ratios)
-		sub.RuntimeRatioStd = math.Sqrt(variance(ratios))
+		// The runner's estimator (evaluate/ratio.go) over this dataset's
+		// images, with its own spread.
+		sub.RuntimeRatio, sub.RuntimeRatioCV, sub.RuntimeRatioStd = evaluate.CombineRatios(imgs)
 	}
 	return &sub
 }
