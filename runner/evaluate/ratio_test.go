@@ -161,3 +161,17 @@ func TestRatioSpreadPredicts(t *testing.T) {
 	}
 	t.Logf("cv predicted %.4f, observed %.4f", predicted, observed)
 }
+
+// TestCombineRatios: a subset of images (one dataset of several) combines
+// as the whole evaluation does; images without a ratio are skipped.
+func TestCombineRatios(t *testing.T) {
+	ims := []ImageResult{{RuntimeRatio: 2, BaselineMS: 10, ratioLogSE: 0.01}, {RuntimeRatio: 1, BaselineMS: 30, ratioLogSE: 0.02}, {}}
+	r, cv, std := CombineRatios(ims)
+	wr, wcv, wstd := ratioEstimate([]float64{2, 1}, []float64{0.01, 0.02}, []float64{10, 30})
+	if r != wr || cv != wcv || std != wstd || r != 1.25 {
+		t.Errorf("CombineRatios %v %v %v, want %v %v %v", r, cv, std, wr, wcv, wstd)
+	}
+	if r, _, _ := CombineRatios([]ImageResult{{}}); !math.IsNaN(r) {
+		t.Errorf("no ratios: %v", r)
+	}
+}
