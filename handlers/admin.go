@@ -23,6 +23,9 @@ type AdminPages struct {
 	*Base
 	Domain *domain.Service
 	Models BaselineModels
+	// RiverUI is where River's own UI is mounted for site admins; "" when
+	// it is not.
+	RiverUI string
 }
 
 // localLayout is the value of an <input type="datetime-local">; the panel
