@@ -111,9 +111,12 @@ type Board struct {
 	// Device is where the ranked results were measured: the newest
 	// baseline's device (see rankBoard). Results from other devices are
 	// listed unranked.
-	Device string      `json:"device"`
-	Note   string      `json:"note,omitempty"`
-	Rows   []LeaderRow `json:"rows"`
+	Device string `json:"device"`
+	Note   string `json:"note,omitempty"`
+	// RuntimeNote says the runtimes are an organizer's final re-timing
+	// ("final runtimes re-measured on HW with R repeats on DATE").
+	RuntimeNote string      `json:"runtime_note,omitempty"`
+	Rows        []LeaderRow `json:"rows"`
 
 	// rules are the rules as this board applied them (gates adapted to
 	// its split), for re-ranking its rows as a results CSV.

@@ -129,6 +129,10 @@ func (s *Service) computeBoard(ctx context.Context, ci ChallengeInfo, p PhaseInf
 	if err != nil {
 		return b, err
 	}
+	// Final re-timed runtimes, once an organizer's re-timing has ended.
+	if b.RuntimeNote, err = s.applyFinalTimings(ctx, p.ID, scored); err != nil {
+		return b, err
+	}
 	scored, entry := pickEntries(p.EntryRule, scored)
 	rules, err := ParseRules(ci.Rules)
 	if err != nil {

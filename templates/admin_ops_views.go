@@ -27,3 +27,17 @@ type AdminOpsWorker struct {
 	Dead                                   bool
 	Done, Failed                           int
 }
+
+// AdminFinal is a phase's newest final re-timing run.
+type AdminFinal struct {
+	Requested string // "top 3 with 20 repeats on eval_cpu, by root at …"
+	Note      string // what the ranking says once it has ended
+	Timings   []AdminFinalTiming
+}
+
+// AdminFinalTiming is one re-timed submission.
+type AdminFinalTiming struct {
+	Submission                int64
+	Status, Runtime, Hardware string
+	Message                   string
+}

@@ -77,6 +77,7 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 			r.Get("/challenges/{slug}/results", h(admin.APIResults))
 			r.Post("/challenges/{slug}/datasets", h(admin.APIImportDataset))
 			r.Post("/challenges/{slug}/baselines", h(admin.APIAddBaseline))
+			r.Post("/challenges/{slug}/phases/{phase}/retime", h(admin.APIRetime))
 		})
 	})
 
@@ -153,6 +154,7 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 				r.Post("/admin/c/{slug}/phases/{phase}/reveal", h(admin.Reveal))
 				r.Post("/admin/c/{slug}/phases/{phase}/freeze", h(admin.Freeze))
 				r.Post("/admin/c/{slug}/phases/{phase}/rerun", h(admin.RerunPhase))
+				r.Post("/admin/c/{slug}/phases/{phase}/retime", h(admin.Retime))
 				r.Get("/admin/c/{slug}/phases/{phase}/results.csv", h(admin.ExportCSV))
 				r.Get("/admin/c/{slug}/phases/{phase}/results.json", h(admin.ExportJSON))
 				r.Get("/admin/c/{slug}/phases/{phase}/frozen/{version}", h(admin.Frozen))

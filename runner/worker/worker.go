@@ -120,6 +120,7 @@ func RiverConfig(w *Worker, s *Sweeper, queue string, concurrency int, log *slog
 	workers := river.NewWorkers()
 	river.AddWorker(workers, w)
 	river.AddWorker(workers, s)
+	river.AddWorker(workers, NewRetimer(w))
 	if concurrency <= 0 {
 		concurrency = 1
 	}
