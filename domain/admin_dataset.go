@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -73,6 +74,39 @@ func (s *Service) ImportDataset(ctx context.Context, v Viewer, slug string, in D
 	if in.Limits != nil {
 		lim = *in.Limits
 	}
+	// One import at a time in this process, and one across every process
+	// (a PostgreSQL advisory lock): an import decodes and resizes every
+	// image in memory, and a failed one deletes the blobs it added, which
+	// must not be ones a concurrent import has just referenced.
+	select {
+	case importSlot <- struct{}{}:
+		defer func() { <-importSlot }()
+	case <-ctx.Done():
+		return dataset.Manifest{}, ctx.Err()
+	case <-time.After(ImportWait):
+		return dataset.Manifest{}, newErr(KindConflict, "Another dataset import is running on this server; nothing was stored. Try again when it has finished.")
+	}
+	var m dataset.Manifest
+	err = s.st.WithDatasetImportLock(ctx, ImportWait, func() error {
+		var err error
+		m, err = s.importLocked(ctx, v, c, in, phaseID, phasePrimary, archive, size, lim)
+		return err
+	})
+	if errors.Is(err, store.ErrBusy) {
+		return m, newErr(KindConflict, "Another dataset import is running; nothing was stored. Try again when it has finished.")
+	}
+	return m, err
+}
+
+// importSlot admits one dataset import per process; ImportWait is how long
+// an import waits for its turn before it is refused.
+var (
+	importSlot = make(chan struct{}, 1)
+	ImportWait = 2 * time.Minute
+)
+
+func (s *Service) importLocked(ctx context.Context, v Viewer, c store.Challenge, in DatasetImport, phaseID int64, phasePrimary bool,
+	archive io.ReaderAt, size int64, lim dataset.Limits) (dataset.Manifest, error) {
 	files, err := dataset.Extract(archive, size, lim)
 	if err == nil {
 		var imgs []dataset.Image
@@ -104,9 +138,16 @@ func (s *Service) storeDataset(ctx context.Context, v Viewer, c store.Challenge,
 		return m, err
 	}
 	var created []string // blobs this import added; removed again if it fails
+	// Only blobs no row refers to are deleted: the import lock keeps other
+	// imports out, and the re-check keeps any other writer's blob.
 	cleanup := func() {
-		for _, d := range created {
-			s.blobs.Delete(context.WithoutCancel(ctx), d) //nolint:errcheck // best effort; an orphan blob is harmless
+		bg := context.WithoutCancel(ctx)
+		unref, err := s.st.UnreferencedBlobs(bg, created)
+		if err != nil {
+			return // keep them all: an orphan blob is harmless, a lost one is not
+		}
+		for _, d := range unref {
+			s.blobs.Delete(bg, d) //nolint:errcheck // best effort; an orphan blob is harmless
 		}
 	}
 	put := func(b []byte, want string) error {
