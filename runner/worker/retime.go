@@ -70,6 +70,7 @@ func (r *Retimer) Work(ctx context.Context, job *river.Job[jobs.Retime]) error {
 	rep, err := r.measure(ctx, in)
 	w.count(ctx, err == nil)
 	if err == nil {
+		w.noteORT(rep.Environment.ORTVersion)
 		env, _ := json.Marshal(rep.Environment)
 		hw := rep.Environment.CPU
 		if rep.Environment.GPU != "" {

@@ -68,6 +68,7 @@ type Worker struct {
 	// lost.
 	mu      *sync.Mutex
 	current map[int64]running // by River job id
+	ort     string            // ONNX Runtime version the last evaluation reported (under mu)
 	images  *imageCache
 	// hook, set only by tests, runs at stages of work ("input": before
 	// StartEvaluation, "started": after it); an error it returns is an
@@ -361,6 +362,7 @@ func (w *Worker) work(ctx context.Context, job *river.Job[jobs.Evaluate], log *s
 	if err != nil {
 		return w.failIfModel(ctx, id, attempt, log, err)
 	}
+	w.noteORT(rep.Environment.ORTVersion)
 	if hidden {
 		for i := range rep.Images {
 			rep.Images[i].Name = fmt.Sprintf("image %d", i+1)
