@@ -101,7 +101,10 @@ func startPlatformOn(t *testing.T, ortLib, blobStore string) *platform {
 			// operations view and /metrics read its row.
 			hctx, stopBeat := context.WithCancel(ctx)
 			beat := make(chan struct{})
-			go func() { defer close(beat); w.RunHeartbeat(hctx, worker.HeartbeatOptions{Queue: cfg.Queue, Interval: time.Second}) }()
+			go func() {
+				defer close(beat)
+				w.RunHeartbeat(hctx, worker.HeartbeatOptions{Queue: cfg.Queue, Interval: time.Second})
+			}()
 			t.Cleanup(func() { client.StopAndCancel(context.Background()); stopBeat(); <-beat })
 		})
 	}}
