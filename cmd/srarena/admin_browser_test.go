@@ -171,19 +171,43 @@ func TestBrowserAdminPanel(t *testing.T) {
 	}
 	shot("05-after-reveal")
 
-	// 6. Final runtimes: re-time the top entry (here the baseline) with
-	// more repeats; the panel shows the records and the ranking's note.
+	// 6. Final runtimes: a participant's entry (through the CLI), then
+	// re-time the top entry and the baseline with more repeats; the panel
+	// shows the records and the ranking's note.
+	b.navigate("/admin/c/esr24")
+	b.do("open the final phase now",
+		chromedp.SetValue(chromedp.CSS(`[data-testid=phase-final] input[name=opens]`), time.Now().UTC().Add(-time.Minute).Format("2006-01-02T15:04")),
+		chromedp.Click(chromedp.CSS(`[data-testid=save-phase-final]`)),
+	)
+	flash("opening the final phase", "Phase saved.")
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	if code, _, errOut := cli(t, "a long enough password\n", "user", "add", "ann", "--email", "ann@example.org", "--password-stdin", "--database-url", p.dbURL); code != 0 {
+		t.Fatalf("user add: %s", errOut)
+	}
+	code, tok, errOut := cli(t, "", "token", "create", "--user", "ann", "--name", "cli", "--database-url", p.dbURL)
+	if code != 0 {
+		t.Fatalf("token create: %s", errOut)
+	}
+	if code, _, errOut := cli(t, "", "login", "--server", p.url, "--token", strings.TrimSpace(tok)); code != 0 {
+		t.Fatalf("login: %s", errOut)
+	}
+	if code, out, errOut := cli(t, "", "register", "esr24", "--accept-terms", "--team", "Team Ann"); code != 0 {
+		t.Fatalf("register: %s %s", out, errOut)
+	}
+	if code, out, errOut := cli(t, "", "submit", "esr24", modelPath, "--phase", "final", "--wait", "--poll", "500ms", "--timeout", "3m"); code != 0 {
+		t.Fatalf("submit: %s %s", out, errOut)
+	}
 	b.navigate("/admin/c/esr24")
 	b.do("re-time",
 		chromedp.SetValue(chromedp.CSS(`[data-testid=phase-final] input[name=top]`), "1"),
 		chromedp.SetValue(chromedp.CSS(`[data-testid=phase-final] input[name=repeats]`), "3"),
 		chromedp.Click(chromedp.CSS(`[data-testid=retime-final]`)),
 	)
-	flash("re-timing", "Re-timing 1 submissions of the final phase on eval_cpu")
+	flash("re-timing", "Re-timing 2 submissions of the final phase on eval_cpu")
 	for {
 		var n int
 		p.pool.QueryRow(context.Background(), `SELECT count(*) FROM final_timings WHERE status = 'finished'`).Scan(&n)
-		if n == 1 {
+		if n == 2 {
 			break
 		}
 		if time.Now().After(deadline.Add(2 * time.Minute)) {
