@@ -266,6 +266,10 @@ func TestAPIAuthorization(t *testing.T) {
 		{"POST", "/challenges/esr/datasets", "POST /api/v1/challenges/{slug}/datasets"},
 		{"POST", "/challenges/esr/baselines", "POST /api/v1/challenges/{slug}/baselines"},
 		{"POST", "/challenges/esr/phases/main/retime", "POST /api/v1/challenges/{slug}/phases/{phase}/retime"},
+		// The challenge's only set is not public: its LR is the organizers'
+		// too (TestDatasetDownloads walks the public case).
+		{"GET", "/challenges/esr/datasets/DIV2K-val/lr.zip", "GET /api/v1/challenges/{slug}/datasets/{name}/lr.zip"},
+		{"GET", "/challenges/esr/datasets/DIV2K-val/hr.zip", "GET /api/v1/challenges/{slug}/datasets/{name}/hr.zip"},
 	} {
 		covered[c.route] = true
 		for _, ac := range []actor{anon, memberA, memberB, revoked, cookie} {
