@@ -32,6 +32,10 @@ type DatasetImport struct {
 	Public bool   // validation LR downloadable by participants
 	Phase  string // the phase that scores on it ("": none); it becomes the primary dataset when the phase has none
 	Limits *dataset.Limits
+
+	// HRPublic: the HR images may be shown to everyone in the crop viewer
+	// (their licence allows it); public validation sets only.
+	HRPublic bool
 }
 
 var datasetNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
@@ -55,6 +59,9 @@ func (s *Service) ImportDataset(ctx context.Context, v Viewer, slug string, in D
 	}
 	if in.Public && in.Split != "validation" {
 		return dataset.Manifest{}, newErr(KindInvalid, "Only a validation set may be public: a test set's images are never served to participants.")
+	}
+	if in.HRPublic && !in.Public {
+		return dataset.Manifest{}, newErr(KindInvalid, "Only a public validation set may show its HR images.")
 	}
 	var phaseID int64
 	var phasePrimary bool
@@ -200,13 +207,18 @@ func (s *Service) storeDataset(ctx context.Context, v Viewer, c store.Challenge,
 		if err := store.SetDatasetManifest(ctx, tx, id, in.Public, mj); err != nil {
 			return err
 		}
+		if in.HRPublic {
+			if err := store.SetDatasetHRPublic(ctx, tx, id, true); err != nil {
+				return err
+			}
+		}
 		if phaseID != 0 {
 			if err := store.AddPhaseDataset(ctx, tx, phaseID, id, primary); err != nil {
 				return err
 			}
 		}
 		return s.audit(ctx, tx, v, c.ID, "dataset.import", "dataset "+in.Name, nil,
-			map[string]any{"split": in.Split, "public": in.Public, "phase": in.Phase, "images": len(rows)}, "")
+			map[string]any{"split": in.Split, "public": in.Public, "hr_public": in.HRPublic, "phase": in.Phase, "images": len(rows)}, "")
 	})
 	if err != nil {
 		cleanup()

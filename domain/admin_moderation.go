@@ -105,6 +105,12 @@ func (s *Service) rerunTx(ctx context.Context, tx pgx.Tx, v Viewer, c store.Chal
 		}
 		return nil
 	}
+	// The run being replaced goes to the history first (admin_content.go):
+	// a re-run never overwrites a result silently.
+	run, err := s.archiveRun(ctx, tx, v, id)
+	if err != nil {
+		return err
+	}
 	if err := store.RequeueSubmission(ctx, tx, id, v.Username); err != nil {
 		return err
 	}
@@ -112,7 +118,7 @@ func (s *Service) rerunTx(ctx context.Context, tx pgx.Tx, v Viewer, c store.Chal
 		return fmt.Errorf("enqueue re-run: %w", err)
 	}
 	return s.audit(ctx, tx, v, c.ID, "submission.rerun", "submission "+strconv.FormatInt(id, 10),
-		map[string]any{"status": status}, map[string]any{"status": store.StatusQueued}, "")
+		map[string]any{"status": status, "archived_run": run}, map[string]any{"status": store.StatusQueued, "run": run + 1}, "")
 }
 
 // RerunMany queues every ended submission of a phase again: only the
@@ -258,7 +264,10 @@ func (s *Service) DecideRegistration(ctx context.Context, v Viewer, slug string,
 // metric columns are those `srarena rank` reads, the rank columns those it
 // writes.
 var ExportColumns = []string{"team", "method", "submission_id", "baseline", "submitted_at",
-	"psnr_val", "psnr_test", "ssim", "ave_time_ms", "params_m", "flops_g", "acts_m", "mem_mb", "conv", "device"}
+	"psnr_val", "psnr_test", "ssim", "ave_time_ms", "params_m", "flops_g", "acts_m", "mem_mb", "conv", "device",
+	// override marks values organizers set by hand (admin_content.go):
+	// "overridden by organizers: metric set to value: reason".
+	"override"}
 
 func fmtOpt(f *float64, div float64) string {
 	if f == nil {
@@ -311,6 +320,10 @@ func (s *Service) exportRanked(ctx context.Context, c store.Challenge, p PhaseIn
 			return nil, rules, err
 		}
 	}
+	scored, overridden, err := s.withOverrides(ctx, c.ID, scored)
+	if err != nil {
+		return nil, rules, err
+	}
 	scored, _ = pickEntries(p.EntryRule, scored)
 	fv := fvcoreRules(rules.Name)
 	// Under "best", a team's best-ranked submission stands for it: rank
@@ -318,12 +331,8 @@ func (s *Service) exportRanked(ctx context.Context, c store.Challenge, p PhaseIn
 	seen := map[string]bool{}
 	for _, sc := range scored {
 		_, row := entryFor(sc, ds.Split, fv)
-		psnrVal, psnrTest := "", ""
-		if ds.Split == "test" {
-			psnrTest = strconv.FormatFloat(row.PSNR, 'f', -1, 64)
-		} else {
-			psnrVal = strconv.FormatFloat(row.PSNR, 'f', -1, 64)
-		}
+		// Each split's PSNR (entryFor: a phase on several datasets has both).
+		psnrVal, psnrTest := fmtOpt(row.PSNRVal, 1), fmtOpt(row.PSNRTest, 1)
 		base := "0"
 		if sc.IsBaseline {
 			base = "1"
@@ -331,7 +340,8 @@ func (s *Service) exportRanked(ctx context.Context, c store.Challenge, p PhaseIn
 		tab.Rows = append(tab.Rows, []string{row.Name, sc.MethodName, strconv.FormatInt(sc.ID, 10), base,
 			sc.CreatedAt.UTC().Format(time.RFC3339), psnrVal, psnrTest, fmtOpt(row.SSIM, 1),
 			strconv.FormatFloat(row.RuntimeMS, 'f', -1, 64), fmtOpt(row.Params, 1e6), fmtOpt(row.FLOPs, 1e9),
-			fmtOpt(row.Activations, 1e6), fmtOpt(row.MemoryMB, 1), fmtOpt(row.ConvLayers, 1), row.Device})
+			fmtOpt(row.Activations, 1e6), fmtOpt(row.MemoryMB, 1), fmtOpt(row.ConvLayers, 1), row.Device,
+			overridden[sc.ID]})
 	}
 	ranked, _, err := scoring.RankResults(tab, rules, nil)
 	if err != nil {

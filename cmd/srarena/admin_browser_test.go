@@ -171,7 +171,82 @@ func TestBrowserAdminPanel(t *testing.T) {
 	}
 	shot("05-after-reveal")
 
-	// 6. Final runtimes: a participant's entry (through the CLI), then
+	// 6. Once the re-run has finished, the submission page lists the
+	// worker's first run as an earlier run; the organizer overrides the
+	// PSNR with a reason from the page's form, and the page marks it.
+	for {
+		var status string
+		var runs int
+		p.pool.QueryRow(context.Background(), `SELECT status, (SELECT count(*) FROM result_history h WHERE h.submission_id = s.id)::int
+			FROM submissions s WHERE id = $1`, id).Scan(&status, &runs)
+		if status == "finished" && runs == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the re-run did not finish: %s, %d archived runs", status, runs)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	b.navigate("/submissions/" + id)
+	if got := b.waitFor("earlier runs", `[...document.querySelectorAll("[data-testid=run] td:first-child")].map(td => td.textContent.trim()).join(",")`); got != "1" {
+		t.Errorf("earlier runs listed: %q", got)
+	}
+	b.do("override the PSNR",
+		chromedp.Click(chromedp.CSS(`[data-testid=override-panel] summary`)),
+		chromedp.SetValue(chromedp.CSS(`[data-testid=override-metric]`), "psnr"),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=override-value]`), "27.5"),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=override-reason]`), "HR image 3 was corrupt"),
+		chromedp.Click(chromedp.CSS(`[data-testid=override-save]`)),
+	)
+	flash("overriding", "Score overridden")
+	if got := b.eval("override note", `document.querySelector("p[data-testid=override]")?.textContent ?? ""`); !strings.Contains(got, "overridden by organizers: psnr set to 27.5: HR image 3 was corrupt") {
+		t.Errorf("override note: %q", got)
+	}
+	shot("06-submission-override-runs")
+
+	// 7. The settings file, exported from the panel and imported as a new
+	// challenge through the import page's file picker.
+	b.navigate("/admin/c/esr24")
+	ectx, ecancel := context.WithTimeout(b.ctx, browserWait)
+	exported, err := chromedp.Run(ectx, chromedp.Evaluate[string](`fetch(document.querySelector("[data-testid=export-settings]").href).then(r => r.text())`,
+		chromedp.EvalAwaitPromise))
+	ecancel()
+	if err != nil || !strings.Contains(exported, `"format": "srarena-challenge"`) {
+		t.Fatalf("export: %v %.300s", err, exported)
+	}
+	file := filepath.Join(t.TempDir(), "esr24.challenge.v1.json")
+	os.WriteFile(file, []byte(exported), 0o644)
+	b.navigate("/admin")
+	b.do("open the import page", chromedp.Click(chromedp.CSS(`[data-testid=import-link]`)))
+	b.waitFor("the import form", `document.querySelector("[data-testid=import-form]") ? "ok" : ""`)
+	b.do("import",
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=import-slug]`), "esr25"),
+		chromedp.SetUploadFiles(chromedp.CSS(`[data-testid=import-file]`), []string{file}),
+	)
+	shot("07-import")
+	b.do("submit the import", chromedp.Click(chromedp.CSS(`[data-testid=import]`)))
+	flash("importing the challenge", "Challenge imported")
+	if got := b.eval("address", `location.pathname`); got != "/admin/c/esr25" {
+		t.Errorf("after the import: %s", got)
+	}
+
+	// 8. Ban an account from the bans page; the site audit log shows it.
+	if _, err := p.pool.Exec(context.Background(), `INSERT INTO users (email, username, password_hash) VALUES ('mallory@example.org', 'mallory', 'x')`); err != nil {
+		t.Fatal(err)
+	}
+	b.navigate("/admin/users")
+	b.do("ban",
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=ban-form] input[name=username]`), "mallory"),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=ban-form] input[name=reason]`), "probing the hidden test set"),
+		chromedp.Click(chromedp.CSS(`[data-testid=ban]`)),
+	)
+	flash("banning", "Account banned")
+	if got := b.eval("site audit", `[...document.querySelectorAll("[data-testid=site-audit-row] td:nth-child(3)")].map(td => td.textContent).join(",")`); got != "user.ban" {
+		t.Errorf("site audit log: %q", got)
+	}
+	shot("08-bans")
+
+	// 9. Final runtimes: a participant's entry (through the CLI), then
 	// re-time the top entry and the baseline with more repeats; the panel
 	// shows the records and the ranking's note.
 	b.navigate("/admin/c/esr24")
@@ -219,17 +294,17 @@ func TestBrowserAdminPanel(t *testing.T) {
 	if got := b.waitFor("the final note", `(document.querySelector("[data-testid=final-note]") || {}).textContent || ""`); !strings.Contains(got, "Final runtimes re-measured on") {
 		t.Errorf("final note: %q", got)
 	}
-	shot("06-final-timings")
+	shot("09-final-timings")
 
-	// 7. Operations: the queue, this worker's heartbeat, River's job list.
+	// 10. Operations: the queue, this worker's heartbeat, River's job list.
 	b.navigate("/admin/ops")
 	if got := b.waitFor("the worker row", `(document.querySelector("[data-testid=ops-worker]") || {}).textContent || ""`); !strings.Contains(got, "eval_cpu") {
 		t.Errorf("ops worker row: %q", got)
 	}
-	shot("07-ops")
+	shot("10-ops")
 	b.navigate("/admin/workers")
 	b.waitFor("the worker list", `document.querySelector("[data-testid=worker]") ? "ok" : ""`)
-	shot("08-workers")
+	shot("11-workers")
 	b.checkExceptions()
 
 	// River's own UI (its single-page app under our CSP).
@@ -237,7 +312,7 @@ func TestBrowserAdminPanel(t *testing.T) {
 	if got := b.waitFor("River's job list", `document.body.innerText.includes("evaluate") ? "ok" : ""`); got != "ok" {
 		t.Errorf("River UI: %q", got)
 	}
-	shot("09-river")
+	shot("12-river")
 }
 
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }

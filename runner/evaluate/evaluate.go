@@ -332,6 +332,9 @@ func (e *evaluation) image(p Pair, hr *scoring.Image) (*ImageResult, error) {
 		// SSIM; PSNR still stands.
 		ir.SSIM = math.NaN()
 	}
+	if opt.Output != nil {
+		opt.Output(p.Name, sr)
+	}
 	ir.RuntimeMS = e.stat(ir.RunsMS)
 	if len(baseRuns) > 0 {
 		ir.BaselineMS = e.stat(baseRuns)
