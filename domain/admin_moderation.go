@@ -298,6 +298,12 @@ func (s *Service) ExportPhase(ctx context.Context, v Viewer, slug, phase string)
 	if err != nil {
 		return nil, scoring.Rules{}, err
 	}
+	return s.exportRanked(ctx, c, p, true)
+}
+
+// exportRanked is ExportPhase for a challenge and phase already
+// authorized; withFinal applies the phase's final re-timed runtimes.
+func (s *Service) exportRanked(ctx context.Context, c store.Challenge, p PhaseInfo, withFinal bool) (*scoring.Results, scoring.Rules, error) {
 	rules, err := ParseRules(c.Rules)
 	if err != nil {
 		return nil, rules, &Error{Kind: KindConflict, Msg: "The challenge's rules are invalid: " + err.Error(), Err: err}
@@ -311,6 +317,11 @@ func (s *Service) ExportPhase(ctx context.Context, v Viewer, slug, phase string)
 	scored, err := s.st.FinishedWithResults(ctx, p.ID, ds.ID)
 	if err != nil {
 		return nil, rules, err
+	}
+	if withFinal {
+		if _, err := s.applyFinalTimings(ctx, p.ID, scored); err != nil {
+			return nil, rules, err
+		}
 	}
 	scored, overridden, err := s.withOverrides(ctx, c.ID, scored)
 	if err != nil {
@@ -396,14 +407,23 @@ func (s *Service) Freeze(ctx context.Context, v Viewer, slug, phase string) (int
 	if err != nil {
 		return 0, err
 	}
+	note, err := s.RuntimeNote(ctx, v, slug, phase)
+	if err != nil {
+		return 0, err
+	}
 	var version int
 	err = s.st.InTx(ctx, func(tx pgx.Tx) error {
 		now := s.now()
 		if version, err = store.FreezeRanking(ctx, tx, p.ID, now, v.Username, string(csv)); err != nil {
 			return err
 		}
+		if note != "" {
+			if err := store.SetFrozenNote(ctx, tx, p.ID, version, note); err != nil {
+				return err
+			}
+		}
 		return s.audit(ctx, tx, v, c.ID, "phase.freeze", "phase "+phase, nil,
-			map[string]any{"version": version, "frozen_at": now.UTC(), "rows": bytes.Count(csv, []byte("\n")) - 1}, "")
+			map[string]any{"version": version, "frozen_at": now.UTC(), "rows": bytes.Count(csv, []byte("\n")) - 1, "runtime_note": note}, "")
 	})
 	return version, err
 }

@@ -146,15 +146,18 @@ type Board struct {
 	// Device is where the ranked results were measured: the newest
 	// baseline's device (see rankBoard). Results from other devices are
 	// listed unranked.
-	Device string      `json:"device"`
-	Note   string      `json:"note,omitempty"`
-	Rows   []LeaderRow `json:"rows"`
+	Device string `json:"device"`
+	Note   string `json:"note,omitempty"`
+	// RuntimeNote says the runtimes are an organizer's final re-timing
+	// ("final runtimes re-measured on HW with R repeats on DATE").
+	RuntimeNote string      `json:"runtime_note,omitempty"`
+	Rows        []LeaderRow `json:"rows"`
 	// RuntimeBasis is what runtime_ms ranks: "raw" (measured) or "ratio"
-	// (the ratio to the baseline × RuntimeReferenceMS); RuntimeNote says it
-	// in words; TimingProtocol is how the phase's runs are timed.
+	// (the ratio to the baseline × RuntimeReferenceMS); RuntimeBasisNote
+	// says it in words; TimingProtocol is how the phase's runs are timed.
 	RuntimeBasis       string   `json:"runtime_basis,omitempty"`
 	RuntimeReferenceMS *float64 `json:"runtime_reference_ms,omitempty"`
-	RuntimeNote        string   `json:"runtime_note,omitempty"`
+	RuntimeBasisNote   string   `json:"runtime_basis_note,omitempty"`
 	TimingProtocol     string   `json:"timing_protocol,omitempty"`
 
 	// rules are the rules as this board applied them (gates adapted to

@@ -45,7 +45,7 @@ func TestRuntimeBasisRatio(t *testing.T) {
 		for _, r := range bd.Rows {
 			rows[r.Name] = r
 		}
-		t.Logf("%s: %+v", bd.RuntimeNote, bd.Rows)
+		t.Logf("%s: %+v", bd.RuntimeBasisNote, bd.Rows)
 		return rows
 	}
 	rows := board()
@@ -91,8 +91,8 @@ func TestRuntimeBasisRatio(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, bd, _ := e.svc.Leaderboard(e.ctx, domain.Viewer{}, "esr", "dev")
-	if bd.RuntimeBasis != "ratio" || bd.TimingProtocol != "official" || bd.RuntimeNote != "runtime = ratio to baseline × 12.3 ms reference" {
-		t.Errorf("board says %q / %q / %q (protocol kept when the form leaves it empty)", bd.RuntimeBasis, bd.TimingProtocol, bd.RuntimeNote)
+	if bd.RuntimeBasis != "ratio" || bd.TimingProtocol != "official" || bd.RuntimeBasisNote != "runtime = ratio to baseline × 12.3 ms reference" {
+		t.Errorf("board says %q / %q / %q (protocol kept when the form leaves it empty)", bd.RuntimeBasis, bd.TimingProtocol, bd.RuntimeBasisNote)
 	}
 	for _, r := range bd.Rows {
 		if r.Name == "B" && (r.Rank != 1 || math.Abs(r.RuntimeMS-0.5*12.3) > 1e-12) {

@@ -129,6 +129,11 @@ func (s *Service) computeBoard(ctx context.Context, ci ChallengeInfo, p PhaseInf
 	if err != nil {
 		return b, err
 	}
+	// Final re-timed runtimes, once an organizer's re-timing has ended;
+	// an organizer's manual override, applied after, wins over them.
+	if b.RuntimeNote, err = s.applyFinalTimings(ctx, p.ID, scored); err != nil {
+		return b, err
+	}
 	// Organizers' score overrides replace measured values before ranking
 	// (admin_content.go); the rows say so.
 	scored, overridden, err := s.withOverrides(ctx, ci.ID, scored)

@@ -33,6 +33,9 @@ func (h *AdminPages) APIResults(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		if note := h.runtimeNote(r, slug, phase); note != "" {
+			w.Header().Set("X-Runtime-Note", note)
+		}
 		_, err = w.Write(b)
 		return err
 	}
@@ -48,7 +51,8 @@ func (h *AdminPages) APIResults(w http.ResponseWriter, r *http.Request) error {
 		}
 		rows = append(rows, m)
 	}
-	return WriteJSON(w, http.StatusOK, map[string]any{"challenge": slug, "phase": phase, "rules": rules.Name, "columns": t.Header, "rows": rows})
+	return WriteJSON(w, http.StatusOK, map[string]any{"challenge": slug, "phase": phase, "rules": rules.Name, "columns": t.Header, "rows": rows,
+		"runtime_note": h.runtimeNote(r, slug, phase)})
 }
 
 // APIPhaseRuntime sets a phase's runtime basis (raw or ratio), reference

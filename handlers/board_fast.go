@@ -269,6 +269,9 @@ func boardView(d *boardData, key string, desc bool) templates.Board {
 	for _, p := range c.Phases {
 		v.Phases = append(v.Phases, templates.PhaseLink{Name: p.Name, Title: cmpOr(p.Title, p.Name), Current: p.Name == b.Phase})
 	}
+	if b.RuntimeNote != "" {
+		v.Rule = b.RuntimeNote + " " + v.Rule
+	}
 	if b.Note != "" {
 		v.Rule = b.Note + " " + v.Rule
 	}

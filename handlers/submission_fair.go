@@ -75,7 +75,7 @@ func fairnessFacts(r store.Result) []templates.KV {
 func runtimeBasisSentence(b domain.Board) string {
 	var parts []string
 	if b.RuntimeBasis == store.RuntimeRatio {
-		parts = append(parts, "Ranked "+b.RuntimeNote+": each submission's runtime ratio to the baseline, "+
+		parts = append(parts, "Ranked "+b.RuntimeBasisNote+": each submission's runtime ratio to the baseline, "+
 			"timed beside it in the same sandbox run by run, so that a busy machine slows both alike.")
 	}
 	if b.TimingProtocol == domain.TimingOfficial {

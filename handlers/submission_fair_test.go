@@ -35,7 +35,7 @@ func TestFairnessFacts(t *testing.T) {
 // TestRuntimeBasisSentence: a ratio board and the official protocol say so
 // on the board; a raw, robust board adds nothing.
 func TestRuntimeBasisSentence(t *testing.T) {
-	b := domain.Board{RuntimeBasis: store.RuntimeRatio, RuntimeNote: "runtime = ratio to baseline × 12.3 ms reference", TimingProtocol: domain.TimingOfficial}
+	b := domain.Board{RuntimeBasis: store.RuntimeRatio, RuntimeBasisNote: "runtime = ratio to baseline × 12.3 ms reference", TimingProtocol: domain.TimingOfficial}
 	got := runtimeBasisSentence(b)
 	for _, want := range []string{"Ranked runtime = ratio to baseline × 12.3 ms reference", "official protocol"} {
 		if !strings.Contains(got, want) {

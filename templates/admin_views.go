@@ -28,6 +28,7 @@ type AdminPhase struct {
 	Revealed                   string // when the scores become public; "" when not set
 	Datasets                   string
 	Frozen                     []AdminFrozen
+	Final                      *AdminFinal // the newest final re-timing; nil: none
 	// Fair runtimes: raw or ratio, the reference runtime in ms ("" for
 	// the baseline's measured one), robust or official timing.
 	RuntimeBasis, RuntimeReferenceMS, TimingProtocol string

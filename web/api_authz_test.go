@@ -265,6 +265,7 @@ func TestAPIAuthorization(t *testing.T) {
 		{"GET", "/challenges/esr/results", "GET /api/v1/challenges/{slug}/results", ""},
 		{"POST", "/challenges/esr/datasets", "POST /api/v1/challenges/{slug}/datasets", ""},
 		{"POST", "/challenges/esr/baselines", "POST /api/v1/challenges/{slug}/baselines", ""},
+		{"POST", "/challenges/esr/phases/main/retime", "POST /api/v1/challenges/{slug}/phases/{phase}/retime", ""},
 		{"POST", "/challenges", "POST /api/v1/challenges", ""},
 		{"POST", "/challenges/import", "POST /api/v1/challenges/import", ""},
 		{"GET", "/challenges/esr/settings-export", "GET /api/v1/challenges/{slug}/settings-export", ""},

@@ -38,8 +38,8 @@ func TestLeaderboardRatioBasis(t *testing.T) {
 	if rank["bob"] != 1 || rank["cat"] != 2 || rank["ann"] != 3 || rank["dan"] != 0 {
 		t.Errorf("ratio board ranks %v (want bob 0.4, cat 0.6, ann 0.9; dan has no ratio)", rank)
 	}
-	if b.RuntimeBasis != "ratio" || !strings.Contains(b.RuntimeNote, "× 50 ms reference") {
-		t.Errorf("basis %q note %q", b.RuntimeBasis, b.RuntimeNote)
+	if b.RuntimeBasis != "ratio" || !strings.Contains(b.RuntimeBasisNote, "× 50 ms reference") {
+		t.Errorf("basis %q note %q", b.RuntimeBasis, b.RuntimeBasisNote)
 	}
 	_, body := a.raw("/c/esr/leaderboard.csv")
 	tab, err := scoring.ReadResultsCSV(bytes.NewReader(body))

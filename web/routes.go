@@ -7,6 +7,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/srarena/srarena/handlers"
+	"github.com/srarena/srarena/metrics"
 	"github.com/srarena/srarena/static"
 )
 
@@ -40,9 +41,12 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 	downloads := &handlers.Downloads{Base: base, Domain: d.Domain, Blobs: d.Blobs}
 	admin := &handlers.AdminPages{Base: base, Domain: d.Domain,
 		Models: handlers.BaselineModels{Blobs: d.Blobs, Inspect: d.Inspect, Store: d.Store}}
+	if s.queueUI != nil {
+		admin.RiverUI = RiverUIPath + "/"
+	}
 
 	r := chi.NewRouter()
-	r.Use(fromTrustedProxy(s.cfg.TrustedProxies), requestLog(d.Log), recoverer(ea), securityHeaders(s.cfg.secure()), rejectBadBytes(ea))
+	r.Use(fromTrustedProxy(s.cfg.TrustedProxies), requestLog(d.Log), observeHTTP(s.metrics), recoverer(ea), securityHeaders(s.cfg.secure()), rejectBadBytes(ea))
 	r.NotFound(h(func(http.ResponseWriter, *http.Request) error { return handlers.ErrNotFound }))
 	r.MethodNotAllowed(h(func(http.ResponseWriter, *http.Request) error {
 		return handlers.Errorf(http.StatusMethodNotAllowed, "This address does not accept that method.")
@@ -76,6 +80,7 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 			r.Get("/challenges/{slug}/results", h(admin.APIResults))
 			r.Post("/challenges/{slug}/datasets", h(admin.APIImportDataset))
 			r.Post("/challenges/{slug}/baselines", h(admin.APIAddBaseline))
+			r.Post("/challenges/{slug}/phases/{phase}/retime", h(admin.APIRetime))
 			r.Post("/challenges/{slug}/phases/{phase}/runtime", h(admin.APIPhaseRuntime))
 			// Organizers' content tools (admin_content.go).
 			r.Post("/challenges", h(admin.APICreateChallenge))
@@ -95,6 +100,9 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 
 	// Outside sessions: no database work beyond what they need.
 	r.Method(http.MethodGet, "/healthz", h(health.Check))
+	// Prometheus: a configured token or network only; 404 for the public.
+	r.Method(http.MethodGet, "/metrics", s.metrics.Handler(metrics.Access{Token: s.cfg.MetricsToken, Allow: s.cfg.MetricsAllow},
+		h(func(http.ResponseWriter, *http.Request) error { return handlers.ErrNotFound })))
 	r.Handle(static.Prefix+"*", assets)
 
 	// Public read-only pages, rendered once per change (pagecache); no
@@ -156,6 +164,7 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 				r.Get("/admin", h(admin.Home))
 				r.Get("/admin/new", h(admin.NewForm))
 				r.Get("/admin/workers", h(admin.Workers))
+				r.Get("/admin/ops", h(admin.Ops))
 				r.Post("/admin/new", h(admin.Create))
 				r.Get("/admin/c/{slug}", h(admin.Show))
 				r.Post("/admin/c/{slug}", h(admin.Update))
@@ -167,6 +176,7 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 				r.Post("/admin/c/{slug}/phases/{phase}/reveal", h(admin.Reveal))
 				r.Post("/admin/c/{slug}/phases/{phase}/freeze", h(admin.Freeze))
 				r.Post("/admin/c/{slug}/phases/{phase}/rerun", h(admin.RerunPhase))
+				r.Post("/admin/c/{slug}/phases/{phase}/retime", h(admin.Retime))
 				r.Get("/admin/c/{slug}/phases/{phase}/results.csv", h(admin.ExportCSV))
 				r.Get("/admin/c/{slug}/phases/{phase}/results.json", h(admin.ExportJSON))
 				r.Get("/admin/c/{slug}/phases/{phase}/frozen/{version}", h(admin.Frozen))
@@ -193,6 +203,15 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 		r.With(requireUser, csrfStreamed(ea)).Post("/admin/c/{slug}/baselines", h(admin.AddBaseline))
 		r.With(requireUser, csrfStreamed(ea)).Post("/admin/import", h(admin.Import))
 		r.With(csrfStreamed(ea)).Post("/analysis", h(analysis.Upload))
+
+		// River's own UI, site admins only. Its JSON API has no form
+		// token: the cross-origin check above guards its actions.
+		if s.queueUI != nil {
+			r.With(requireAdmin(ea), riverUIHeaders).Handle(RiverUIPath+"/*", s.queueUI.h)
+			r.With(requireAdmin(ea)).Get(RiverUIPath, func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, RiverUIPath+"/", http.StatusSeeOther)
+			})
+		}
 	})
 	return r
 }

@@ -68,6 +68,7 @@ type Worker struct {
 	// lost.
 	mu      *sync.Mutex
 	current map[int64]running // by River job id
+	ort     string            // ONNX Runtime version the last evaluation reported (under mu)
 	images  *imageCache
 	// hook, set only by tests, runs at stages of work ("input": before
 	// StartEvaluation, "started": after it); an error it returns is an
@@ -120,6 +121,7 @@ func RiverConfig(w *Worker, s *Sweeper, queue string, concurrency int, log *slog
 	workers := river.NewWorkers()
 	river.AddWorker(workers, w)
 	river.AddWorker(workers, s)
+	river.AddWorker(workers, NewRetimer(w))
 	if concurrency <= 0 {
 		concurrency = 1
 	}
@@ -358,6 +360,7 @@ func (w *Worker) work(ctx context.Context, job *river.Job[jobs.Evaluate], log *s
 	if err != nil {
 		return w.failIfModel(ctx, id, attempt, log, err)
 	}
+	w.noteORT(rep.Environment.ORTVersion)
 	if pl.outErr != nil {
 		return pl.outErr // the blob store's problem: retried
 	}
