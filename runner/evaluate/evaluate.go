@@ -68,6 +68,8 @@ func (st *started) close() {
 }
 
 func run(ctx context.Context, model []byte, load func() ([]Pair, error), opt Options, t0 time.Time) (*Report, error) {
+	var ph Phases
+	ph.CheckModelMS = since(t0) // EvalFiles: reading and checking the file
 	opt, err := opt.withDefaults()
 	if err != nil {
 		return nil, err
@@ -100,6 +102,7 @@ func run(ctx context.Context, model []byte, load func() ([]Pair, error), opt Opt
 		defer bs.close()
 	}
 	defer scancel()
+	tDecode := time.Now()
 	pairs, err := load()
 	if err != nil {
 		return nil, err
@@ -108,6 +111,8 @@ func run(ctx context.Context, model []byte, load func() ([]Pair, error), opt Opt
 	if err != nil {
 		return nil, err
 	}
+	ph.DecodeMS = since(tDecode)
+	tWait := time.Now()
 	s, err := ms.wait()
 	if err != nil {
 		return nil, err
@@ -120,6 +125,8 @@ func run(ctx context.Context, model []byte, load func() ([]Pair, error), opt Opt
 			return nil, fmt.Errorf("runner: baseline model: %s", err.Error())
 		}
 	}
+	ph.WaitMS = since(tWait)
+	ph.StartupMS = msOf(s.LoadTime)
 
 	device := opt.Device
 	if device == DeviceCPU {
@@ -131,7 +138,7 @@ func run(ctx context.Context, model []byte, load func() ([]Pair, error), opt Opt
 	rep.Environment = environment(opt, rep.ORTVersion)
 	opt.Logf(fmt.Sprintf("sandbox ready in %.0f ms (session %.0f ms), ORT %s, %s: %s", rep.StartupMS, rep.SessionMS, rep.ORTVersion, rep.Device, strings.Join(rep.Sandbox, "; ")))
 
-	e := &evaluation{opt: opt, s: s, b: bsess}
+	e := &evaluation{opt: opt, s: s, b: bsess, phases: ph}
 	var sumVar float64
 	psnrs := make([]float64, len(pairs))
 	var ratios []float64
@@ -165,6 +172,7 @@ func run(ctx context.Context, model []byte, load func() ([]Pair, error), opt Opt
 	rep.RuntimeMinMS /= n
 	rep.RuntimeMaxMS /= n
 	rep.RuntimeStdMS = math.Sqrt(sumVar / n)
+	tClose := time.Now()
 	if bsess != nil {
 		rep.BaselineRuntimeMS /= n
 		rep.RuntimeRatio = scoring.Mean(ratios)
@@ -172,8 +180,11 @@ func run(ctx context.Context, model []byte, load func() ([]Pair, error), opt Opt
 		bsess.Close()
 	}
 	rep.MaxRSSMB = float64(s.Close()) / (1 << 20)
+	e.phases.CloseMS = since(tClose)
 	rep.InferenceMS = e.inference
 	rep.EvalWallMS = msOf(time.Since(t0))
+	e.phases.finish(rep.EvalWallMS, rep.InferenceMS)
+	rep.Phases = e.phases
 	if e.inference > 0 {
 		rep.Overhead = (rep.EvalWallMS - rep.InferenceMS) / rep.InferenceMS
 	}
@@ -213,6 +224,7 @@ func (o Options) spec() (sandbox.Spec, error) {
 		return sandbox.Spec{}, err
 	}
 	cfg.Scale = o.Scale
+	cfg.DataRange = o.DataRange
 	cfg.GPU = o.GPU
 	return sandbox.Spec{Command: o.ChildCommand, ORTLib: o.ORTLib, Config: cfg, MemoryLimit: o.MemoryLimit,
 		LoadTimeout: o.LoadTimeout, ImageTimeout: o.ImageTimeout, TotalTimeout: o.TotalTimeout, Hidden: o.Hidden,
@@ -223,13 +235,14 @@ func (o Options) spec() (sandbox.Spec, error) {
 type evaluation struct {
 	opt       Options
 	s, b      *sandbox.Session // the model's, the baseline's (nil: none)
-	out, bout []float32        // output buffers, grown as needed
+	out, bout []uint8          // 8-bit output buffers (quantised by the child), grown as needed
 	inference float64          // Σ timed runs, ms
+	phases    Phases           // where the time outside inference went (phases.go)
 }
 
-func grow(buf []float32, n int) []float32 {
+func grow[T any](buf []T, n int) []T {
 	if cap(buf) < n {
-		return make([]float32, n)
+		return make([]T, n)
 	}
 	return buf[:n]
 }
@@ -247,11 +260,16 @@ func (e *evaluation) image(p Pair, hr *scoring.Image) (*ImageResult, error) {
 	opt := e.opt
 	h, wd := p.LR.H, p.LR.W
 	sh, sw := opt.Scale*h, opt.Scale*wd
+	tIn := time.Now()
 	in := scoring.ToCHWRange(p.LR, opt.DataRange)
+	e.phases.InputMS += since(tIn)
 	e.out = grow(e.out, 3*sh*sw)
 	ir := &ImageResult{Name: p.Name, OutputW: sw, OutputH: sh, PeakMB: -1}
 	var hwm int64 = -1
+	var last *sandbox.Runs // the model's last response: its output is scored
 	record := func(r *sandbox.Runs, first int) {
+		last = r
+		e.phases.addRuns(r)
 		ir.WallMS += msOf(r.Wall)
 		hwm = max(hwm, r.HWM)
 		for i, d := range r.Times {
@@ -301,36 +319,8 @@ func (e *evaluation) image(p Pair, hr *scoring.Image) (*ImageResult, error) {
 			}
 		}
 	}
-	// Scoring runs only now, between timed runs, never during one: it
-	// would take the CPU the inference is timed on.
-	sr, bad, err := scoring.QuantizeCHWChecked(e.out, sh, sw, opt.DataRange)
-	if err != nil {
-		return nil, fmt.Errorf("runner: quantise %s: %w", p.Name, err)
-	}
-	if bad >= 0 {
-		v := e.out[bad]
-		kind := "NaN"
-		if math.IsInf(float64(v), 0) {
-			kind = "Inf"
-		}
-		plane := sh * sw
-		e.s.Fail()
-		if opt.Hidden {
-			return nil, outcome.Errorf(outcome.BadOutput, "output contains %s at image %s", kind, p.Name)
-		}
-		return nil, outcome.Errorf(outcome.BadOutput, "output contains %s at image %s (channel %d, y %d, x %d)",
-			kind, p.Name, bad/plane, (bad%plane)/sw, bad%sw)
-	}
-	if ir.PSNR, err = scoring.PSNR(sr, hr, opt.Scale); err != nil {
-		return nil, fmt.Errorf("runner: PSNR %s: %w", p.Name, err)
-	}
-	if ir.PSNRY, err = scoring.PSNRY(sr, hr, opt.Scale); err != nil {
-		return nil, fmt.Errorf("runner: PSNR-Y %s: %w", p.Name, err)
-	}
-	if ir.SSIM, err = scoring.SSIM(sr, hr, opt.Scale); err != nil {
-		// Tiny images (fewer than 11×11 pixels inside the border) have no
-		// SSIM; PSNR still stands.
-		ir.SSIM = math.NaN()
+	if err := e.score(ir, p, hr, last); err != nil {
+		return nil, err
 	}
 	ir.RuntimeMS = e.stat(ir.RunsMS)
 	if len(baseRuns) > 0 {
