@@ -95,10 +95,8 @@ func EvalFiles(ctx context.Context, modelPath, lrDir, hrDir string, opt Options)
 	if scale == 0 {
 		scale = 4
 	}
-	model, err := ReadModel(modelPath, scale)
-	if err != nil {
-		return nil, err
-	}
+	// Read and checked while the sandboxed child starts.
+	model := func() ([]byte, error) { return ReadModel(modelPath, scale) }
 	return run(ctx, model, func() ([]Pair, error) { return LoadPairs(lrDir, hrDir) }, opt, t0)
 }
 

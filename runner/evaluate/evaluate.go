@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/srarena/srarena/runner/outcome"
@@ -25,7 +26,7 @@ func Evaluate(ctx context.Context, model []byte, pairs []Pair, opt Options) (*Re
 // while the sandboxed children start (reading and decoding images is the
 // largest cost outside inference, and starting a child the next).
 func EvaluateLoading(ctx context.Context, model []byte, load func() ([]Pair, error), opt Options) (*Report, error) {
-	return run(ctx, model, load, opt, time.Now())
+	return run(ctx, func() ([]byte, error) { return model, nil }, load, opt, time.Now())
 }
 
 // started is a session being started in the background.
@@ -35,13 +36,20 @@ type started struct {
 	done chan struct{}
 }
 
-func startSession(ctx context.Context, spec sandbox.Spec, model []byte) *started {
+// startSession starts a child and loads the model into it; model is
+// called once the child is up (it may still be checking the file then:
+// the child's start-up hides that).
+func startSession(ctx context.Context, spec sandbox.Spec, model func() ([]byte, error)) *started {
 	st := &started{done: make(chan struct{})}
 	go func() {
 		defer close(st.done)
 		st.s, st.err = sandbox.Start(ctx, spec)
 		if st.err == nil {
-			if st.err = st.s.Load(model); st.err != nil {
+			var m []byte
+			if m, st.err = model(); st.err == nil {
+				st.err = st.s.Load(m)
+			}
+			if st.err != nil {
 				st.s.Close()
 				st.s = nil
 			}
@@ -67,15 +75,23 @@ func (st *started) close() {
 	}
 }
 
-func run(ctx context.Context, model []byte, load func() ([]Pair, error), opt Options, t0 time.Time) (*Report, error) {
+// run is the evaluation. modelFn returns the checked model bytes
+// (EvalFiles: reading and checking the file, which then runs while the
+// child starts); it runs once, whoever asks first (run or the child's
+// loader).
+func run(ctx context.Context, modelFn func() ([]byte, error), load func() ([]Pair, error), opt Options, t0 time.Time) (*Report, error) {
 	var ph Phases
-	ph.CheckModelMS = since(t0) // EvalFiles: reading and checking the file
 	opt, err := opt.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	if len(model) == 0 || len(model) > sandbox.MaxModelBytes {
-		return nil, outcome.Errorf(outcome.LoadError, "model is %d bytes; it must be between 1 byte and %s", len(model), fmtBytes(sandbox.MaxModelBytes))
+	modelFn = sync.OnceValues(modelFn)
+	checked := func() ([]byte, error) {
+		model, err := modelFn()
+		if err == nil && (len(model) == 0 || len(model) > sandbox.MaxModelBytes) {
+			err = outcome.Errorf(outcome.LoadError, "model is %d bytes; it must be between 1 byte and %s", len(model), fmtBytes(sandbox.MaxModelBytes))
+		}
+		return model, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, opt.TotalTimeout)
 	defer cancel()
@@ -92,16 +108,21 @@ func run(ctx context.Context, model []byte, load func() ([]Pair, error), opt Opt
 	// On an early return the children are killed first (scancel runs
 	// before the closes), so nothing waits for a start that no one needs.
 	sctx, scancel := context.WithCancel(ctx)
-	ms := startSession(sctx, spec, model)
+	ms := startSession(sctx, spec, checked)
 	defer ms.close()
 	var bs *started
 	if len(opt.Baseline) > 0 {
 		bspec := spec
 		bspec.Hidden = true
-		bs = startSession(sctx, bspec, opt.Baseline)
+		bs = startSession(sctx, bspec, func() ([]byte, error) { return opt.Baseline, nil })
 		defer bs.close()
 	}
 	defer scancel()
+	// The model is checked (EvalFiles) while the children start.
+	if _, err := checked(); err != nil {
+		return nil, err
+	}
+	ph.CheckModelMS = since(t0)
 	tDecode := time.Now()
 	pairs, err := load()
 	if err != nil {
@@ -143,6 +164,7 @@ func run(ctx context.Context, model []byte, load func() ([]Pair, error), opt Opt
 	psnrs := make([]float64, len(pairs))
 	var ratios []float64
 	for i, p := range pairs {
+		e.lastImage = i == len(pairs)-1 // score.go: the children may exit meanwhile
 		ir, err := e.image(p, hrs[i])
 		if err != nil {
 			return nil, err
@@ -238,6 +260,7 @@ type evaluation struct {
 	out, bout []uint8          // 8-bit output buffers (quantised by the child), grown as needed
 	inference float64          // Σ timed runs, ms
 	phases    Phases           // where the time outside inference went (phases.go)
+	lastImage bool             // the image being evaluated is the last one
 }
 
 func grow[T any](buf []T, n int) []T {

@@ -65,6 +65,7 @@ type Session struct {
 	phase  string // for crash messages: "while loading the model", "on image X"
 	done   bool
 	closed bool
+	ended  bool // End sent the end of the session
 	stop   func() bool
 
 	// Status is what the child reported before it saw the model.
@@ -337,6 +338,22 @@ func (s *Session) Infer(name string, in []float32, h, w, sh, sw int, out []uint8
 // found after Infer), so Close kills the child without waiting.
 func (s *Session) Fail() { s.done = true }
 
+// End tells the child that no image follows, so that it exits while the
+// caller still works (scoring the last output); Close then only waits.
+// After End, Infer must not be called.
+func (s *Session) End() {
+	if s.closed || s.ended || s.done || s.LoadTime == 0 || s.c.killed.Load() != nil {
+		return
+	}
+	s.ended = true
+	s.disarm()
+	s.phase = "after the last image"
+	putU32(s.w, 0)
+	putU32(s.w, 0)
+	s.w.Flush()
+	s.c.stdin.Close()
+}
+
 // Close ends the session: orderly (H=W=0, the child exits by itself) after
 // a complete run, by SIGKILL otherwise; it removes the child's cgroup and
 // logs its stderr. It returns the child's peak RSS over its whole life
@@ -348,11 +365,7 @@ func (s *Session) Close() int64 {
 	s.closed = true
 	s.disarm()
 	if !s.done && s.LoadTime > 0 && s.c.killed.Load() == nil {
-		s.phase = "after the last image"
-		putU32(s.w, 0)
-		putU32(s.w, 0)
-		s.w.Flush()
-		s.c.stdin.Close()
+		s.End()
 		select {
 		case <-s.c.waitDone:
 		case <-time.After(5 * time.Second):
