@@ -4,6 +4,10 @@
 #
 #   bench/ortnode/compare.sh [ROUNDS] [MODEL]
 #
+# Environment: SETS (default "Set5 DIV2K"), THREADS (default nproc),
+# PREALLOC=0 drops the node-with-preallocated-output arm, REP_SET5 /
+# REP_DIV2K the timed runs per image (default 5 / 3).
+#
 # Needs onnxruntime-node matching srarena's ONNX Runtime (1.30.0):
 #   npm install --prefix .cache/ortnode onnxruntime-node@1.30.0
 # For Set5 (5 repeats) and the DIV2K test images (510×339 → 2040×1356,
@@ -27,11 +31,11 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT INT TERM
 go build -o "$TMP/srarena" ./cmd/srarena
 go run ./bench/mkhr "$FIX/images/DIV2K_test/LR_bicubic_X4" "$TMP/div2k_hr"
-for ds in Set5 DIV2K; do
+for ds in ${SETS:-Set5 DIV2K}; do
 	if [ "$ds" = Set5 ]; then
-		LR=$FIX/images/Set5/LR_bicubic_X4 HR=$FIX/images/Set5/HR REP=5
+		LR=$FIX/images/Set5/LR_bicubic_X4 HR=$FIX/images/Set5/HR REP=${REP_SET5:-5}
 	else
-		LR=$FIX/images/DIV2K_test/LR_bicubic_X4 HR=$TMP/div2k_hr REP=3
+		LR=$FIX/images/DIV2K_test/LR_bicubic_X4 HR=$TMP/div2k_hr REP=${REP_DIV2K:-3}
 	fi
 	go run ./bench/ortnode/mkraw "$LR" "$TMP/raw-$ds"
 	echo "== $ds: $(basename "$MODEL"), $THREADS threads, 1 warm-up + $REP timed runs per image, $ROUNDS rounds, load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -39,6 +43,7 @@ for ds in Set5 DIV2K; do
 	while [ "$i" -lt "$ROUNDS" ]; do
 		order="srarena node nodepre"
 		[ $((i % 2)) -eq 1 ] && order="nodepre node srarena"
+		[ "${PREALLOC:-1}" = 0 ] && order=$(echo "$order" | sed 's/nodepre//')
 		for side in $order; do
 			case $side in
 			srarena) "$TMP/srarena" eval "$MODEL" --lr "$LR" --hr "$HR" --threads "$THREADS" --warmup 1 --repeats "$REP" --json >"$TMP/$ds-$side-$i.json" ;;
@@ -51,13 +56,21 @@ for ds in Set5 DIV2K; do
 	python3 - "$TMP" "$ds" "$ROUNDS" <<'PY'
 import json, sys, statistics as st
 d, ds, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-rt = lambda side, i: json.load(open("%s/%s-%s-%d.json" % (d, ds, side, i)))["runtime_ms"]
+import os
+def rt(side, i):
+    p = "%s/%s-%s-%d.json" % (d, ds, side, i)
+    return json.load(open(p))["runtime_ms"] if os.path.exists(p) else None
 r1, r2 = [], []
 for i in range(n):
     s, nd, npre = rt("srarena", i), rt("node", i), rt("nodepre", i)
-    r1.append(s / nd); r2.append(s / npre)
-    print("round %d: srarena %8.2f ms  node %8.2f ms  node+prealloc %8.2f ms  srarena/node %.3f  srarena/node+prealloc %.3f" % (i, s, nd, npre, s / nd, s / npre))
+    r1.append(s / nd)
+    line = "round %d: srarena %8.2f ms  node %8.2f ms  srarena/node %.3f" % (i, s, nd, s / nd)
+    if npre:
+        r2.append(s / npre)
+        line += "  node+prealloc %8.2f ms  srarena/node+prealloc %.3f" % (npre, s / npre)
+    print(line)
 for name, v in (("srarena/node", r1), ("srarena/node+prealloc", r2)):
-    print("%s %s: median %.3f (range %.3f .. %.3f)" % (ds, name, st.median(v), min(v), max(v)))
+    if v:
+        print("%s %s: median %.3f (range %.3f .. %.3f)" % (ds, name, st.median(v), min(v), max(v)))
 PY
 done

@@ -147,7 +147,7 @@ func run(ctx context.Context, modelFn func() ([]byte, error), load func() ([]Pai
 		}
 	}
 	ph.WaitMS = since(tWait)
-	ph.StartupMS = msOf(s.LoadTime)
+	ph.StartupMS, ph.SandboxMS = msOf(s.LoadTime), msOf(s.Startup)
 
 	device := opt.Device
 	if device == DeviceCPU {

@@ -15,6 +15,7 @@ import (
 type Phases struct {
 	CheckModelMS float64 `json:"check_model"` // reading and statically checking the model file (eval only)
 	StartupMS    float64 `json:"startup"`     // spawn until the session is ready (concurrent with decode)
+	SandboxMS    float64 `json:"sandbox_up"`  // of which: spawn until the sandbox and ONNX Runtime are up, before the model
 	DecodeMS     float64 `json:"decode"`      // reading and decoding the images
 	WaitMS       float64 `json:"wait_child"`  // waiting for the child once the images were decoded
 	InputMS      float64 `json:"input"`       // LR images to float32 tensors
