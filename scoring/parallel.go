@@ -66,6 +66,10 @@ func QuantizeCHWInto(dst []uint8, data []float32, h, w int, dataRange float32) (
 	}
 	plane := h * w
 	p0, p1, p2 := data[:plane], data[plane:2*plane], data[2*plane:]
+	q := quantizeFast
+	if dataRange == 1 {
+		q = quantizeFast1
+	}
 	var found atomic.Bool
 	parallelFor((h+quantBand-1)/quantBand, func(_, t int) {
 		lo, hi := t*quantBand*w, min((t+1)*quantBand*w, plane)
@@ -78,7 +82,7 @@ func QuantizeCHWInto(dst []uint8, data []float32, h, w int, dataRange float32) (
 				found.Store(true)
 				return
 			}
-			d[3*i], d[3*i+1], d[3*i+2] = quantize(r, dataRange), quantize(g, dataRange), quantize(bl, dataRange)
+			d[3*i], d[3*i+1], d[3*i+2] = q(r, dataRange), q(g, dataRange), q(bl, dataRange)
 		}
 	})
 	if !found.Load() {
@@ -92,6 +96,25 @@ func QuantizeCHWInto(dst []uint8, data []float32, h, w int, dataRange float32) (
 		}
 	}
 	return -1, nil // not reached
+}
+
+// quantizeFast is quantize for finite v without branches: the same clamp
+// and the same float32 products, then x + 2²³, whose float32 sum lies in
+// [2²³, 2²⁴) where the spacing is 1, so the addition itself rounds x to an
+// integer, half to even (IEEE's default), exactly as math.RoundToEven; the
+// integer is the low bits of the sum (x ≤ 255).
+func quantizeFast(v, dataRange float32) uint8 {
+	v = min(max(v, 0), dataRange)
+	x := float32(v * 255)
+	x = float32(x / dataRange)
+	return uint8(math.Float32bits(x + 0x1p23))
+}
+
+// quantizeFast1 is quantizeFast for data range 1, where x/1 is x.
+func quantizeFast1(v, _ float32) uint8 {
+	v = min(max(v, 0), 1)
+	x := float32(v * 255)
+	return uint8(math.Float32bits(x + 0x1p23))
 }
 
 // ssimBand is the number of SSIM-map rows one task computes. Each task

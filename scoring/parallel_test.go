@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -125,6 +126,52 @@ func TestParallelMetricsMatchSerial(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestQuantizeFastExact: the branch-free quantisers equal quantize on
+// every finite value that matters: all float32 in [-0.01, 1.01] (and the
+// same ×255 for data range 255) around every rounding tie, plus random bit
+// patterns of every exponent.
+func TestQuantizeFastExact(t *testing.T) {
+	check := func(v float32) {
+		for _, dr := range []float32{1, 255} {
+			x := v
+			if dr == 255 {
+				x = v * 255
+			}
+			want := quantize(x, dr)
+			got := quantizeFast(x, dr)
+			if dr == 1 {
+				if g1 := quantizeFast1(x, dr); g1 != want {
+					t.Fatalf("quantizeFast1(%v) = %d, want %d", x, g1, want)
+				}
+			}
+			if got != want {
+				t.Fatalf("quantizeFast(%v, %v) = %d, want %d", x, dr, got, want)
+			}
+		}
+	}
+	// Every float32 near each of the 256 ties (k+0.5)/255 and near 0 and 1.
+	for k := -1; k <= 256; k++ {
+		c := float32((float64(k) + 0.5) / 255)
+		lo, hi := math.Float32bits(c), math.Float32bits(c)
+		for i := 0; i < 2000; i++ {
+			check(math.Float32frombits(lo))
+			check(math.Float32frombits(hi))
+			if lo > 0 {
+				lo--
+			}
+			hi++
+		}
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := 0; i < 2_000_000; i++ {
+		v := math.Float32frombits(r.Uint32())
+		if v-v == 0 { // finite
+			check(v)
+		}
+		check(r.Float32()*1.2 - 0.1)
 	}
 }
 
