@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -185,5 +186,41 @@ func TestTicks(t *testing.T) {
 		if got := fmtTick(v); got != want {
 			t.Errorf("fmtTick(%v) = %q, want %q", v, got, want)
 		}
+	}
+}
+
+func TestProgress(t *testing.T) {
+	d0 := time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
+	var pts []ProgressPoint
+	for i, v := range [][2]float64{{36.9, 14}, {37.4, 11.5}, {37.6, 9.8}, {37.2, 8.1}, {37.8, 9.2}} {
+		pts = append(pts, ProgressPoint{ID: int64(40 + i), Label: "try " + strconv.Itoa(i+1), At: d0.Add(time.Duration(i) * 26 * time.Hour),
+			PSNR: v[0], RuntimeMS: v[1], Current: i == 4})
+	}
+	b := Progress{ID: "prog", Title: "Progress", Desc: "d", Points: pts, Gate: 37.33, GateText: "gate 37.33 dB", BaselineRuntime: 9.1}.SVG()
+	accessible(t, b, "prog")
+	_, titles := wellFormed(t, b)
+	for _, want := range []string{
+		"#44 try 5, 2026-03-05 17:30 UTC: PSNR 37.80 dB, runtime 9.2 ms (current entry)",
+		"#40 try 1, 2026-03-01 09:30 UTC: PSNR 36.90 dB, runtime 14 ms, below the gate",
+		"gate 37.33 dB", "baseline 9.1 ms",
+	} {
+		if !slices.Contains(titles, want) {
+			t.Errorf("no title %q in %q", want, titles)
+		}
+	}
+	s := string(b)
+	if strings.Count(s, `class="pt hi"`) != 2 { // the current entry in both panels
+		t.Errorf("current entry drawn %d times, want 2", strings.Count(s, `class="pt hi"`))
+	}
+	if strings.Count(s, `class="pt below"`) != 4 { // #40 and #43, in both panels
+		t.Errorf("%d points below the gate, want 4", strings.Count(s, `class="pt below"`))
+	}
+	golden(t, "progress.svg", b)
+	// No gate, no baseline, no points: still a valid, accessible chart.
+	e := Progress{ID: "e", Title: "Empty", Desc: "none", Gate: math.NaN(), BaselineRuntime: math.NaN()}.SVG()
+	accessible(t, e, "e")
+	wellFormed(t, e)
+	if !strings.Contains(string(e), "No evaluated submissions yet.") || strings.Contains(string(e), `class="gate"`) {
+		t.Error("empty progress chart")
 	}
 }

@@ -27,6 +27,9 @@ const MaxAnalysisCSVBytes = 1 << 20
 // "analyse your own table" form and its JSON API.
 type Analysis struct {
 	*Base
+	// Throttle limits analyses per client address (AnalysesPerIP); nil
+	// means no limit.
+	Throttle *AnalysisThrottle
 }
 
 // viewOf lays a report out for the page.
@@ -129,6 +132,12 @@ func csvError(err error) string {
 // Upload analyses an uploaded table: multipart/form-data with csrf_token
 // first, then the file "csv", streamed. POST /analysis
 func (h *Analysis) Upload(w http.ResponseWriter, r *http.Request) error {
+	if msg, err := h.Throttle.admit(w, r); err != nil {
+		return err
+	} else if msg != "" {
+		w.Header().Set("Connection", "close") // do not read the rest of the body
+		return h.index(w, r, http.StatusTooManyRequests, msg)
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxAnalysisCSVBytes+64<<10)
 	mr, err := r.MultipartReader()
 	if err != nil {
@@ -171,6 +180,12 @@ func (h *Analysis) Upload(w http.ResponseWriter, r *http.Request) error {
 // API returns the correlations of the CSV body as `srarena correlate
 // --json` prints them. POST /api/v1/analysis
 func (h *Analysis) API(w http.ResponseWriter, r *http.Request) error {
+	if msg, err := h.Throttle.admit(w, r); err != nil {
+		return err
+	} else if msg != "" {
+		w.Header().Set("Connection", "close")
+		return Errorf(http.StatusTooManyRequests, "%s", msg)
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxAnalysisCSVBytes+1)
 	t, err := readCSVLimited(r.Body)
 	if err == nil {

@@ -93,6 +93,9 @@ func challengeView(ctx context.Context, d *domain.Service, vw domain.Viewer, slu
 	if q := cur.Quota; q != nil {
 		v.Quota = quotaView(*q)
 	}
+	if v.Downloads, err = downloadViews(ctx, d, vw, ci); err != nil {
+		return v, err
+	}
 	return v, nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -96,6 +98,14 @@ const (
 var errUploadBusy = errors.New("upload: all inspection slots busy")
 
 // UploadSlots bounds concurrent model reads and inspections.
+//
+// They are per process on purpose, unlike the other upload limits: they
+// guard this process's own CPUs and memory (an inspection parses up to
+// the upload cap in memory), which a limit shared across processes could
+// not do — a cluster-wide count would let every upload land on one busy
+// process while others idle, and leave a process's resources unguarded
+// once the others' slots were free. Each `serve` process adds its own
+// UploadInspections slots; capacity grows with the processes, as it should.
 type UploadSlots struct {
 	sem  chan struct{}
 	wait time.Duration
@@ -128,11 +138,38 @@ func (s *UploadSlots) acquire(ctx context.Context) (func(), error) {
 	}
 }
 
-// InFlight counts uploads in progress per key (user), up to a limit.
+// InFlight counts uploads in progress per key (user), up to a limit. Built
+// by NewSharedInFlight it counts in PostgreSQL leases, across every web
+// process (a per-process count would let a user run the limit times the
+// number of processes); built by NewInFlight, in this process only.
 type InFlight struct {
-	mu    sync.Mutex
-	limit int
-	n     map[string]int
+	mu     sync.Mutex
+	limit  int
+	n      map[string]int
+	shared *ratelimit.Leases
+}
+
+// NewSharedInFlight returns a counter allowing limit uploads in progress
+// per key across every process on st's database. Leases expire
+// ratelimit.LeaseTTL after a process dies, so a killed process blocks its
+// users' uploads for at most that long.
+func NewSharedInFlight(st ratelimit.LeaseStore, limit int) *InFlight {
+	return &InFlight{limit: limit, shared: ratelimit.NewLeases(st, "upload_user", limit, 0)}
+}
+
+// admit counts one more upload of key, unless key has limit in progress
+// (ok false). leave ends it. A nil *InFlight always admits.
+func (f *InFlight) admit(ctx context.Context, key string) (leave func(), ok bool, err error) {
+	if f == nil {
+		return func() {}, true, nil
+	}
+	if f.shared != nil {
+		return f.shared.Acquire(ctx, key)
+	}
+	if !f.enter(key) {
+		return nil, false, nil
+	}
+	return func() { f.leave(key) }, true, nil
 }
 
 // NewInFlight returns a counter allowing limit uploads in progress per key.
@@ -165,4 +202,51 @@ func (f *InFlight) leave(key string) {
 	if f.n[key]--; f.n[key] <= 0 {
 		delete(f.n, key)
 	}
+}
+
+// AnalysisThrottle limits runtime analyses (the /analysis form and POST
+// /api/v1/analysis together) per client address, in PostgreSQL so the
+// limit holds across web processes. Both are public and unauthenticated,
+// and one table of 5,000 rows costs Kendall's τ (O(n²)) for six measures:
+// without a limit one client could keep the server's CPUs busy. Every
+// attempt counts, read or refused, since the work starts with the body.
+type AnalysisThrottle struct{ byIP *ratelimit.Window }
+
+// Analysis defaults: 20 analyses per address per 10 minutes; a person
+// analysing their own tables needs a handful.
+const (
+	AnalysesPerIP  = 20
+	AnalysisWindow = 10 * time.Minute
+)
+
+// NewAnalysisThrottle returns a throttle; perIP <= 0 disables it.
+func NewAnalysisThrottle(st ratelimit.Store, perIP int, span time.Duration, now func() time.Time) *AnalysisThrottle {
+	return &AnalysisThrottle{byIP: ratelimit.New(st, "analysis_ip", perIP, span, now)}
+}
+
+// admit counts one analysis for r's client address (after --trusted-proxies
+// named it), or refuses it: then the message to show, with Retry-After set
+// on w. A nil throttle admits everyone.
+func (t *AnalysisThrottle) admit(w http.ResponseWriter, r *http.Request) (string, error) {
+	if t == nil {
+		return "", nil
+	}
+	ip := clientIP(r)
+	blocked, wait, err := t.byIP.Blocked(r.Context(), ip)
+	if err != nil {
+		return "", err
+	}
+	if blocked {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
+		return fmt.Sprintf("Too many analyses from your address: at most %d per %d minutes. Try again in %d minutes, or run `srarena correlate` on your own machine.",
+			t.byIP.Limit, int(t.byIP.Span/time.Minute), minutesLeft(wait)), nil
+	}
+	_, err = t.byIP.Add(r.Context(), ip)
+	return "", err
+}
+
+// retryAfterSeconds is a wait as a Retry-After value: whole seconds,
+// rounded up, at least 1.
+func retryAfterSeconds(d time.Duration) int {
+	return max(int((d+time.Second-1)/time.Second), 1)
 }

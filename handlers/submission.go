@@ -252,6 +252,9 @@ func (h *SubmissionPages) Mine(w http.ResponseWriter, r *http.Request) error {
 		}
 		v.Rows = append(v.Rows, row)
 	}
+	if v.Progress, err = h.progress(ctx, vw, ci.Slug); err != nil {
+		return err
+	}
 	return Render(ctx, w, http.StatusOK, templates.MySubmissionsPage(h.Page(r, "Team submissions"), v))
 }
 

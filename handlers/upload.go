@@ -307,11 +307,15 @@ func (h *Upload) receive(w http.ResponseWriter, r *http.Request, vw domain.Viewe
 
 	// At most a few uploads per user at once, counted before the body is
 	// read; and this one counts against the reject limit from now on.
-	if !h.InFlight.enter(userKey) {
+	leave, ok, err := h.InFlight.admit(ctx, userKey)
+	if err != nil {
+		return 0, got, err
+	}
+	if !ok {
 		return 0, got, refuse(http.StatusTooManyRequests, fmt.Sprintf(
 			"You have %d uploads in progress already; wait for them to finish, then upload again.", h.InFlight.limit), nil)
 	}
-	defer h.InFlight.leave(userKey)
+	defer leave()
 	ev, err := h.Rejects.Add(ctx, userKey)
 	if err != nil {
 		return 0, got, err

@@ -76,6 +76,13 @@ type Challenge struct {
 	Phase        PhaseView // the phase the page is about (the upload target)
 	Quota        QuotaView
 	Upload       UploadForm
+	// Downloads are the dataset archives the viewer may download.
+	Downloads []DownloadView
+}
+
+// DownloadView is one dataset archive link.
+type DownloadView struct {
+	Href, Text, Note string
 }
 
 // PhaseView is one phase as pages list it.
@@ -166,6 +173,17 @@ type MySubmissions struct {
 	Slug, Title string
 	Team        string
 	Rows        []SubmissionRow
+	// Progress is one chart per phase the team has evaluated submissions in.
+	Progress []ProgressChart
+}
+
+// ProgressChart is a team's progress in one phase: an SVG, or why there
+// is none (Hidden).
+type ProgressChart struct {
+	Phase   string
+	SVG     string // trusted markup from package charts
+	Caption string
+	Hidden  string // a hidden phase: what the team sees instead of scores
 }
 
 // PhaseLink is a tab of the leaderboard.

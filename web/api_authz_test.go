@@ -265,6 +265,10 @@ func TestAPIAuthorization(t *testing.T) {
 		{"GET", "/challenges/esr/results", "GET /api/v1/challenges/{slug}/results"},
 		{"POST", "/challenges/esr/datasets", "POST /api/v1/challenges/{slug}/datasets"},
 		{"POST", "/challenges/esr/baselines", "POST /api/v1/challenges/{slug}/baselines"},
+		// The challenge's only set is not public: its LR is the organizers'
+		// too (TestDatasetDownloads walks the public case).
+		{"GET", "/challenges/esr/datasets/DIV2K-val/lr.zip", "GET /api/v1/challenges/{slug}/datasets/{name}/lr.zip"},
+		{"GET", "/challenges/esr/datasets/DIV2K-val/hr.zip", "GET /api/v1/challenges/{slug}/datasets/{name}/hr.zip"},
 	} {
 		covered[c.route] = true
 		for _, ac := range []actor{anon, memberA, memberB, revoked, cookie} {

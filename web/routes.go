@@ -28,13 +28,15 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 	upload := &handlers.Upload{Base: base, Domain: d.Domain, Store: d.Store, Blobs: d.Blobs, Inspect: d.Inspect,
 		Rejects:  handlers.NewRejectLimit(d.Store, handlers.UploadRejectsPerHour, d.Now),
 		Slots:    handlers.NewUploadSlots(handlers.UploadInspections, s.cfg.UploadSlotWait),
-		InFlight: handlers.NewInFlight(handlers.UploadsInFlightPerUser)}
+		InFlight: handlers.NewSharedInFlight(d.Store, handlers.UploadsInFlightPerUser)}
 	subs := &handlers.SubmissionPages{Base: base, Domain: d.Domain, Blobs: d.Blobs}
 	fast := &handlers.FastBoard{Base: base, Domain: d.Domain, Cache: s.pages, Store: d.Store}
-	analysis := &handlers.Analysis{Base: base}
+	analysis := &handlers.Analysis{Base: base,
+		Throttle: handlers.NewAnalysisThrottle(d.Store, s.cfg.analysesPerIP(), handlers.AnalysisWindow, d.Now)}
 	health := &handlers.Health{DB: d.Store.Pool()}
 	account := &handlers.Account{Base: base, Store: d.Store, Server: s.publicURL()}
 	api := &handlers.API{Base: base, Domain: d.Domain, Upload: upload}
+	downloads := &handlers.Downloads{Base: base, Domain: d.Domain, Blobs: d.Blobs}
 	admin := &handlers.AdminPages{Base: base, Domain: d.Domain,
 		Models: handlers.BaselineModels{Blobs: d.Blobs, Inspect: d.Inspect, Store: d.Store}}
 
@@ -73,6 +75,10 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 			r.Get("/challenges/{slug}/results", h(admin.APIResults))
 			r.Post("/challenges/{slug}/datasets", h(admin.APIImportDataset))
 			r.Post("/challenges/{slug}/baselines", h(admin.APIAddBaseline))
+			// Dataset images: public validation LR for participants, any
+			// set's LR and HR for its organizers (the domain decides).
+			r.Get("/challenges/{slug}/datasets/{name}/lr.zip", h(downloads.LR))
+			r.Get("/challenges/{slug}/datasets/{name}/hr.zip", h(downloads.HR))
 		})
 	})
 
@@ -118,6 +124,8 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 				r.Get("/submissions/{id}/model.onnx", h(subs.Model))
 				r.Post("/submissions/{id}/cancel", h(subs.Cancel))
 				r.Post("/submissions/{id}/select", h(subs.Select))
+				r.Get("/c/{slug}/datasets/{name}/lr.zip", h(downloads.LR))
+				r.Get("/c/{slug}/datasets/{name}/hr.zip", h(downloads.HR))
 				r.Get("/c/{slug}/register", h(teams.RegisterForm))
 				r.Post("/c/{slug}/register", h(teams.Register))
 				r.Get("/c/{slug}/team", h(teams.Show))

@@ -64,6 +64,18 @@ type Config struct {
 	// handlers.UploadInspections slots before it gets 503; 0 means
 	// handlers.UploadSlotWait (30 s).
 	UploadSlotWait time.Duration
+	// AnalysesPerIP caps runtime analyses (the /analysis form and POST
+	// /api/v1/analysis) per client address per handlers.AnalysisWindow,
+	// across processes; 0 means handlers.AnalysesPerIP, negative turns
+	// the limit off.
+	AnalysesPerIP int
+}
+
+func (c Config) analysesPerIP() int {
+	if c.AnalysesPerIP == 0 {
+		return handlers.AnalysesPerIP
+	}
+	return c.AnalysesPerIP
 }
 
 func (c Config) secure() bool {

@@ -54,7 +54,7 @@ func workerBlobs(blobs blob.Store, cfg config.Config) (blob.Store, error) {
 
 // newInsertOnlyClient enqueues jobs without working them (the web side).
 func newInsertOnlyClient(pool *pgxpool.Pool, log *slog.Logger) (*river.Client[pgx.Tx], error) {
-	c, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: log})
+	c, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: riverLogger(log)})
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
@@ -107,7 +107,7 @@ func newWorkerClient(pool *pgxpool.Pool, st *store.Store, blobs blob.Store, cfg 
 	}
 	w := worker.NewWorker(st, blobs, opt, log)
 	sw := worker.NewSweeper(st, worker.SweeperOptions{EvalTimeout: cfg.EvalTimeout, Log: log})
-	c, err := river.NewClient(riverpgxv5.New(pool), worker.RiverConfig(w, sw, cfg.Queue, cfg.Concurrency, log))
+	c, err := river.NewClient(riverpgxv5.New(pool), worker.RiverConfig(w, sw, cfg.Queue, cfg.Concurrency, riverLogger(log)))
 	if err != nil {
 		return nil, nil, fmt.Errorf("job queue: %w", err)
 	}
@@ -165,6 +165,10 @@ func sweepSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
 		// Rate-limit events older than the longest window count for nothing.
 		if _, err := st.RateSweep(ctx, time.Now().Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
 			log.Warn("sweeping rate-limit events", "err", err)
+		}
+		// Leases of processes that died, for users who did not upload since.
+		if _, err := st.LeaseSweep(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("sweeping expired leases", "err", err)
 		}
 		select {
 		case <-ctx.Done():
