@@ -23,7 +23,9 @@ FIX=${SRARENA_FIXTURES:-../shared/fixtures}
 ROUNDS=${1:-3}
 MODEL=${2:-$FIX/models/trained/rlfn_ntire_x4.onnx}
 THREADS=${THREADS:-$(nproc)}
-[ -d .cache/ortnode/node_modules/onnxruntime-node ] || {
+# ORTNODE_MODULE: the onnxruntime-node directory, if not under .cache/ortnode.
+export ORTNODE_MODULE=${ORTNODE_MODULE:-$PWD/.cache/ortnode/node_modules/onnxruntime-node}
+[ -d "$ORTNODE_MODULE" ] || {
 	echo "onnxruntime-node missing: npm install --prefix .cache/ortnode onnxruntime-node@1.30.0" >&2
 	exit 2
 }
