@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"os"
@@ -174,8 +175,27 @@ func TestZerosDeflateIsValid(t *testing.T) {
 	}
 }
 
+// extract runs Extract, and ExtractTo into a scratch directory, which
+// must agree: the same refusal, or the same files with the same bytes.
 func extract(b []byte, lim Limits) ([]File, error) {
-	return Extract(bytes.NewReader(b), int64(len(b)), lim)
+	files, err := Extract(bytes.NewReader(b), int64(len(b)), lim)
+	dir, derr := os.MkdirTemp("", "dataset-spool-*")
+	if derr != nil {
+		panic(derr)
+	}
+	defer os.RemoveAll(dir)
+	spooled, serr := ExtractTo(dir, bytes.NewReader(b), int64(len(b)), lim)
+	if (err == nil) != (serr == nil) || (err != nil && err.Error() != serr.Error()) || len(files) != len(spooled) {
+		return nil, fmt.Errorf("Extract and ExtractTo disagree: %v / %v, %d / %d files", err, serr, len(files), len(spooled))
+	}
+	for i, f := range spooled {
+		got, rerr := f.Bytes()
+		if rerr != nil || f.Data != nil || f.Name != files[i].Name || !bytes.Equal(got, files[i].Data) ||
+			filepath.Dir(f.Path) != dir {
+			return nil, fmt.Errorf("ExtractTo's %s differs from Extract's (%v)", f.Name, rerr)
+		}
+	}
+	return files, err
 }
 
 func TestHostileArchivesRefused(t *testing.T) {

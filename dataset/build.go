@@ -45,11 +45,16 @@ type Manifest struct {
 func ManifestOf(scale int, imgs []Image) Manifest {
 	m := Manifest{Scale: scale, Images: []ManifestEntry{}}
 	for _, im := range imgs {
-		m.Images = append(m.Images, ManifestEntry{Name: im.Name, HRSHA256: im.HRSHA256, LRSHA256: im.LRSHA256,
-			HRBytes: len(im.HR), LRBytes: len(im.LR), HRSize: [2]int{im.HRWidth, im.HRHeight},
-			LRSize: [2]int{im.LRWidth, im.LRHeight}, LRGenerated: im.LRGenerated})
+		m.Images = append(m.Images, EntryOf(im))
 	}
 	return m
+}
+
+// EntryOf is an image's manifest entry.
+func EntryOf(im Image) ManifestEntry {
+	return ManifestEntry{Name: im.Name, HRSHA256: im.HRSHA256, LRSHA256: im.LRSHA256,
+		HRBytes: len(im.HR), LRBytes: len(im.LR), HRSize: [2]int{im.HRWidth, im.HRHeight},
+		LRSize: [2]int{im.LRWidth, im.LRHeight}, LRGenerated: im.LRGenerated}
 }
 
 func digest(b []byte) string {
@@ -97,8 +102,25 @@ func skippable(name string) bool {
 // scoring.ResizeBicubic, as `srarena resize` does. Every file must be a
 // PNG; any refusal names the file.
 func Build(files []File, scale int) ([]Image, error) {
+	var out []Image
+	err := BuildEach(files, scale, func(im Image) error {
+		out = append(out, im)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// BuildEach is Build handing each image to fn as soon as it is made, in
+// name order, so that a caller storing them holds one image at a time. The
+// names and pairing are checked for every file before the first image is
+// made; a decoding refusal can still come after fn has seen some images,
+// and fn's error stops the build.
+func BuildEach(files []File, scale int, fn func(Image) error) error {
 	if scale < 2 || scale > 8 {
-		return nil, fmt.Errorf("%w: scale %d is not between 2 and 8", ErrRefused, scale)
+		return fmt.Errorf("%w: scale %d is not between 2 and 8", ErrRefused, scale)
 	}
 	hr, lr := map[string]File{}, map[string]File{}
 	for _, f := range files {
@@ -106,29 +128,29 @@ func Build(files []File, scale int) ([]Image, error) {
 			continue
 		}
 		if !isPNG(f.Name) {
-			return nil, refuse("%s is not a PNG image (only .png files are accepted)", f.Name)
+			return refuse("%s is not a PNG image (only .png files are accepted)", f.Name)
 		}
 		m, k := hr, strings.TrimSuffix(path.Base(f.Name), path.Ext(f.Name))
 		if side(f.Name) == "lr" {
 			m, k = lr, stem(f.Name, scale)
 		}
 		if prev, dup := m[k]; dup {
-			return nil, refuse("%s and %s have the same image name %q", prev.Name, f.Name, k)
+			return refuse("%s and %s have the same image name %q", prev.Name, f.Name, k)
 		}
 		m[k] = f
 	}
 	if len(hr) == 0 {
-		return nil, refuse("the upload holds no HR images")
+		return refuse("the upload holds no HR images")
 	}
 	if len(lr) > 0 {
 		for k, f := range lr {
 			if _, ok := hr[k]; !ok {
-				return nil, refuse("LR image %s has no HR image named %s.png", f.Name, k)
+				return refuse("LR image %s has no HR image named %s.png", f.Name, k)
 			}
 		}
 		for k, f := range hr {
 			if _, ok := lr[k]; !ok {
-				return nil, refuse("HR image %s has no LR image (%s.png or %sx%d.png)", f.Name, k, k, scale)
+				return refuse("HR image %s has no LR image (%s.png or %sx%d.png)", f.Name, k, k, scale)
 			}
 		}
 	}
@@ -137,41 +159,50 @@ func Build(files []File, scale int) ([]Image, error) {
 		names = append(names, k)
 	}
 	sort.Strings(names)
-	out := make([]Image, 0, len(names))
 	for _, k := range names {
 		h := hr[k]
-		himg, err := scoring.DecodePNG(bytes.NewReader(h.Data))
+		hdata, err := h.Bytes()
 		if err != nil {
-			return nil, refuse("%s: %v", h.Name, err)
+			return fmt.Errorf("read %s: %w", h.Name, err)
+		}
+		himg, err := scoring.DecodePNG(bytes.NewReader(hdata))
+		if err != nil {
+			return refuse("%s: %v", h.Name, err)
 		}
 		if himg.W < scale || himg.H < scale {
-			return nil, refuse("%s is %d×%d, smaller than the scale %d", h.Name, himg.W, himg.H, scale)
+			return refuse("%s is %d×%d, smaller than the scale %d", h.Name, himg.W, himg.H, scale)
 		}
-		im := Image{Name: k, HR: h.Data, HRWidth: himg.W, HRHeight: himg.H, HRSHA256: digest(h.Data)}
+		im := Image{Name: k, HR: hdata, HRWidth: himg.W, HRHeight: himg.H, HRSHA256: digest(hdata)}
 		wantW, wantH := himg.W/scale, himg.H/scale
 		if l, ok := lr[k]; ok {
-			limg, err := scoring.DecodePNG(bytes.NewReader(l.Data))
+			ldata, err := l.Bytes()
 			if err != nil {
-				return nil, refuse("%s: %v", l.Name, err)
+				return fmt.Errorf("read %s: %w", l.Name, err)
+			}
+			limg, err := scoring.DecodePNG(bytes.NewReader(ldata))
+			if err != nil {
+				return refuse("%s: %v", l.Name, err)
 			}
 			if limg.W != wantW || limg.H != wantH {
-				return nil, refuse("LR image %s is %d×%d; HR %s is %d×%d, so ×%d needs %d×%d", l.Name, limg.W, limg.H,
+				return refuse("LR image %s is %d×%d; HR %s is %d×%d, so ×%d needs %d×%d", l.Name, limg.W, limg.H,
 					h.Name, himg.W, himg.H, scale, wantW, wantH)
 			}
-			im.LR, im.LRWidth, im.LRHeight = l.Data, limg.W, limg.H
+			im.LR, im.LRWidth, im.LRHeight = ldata, limg.W, limg.H
 		} else {
 			limg, err := scoring.ResizeBicubic(scoring.ModCrop(himg, scale), scale)
 			if err != nil {
-				return nil, fmt.Errorf("downscale %s: %w", h.Name, err)
+				return fmt.Errorf("downscale %s: %w", h.Name, err)
 			}
 			var buf bytes.Buffer
 			if err := scoring.EncodePNG(&buf, limg); err != nil {
-				return nil, err
+				return err
 			}
 			im.LR, im.LRWidth, im.LRHeight, im.LRGenerated = buf.Bytes(), limg.W, limg.H, true
 		}
 		im.LRSHA256 = digest(im.LR)
-		out = append(out, im)
+		if err := fn(im); err != nil {
+			return err
+		}
 	}
-	return out, nil
+	return nil
 }

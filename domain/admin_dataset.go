@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -30,6 +32,10 @@ type DatasetImport struct {
 	Public bool   // validation LR downloadable by participants
 	Phase  string // the phase that scores on it ("": none); it becomes the primary dataset when the phase has none
 	Limits *dataset.Limits
+
+	// HRPublic: the HR images may be shown to everyone in the crop viewer
+	// (their licence allows it); public validation sets only.
+	HRPublic bool
 }
 
 var datasetNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
@@ -54,6 +60,9 @@ func (s *Service) ImportDataset(ctx context.Context, v Viewer, slug string, in D
 	if in.Public && in.Split != "validation" {
 		return dataset.Manifest{}, newErr(KindInvalid, "Only a validation set may be public: a test set's images are never served to participants.")
 	}
+	if in.HRPublic && !in.Public {
+		return dataset.Manifest{}, newErr(KindInvalid, "Only a public validation set may show its HR images.")
+	}
 	var phaseID int64
 	var phasePrimary bool
 	if in.Phase != "" {
@@ -73,13 +82,52 @@ func (s *Service) ImportDataset(ctx context.Context, v Viewer, slug string, in D
 	if in.Limits != nil {
 		lim = *in.Limits
 	}
-	files, err := dataset.Extract(archive, size, lim)
+	// One import at a time in this process, and one across every process
+	// (a PostgreSQL advisory lock): an import decodes and resizes every
+	// image in memory, and a failed one deletes the blobs it added, which
+	// must not be ones a concurrent import has just referenced.
+	select {
+	case importSlot <- struct{}{}:
+		defer func() { <-importSlot }()
+	case <-ctx.Done():
+		return dataset.Manifest{}, ctx.Err()
+	case <-time.After(ImportWait):
+		return dataset.Manifest{}, newErr(KindConflict, "Another dataset import is running on this server; nothing was stored. Try again when it has finished.")
+	}
+	var m dataset.Manifest
+	err = s.st.WithDatasetImportLock(ctx, ImportWait, func() error {
+		var err error
+		m, err = s.importLocked(ctx, v, c, in, phaseID, phasePrimary, archive, size, lim)
+		return err
+	})
+	if errors.Is(err, store.ErrBusy) {
+		return m, newErr(KindConflict, "Another dataset import is running; nothing was stored. Try again when it has finished.")
+	}
+	return m, err
+}
+
+// importSlot admits one dataset import per process; ImportWait is how long
+// an import waits for its turn before it is refused.
+var (
+	importSlot = make(chan struct{}, 1)
+	ImportWait = 2 * time.Minute
+)
+
+func (s *Service) importLocked(ctx context.Context, v Viewer, c store.Challenge, in DatasetImport, phaseID int64, phasePrimary bool,
+	archive io.ReaderAt, size int64, lim dataset.Limits) (dataset.Manifest, error) {
+	// The entries go to a private scratch directory, not memory: an
+	// import holds one image at a time, whatever the archive's size.
+	dir, err := os.MkdirTemp("", "srarena-import-*")
+	if err != nil {
+		return dataset.Manifest{}, fmt.Errorf("dataset scratch: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	files, err := dataset.ExtractTo(dir, archive, size, lim)
 	if err == nil {
-		var imgs []dataset.Image
-		imgs, err = dataset.Build(files, c.Scale)
-		files = nil
+		var m dataset.Manifest
+		m, err = s.storeDataset(ctx, v, c, in, phaseID, phasePrimary, files)
 		if err == nil {
-			return s.storeDataset(ctx, v, c, in, phaseID, phasePrimary, imgs)
+			return m, nil
 		}
 	}
 	if errors.Is(err, dataset.ErrRefused) {
@@ -97,16 +145,22 @@ func refusalText(err error) string {
 	return msg
 }
 
-func (s *Service) storeDataset(ctx context.Context, v Viewer, c store.Challenge, in DatasetImport, phaseID int64, primary bool, imgs []dataset.Image) (dataset.Manifest, error) {
-	m := dataset.ManifestOf(c.Scale, imgs)
-	mj, err := json.Marshal(m)
-	if err != nil {
-		return m, err
-	}
+// storeDataset builds the images one by one (dataset.BuildEach), stores
+// each image's blobs as it goes, then writes the rows in one transaction.
+// Any failure, a refusal of a later image included, deletes the blobs this
+// import added that no row refers to.
+func (s *Service) storeDataset(ctx context.Context, v Viewer, c store.Challenge, in DatasetImport, phaseID int64, primary bool, files []dataset.File) (dataset.Manifest, error) {
 	var created []string // blobs this import added; removed again if it fails
+	// Only blobs no row refers to are deleted: the import lock keeps other
+	// imports out, and the re-check keeps any other writer's blob.
 	cleanup := func() {
-		for _, d := range created {
-			s.blobs.Delete(context.WithoutCancel(ctx), d) //nolint:errcheck // best effort; an orphan blob is harmless
+		bg := context.WithoutCancel(ctx)
+		unref, err := s.st.UnreferencedBlobs(bg, created)
+		if err != nil {
+			return // keep them all: an orphan blob is harmless, a lost one is not
+		}
+		for _, d := range unref {
+			s.blobs.Delete(bg, d) //nolint:errcheck // best effort; an orphan blob is harmless
 		}
 	}
 	put := func(b []byte, want string) error {
@@ -123,17 +177,27 @@ func (s *Service) storeDataset(ctx context.Context, v Viewer, c store.Challenge,
 		}
 		return nil
 	}
-	rows := make([]store.DatasetImage, 0, len(imgs))
-	for _, im := range imgs {
+	var rows []store.DatasetImage
+	m := dataset.Manifest{Scale: c.Scale, Images: []dataset.ManifestEntry{}}
+	err := dataset.BuildEach(files, c.Scale, func(im dataset.Image) error {
 		if err := put(im.HR, im.HRSHA256); err != nil {
-			cleanup()
-			return m, err
+			return err
 		}
 		if err := put(im.LR, im.LRSHA256); err != nil {
-			cleanup()
-			return m, err
+			return err
 		}
 		rows = append(rows, store.DatasetImage{Name: im.Name, LRSHA256: im.LRSHA256, HRSHA256: im.HRSHA256})
+		m.Images = append(m.Images, dataset.EntryOf(im))
+		return nil
+	})
+	if err != nil {
+		cleanup()
+		return dataset.Manifest{}, err
+	}
+	mj, err := json.Marshal(m)
+	if err != nil {
+		cleanup()
+		return m, err
 	}
 	err = s.st.InTx(ctx, func(tx pgx.Tx) error {
 		id, err := store.CreateDataset(ctx, tx, c.ID, in.Name, in.Split, rows)
@@ -143,13 +207,18 @@ func (s *Service) storeDataset(ctx context.Context, v Viewer, c store.Challenge,
 		if err := store.SetDatasetManifest(ctx, tx, id, in.Public, mj); err != nil {
 			return err
 		}
+		if in.HRPublic {
+			if err := store.SetDatasetHRPublic(ctx, tx, id, true); err != nil {
+				return err
+			}
+		}
 		if phaseID != 0 {
 			if err := store.AddPhaseDataset(ctx, tx, phaseID, id, primary); err != nil {
 				return err
 			}
 		}
 		return s.audit(ctx, tx, v, c.ID, "dataset.import", "dataset "+in.Name, nil,
-			map[string]any{"split": in.Split, "public": in.Public, "phase": in.Phase, "images": len(rows)}, "")
+			map[string]any{"split": in.Split, "public": in.Public, "hr_public": in.HRPublic, "phase": in.Phase, "images": len(rows)}, "")
 	})
 	if err != nil {
 		cleanup()

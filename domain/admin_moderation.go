@@ -105,6 +105,12 @@ func (s *Service) rerunTx(ctx context.Context, tx pgx.Tx, v Viewer, c store.Chal
 		}
 		return nil
 	}
+	// The run being replaced goes to the history first (admin_content.go):
+	// a re-run never overwrites a result silently.
+	run, err := s.archiveRun(ctx, tx, v, id)
+	if err != nil {
+		return err
+	}
 	if err := store.RequeueSubmission(ctx, tx, id, v.Username); err != nil {
 		return err
 	}
@@ -112,7 +118,7 @@ func (s *Service) rerunTx(ctx context.Context, tx pgx.Tx, v Viewer, c store.Chal
 		return fmt.Errorf("enqueue re-run: %w", err)
 	}
 	return s.audit(ctx, tx, v, c.ID, "submission.rerun", "submission "+strconv.FormatInt(id, 10),
-		map[string]any{"status": status}, map[string]any{"status": store.StatusQueued}, "")
+		map[string]any{"status": status, "archived_run": run}, map[string]any{"status": store.StatusQueued, "run": run + 1}, "")
 }
 
 // RerunMany queues every ended submission of a phase again: only the
@@ -258,7 +264,10 @@ func (s *Service) DecideRegistration(ctx context.Context, v Viewer, slug string,
 // metric columns are those `srarena rank` reads, the rank columns those it
 // writes.
 var ExportColumns = []string{"team", "method", "submission_id", "baseline", "submitted_at",
-	"psnr_val", "psnr_test", "ssim", "ave_time_ms", "params_m", "flops_g", "acts_m", "mem_mb", "conv", "device"}
+	"psnr_val", "psnr_test", "ssim", "ave_time_ms", "params_m", "flops_g", "acts_m", "mem_mb", "conv", "device",
+	// override marks values organizers set by hand (admin_content.go):
+	// "overridden by organizers: metric set to value: reason".
+	"override"}
 
 func fmtOpt(f *float64, div float64) string {
 	if f == nil {
@@ -286,6 +295,12 @@ func (s *Service) ExportPhase(ctx context.Context, v Viewer, slug, phase string)
 	if err != nil {
 		return nil, scoring.Rules{}, err
 	}
+	return s.exportRanked(ctx, c, p, true)
+}
+
+// exportRanked is ExportPhase for a challenge and phase already
+// authorized; withFinal applies the phase's final re-timed runtimes.
+func (s *Service) exportRanked(ctx context.Context, c store.Challenge, p PhaseInfo, withFinal bool) (*scoring.Results, scoring.Rules, error) {
 	rules, err := ParseRules(c.Rules)
 	if err != nil {
 		return nil, rules, &Error{Kind: KindConflict, Msg: "The challenge's rules are invalid: " + err.Error(), Err: err}
@@ -300,6 +315,15 @@ func (s *Service) ExportPhase(ctx context.Context, v Viewer, slug, phase string)
 	if err != nil {
 		return nil, rules, err
 	}
+	if withFinal {
+		if _, err := s.applyFinalTimings(ctx, p.ID, scored); err != nil {
+			return nil, rules, err
+		}
+	}
+	scored, overridden, err := s.withOverrides(ctx, c.ID, scored)
+	if err != nil {
+		return nil, rules, err
+	}
 	scored, _ = pickEntries(p.EntryRule, scored)
 	fv := fvcoreRules(rules.Name)
 	// Under "best", a team's best-ranked submission stands for it: rank
@@ -307,12 +331,8 @@ func (s *Service) ExportPhase(ctx context.Context, v Viewer, slug, phase string)
 	seen := map[string]bool{}
 	for _, sc := range scored {
 		_, row := entryFor(sc, ds.Split, fv)
-		psnrVal, psnrTest := "", ""
-		if ds.Split == "test" {
-			psnrTest = strconv.FormatFloat(row.PSNR, 'f', -1, 64)
-		} else {
-			psnrVal = strconv.FormatFloat(row.PSNR, 'f', -1, 64)
-		}
+		// Each split's PSNR (entryFor: a phase on several datasets has both).
+		psnrVal, psnrTest := fmtOpt(row.PSNRVal, 1), fmtOpt(row.PSNRTest, 1)
 		base := "0"
 		if sc.IsBaseline {
 			base = "1"
@@ -320,7 +340,8 @@ func (s *Service) ExportPhase(ctx context.Context, v Viewer, slug, phase string)
 		tab.Rows = append(tab.Rows, []string{row.Name, sc.MethodName, strconv.FormatInt(sc.ID, 10), base,
 			sc.CreatedAt.UTC().Format(time.RFC3339), psnrVal, psnrTest, fmtOpt(row.SSIM, 1),
 			strconv.FormatFloat(row.RuntimeMS, 'f', -1, 64), fmtOpt(row.Params, 1e6), fmtOpt(row.FLOPs, 1e9),
-			fmtOpt(row.Activations, 1e6), fmtOpt(row.MemoryMB, 1), fmtOpt(row.ConvLayers, 1), row.Device})
+			fmtOpt(row.Activations, 1e6), fmtOpt(row.MemoryMB, 1), fmtOpt(row.ConvLayers, 1), row.Device,
+			overridden[sc.ID]})
 	}
 	ranked, _, err := scoring.RankResults(tab, rules, nil)
 	if err != nil {
@@ -380,14 +401,23 @@ func (s *Service) Freeze(ctx context.Context, v Viewer, slug, phase string) (int
 	if err != nil {
 		return 0, err
 	}
+	note, err := s.RuntimeNote(ctx, v, slug, phase)
+	if err != nil {
+		return 0, err
+	}
 	var version int
 	err = s.st.InTx(ctx, func(tx pgx.Tx) error {
 		now := s.now()
 		if version, err = store.FreezeRanking(ctx, tx, p.ID, now, v.Username, string(csv)); err != nil {
 			return err
 		}
+		if note != "" {
+			if err := store.SetFrozenNote(ctx, tx, p.ID, version, note); err != nil {
+				return err
+			}
+		}
 		return s.audit(ctx, tx, v, c.ID, "phase.freeze", "phase "+phase, nil,
-			map[string]any{"version": version, "frozen_at": now.UTC(), "rows": bytes.Count(csv, []byte("\n")) - 1}, "")
+			map[string]any{"version": version, "frozen_at": now.UTC(), "rows": bytes.Count(csv, []byte("\n")) - 1, "runtime_note": note}, "")
 	})
 	return version, err
 }

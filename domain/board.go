@@ -36,10 +36,24 @@ type LeaderRow struct {
 	ConvLayers   *float64  `json:"conv_layers"`
 	MemoryMB     *float64  `json:"memory_mb"`
 	SubmittedAt  time.Time `json:"submitted_at"`
+	// The per-split figures, named as the results CSV names them (nil:
+	// the phase has no dataset of that split, or the result predates it).
+	// RuntimeMS is their mean where both exist (NTIRE's (val + test) / 2).
+	PSNRVal       *float64 `json:"psnr_val"`
+	PSNRTest      *float64 `json:"psnr_test"`
+	RuntimeValMS  *float64 `json:"val_time_ms"`
+	RuntimeTestMS *float64 `json:"test_time_ms"`
 	// Synthetic marks a result made up by srarena seed, not measured.
 	Synthetic bool `json:"synthetic,omitempty"`
+	// Override says which metrics organizers set by hand and why
+	// ("overridden by organizers: …"); empty for measured values.
+	Override string `json:"override,omitempty"`
 
 	submission int64 // the submission behind the row
+	// CompareID is the submission behind the row when the crop viewer has
+	// its SR outputs to show (the phase has a public validation set); 0
+	// otherwise. Not in the JSON.
+	CompareID int64 `json:"-"`
 }
 
 // finite returns nil for NaN and ±Inf, which JSON cannot carry.
@@ -77,12 +91,17 @@ func (r LeaderRow) MarshalJSON() ([]byte, error) {
 		Activations  *float64 `json:"activations"`
 		ConvLayers   *float64 `json:"conv_layers"`
 		MemoryMB     *float64 `json:"memory_mb"`
+		PSNRVal      *float64 `json:"psnr_val"`
+		PSNRTest     *float64 `json:"psnr_test"`
+		RuntimeVal   *float64 `json:"val_time_ms"`
+		RuntimeTest  *float64 `json:"test_time_ms"`
 	}{
 		plain: plain(r), PSNR: finite(r.PSNR), SSIM: finitePtr(r.SSIM), RuntimeMS: finite(r.RuntimeMS),
 		RuntimeStdMS: finitePtr(r.RuntimeStdMS), RuntimeMinMS: finitePtr(r.RuntimeMinMS), RuntimeMaxMS: finitePtr(r.RuntimeMaxMS),
 		Params: finitePtr(r.Params), FLOPs: finitePtr(r.FLOPs), FLOPsKAIR: finitePtr(r.FLOPsKAIR), FLOPsFvcore: finitePtr(r.FLOPsFvcore),
 		Activations: finitePtr(r.Activations),
 		ConvLayers:  finitePtr(r.ConvLayers), MemoryMB: finitePtr(r.MemoryMB),
+		PSNRVal: finitePtr(r.PSNRVal), PSNRTest: finitePtr(r.PSNRTest), RuntimeVal: finitePtr(r.RuntimeValMS), RuntimeTest: finitePtr(r.RuntimeTestMS),
 	})
 }
 
@@ -99,7 +118,11 @@ type Board struct {
 	Hidden     bool   `json:"hidden"`
 	Dataset    string `json:"dataset"`
 	Split      string `json:"split"` // the evaluated split: "validation" or "test"
-	Rules      string `json:"rules"`
+	// Splits are the splits the phase's datasets cover, validation first:
+	// with both, every gate applies as the rules write it, and the rows
+	// carry psnr_val and psnr_test.
+	Splits []string `json:"splits"`
+	Rules  string   `json:"rules"`
 	// GatesApplied and GatesSkipped list the rule set's gates this board
 	// did and did not apply: it measures one split, so a gate on the other
 	// split's PSNR cannot be checked here. When the rules have no gate on
@@ -111,9 +134,12 @@ type Board struct {
 	// Device is where the ranked results were measured: the newest
 	// baseline's device (see rankBoard). Results from other devices are
 	// listed unranked.
-	Device string      `json:"device"`
-	Note   string      `json:"note,omitempty"`
-	Rows   []LeaderRow `json:"rows"`
+	Device string `json:"device"`
+	Note   string `json:"note,omitempty"`
+	// RuntimeNote says the runtimes are an organizer's final re-timing
+	// ("final runtimes re-measured on HW with R repeats on DATE").
+	RuntimeNote string      `json:"runtime_note,omitempty"`
+	Rows        []LeaderRow `json:"rows"`
 
 	// rules are the rules as this board applied them (gates adapted to
 	// its split), for re-ranking its rows as a results CSV.
@@ -159,15 +185,26 @@ func entryFor(s store.Scored, split string, fvcore bool) (scoring.Entry, LeaderR
 		row.Name = cmpOr(s.Label, "baseline")
 	}
 	m := map[string]float64{scoring.MetricRuntime: res.RuntimeMS}
-	if split == "test" {
-		m[scoring.MetricPSNRTest], m[scoring.MetricRuntimeTest] = res.PSNR, res.RuntimeMS
-	} else {
-		m[scoring.MetricPSNRVal], m[scoring.MetricRuntimeVal] = res.PSNR, res.RuntimeMS
-	}
 	set := func(k string, v *float64, div float64) {
 		if v != nil {
 			m[k] = *v / div
 		}
+	}
+	if perSplit(res) {
+		// Evaluated on every dataset of the phase: each split's own figures.
+		row.PSNRVal, row.PSNRTest, row.RuntimeValMS, row.RuntimeTestMS = res.PSNRVal, res.PSNRTest, res.RuntimeValMS, res.RuntimeTestMS
+		set(scoring.MetricPSNRVal, res.PSNRVal, 1)
+		set(scoring.MetricPSNRTest, res.PSNRTest, 1)
+		set(scoring.MetricRuntimeVal, res.RuntimeValMS, 1)
+		set(scoring.MetricRuntimeTest, res.RuntimeTestMS, 1)
+	} else if split == "test" {
+		m[scoring.MetricPSNRTest], m[scoring.MetricRuntimeTest] = res.PSNR, res.RuntimeMS
+		psnr, rt := res.PSNR, res.RuntimeMS
+		row.PSNRTest, row.RuntimeTestMS = &psnr, &rt
+	} else {
+		m[scoring.MetricPSNRVal], m[scoring.MetricRuntimeVal] = res.PSNR, res.RuntimeMS
+		psnr, rt := res.PSNR, res.RuntimeMS
+		row.PSNRVal, row.RuntimeValMS = &psnr, &rt
 	}
 	set(scoring.MetricParams, p.Params, 1e6)
 	set(scoring.MetricFLOPs, flops, 1e9)

@@ -124,8 +124,19 @@ func (s *Service) computeBoard(ctx context.Context, ci ChallengeInfo, p PhaseInf
 		b.Note = "No evaluation dataset yet."
 		return b, nil
 	}
-	b.Dataset, b.Split = ds.Name+" ("+ds.Split+")", ds.Split
+	b.Dataset, b.Split, b.Splits = ds.Name+" ("+ds.Split+")", ds.Split, phaseSplits(p)
 	scored, err := s.st.FinishedWithResults(ctx, p.ID, ds.ID)
+	if err != nil {
+		return b, err
+	}
+	// Final re-timed runtimes, once an organizer's re-timing has ended;
+	// an organizer's manual override, applied after, wins over them.
+	if b.RuntimeNote, err = s.applyFinalTimings(ctx, p.ID, scored); err != nil {
+		return b, err
+	}
+	// Organizers' score overrides replace measured values before ranking
+	// (admin_content.go); the rows say so.
+	scored, overridden, err := s.withOverrides(ctx, ci.ID, scored)
 	if err != nil {
 		return b, err
 	}
@@ -137,7 +148,7 @@ func (s *Service) computeBoard(ctx context.Context, ci ChallengeInfo, p PhaseInf
 		return b, nil
 	}
 	b.Rules = rules.Name
-	rules, applied, skipped := measuredGates(rules, ds.Split)
+	rules, applied, skipped := measuredGatesFor(rules, ds.Split, b.Splits)
 	for _, g := range applied {
 		b.GatesApplied = append(b.GatesApplied, g.describe())
 	}
@@ -154,8 +165,10 @@ func (s *Service) computeBoard(ctx context.Context, ci ChallengeInfo, p PhaseInf
 		if !rows[i].Baseline {
 			rows[i].Entry = entry[rows[i].submission]
 		}
+		rows[i].Override = overridden[rows[i].submission]
 	}
 	b.Rows, b.Device, b.rules = rows, device, rules
+	markCompare(b.Rows, p)
 	return b, nil
 }
 

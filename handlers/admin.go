@@ -23,6 +23,9 @@ type AdminPages struct {
 	*Base
 	Domain *domain.Service
 	Models BaselineModels
+	// RiverUI is where River's own UI is mounted for site admins; "" when
+	// it is not.
+	RiverUI string
 }
 
 // localLayout is the value of an <input type="datetime-local">; the panel
@@ -178,6 +181,9 @@ func (h *AdminPages) show(w http.ResponseWriter, r *http.Request, status int, se
 		}
 		for _, f := range frozen {
 			ap.Frozen = append(ap.Frozen, templates.AdminFrozen{Version: strconv.Itoa(f.Version), At: fmtTime(&f.FrozenAt), By: f.FrozenBy})
+		}
+		if ap.Final, err = h.finalOf(r, a.Slug, p.Name); err != nil {
+			return err
 		}
 		page.Phases = append(page.Phases, ap)
 	}
@@ -407,6 +413,9 @@ func (h *AdminPages) ExportCSV(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", slug+"-"+phase+"-results.csv"))
+	if note := h.runtimeNote(r, slug, phase); note != "" {
+		w.Header().Set("X-Runtime-Note", note)
+	}
 	_, err = w.Write(b)
 	return err
 }
@@ -428,7 +437,8 @@ func (h *AdminPages) ExportJSON(w http.ResponseWriter, r *http.Request) error {
 		rows = append(rows, m)
 	}
 	w.Header().Set("Content-Type", "application/json")
-	return json.NewEncoder(w).Encode(map[string]any{"challenge": slug, "phase": phase, "rules": rules.Name, "columns": t.Header, "rows": rows})
+	return json.NewEncoder(w).Encode(map[string]any{"challenge": slug, "phase": phase, "rules": rules.Name, "columns": t.Header, "rows": rows,
+		"runtime_note": h.runtimeNote(r, slug, phase)})
 }
 
 // Frozen downloads one frozen ranking version. GET /admin/c/{slug}/phases/{phase}/frozen/{version}.csv

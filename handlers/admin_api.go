@@ -30,6 +30,9 @@ func (h *AdminPages) APIResults(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		if note := h.runtimeNote(r, slug, phase); note != "" {
+			w.Header().Set("X-Runtime-Note", note)
+		}
 		_, err = w.Write(b)
 		return err
 	}
@@ -45,5 +48,6 @@ func (h *AdminPages) APIResults(w http.ResponseWriter, r *http.Request) error {
 		}
 		rows = append(rows, m)
 	}
-	return WriteJSON(w, http.StatusOK, map[string]any{"challenge": slug, "phase": phase, "rules": rules.Name, "columns": t.Header, "rows": rows})
+	return WriteJSON(w, http.StatusOK, map[string]any{"challenge": slug, "phase": phase, "rules": rules.Name, "columns": t.Header, "rows": rows,
+		"runtime_note": h.runtimeNote(r, slug, phase)})
 }

@@ -76,7 +76,7 @@ func (h *AdminPages) importDataset(w http.ResponseWriter, r *http.Request, csrf 
 			continue
 		}
 		switch name {
-		case "name", "split", "public", "phase":
+		case "name", "split", "public", "hr_public", "phase":
 			s, err := readField(p, 256)
 			if err != nil {
 				return Errorf(http.StatusBadRequest, "The %s field is too long.", name)
@@ -89,6 +89,8 @@ func (h *AdminPages) importDataset(w http.ResponseWriter, r *http.Request, csrf 
 				in.Split = s
 			case "public":
 				in.Public = s == "yes" || s == "true" || s == "1" || s == "on"
+			case "hr_public":
+				in.HRPublic = s == "yes" || s == "true" || s == "1" || s == "on"
 			case "phase":
 				in.Phase = s
 			}

@@ -291,6 +291,12 @@ type submissionOut struct {
 	Device       string          `json:"device"`
 	Sandbox      string          `json:"sandbox"`
 	Images       json.RawMessage `json:"images,omitempty"`
+	// Per split, where the phase has datasets of that split (the
+	// leaderboard's names); runtime_ms is their mean with both.
+	PSNRVal       *float64 `json:"psnr_val,omitempty"`
+	PSNRTest      *float64 `json:"psnr_test,omitempty"`
+	RuntimeValMS  *float64 `json:"val_time_ms,omitempty"`
+	RuntimeTestMS *float64 `json:"test_time_ms,omitempty"`
 
 	Params      *float64        `json:"params"`
 	FlopsKAIR   *float64        `json:"flops_kair"`
@@ -320,6 +326,8 @@ func submissionFrom(si domain.SubmissionInfo) submissionOut {
 		out.Warmup, out.Repeats = &res.Warmup, &res.Repeats
 		out.PeakMemoryMB = jsonFloat(res.PeakMemoryMB)
 		out.ORTVersion, out.Device, out.Sandbox = res.ORTVersion, res.Device, res.Sandbox
+		out.PSNRVal, out.PSNRTest = jsonFloat(res.PSNRVal), jsonFloat(res.PSNRTest)
+		out.RuntimeValMS, out.RuntimeTestMS = jsonFloat(res.RuntimeValMS), jsonFloat(res.RuntimeTestMS)
 		if si.PerImageScores && json.Valid(res.PerImage) {
 			out.Images = res.PerImage
 		}

@@ -15,6 +15,11 @@ import (
 	"github.com/srarena/srarena/templates"
 )
 
+// Bans tells the login whether an account is banned (store.Store).
+type Bans interface {
+	BanOf(ctx context.Context, userID int64) (store.Ban, error)
+}
+
 // Users is the part of the store sign-up and login use.
 type Users interface {
 	CreateUser(ctx context.Context, email, username, passwordHash string) (store.User, error)
@@ -31,7 +36,9 @@ type Sessions interface {
 // Auth serves sign-up, login and logout.
 type Auth struct {
 	*Base
-	Users    Users
+	Users Users
+	// Bans, when set, refuses banned accounts at login with their reason.
+	Bans     Bans
 	Sessions Sessions
 	Hasher   *Hasher
 	// Throttle limits failed logins; nil means no limit.
@@ -244,6 +251,20 @@ func (h *Auth) Login(w http.ResponseWriter, r *http.Request) error {
 		// that tries many others.
 		if err := h.Throttle.byNameIP.Reset(r.Context(), nameKey); err != nil {
 			return err
+		}
+	}
+	// A banned account learns why, but only with its right password:
+	// the reason is no one else's business.
+	if h.Bans != nil {
+		b, err := h.Bans.BanOf(r.Context(), u.ID)
+		if err != nil {
+			return err
+		}
+		if b.Banned {
+			f := templates.Form{Values: map[string]string{"login": login},
+				General: []string{"This account is banned by the site admins: " + b.Reason}}
+			return Render(r.Context(), w, http.StatusForbidden,
+				templates.LoginPage(h.Page(r, "Log in"), templates.Login{Form: f, Next: next}))
 		}
 	}
 	if err := h.Sessions.Start(r.Context(), w, r, u.ID); err != nil {

@@ -187,7 +187,7 @@ func sortParams(q url.Values) (string, bool) {
 	return key, q.Get("dir") == "desc"
 }
 
-var boardSortKeys = []string{"rank", "name", "psnr", "ssim", "runtime", "params", "flops_kair", "flops_fvcore", "acts", "mem", "conv", "submitted"}
+var boardSortKeys = []string{"rank", "name", "psnr", "psnr_val", "psnr_test", "ssim", "runtime", "params", "flops_kair", "flops_fvcore", "acts", "mem", "conv", "submitted"}
 
 // column is one metric column of the page: its heading and how a row's cell
 // and sort value are made.
@@ -268,10 +268,17 @@ func boardView(d *boardData, key string, desc bool) templates.Board {
 	for _, p := range c.Phases {
 		v.Phases = append(v.Phases, templates.PhaseLink{Name: p.Name, Title: cmpOr(p.Title, p.Name), Current: p.Name == b.Phase})
 	}
+	if b.RuntimeNote != "" {
+		v.Rule = b.RuntimeNote + " " + v.Rule
+	}
 	if b.Note != "" {
 		v.Rule = b.Note + " " + v.Rule
 	}
 	cols := boardColumnsFor(t)
+	if bothSplits(b) {
+		cols = splitPSNRColumns(cols)
+		v.RuntimeNote += splitRuntimeNote
+	}
 	base := "/c/" + c.Slug + "/leaderboard"
 	head := func(k, label, title string, higherBetter bool, isNum bool) templates.BoardColumn {
 		bc := templates.BoardColumn{Key: k, Label: label, Title: title, Num: isNum}
@@ -303,12 +310,15 @@ func boardView(d *boardData, key string, desc bool) templates.Board {
 	var groups [3][]templates.BoardRow
 	var synthetic int
 	for i, r := range t.Lines {
-		row := templates.BoardRow{Name: r.Name, Entry: r.Entry, Baseline: r.Baseline, Synthetic: r.Synthetic, Note: r.Unranked}
+		row := templates.BoardRow{Name: r.Name, Entry: r.Entry, Baseline: r.Baseline, Synthetic: r.Synthetic, Note: r.Unranked, Override: r.Override}
 		if r.Rank > 0 {
 			row.Rank = strconv.Itoa(r.Rank)
 		}
 		if r.Baseline {
 			row.Note = ""
+		}
+		if r.CompareID > 0 {
+			row.Compare = fmt.Sprintf("/c/%s/submissions/%d/compare", c.Slug, r.CompareID)
 		}
 		if r.Synthetic {
 			synthetic++

@@ -12,6 +12,7 @@ import (
 
 	"github.com/srarena/srarena/domain"
 	"github.com/srarena/srarena/jobs"
+	"github.com/srarena/srarena/markdown"
 	"github.com/srarena/srarena/scoring"
 	"github.com/srarena/srarena/templates"
 )
@@ -68,6 +69,7 @@ func challengeView(ctx context.Context, d *domain.Service, vw domain.Viewer, slu
 		Slug: ci.Slug, Title: ci.Title, Description: ci.Description, Scale: ci.Scale,
 		MaxUploadMB: fmtBytes(ci.MaxUploadBytes), LoggedIn: !vw.Anonymous(),
 		Rules: describeRules(ci.Rules), Hardware: hardwareClass(ci.Queue), Terms: ci.Terms,
+		DescriptionHTML: markdown.Render(ci.Description), TermsHTML: markdown.Render(ci.Terms),
 		TeamSizeLimit: ci.TeamSizeLimit, NeedsApproval: ci.RegistrationMode == "approval",
 	}
 	if ci.Registration != nil {

@@ -109,6 +109,10 @@ func (h *SubmissionPages) Show(w http.ResponseWriter, r *http.Request) error {
 	if si.Result != nil {
 		v.Metrics, v.Images, v.RuntimeNote = resultView(*si.Result, si.PerImageScores)
 		v.ImageScores = si.PerImageScores
+		v.Metrics = append(v.Metrics, splitKVs(*si.Result)...)
+	}
+	if sub.Status == store.StatusFinished && domain.CompareAvailable(si.Phase) {
+		v.CompareHref = fmt.Sprintf("/c/%s/submissions/%d/compare", si.Challenge.Slug, sub.ID)
 	}
 	logs, err := h.Domain.LogsOf(ctx, si, 0, maxLogLines)
 	if err != nil {
@@ -118,6 +122,11 @@ func (h *SubmissionPages) Show(w http.ResponseWriter, r *http.Request) error {
 		v.Log = append(v.Log, templates.LogLine{ID: l.ID, At: l.At.UTC().Format(time.TimeOnly), Line: l.Line})
 		v.LastLogID = l.ID
 	}
+	x, err := h.Domain.SubmissionExtrasOf(ctx, viewer(r), sub.ID)
+	if err != nil {
+		return err
+	}
+	v.Extras = submissionExtras(x, sub.ID, si.Organizer)
 	p := h.Page(r, fmt.Sprintf("Submission #%d", sub.ID))
 	if v.Live {
 		p.Refresh = 5

@@ -6,6 +6,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/srarena/srarena/domain"
+	"github.com/srarena/srarena/markdown"
 	"github.com/srarena/srarena/store"
 	"github.com/srarena/srarena/templates"
 )
@@ -40,7 +41,7 @@ func (h *TeamPages) renderRegister(w http.ResponseWriter, r *http.Request, statu
 		SeeOther(w, r, "/c/"+ci.Slug)
 		return nil
 	}
-	v := templates.Register{Slug: ci.Slug, Title: ci.Title, Terms: ci.Terms, NeedsApproval: ci.RegistrationMode == "approval", Form: f}
+	v := templates.Register{Slug: ci.Slug, Title: ci.Title, Terms: ci.Terms, TermsHTML: markdown.Render(ci.Terms), NeedsApproval: ci.RegistrationMode == "approval", Form: f}
 	return Render(r.Context(), w, status, templates.RegisterPage(h.Page(r, "Register · "+ci.Title), v))
 }
 
@@ -157,7 +158,7 @@ func (h *TeamPages) joinView(r *http.Request, token string) (templates.Join, err
 		return templates.Join{}, err
 	}
 	v := templates.Join{Token: token, ChallengeSlug: info.Challenge.Slug, ChallengeTitle: info.Challenge.Title,
-		Terms: info.Challenge.Terms, Team: info.Team.Name, Expires: fmtTime(&info.ExpiresAt), Registered: info.Registered}
+		Terms: info.Challenge.Terms, TermsHTML: markdown.Render(info.Challenge.Terms), Team: info.Team.Name, Expires: fmtTime(&info.ExpiresAt), Registered: info.Registered}
 	for _, m := range info.Team.Members {
 		v.Members = append(v.Members, m.Username)
 	}

@@ -51,3 +51,19 @@ const QueueMaintenance = "maintenance"
 func (Sweep) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueMaintenance, MaxAttempts: 1}
 }
+
+// Retime re-measures one submission's runtime for a phase's final ranking
+// (store: final_timings), on the challenge's official hardware queue with
+// the run's repeats. It writes only its own record: the submission's
+// result, status and quota are left alone.
+type Retime struct {
+	FinalTimingID int64 `json:"final_timing_id"`
+}
+
+// Kind implements river.JobArgs.
+func (Retime) Kind() string { return "retime" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (Retime) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 3}
+}

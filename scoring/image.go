@@ -176,6 +176,13 @@ func ReadPNG(path string) (*Image, error) {
 // EncodePNG writes img as an 8-bit RGB PNG (colour type 2), the format the
 // official scripts save.
 func EncodePNG(w io.Writer, img *Image) error {
+	return EncodePNGLevel(w, img, png.DefaultCompression)
+}
+
+// EncodePNGLevel is EncodePNG at a compression level: the worker stores the
+// SR outputs shown by the crop viewer with png.BestSpeed, between timed
+// runs, where every millisecond is time the evaluation waits.
+func EncodePNGLevel(w io.Writer, img *Image, level png.CompressionLevel) error {
 	if err := img.check(); err != nil {
 		return err
 	}
@@ -187,7 +194,7 @@ func EncodePNG(w io.Writer, img *Image) error {
 	for i, j := 0, 0; i < len(img.Pix); i, j = i+3, j+4 {
 		n.Pix[j], n.Pix[j+1], n.Pix[j+2], n.Pix[j+3] = img.Pix[i], img.Pix[i+1], img.Pix[i+2], 255
 	}
-	if err := png.Encode(w, n); err != nil {
+	if err := (&png.Encoder{CompressionLevel: level}).Encode(w, n); err != nil {
 		return fmt.Errorf("encode png: %w", err)
 	}
 	return nil

@@ -198,3 +198,50 @@
     });
   });
 })();
+
+// Crop viewer: selecting a point of the overview moves the crop there (the
+// form and the server-side crops work without JavaScript).
+(function () {
+  "use strict";
+  var root = document.querySelector("[data-compare]");
+  var form = document.querySelector("form.compare-form");
+  if (!root || !form) return;
+  var svg = root.querySelector("svg"), rect = root.querySelector("rect");
+  var w = +root.getAttribute("data-w"), h = +root.getAttribute("data-h");
+  function move(cx, cy) {
+    var size = Math.min(+form.elements.size.value || 96, w, h);
+    var x = Math.max(0, Math.min(w - size, Math.round(cx - size / 2)));
+    var y = Math.max(0, Math.min(h - size, Math.round(cy - size / 2)));
+    form.elements.x.value = x;
+    form.elements.y.value = y;
+    rect.setAttribute("x", x);
+    rect.setAttribute("y", y);
+    rect.setAttribute("width", size);
+    rect.setAttribute("height", size);
+    var at = root.ownerDocument.querySelector("[data-testid=crop-at]");
+    if (at) at.textContent = size + "\u00d7" + size + " pixels at (" + x + ", " + y + ")";
+    root.querySelectorAll("img.crop").forEach(function (img) {
+      var u = new URL(img.src, location.href);
+      u.searchParams.set("x", x);
+      u.searchParams.set("y", y);
+      u.searchParams.set("size", size);
+      img.src = u.pathname + u.search;
+    });
+    var page = new URL(location.href);
+    page.searchParams.set("image", form.elements.image.value);
+    page.searchParams.set("x", x);
+    page.searchParams.set("y", y);
+    page.searchParams.set("size", size);
+    history.replaceState(null, "", page.pathname + page.search);
+  }
+  svg.addEventListener("click", function (ev) {
+    var box = svg.getBoundingClientRect();
+    move((ev.clientX - box.left) * w / box.width, (ev.clientY - box.top) * h / box.height);
+  });
+  // A new image is a new page (its size differs).
+  form.elements.image.addEventListener("change", function () {
+    form.elements.x.value = "";
+    form.elements.y.value = "";
+    form.submit();
+  });
+})();

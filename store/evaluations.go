@@ -179,6 +179,9 @@ func (s *Store) FinishEvaluationWith(ctx context.Context, r *Result, attempt int
 		if err != nil {
 			return translate(err, "store result")
 		}
+		if err := writeDatasetResults(ctx, tx, r); err != nil {
+			return err
+		}
 		if also != nil {
 			return also(tx)
 		}

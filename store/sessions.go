@@ -30,7 +30,7 @@ func (s *Store) SessionByTokenHash(ctx context.Context, tokenHash []byte) (Sessi
 		SELECT u.id, u.email, u.username, u.password_hash, u.is_admin, u.created_at,
 		       s.csrf_token, s.expires_at
 		FROM sessions s JOIN users u ON u.id = s.user_id
-		WHERE s.token_hash = $1 AND s.expires_at > now()`, tokenHash).
+		WHERE s.token_hash = $1 AND s.expires_at > now() AND u.banned_at IS NULL`, tokenHash).
 		Scan(&u.ID, &u.Email, &u.Username, &u.PasswordHash, &u.IsAdmin, &u.CreatedAt, &ss.CSRFToken, &ss.ExpiresAt)
 	return ss, translate(err, "session")
 }

@@ -184,7 +184,8 @@ func (s *Store) ModelInUse(ctx context.Context, digest string) (bool, error) {
 	var used bool
 	err := s.pool.QueryRow(ctx, `
 			SELECT EXISTS (SELECT 1 FROM submissions WHERE model_sha256 = $1)
-			    OR EXISTS (SELECT 1 FROM dataset_images WHERE lr_sha256 = $1 OR hr_sha256 = $1)`, digest).Scan(&used)
+			    OR EXISTS (SELECT 1 FROM dataset_images WHERE lr_sha256 = $1 OR hr_sha256 = $1)
+			    OR EXISTS (SELECT 1 FROM sr_outputs WHERE png_sha256 = $1)`, digest).Scan(&used)
 	return used, translate(err, "model in use")
 }
 
@@ -202,7 +203,8 @@ const ModelLockSQL = `SELECT pg_advisory_xact_lock(hashtext($1))`
 // holding the digest's advisory lock, so no submission can start referencing
 // it between the check and the delete. Models and images share one
 // content-addressed store: a refused "model" that is byte for byte a dataset
-// PNG must not take the dataset's image with it. It reports whether del ran.
+// PNG (or a stored SR output) must not take that image with it. It reports
+// whether del ran.
 // del's error is returned.
 func (s *Store) DeleteModelIfUnused(ctx context.Context, digest string, del func() error) (bool, error) {
 	deleted := false
@@ -213,7 +215,8 @@ func (s *Store) DeleteModelIfUnused(ctx context.Context, digest string, del func
 		var used bool
 		if err := tx.QueryRow(ctx, `
 			SELECT EXISTS (SELECT 1 FROM submissions WHERE model_sha256 = $1)
-			    OR EXISTS (SELECT 1 FROM dataset_images WHERE lr_sha256 = $1 OR hr_sha256 = $1)`, digest).Scan(&used); err != nil {
+			    OR EXISTS (SELECT 1 FROM dataset_images WHERE lr_sha256 = $1 OR hr_sha256 = $1)
+			    OR EXISTS (SELECT 1 FROM sr_outputs WHERE png_sha256 = $1)`, digest).Scan(&used); err != nil {
 			return translate(err, "model in use")
 		}
 		if used {
@@ -259,7 +262,7 @@ func (s *Store) SubmissionByID(ctx context.Context, id int64) (Submission, error
 // used by collectScored.
 const resultColumns = `r.submission_id, r.psnr, r.psnr_y, r.ssim, r.runtime_ms, r.runtime_std_ms,
 	r.runtime_min_ms, r.runtime_max_ms, r.repeats, r.peak_memory_mb, r.device, r.ort_version,
-	r.per_image, r.created_at, r.warmup`
+	r.per_image, r.created_at, r.warmup, r.psnr_val, r.psnr_test, r.runtime_val_ms, r.runtime_test_ms`
 
 // rankingResultColumns are resultColumns without the per-image table
 // (NULL in its place): ranking needs the aggregates only, and per_image
@@ -269,7 +272,7 @@ var rankingResultColumns = strings.Replace(resultColumns, "r.per_image", "NULL::
 func resultDest(r *Result) []any {
 	return []any{&r.SubmissionID, &r.PSNR, &r.PSNRY, &r.SSIM, &r.RuntimeMS, &r.RuntimeStdMS,
 		&r.RuntimeMinMS, &r.RuntimeMaxMS, &r.Repeats, &r.PeakMemoryMB, &r.Device, &r.ORTVersion,
-		&r.PerImage, &r.CreatedAt, &r.Warmup}
+		&r.PerImage, &r.CreatedAt, &r.Warmup, &r.PSNRVal, &r.PSNRTest, &r.RuntimeValMS, &r.RuntimeTestMS}
 }
 
 // ResultBySubmission returns ErrNotFound while the submission has no result.

@@ -34,7 +34,7 @@ func (s *Store) UserByAPIToken(ctx context.Context, tokenHash []byte) (User, int
 	err := s.pool.QueryRow(ctx, `
 		SELECT t.id, u.id, u.email, u.username, u.password_hash, u.is_admin, u.created_at
 		FROM api_tokens t JOIN users u ON u.id = t.user_id
-		WHERE t.token_hash = $1 AND t.revoked_at IS NULL`, tokenHash).
+		WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.banned_at IS NULL`, tokenHash).
 		Scan(&id, &u.ID, &u.Email, &u.Username, &u.PasswordHash, &u.IsAdmin, &u.CreatedAt)
 	if err != nil {
 		return u, 0, translate(err, "api token")

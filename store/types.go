@@ -53,6 +53,9 @@ type Dataset struct {
 	Split       string // "validation" or "test"
 	Public      bool   // validation LR images downloadable
 	Primary     bool   // in a phase's list: the dataset submissions are evaluated on
+	// HRPublic: the HR images may be shown to everyone (crop viewer);
+	// never honoured for a test split. Read by DatasetsForSubmission only.
+	HRPublic bool
 }
 
 // DatasetImage is one LR/HR pair, both as blob digests.
@@ -127,6 +130,45 @@ type Result struct {
 	RuntimeRatioStd   *float64
 	BaselineRuntimeMS *float64
 	CreatedAt         time.Time
+	// The combined result's per-split figures (nil: the phase has no
+	// dataset of that split): the mean over the split's datasets of each
+	// one's PSNR and runtime. RuntimeMS is the mean of the splits' runtimes.
+	PSNRVal, PSNRTest           *float64
+	RuntimeValMS, RuntimeTestMS *float64
+	// Datasets are what each dataset of the phase measured (written with
+	// the result; read by ResultDatasets), Outputs the stored SR images of
+	// public validation datasets.
+	Datasets []DatasetResult
+	Outputs  []SROutput
+}
+
+// DatasetResult is one dataset's part of a submission's evaluation.
+type DatasetResult struct {
+	DatasetID    int64
+	Name         string // joined, for display
+	Split        string
+	Public       bool // joined
+	HRPublic     bool // joined
+	Position     int
+	Images       int
+	PSNR         float64
+	PSNRY        *float64
+	SSIM         *float64
+	RuntimeMS    float64
+	RuntimeStdMS *float64
+	RuntimeMinMS *float64
+	RuntimeMaxMS *float64
+	PeakMemoryMB *float64
+	RuntimeRatio *float64
+	PerImage     json.RawMessage
+}
+
+// SROutput is one stored super-resolved image of a public validation set.
+type SROutput struct {
+	DatasetID int64
+	ImageName string
+	PNGSHA256 string
+	PSNR      *float64
 }
 
 // Entry rules: which submission represents a team on a phase's board.

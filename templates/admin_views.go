@@ -28,6 +28,7 @@ type AdminPhase struct {
 	Revealed                   string // when the scores become public; "" when not set
 	Datasets                   string
 	Frozen                     []AdminFrozen
+	Final                      *AdminFinal // the newest final re-timing; nil: none
 }
 
 // AdminFrozen is one frozen ranking version.

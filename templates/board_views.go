@@ -47,6 +47,9 @@ type BoardRow struct {
 	Synthetic bool
 	Note      string
 	Cells     []BoardCell
+	Compare   string // the crop viewer of the row's submission; "" for none
+	// Override: "overridden by organizers: …" when a value was set by hand.
+	Override string
 }
 
 // BoardCell is one value: the text shown, the sort value, a tooltip.

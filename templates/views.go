@@ -66,8 +66,11 @@ type Challenge struct {
 	LoggedIn                 bool
 	Hardware                 string // the hardware class evaluations run on
 	Terms                    string
-	NeedsApproval            bool
-	TeamSizeLimit            int
+	// DescriptionHTML and TermsHTML are the Markdown rendered and
+	// sanitized by package markdown: the only raw HTML a page inserts.
+	DescriptionHTML, TermsHTML string
+	NeedsApproval              bool
+	TeamSizeLimit              int
 	// Registration is the viewer's state: "" (not registered), "pending",
 	// "approved", "rejected".
 	Registration string
@@ -136,8 +139,9 @@ type Submission struct {
 	Progress, Queue         string
 	CanCancel               bool
 	CanSelect               bool
-	Selected                bool // the team's chosen entry
-	ScoresHidden            bool // a hidden phase before its reveal
+	Selected                bool   // the team's chosen entry
+	ScoresHidden            bool   // a hidden phase before its reveal
+	CompareHref             string // the crop viewer of its outputs; "" for none
 	ChallengeSlug           string
 	ChallengeTitle          string
 	Owner, Label, Status    string
@@ -158,6 +162,8 @@ type Submission struct {
 	Live        bool // queued or running: poll for updates
 	StatusURL   string
 	LastLogID   int64
+	// Extras: overrides and earlier runs (admin_content.templ).
+	Extras SubmissionExtras
 }
 
 // SubmissionRow is one line of "my submissions".
@@ -233,6 +239,7 @@ type Team struct {
 type Register struct {
 	Slug, Title   string
 	Terms         string
+	TermsHTML     string // Terms rendered by package markdown
 	NeedsApproval bool
 	Form          Form
 }
@@ -243,6 +250,7 @@ type Join struct {
 	ChallengeSlug  string
 	ChallengeTitle string
 	Terms          string
+	TermsHTML      string // Terms rendered by package markdown
 	Team           string
 	Members        []string
 	Expires        string

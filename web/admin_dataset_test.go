@@ -87,6 +87,7 @@ func TestAdminDatasetImport(t *testing.T) {
 		{"zip-slip", root, tok, [][2]string{{"name", "evil"}, {"split", "test"}}, zipFiles(t, map[string][]byte{"HR/a.png": hr["Set5/HR/baby.png"], "../../evil.png": hr["Set5/HR/bird.png"]}), 303, "leaves the archive"},
 		{"absolute", root, tok, [][2]string{{"name", "evil"}, {"split", "test"}}, zipFiles(t, map[string][]byte{"/tmp/evil.png": hr["Set5/HR/bird.png"]}), 303, "absolute path"},
 		{"public test set", root, tok, [][2]string{{"name", "t"}, {"split", "test"}, {"public", "yes"}}, set5, 303, "Only a validation set may be public"},
+		{"HR of a test set shown", root, tok, [][2]string{{"name", "t"}, {"split", "test"}, {"hr_public", "yes"}}, set5, 303, "Only a public validation set may show its HR images"},
 		{"bad csrf", root, "nope", [][2]string{{"name", "t"}, {"split", "test"}}, set5, 403, ""},
 		{"participant", ann, ann.csrf("/c/esr"), [][2]string{{"name", "t"}, {"split", "test"}}, set5, 404, ""},
 	} {
@@ -137,8 +138,12 @@ func TestAdminDatasetImport(t *testing.T) {
 	}
 	// The same images again under another name: stored once.
 	before := len(a.blobFiles())
-	if r := root.importDataset("esr", tok, [][2]string{{"name", "Set5-again"}, {"split", "validation"}, {"public", "yes"}}, set5); r.status != http.StatusSeeOther {
+	if r := root.importDataset("esr", tok, [][2]string{{"name", "Set5-again"}, {"split", "validation"}, {"public", "yes"}, {"hr_public", "yes"}}, set5); r.status != http.StatusSeeOther {
 		t.Fatalf("second import: %d", r.status)
+	}
+	if a.count(`SELECT count(*) FROM datasets WHERE name = 'Set5-again' AND public AND hr_public`) != 1 ||
+		a.count(`SELECT count(*) FROM datasets WHERE name = 'Set5' AND hr_public`) != 0 {
+		t.Error("hr_public not stored as imported")
 	}
 	if n := len(a.blobFiles()); n != before {
 		t.Errorf("the same images were stored again: %d new files", n-before)

@@ -265,6 +265,15 @@ func TestAPIAuthorization(t *testing.T) {
 		{"GET", "/challenges/esr/results", "GET /api/v1/challenges/{slug}/results"},
 		{"POST", "/challenges/esr/datasets", "POST /api/v1/challenges/{slug}/datasets"},
 		{"POST", "/challenges/esr/baselines", "POST /api/v1/challenges/{slug}/baselines"},
+		{"POST", "/challenges/esr/phases/main/retime", "POST /api/v1/challenges/{slug}/phases/{phase}/retime"},
+		{"POST", "/challenges", "POST /api/v1/challenges"},
+		{"POST", "/challenges/import", "POST /api/v1/challenges/import"},
+		{"GET", "/challenges/esr/settings-export", "GET /api/v1/challenges/{slug}/settings-export"},
+		{"GET", "/challenges/esr/phases/main/models.zip", "GET /api/v1/challenges/{slug}/phases/{phase}/models.zip"},
+		{"POST", "/submissions/" + subA + "/override", "POST /api/v1/submissions/{id}/override"},
+		{"POST", "/submissions/" + subA + "/override/revert", "POST /api/v1/submissions/{id}/override/revert"},
+		{"POST", "/users/bob/ban", "POST /api/v1/users/{username}/ban"},
+		{"POST", "/users/bob/unban", "POST /api/v1/users/{username}/unban"},
 		// The challenge's only set is not public: its LR is the organizers'
 		// too (TestDatasetDownloads walks the public case).
 		{"GET", "/challenges/esr/datasets/DIV2K-val/lr.zip", "GET /api/v1/challenges/{slug}/datasets/{name}/lr.zip"},

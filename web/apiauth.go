@@ -32,6 +32,10 @@ func (s *Server) apiAuth(st *store.Store, ea *errorAdapter) func(http.Handler) h
 				u, _, err := st.UserByAPIToken(ctx, apitoken.Hash(tok))
 				switch {
 				case errors.Is(err, store.ErrNotFound):
+					if b, berr := st.BanOfToken(ctx, apitoken.Hash(tok)); berr == nil && b.Banned {
+						ea.serve(w, r, handlers.Errorf(http.StatusUnauthorized, "This account is banned by the site admins: %s", b.Reason))
+						return
+					}
 					ea.serve(w, r, s.errToken("This access token is unknown or was revoked."))
 					return
 				case err != nil:

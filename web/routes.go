@@ -7,6 +7,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/srarena/srarena/handlers"
+	"github.com/srarena/srarena/metrics"
 	"github.com/srarena/srarena/static"
 )
 
@@ -20,7 +21,7 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 	// The login, sign-up and upload limits are in PostgreSQL, shared by
 	// every web process.
 	throttle := handlers.NewLoginThrottle(d.Store, handlers.LoginFailuresPerName, handlers.LoginFailuresPerIP, handlers.LoginWindow, d.Now)
-	auth := &handlers.Auth{Base: base, Users: d.Store, Sessions: sess, Hasher: hasher, Throttle: throttle,
+	auth := &handlers.Auth{Base: base, Users: d.Store, Bans: d.Store, Sessions: sess, Hasher: hasher, Throttle: throttle,
 		Signups:   handlers.NewSignupThrottle(d.Store, handlers.SignupsPerIP, handlers.SignupWindow, d.Now),
 		DemoLogin: s.cfg.DemoLogin}
 	challenges := &handlers.ChallengePages{Base: base, Domain: d.Domain}
@@ -31,6 +32,7 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 		InFlight: handlers.NewSharedInFlight(d.Store, handlers.UploadsInFlightPerUser)}
 	subs := &handlers.SubmissionPages{Base: base, Domain: d.Domain, Blobs: d.Blobs}
 	fast := &handlers.FastBoard{Base: base, Domain: d.Domain, Cache: s.pages, Store: d.Store}
+	compare := &handlers.ComparePages{Base: base, Domain: d.Domain, Blobs: d.Blobs}
 	analysis := &handlers.Analysis{Base: base,
 		Throttle: handlers.NewAnalysisThrottle(d.Store, s.cfg.analysesPerIP(), handlers.AnalysisWindow, d.Now)}
 	health := &handlers.Health{DB: d.Store.Pool()}
@@ -39,9 +41,12 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 	downloads := &handlers.Downloads{Base: base, Domain: d.Domain, Blobs: d.Blobs}
 	admin := &handlers.AdminPages{Base: base, Domain: d.Domain,
 		Models: handlers.BaselineModels{Blobs: d.Blobs, Inspect: d.Inspect, Store: d.Store}}
+	if s.queueUI != nil {
+		admin.RiverUI = RiverUIPath + "/"
+	}
 
 	r := chi.NewRouter()
-	r.Use(fromTrustedProxy(s.cfg.TrustedProxies), requestLog(d.Log), recoverer(ea), securityHeaders(s.cfg.secure()), rejectBadBytes(ea))
+	r.Use(fromTrustedProxy(s.cfg.TrustedProxies), requestLog(d.Log), observeHTTP(s.metrics), recoverer(ea), securityHeaders(s.cfg.secure()), rejectBadBytes(ea))
 	r.NotFound(h(func(http.ResponseWriter, *http.Request) error { return handlers.ErrNotFound }))
 	r.MethodNotAllowed(h(func(http.ResponseWriter, *http.Request) error {
 		return handlers.Errorf(http.StatusMethodNotAllowed, "This address does not accept that method.")
@@ -75,6 +80,16 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 			r.Get("/challenges/{slug}/results", h(admin.APIResults))
 			r.Post("/challenges/{slug}/datasets", h(admin.APIImportDataset))
 			r.Post("/challenges/{slug}/baselines", h(admin.APIAddBaseline))
+			r.Post("/challenges/{slug}/phases/{phase}/retime", h(admin.APIRetime))
+			// Organizers' content tools (admin_content.go).
+			r.Post("/challenges", h(admin.APICreateChallenge))
+			r.Post("/challenges/import", h(admin.APIImportChallenge))
+			r.Get("/challenges/{slug}/settings-export", h(admin.ExportSettings))
+			r.Get("/challenges/{slug}/phases/{phase}/models.zip", h(admin.ModelsZip))
+			r.Post("/submissions/{id}/override", h(admin.APIOverride))
+			r.Post("/submissions/{id}/override/revert", h(admin.APIRevertOverride))
+			r.Post("/users/{username}/ban", h(admin.APIBan))
+			r.Post("/users/{username}/unban", h(admin.APIUnban))
 			// Dataset images: public validation LR for participants, any
 			// set's LR and HR for its organizers (the domain decides).
 			r.Get("/challenges/{slug}/datasets/{name}/lr.zip", h(downloads.LR))
@@ -84,6 +99,9 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 
 	// Outside sessions: no database work beyond what they need.
 	r.Method(http.MethodGet, "/healthz", h(health.Check))
+	// Prometheus: a configured token or network only; 404 for the public.
+	r.Method(http.MethodGet, "/metrics", s.metrics.Handler(metrics.Access{Token: s.cfg.MetricsToken, Allow: s.cfg.MetricsAllow},
+		h(func(http.ResponseWriter, *http.Request) error { return handlers.ErrNotFound })))
 	r.Handle(static.Prefix+"*", assets)
 
 	// Public read-only pages, rendered once per change (pagecache); no
@@ -96,6 +114,9 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 		r.Get("/c/{slug}/analysis", h(fast.Analysis))
 		r.Get("/analysis/{ref}", h(analysis.Reference))
 		r.Get("/analysis/{ref}/table.csv", h(analysis.ReferenceCSV))
+		// The crop viewer: the domain decides per submission who sees it.
+		r.Get("/c/{slug}/submissions/{id}/compare", h(compare.Show))
+		r.Get("/c/{slug}/submissions/{id}/compare/crop.png", h(compare.Crop))
 	})
 
 	r.Group(func(r chi.Router) {
@@ -142,6 +163,7 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 				r.Get("/admin", h(admin.Home))
 				r.Get("/admin/new", h(admin.NewForm))
 				r.Get("/admin/workers", h(admin.Workers))
+				r.Get("/admin/ops", h(admin.Ops))
 				r.Post("/admin/new", h(admin.Create))
 				r.Get("/admin/c/{slug}", h(admin.Show))
 				r.Post("/admin/c/{slug}", h(admin.Update))
@@ -153,6 +175,7 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 				r.Post("/admin/c/{slug}/phases/{phase}/reveal", h(admin.Reveal))
 				r.Post("/admin/c/{slug}/phases/{phase}/freeze", h(admin.Freeze))
 				r.Post("/admin/c/{slug}/phases/{phase}/rerun", h(admin.RerunPhase))
+				r.Post("/admin/c/{slug}/phases/{phase}/retime", h(admin.Retime))
 				r.Get("/admin/c/{slug}/phases/{phase}/results.csv", h(admin.ExportCSV))
 				r.Get("/admin/c/{slug}/phases/{phase}/results.json", h(admin.ExportJSON))
 				r.Get("/admin/c/{slug}/phases/{phase}/frozen/{version}", h(admin.Frozen))
@@ -160,6 +183,14 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 				r.Post("/admin/submissions/{id}/cancel", h(admin.Cancel))
 				r.Post("/admin/submissions/{id}/hide", h(admin.Hide))
 				r.Get("/admin/c/{slug}/datasets/{name}/manifest.json", h(admin.Manifest))
+				r.Get("/admin/c/{slug}/export.json", h(admin.ExportSettings))
+				r.Get("/admin/c/{slug}/phases/{phase}/models.zip", h(admin.ModelsZip))
+				r.Get("/admin/import", h(admin.ImportForm))
+				r.Get("/admin/users", h(admin.Bans))
+				r.Post("/admin/users/ban", h(admin.Ban))
+				r.Post("/admin/users/unban", h(admin.Unban))
+				r.Post("/admin/submissions/{id}/override", h(admin.Override))
+				r.Post("/admin/submissions/{id}/override/revert", h(admin.RevertOverride))
 			})
 		})
 
@@ -169,7 +200,17 @@ func (s *Server) routes(d Deps, assets *static.Assets, hasher *handlers.Hasher, 
 		// A dataset archive streams too; the handler checks csrf_token.
 		r.With(requireUser, csrfStreamed(ea)).Post("/admin/c/{slug}/datasets", h(admin.ImportDataset))
 		r.With(requireUser, csrfStreamed(ea)).Post("/admin/c/{slug}/baselines", h(admin.AddBaseline))
+		r.With(requireUser, csrfStreamed(ea)).Post("/admin/import", h(admin.Import))
 		r.With(csrfStreamed(ea)).Post("/analysis", h(analysis.Upload))
+
+		// River's own UI, site admins only. Its JSON API has no form
+		// token: the cross-origin check above guards its actions.
+		if s.queueUI != nil {
+			r.With(requireAdmin(ea), riverUIHeaders).Handle(RiverUIPath+"/*", s.queueUI.h)
+			r.With(requireAdmin(ea)).Get(RiverUIPath, func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, RiverUIPath+"/", http.StatusSeeOther)
+			})
+		}
 	})
 	return r
 }

@@ -15,9 +15,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
 	"github.com/srarena/srarena/blob"
 	"github.com/srarena/srarena/domain"
 	"github.com/srarena/srarena/handlers"
+	"github.com/srarena/srarena/metrics"
 	"github.com/srarena/srarena/pagecache"
 	"github.com/srarena/srarena/static"
 	"github.com/srarena/srarena/store"
@@ -60,6 +64,10 @@ type Config struct {
 	// DemoLogin lets the demo account log in (see handlers.DemoEmail);
 	// only `srarena up` on loopback with its private database sets it.
 	DemoLogin bool
+	// MetricsToken and MetricsAllow say who may read /metrics: a bearer
+	// token, client networks; neither set, nobody (404).
+	MetricsToken string
+	MetricsAllow []netip.Prefix
 	// UploadSlotWait is how long an upload waits for one of the
 	// handlers.UploadInspections slots before it gets 503; 0 means
 	// handlers.UploadSlotWait (30 s).
@@ -101,6 +109,9 @@ type Deps struct {
 	Inspect handlers.InspectFunc
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// River, when set, mounts River's own UI at RiverUIPath for site
+	// admins (the web's insert-only client is enough).
+	River *river.Client[pgx.Tx]
 }
 
 // Server is the web server. Build it with New.
@@ -110,6 +121,8 @@ type Server struct {
 	handler  http.Handler
 	versions *pagecache.Versions // what invalidates pages
 	pages    *pagecache.Cache    // public pages, rendered once per change
+	metrics  *metrics.Metrics
+	queueUI  *queueUI // nil without Deps.River
 }
 
 // New builds the server and its route table.
@@ -161,7 +174,12 @@ func New(cfg Config, d Deps) (*Server, error) {
 			return nil, fmt.Errorf("web: trusted origin: %w", err)
 		}
 	}
-	s := &Server{cfg: cfg, log: d.Log}
+	s := &Server{cfg: cfg, log: d.Log, metrics: metrics.New(d.Store)}
+	if d.River != nil {
+		if s.queueUI, err = newQueueUI(d.River, d.Log); err != nil {
+			return nil, fmt.Errorf("web: River UI: %w", err)
+		}
+	}
 	s.versions, s.pages = newPageCache(d)
 	s.handler = s.routes(d, assets, hasher, cop)
 	return s, nil
@@ -217,6 +235,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	lctx, stopListen := context.WithCancel(ctx)
 	defer stopListen()
 	go s.WatchChanges(lctx)
+	if err := s.StartQueueUI(lctx); err != nil {
+		s.log.WarnContext(ctx, "web: River UI did not start", "err", err)
+	}
 	s.log.InfoContext(ctx, "web: listening", "addr", ln.Addr().String(), "base_url", s.cfg.BaseURL)
 	select {
 	case err := <-errc:

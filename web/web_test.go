@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -57,6 +58,10 @@ type challengeOpts struct {
 	inspect   handlers.InspectFunc // nil: the real check
 	slotWait  time.Duration        // the upload slot wait; 0: the default
 	demoLogin bool                 // as `srarena up` on loopback sets it
+	// /metrics access, and River's UI mounted (on the test's River client).
+	metricsToken string
+	metricsAllow []netip.Prefix
+	riverUI      bool
 }
 
 func newApp(t testing.TB, co challengeOpts) *app {
@@ -75,10 +80,18 @@ func newApp(t testing.TB, co challengeOpts) *app {
 	}
 	s, err := web.New(web.Config{Addr: "127.0.0.1:0", BaseURL: "http://example.test",
 		Argon2:         handlers.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1},
-		UploadSlotWait: co.slotWait, DemoLogin: co.demoLogin},
-		web.Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st, Blobs: blobs, Jobs: rc, Inspect: co.inspect})
+		UploadSlotWait: co.slotWait, DemoLogin: co.demoLogin, MetricsToken: co.metricsToken, MetricsAllow: co.metricsAllow},
+		web.Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st, Blobs: blobs, Jobs: rc, Inspect: co.inspect,
+			River: map[bool]*river.Client[pgx.Tx]{true: rc}[co.riverUI]})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if co.riverUI {
+		uctx, cancel := context.WithCancel(ctx)
+		t.Cleanup(cancel)
+		if err := s.StartQueueUI(uctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 	a := &app{t: t, pool: pool, store: st, blobDir: dir, server: s, web: s}
 	rules, _ := scoring.Preset("aim2020")

@@ -17,7 +17,7 @@ func init() {
 	register(command{name: "rerun", summary: "organizer: queue a submission for a new evaluation (rerun SUBMISSION_ID)", run: runRerun})
 	register(command{name: "export", summary: "organizer: a phase's results (export CHALLENGE [--phase NAME] --csv|--json)", run: runExport})
 	register(command{name: "baseline", summary: "organizer: add a baseline model to a phase (baseline add CHALLENGE MODEL.onnx [--phase NAME] [--label L])", run: runBaseline})
-	register(command{name: "dataset", summary: "organizer: import a hidden set (dataset import CHALLENGE --split validation|test --hr DIR [--lr DIR] [--public])", run: runDataset})
+	register(command{name: "dataset", summary: "organizer: import a hidden set (dataset import CHALLENGE --split validation|test --hr DIR [--lr DIR] [--public] [--hr-public])", run: runDataset})
 }
 
 func runRerun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -76,11 +76,12 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func runDataset(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("dataset import", "dataset import CHALLENGE --split validation|test --hr DIR [--lr DIR] [--public] [--name NAME] [--phase NAME]", stdout)
+	fs := newFlagSet("dataset import", "dataset import CHALLENGE --split validation|test --hr DIR [--lr DIR] [--public] [--hr-public] [--name NAME] [--phase NAME]", stdout)
 	split := fs.String("split", "", "validation or test")
 	hr := fs.String("hr", "", "directory of HR PNG images")
 	lr := fs.String("lr", "", "directory of LR PNG images (NAME.png or NAMEx4.png); without it the server generates LR with MATLAB-compatible bicubic")
 	public := fs.Bool("public", false, "participants may download the LR images (validation only)")
+	hrPublic := fs.Bool("hr-public", false, "the crop viewer may show the HR images (public validation sets only)")
 	name := fs.String("name", "", "dataset name (default: the HR directory's name and the split)")
 	phase := fs.String("phase", "", "the phase that scores on it")
 	asJSON := fs.Bool("json", false, "print the manifest as JSON")
@@ -116,6 +117,9 @@ func runDataset(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fields := [][2]string{{"name", *name}, {"split", *split}, {"phase", *phase}}
 	if *public {
 		fields = append(fields, [2]string{"public", "yes"})
+	}
+	if *hrPublic {
+		fields = append(fields, [2]string{"hr_public", "yes"})
 	}
 	var manifest struct {
 		Scale  int `json:"scale"`

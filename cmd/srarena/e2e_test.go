@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"math"
 
 	"io"
 	"mime/multipart"
@@ -109,6 +111,97 @@ func testEndToEnd(t *testing.T, blobStore string) {
 	}
 	if b.Rank != 0 || b.Unranked == "" || b.PSNR >= base.PSNR {
 		t.Fatalf("bob should be shown unranked below the gate: %+v", b)
+	}
+	checkDemoFinalAndCompare(ctx, t, p)
+}
+
+// checkDemoFinalAndCompare: the demo's final phase scores on validation and
+// test (its baseline evaluated on both, the runtime their mean, both PSNRs
+// on the revealed board), and the development baseline's crop viewer shows
+// its stored outputs next to bicubic and the (CC0, public) HR.
+func checkDemoFinalAndCompare(ctx context.Context, t *testing.T, p *platform) {
+	t.Helper()
+	var id int64
+	var status string
+	for {
+		err := p.pool.QueryRow(ctx, `SELECT s.id, s.status FROM submissions s JOIN phases ph ON ph.id = s.phase_id
+			WHERE s.is_baseline AND ph.name = 'final'`).Scan(&id, &status)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status == "finished" || status == "failed" {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the final baseline is still %s", status)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	var n, total int
+	var val, test *float64
+	var rt, rtVal, rtTest float64
+	if err := p.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM result_datasets WHERE submission_id = $1), s.images_total,
+			r.psnr_val, r.psnr_test, r.runtime_ms, r.runtime_val_ms, r.runtime_test_ms
+		FROM submissions s JOIN results r ON r.submission_id = s.id WHERE s.id = $1`, id).Scan(&n, &total, &val, &test, &rt, &rtVal, &rtTest); err != nil {
+		t.Fatalf("final baseline %s: %v", status, err)
+	}
+	if n != 2 || total != 10 || val == nil || test == nil || math.Abs(rt-(rtVal+rtTest)/2) > 1e-9 {
+		t.Errorf("final baseline: %d datasets, %d images, PSNR val %v test %v, runtime %v (val %v, test %v)", n, total, val, test, rt, rtVal, rtTest)
+	}
+	if _, err := p.pool.Exec(ctx, `UPDATE phases SET revealed_at = date_trunc('minute', now()) - interval '1 minute' WHERE name = 'final'`); err != nil {
+		t.Fatal(err)
+	}
+	var lb struct {
+		Splits []string `json:"splits"`
+		Rows   []struct {
+			PSNRVal  *float64 `json:"psnr_val"`
+			PSNRTest *float64 `json:"psnr_test"`
+		} `json:"rows"`
+	}
+	for {
+		resp, err := http.Get(p.url + "/c/" + demo.Slug + "/leaderboard.json?phase=final")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = json.NewDecoder(resp.Body).Decode(&lb)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(lb.Rows) > 0 || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond) // the reveal reaches the page cache by NOTIFY
+	}
+	if strings.Join(lb.Splits, ",") != "validation,test" || len(lb.Rows) != 1 || lb.Rows[0].PSNRVal == nil || lb.Rows[0].PSNRTest == nil {
+		t.Errorf("revealed final board: %+v", lb)
+	}
+	// The development baseline's crop viewer.
+	var dev int64
+	if err := p.pool.QueryRow(ctx, `SELECT s.id FROM submissions s JOIN phases ph ON ph.id = s.phase_id
+		WHERE s.is_baseline AND ph.name = 'development'`).Scan(&dev); err != nil {
+		t.Fatal(err)
+	}
+	page := fmt.Sprintf("/c/%s/submissions/%d/compare", demo.Slug, dev)
+	resp, err := http.Get(p.url + page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "kind=hr") {
+		t.Fatalf("crop viewer: %d %.300s", resp.StatusCode, body)
+	}
+	for _, kind := range []string{"lr", "bicubic", "sr", "hr"} {
+		resp, err := http.Get(p.url + page + "/crop.png?image=2&kind=" + kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/png" {
+			t.Errorf("crop %s: %d", kind, resp.StatusCode)
+		}
 	}
 }
 

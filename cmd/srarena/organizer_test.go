@@ -114,6 +114,13 @@ func TestOrganizerCommands(t *testing.T) {
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
+	// The worker's first run is archived, not overwritten (run 1, its
+	// result and log); the current result is the re-run's.
+	if n := count(t, p, `SELECT count(*) FROM result_history h JOIN results r ON r.submission_id = h.submission_id
+		WHERE h.submission_id = `+strconv.FormatInt(baseID, 10)+` AND h.run = 1 AND h.status = 'finished' AND h.rerun_by = 'root'
+		  AND (h.result->>'psnr')::float > 20 AND h.log <> '' AND r.created_at >= h.archived_at - interval '1 second'`); n != 1 {
+		t.Errorf("archived first run of the re-run baseline: %d rows", n)
+	}
 	if n := count(t, p, `SELECT count(*) FROM audit_events WHERE action IN ('dataset.import', 'submission.rerun') AND actor = 'root'`); n != 2 {
 		t.Errorf("audit events: %d, want 2", n)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/srarena/srarena/internal/config"
 	"github.com/srarena/srarena/internal/pgtest"
 	"github.com/srarena/srarena/internal/s3test"
+	"github.com/srarena/srarena/runner/worker"
 	"github.com/srarena/srarena/store"
 )
 
@@ -73,7 +74,7 @@ func startPlatformOn(t *testing.T, ortLib, blobStore string) *platform {
 		t.Fatal(err)
 	}
 	st := store.New(pool)
-	client, _, err := newWorkerClient(pool, st, cached, cfg, log)
+	client, w, err := newWorkerClient(pool, st, cached, cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,6 +83,9 @@ func startPlatformOn(t *testing.T, ortLib, blobStore string) *platform {
 	}
 	srv, err := newWebServer(cfg, st, blobs, client, log, false)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.StartQueueUI(ctx); err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(srv.Handler())
@@ -93,7 +97,15 @@ func startPlatformOn(t *testing.T, ortLib, blobStore string) *platform {
 			if err := client.Start(ctx); err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() { client.StopAndCancel(context.Background()) })
+			// The worker's heartbeat, as `srarena worker` runs it: the
+			// operations view and /metrics read its row.
+			hctx, stopBeat := context.WithCancel(ctx)
+			beat := make(chan struct{})
+			go func() {
+				defer close(beat)
+				w.RunHeartbeat(hctx, worker.HeartbeatOptions{Queue: cfg.Queue, Interval: time.Second})
+			}()
+			t.Cleanup(func() { client.StopAndCancel(context.Background()); stopBeat(); <-beat })
 		})
 	}}
 }

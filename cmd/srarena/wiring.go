@@ -122,9 +122,16 @@ func newWebServer(cfg config.Config, st *store.Store, blobs blob.Store, jobsClie
 		conns = -1 // web: negative is off, 0 the default
 	}
 	return web.New(web.Config{Addr: cfg.Addr, BaseURL: cfg.BaseURL, DemoLogin: demoLogin, MaxConnsPerIP: conns,
-		TrustedProxies: cfg.TrustedProxies}, web.Deps{
-		Log: log, Store: st, Blobs: blobs, Jobs: jobsClient,
+		TrustedProxies: cfg.TrustedProxies, MetricsToken: cfg.MetricsToken, MetricsAllow: cfg.MetricsAllow}, web.Deps{
+		Log: log, Store: st, Blobs: blobs, Jobs: jobsClient, River: riverClientOf(jobsClient),
 	})
+}
+
+// riverClientOf is the River client behind jobsClient, for River's UI;
+// nil when it is something else (a test double).
+func riverClientOf(j domain.Jobs) *river.Client[pgx.Tx] {
+	c, _ := j.(*river.Client[pgx.Tx])
+	return c
 }
 
 // seedDemo creates the demo challenge and its baseline on an empty database.

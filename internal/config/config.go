@@ -40,6 +40,9 @@ type Config struct {
 	// TrustedProxies are the reverse proxies (CIDRs) whose X-Forwarded-For
 	// names the client, for the per-address limits.
 	TrustedProxies []netip.Prefix
+	// MetricsToken and MetricsAllow say who may read /metrics.
+	MetricsToken string
+	MetricsAllow []netip.Prefix
 
 	// GPU is the CUDA device a GPU worker is bound to.
 	GPU int
@@ -53,6 +56,26 @@ type Config struct {
 	S3CreateBucket bool
 	BlobCacheDir   string // workers' local copy of remote blobs; empty: DATA_DIR/blob-cache
 	BlobCacheMB    int
+}
+
+// prefixes parses comma-separated addresses and CIDRs.
+func prefixes(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return nil, fmt.Errorf("%q is not an address or CIDR", f)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 type setting struct {
@@ -108,22 +131,15 @@ var settings = []setting{
 	{"seed", "SRARENA_SEED", "true", "create the demo challenge when the database has no challenge", boolean(func(c *Config) *bool { return &c.Seed })},
 	{"max-conns-per-ip", "SRARENA_MAX_CONNS_PER_IP", "64", "open connections one client address may hold to the web server; 0: no cap (use 0 behind a reverse proxy, which limits clients itself)", num(func(c *Config) *int { return &c.MaxConnsPerIP })},
 	{"trusted-proxies", "SRARENA_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (for the per-address limits); empty: none", func(c *Config, v string) error {
-		c.TrustedProxies = nil
-		for _, f := range strings.Split(v, ",") {
-			if f = strings.TrimSpace(f); f == "" {
-				continue
-			}
-			p, err := netip.ParsePrefix(f)
-			if err != nil {
-				a, aerr := netip.ParseAddr(f)
-				if aerr != nil {
-					return fmt.Errorf("%q is not an address or CIDR", f)
-				}
-				p = netip.PrefixFrom(a, a.BitLen())
-			}
-			c.TrustedProxies = append(c.TrustedProxies, p.Masked())
-		}
-		return nil
+		var err error
+		c.TrustedProxies, err = prefixes(v)
+		return err
+	}},
+	{"metrics-token", "SRARENA_METRICS_TOKEN", "", "bearer token that may read /metrics (Prometheus); empty: no token", str(func(c *Config) *string { return &c.MetricsToken })},
+	{"metrics-allow", "SRARENA_METRICS_ALLOW", "", "comma-separated addresses or CIDRs that may read /metrics without a token; with neither this nor --metrics-token, /metrics is 404 for everyone", func(c *Config, v string) error {
+		var err error
+		c.MetricsAllow, err = prefixes(v)
+		return err
 	}},
 	{"gpu", "SRARENA_GPU", "0", "CUDA device a GPU worker (queue eval_gpu) is bound to; it runs one evaluation at a time", num(func(c *Config) *int { return &c.GPU })},
 	{"insecure-sandbox", "SRARENA_INSECURE_SANDBOX", "false", "evaluate even when the host cannot set up the full sandbox (own uid, Landlock, seccomp); for trusted models only", boolean(func(c *Config) *bool { return &c.InsecureSandbox })},

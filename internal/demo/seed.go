@@ -71,8 +71,8 @@ func Seed(ctx context.Context, st *store.Store, blobs Blobs, insertBaseline Base
 		}
 		// A development phase on the validation set with public scores,
 		// open from now for 60 days, where each team chooses its entry;
-		// then a final phase on the hidden test set whose scores stay
-		// hidden until the organizers reveal them.
+		// then a final phase on the hidden test set and the validation set
+		// whose scores stay hidden until the organizers reveal them.
 		now := time.Now().UTC().Truncate(time.Minute)
 		devEnd := now.Add(60 * 24 * time.Hour)
 		finalEnd := devEnd.Add(7 * 24 * time.Hour)
@@ -111,13 +111,20 @@ func Seed(ctx context.Context, st *store.Store, blobs Blobs, insertBaseline Base
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE datasets SET public = true WHERE id = $1`, did); err != nil {
+		// The demo's images are drawn by srarena (CC0): the validation HR
+		// may be shown in the crop viewer.
+		if _, err := tx.Exec(ctx, `UPDATE datasets SET public = true, hr_public = true WHERE id = $1`, did); err != nil {
 			return err
 		}
 		if err := store.AddPhaseDataset(ctx, tx, phaseIDs[0], did, true); err != nil {
 			return err
 		}
 		if err := store.AddPhaseDataset(ctx, tx, phaseIDs[1], tid, true); err != nil {
+			return err
+		}
+		// The final phase scores on validation and test, its runtime the
+		// mean of both, as NTIRE's final phase does.
+		if err := store.AddPhaseDataset(ctx, tx, phaseIDs[1], did, false); err != nil {
 			return err
 		}
 		created = true

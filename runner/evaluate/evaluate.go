@@ -345,6 +345,9 @@ func (e *evaluation) image(p Pair, hr *scoring.Image) (*ImageResult, error) {
 	if err := e.score(ir, p, hr, last); err != nil {
 		return nil, err
 	}
+	if opt.Output != nil {
+		opt.Output(p.Name, sr)
+	}
 	ir.RuntimeMS = e.stat(ir.RunsMS)
 	if len(baseRuns) > 0 {
 		ir.BaselineMS = e.stat(baseRuns)

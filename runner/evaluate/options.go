@@ -84,6 +84,11 @@ type Options struct {
 	// Progress, when set, is called after each image (participant-visible:
 	// only names and scores go in it).
 	Progress func(done, total int, img ImageResult)
+	// Output, when set, receives each image's quantised SR output (by
+	// Pair.Name) once it is scored, between timed runs, never during one;
+	// it must not keep sr. The worker stores those of public validation
+	// images for the crop viewer.
+	Output func(name string, sr *scoring.Image)
 	// Logf receives operator-level lines (sandbox set-up, child stderr).
 	Logf func(line string)
 	// Warnf receives operator-level lines that need attention (a weaker

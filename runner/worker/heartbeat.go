@@ -62,6 +62,9 @@ func (w *Worker) RunHeartbeat(ctx context.Context, o HeartbeatOptions) {
 		case <-t.C:
 		}
 		info.CurrentSubmission, info.CurrentJob = w.currentJob()
+		if v := w.ortVersion(); v != "" {
+			info.ORTVersion = v
+		}
 		lost, err := w.st.Heartbeat(ctx, info)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -95,4 +98,22 @@ func (w *Worker) abandonAll(log *slog.Logger) {
 		log.Warn("this worker was declared lost: abandoning its evaluation", "job", j, "submission", r.submission)
 		r.cancel(errLost)
 	}
+}
+
+// noteORT records the ONNX Runtime version an evaluation's sandbox
+// reported: the heartbeat shows it in the operations view (the library is
+// loaded only inside the sandbox, so the worker learns it from there).
+func (w *Worker) noteORT(v string) {
+	if v == "" {
+		return
+	}
+	w.mu.Lock()
+	w.ort = v
+	w.mu.Unlock()
+}
+
+func (w *Worker) ortVersion() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.ort
 }

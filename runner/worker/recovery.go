@@ -46,6 +46,18 @@ func (h *ErrorHandler) HandlePanic(ctx context.Context, job *rivertype.JobRow, p
 	}
 	log = log.With("job", job.ID, "kind", job.Kind, "attempt", job.Attempt, "max_attempts", job.MaxAttempts)
 	log.Error("job panicked", "panic", panicVal, "trace", trace)
+	if job.Kind == (jobs.Retime{}).Kind() && job.Attempt >= job.MaxAttempts {
+		// A re-timing left running would hold its run's final ranking back.
+		var args jobs.Retime
+		if err := json.Unmarshal(job.EncodedArgs, &args); err == nil {
+			bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if err := h.Store.FailFinalTiming(bg, args.FinalTimingID, InternalErrorMessage); err != nil {
+				log.Error("marking the final timing of a panicked job failed", "final_timing", args.FinalTimingID, "err", err)
+			}
+		}
+		return nil
+	}
 	if job.Kind != (jobs.Evaluate{}).Kind() || job.Attempt < job.MaxAttempts {
 		return nil // River retries it
 	}

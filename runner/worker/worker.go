@@ -68,6 +68,7 @@ type Worker struct {
 	// lost.
 	mu      *sync.Mutex
 	current map[int64]running // by River job id
+	ort     string            // ONNX Runtime version the last evaluation reported (under mu)
 	images  *imageCache
 	// hook, set only by tests, runs at stages of work ("input": before
 	// StartEvaluation, "started": after it); an error it returns is an
@@ -120,6 +121,7 @@ func RiverConfig(w *Worker, s *Sweeper, queue string, concurrency int, log *slog
 	workers := river.NewWorkers()
 	river.AddWorker(workers, w)
 	river.AddWorker(workers, s)
+	river.AddWorker(workers, NewRetimer(w))
 	if concurrency <= 0 {
 		concurrency = 1
 	}
@@ -284,8 +286,18 @@ func (w *Worker) work(ctx context.Context, job *river.Job[jobs.Evaluate], log *s
 	if err := w.runHook("started"); err != nil {
 		return err
 	}
-	w.logLine(ctx, id, attempt, fmt.Sprintf("evaluation started (attempt %d): %d images, ×%d", attempt, len(in.Images), in.Scale))
-	w.progress(ctx, id, attempt, 0, len(in.Images))
+	// Every dataset of the submission's phase, in one sandbox session.
+	dsets, err := w.st.EvaluationDatasets(ctx, id)
+	if err != nil {
+		return err
+	}
+	pl := newPlan(dsets)
+	startLine := fmt.Sprintf("evaluation started (attempt %d): %d images, ×%d", attempt, pl.total, in.Scale)
+	if pl.multi {
+		startLine = fmt.Sprintf("evaluation started (attempt %d): %d images in %d datasets, ×%d", attempt, pl.total, len(pl.sets), in.Scale)
+	}
+	w.logLine(ctx, id, attempt, startLine)
+	w.progress(ctx, id, attempt, 0, pl.total)
 
 	model, err := blob.ReadAll(ctx, w.blobs, in.ModelSHA256)
 	if errors.Is(err, blob.ErrNotFound) {
@@ -299,44 +311,29 @@ func (w *Worker) work(ctx context.Context, job *river.Job[jobs.Evaluate], log *s
 		return w.failIfModel(ctx, id, attempt, log, err)
 	}
 	// On a test set the images are hidden: everything a participant sees
-	// (log lines, failure messages, results.per_image) names an image only
-	// by its position in in.Images, which is bytewise name order
-	// (store.EvaluationInput): "image 3 of 100" in messages, "image 3" in
+	// (log lines, failure messages, per-image tables) names an image only
+	// by its position in its dataset, which is bytewise name order
+	// (store.EvaluationDatasets): "image 3 of 100" in messages, "image 3" in
 	// per_image. The real names appear only in operator logs and errors.
-	hidden := in.Split != "validation"
+	hidden := pl.anyHidden()
 	// Read and decoded while the sandbox starts; a missing image is the
 	// platform's problem (retried, never charged).
-	load := func() ([]evaluate.Pair, error) {
-		pairs := make([]evaluate.Pair, len(in.Images))
-		for i, im := range in.Images {
-			lr, err := w.image(ctx, im.LRSHA256)
-			if err != nil {
-				return nil, fmt.Errorf("LR of %s: %w", im.Name, err)
+	load := func() ([]evaluate.Pair, error) { return pl.pairs(ctx, w) }
+	for _, s := range pl.sets {
+		if s.hidden() {
+			names := make([]string, len(s.Images))
+			for i, im := range s.Images {
+				names[i] = im.Name
 			}
-			hr, err := w.image(ctx, im.HRSHA256)
-			if err != nil {
-				return nil, fmt.Errorf("HR of %s: %w", im.Name, err)
-			}
-			name := im.Name
-			if hidden {
-				name = fmt.Sprintf("%d of %d", i+1, len(in.Images))
-			}
-			pairs[i] = evaluate.Pair{Name: name, LR: lr, HR: hr}
+			log.Debug("hidden test set: participants see images by position only", "dataset", s.Name, "split", s.Split, "images_in_order", names)
 		}
-		return pairs, nil
-	}
-	if hidden {
-		names := make([]string, len(in.Images))
-		for i, im := range in.Images {
-			names[i] = im.Name
-		}
-		log.Debug("hidden test set: participants see images by position only", "split", in.Split, "images_in_order", names)
 	}
 
 	opt := w.opt
 	opt.Scale = in.Scale
 	opt.DataRange = in.DataRange
 	opt.Hidden = hidden
+	opt.Output = pl.output(ctx, w.blobs)
 	opt.Logf = func(line string) { log.Debug(line) } // operator log only: may name host paths
 	opt.Warnf = func(line string) { log.Warn(line) }
 	if baseline, err := w.baseline(ctx, id, in.Scale, log); err != nil {
@@ -350,7 +347,7 @@ func (w *Worker) work(ctx context.Context, job *river.Job[jobs.Evaluate], log *s
 	// enough.
 	opt.Progress = func(done, total int, r evaluate.ImageResult) {
 		line := fmt.Sprintf("image %d/%d: %.2f ms", done, total, r.RuntimeMS)
-		if !hidden {
+		if s, _ := pl.at(done - 1); !s.hidden() {
 			line = fmt.Sprintf("image %d/%d %s: PSNR %.4f dB, SSIM %.4f, %.2f ms", done, total, r.Name, r.PSNR, r.SSIM, r.RuntimeMS)
 		}
 		w.logLine(ctx, id, attempt, line)
@@ -360,12 +357,19 @@ func (w *Worker) work(ctx context.Context, job *river.Job[jobs.Evaluate], log *s
 	if err != nil {
 		return w.failIfModel(ctx, id, attempt, log, err)
 	}
-	if hidden {
-		for i := range rep.Images {
-			rep.Images[i].Name = fmt.Sprintf("image %d", i+1)
+	w.noteORT(rep.Environment.ORTVersion)
+	if pl.outErr != nil {
+		return pl.outErr // the blob store's problem: retried
+	}
+	for i := range rep.Images {
+		s, k := pl.at(i)
+		if s.hidden() {
+			rep.Images[i].Name = fmt.Sprintf("image %d", k+1)
+		} else {
+			rep.Images[i].Name = s.Images[k].Name
 		}
 	}
-	res, err := resultOf(id, rep)
+	res, err := pl.result(id, rep)
 	if err != nil {
 		return err
 	}
