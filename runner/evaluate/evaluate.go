@@ -346,7 +346,9 @@ func (e *evaluation) image(p Pair, hr *scoring.Image) (*ImageResult, error) {
 		return nil, err
 	}
 	if opt.Output != nil {
-		opt.Output(p.Name, sr)
+		// The child's 8-bit output, scored above; e.out is reused for the
+		// next image (Output must not keep it).
+		opt.Output(p.Name, &scoring.Image{W: sw, H: sh, Pix: e.out})
 	}
 	ir.RuntimeMS = e.stat(ir.RunsMS)
 	if len(baseRuns) > 0 {
