@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"math/rand/v2"
+	"sync"
 	"testing"
 )
 
@@ -51,5 +52,73 @@ func BenchmarkResizeBicubic(b *testing.B) {
 		if _, err := ResizeBicubic(x, 4); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkScoringAB times the scoring of one DIV2K-size output as the
+// runner did it before (serial PSNR and PSNR-Y, SSIM one goroutine per
+// channel) and as it does now (row bands on every core), interleaved:
+// each b.N loop alternates old and new, so a noisy machine slows both.
+func BenchmarkScoringAB(b *testing.B) {
+	x, y := div2kPair()
+	old := func() {
+		psnrSerial(x, y, 4)
+		psnrYSerial(x, y, 4)
+		ssimPerChannelGoroutines(x, y, 4)
+	}
+	cur := func() {
+		PSNR(x, y, 4)
+		PSNRY(x, y, 4)
+		SSIM(x, y, 4)
+	}
+	for _, ab := range []struct {
+		name string
+		f    func()
+	}{{"old", old}, {"new", cur}, {"old", old}, {"new", cur}} {
+		b.Run(ab.name, func(b *testing.B) {
+			for b.Loop() {
+				ab.f()
+			}
+		})
+	}
+}
+
+// ssimPerChannelGoroutines is SSIM as it was: one goroutine per channel.
+func ssimPerChannelGoroutines(sr, hr *Image, border int) float64 {
+	w, h, _ := cropPair(sr, hr, border)
+	var per [3]float64
+	var wg sync.WaitGroup
+	for c := range per {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			per[c] = ssimPlane(sr.Pix, hr.Pix, 3*(border*sr.W+border)+c, 3, 3*sr.W, w, h)
+		}()
+	}
+	wg.Wait()
+	return (per[0] + per[1] + per[2]) / 3
+}
+
+// BenchmarkQuantizeAB: the parent's QuantizeCHWChecked (old: one pass,
+// one core, a new image) against the child's QuantizeCHWInto (new: every
+// core, into a reused buffer) on a 2040×1356 output.
+func BenchmarkQuantizeAB(b *testing.B) {
+	h, w := 1356, 2040
+	r := rand.New(rand.NewPCG(3, 4))
+	data := make([]float32, 3*h*w)
+	for i := range data {
+		data[i] = r.Float32()*1.1 - 0.05
+	}
+	dst := make([]uint8, 3*h*w)
+	for _, ab := range []string{"old", "new", "old", "new"} {
+		b.Run(ab, func(b *testing.B) {
+			for b.Loop() {
+				if ab == "old" {
+					QuantizeCHWChecked(data, h, w, 1)
+				} else {
+					QuantizeCHWInto(dst, data, h, w, 1)
+				}
+			}
+		})
 	}
 }

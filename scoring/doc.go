@@ -13,6 +13,7 @@
 //	ModCrop(img, scale), Crop(img, x, y, w, h)            // KAIR modcrop (§1.3)
 //	ToCHW(img), ToCHWRange(img, dataRange)                // model input (§1.1)
 //	QuantizeCHW(data, h, w, dataRange)                    // model output (§1.2)
+//	QuantizeCHWInto(dst, data, h, w, dataRange)           // the same, checked for NaN/Inf, every core
 //	PSNR(sr, hr, border)                                  // RGB, peak 255 (§1.4)
 //	PSNRY, PSNRYUnrounded, SSIMY, Y(img, round)           // Y (MATLAB rgb2ycbcr)
 //	SSIM(sr, hr, border)                                  // MATLAB/KAIR SSIM (§1.5)
@@ -20,6 +21,12 @@
 //	PairByName(lrNames, hrNames)                          // "0801x4.png" ↔ "0801.png"
 //	ListPNGs(dir), ScoreDirs(srDir, hrDir, ScoreOptions)  // `srarena score`
 //	ResizeBicubic(img, factor)                            // MATLAB imresize, `srarena resize`
+//
+// PSNR, PSNR-Y, SSIM and QuantizeCHWInto split the image into row bands on
+// every core (the runner scores only while no timed inference runs) and
+// give exactly the serial results: integer sums, and SSIM rows summed in
+// the serial order; SSIM's window passes run four values at a time with AVX
+// (the same operations in the same order, so the same bits).
 //
 // Edge cases have defined answers: identical images give PSNR +Inf (null in
 // JSON, see JSONFloat) and SSIM exactly 1; different sizes give

@@ -3,7 +3,6 @@ package scoring
 import (
 	"fmt"
 	"math"
-	"sync"
 )
 
 // Peak is the PSNR peak value: uint8 images, data range 255.
@@ -45,8 +44,8 @@ func PSNR(sr, hr *Image, border int) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	var sum uint64
-	for y := border; y < border+h; y++ {
+	// Integer row sums, added exactly on every core (sumRows).
+	sum := sumRows(border, h, func(y int) uint64 {
 		o := 3 * (y*sr.W + border)
 		a := sr.Pix[o : o+3*w]
 		b := hr.Pix[o : o+3*w]
@@ -56,8 +55,8 @@ func PSNR(sr, hr *Image, border int) (float64, error) {
 			d := int32(av) - int32(b[i])
 			rs += uint64(d * d)
 		}
-		sum += rs
-	}
+		return rs
+	})
 	return psnrFromMSE(float64(sum) / float64(3*w*h)), nil
 }
 
@@ -109,16 +108,17 @@ func psnrY(sr, hr *Image, border int, round bool) (float64, error) {
 	// planes' squared differences.
 	var sum float64
 	if round {
-		var isum uint64
-		for y := border; y < border+h; y++ {
+		isum := sumRows(border, h, func(y int) uint64 {
 			o := 3 * (y*sr.W + border)
 			a := sr.Pix[o : o+3*w]
 			b := hr.Pix[o : o+3*w]
+			var rs uint64
 			for i := 0; i+2 < len(a); i += 3 {
 				d := int64(yRounded(a[i], a[i+1], a[i+2])) - int64(yRounded(b[i], b[i+1], b[i+2]))
-				isum += uint64(d * d)
+				rs += uint64(d * d)
 			}
-		}
+			return rs
+		})
 		sum = float64(isum)
 	} else {
 		for y := border; y < border+h; y++ {
@@ -183,83 +183,10 @@ func SSIM(sr, hr *Image, border int) (float64, error) {
 	if w < 2*ssimRadius+1 || h < 2*ssimRadius+1 {
 		return 0, fmt.Errorf("%w: %dx%d region after the border crop is smaller than the 11x11 SSIM window", ErrEmpty, w, h)
 	}
-	var per [3]float64
-	var wg sync.WaitGroup
-	for c := 0; c < 3; c++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			off := 3*(border*sr.W+border) + c
-			per[c] = ssimPlane(sr.Pix, hr.Pix, off, 3, 3*sr.W, w, h)
-		}()
-	}
-	wg.Wait()
+	// Row bands of all three channels on every core; bit-identical to
+	// ssimPlane per channel.
+	per := ssimPlanes(sr.Pix, hr.Pix, 3*(border*sr.W+border), 3, 3, 3*sr.W, w, h)
 	return (per[0] + per[1] + per[2]) / 3, nil
-}
-
-// ssimPlane computes the mean SSIM of one plane over a w×h region: sample
-// (x, y) of the region is a[off+y*rowStride+x*step] (same for b). A
-// horizontal pass filters x, y, x², y², xy over each row of the region into
-// five (w-10)-wide rows; a vertical pass over 11 of those rows, kept in a
-// ring, yields one output row of the map at a time. Both passes use the
-// window's symmetry (g[j] = g[10-j]): the two samples a weight applies to
-// are added first, six multiplications instead of eleven. That changes the
-// float64 rounding only (relative 1e-16; ssimPlaneRef is the plain form).
-func ssimPlane[T uint8 | float64](a, b []T, off, step, rowStride, w, h int) float64 {
-	const k = 2*ssimRadius + 1
-	ow, oh := w-2*ssimRadius, h-2*ssimRadius
-	g := gaussian11
-	ring := make([]float64, k*5*ow)
-	xs := make([]float64, w)
-	ys := make([]float64, w)
-	xx := make([]float64, w)
-	yy := make([]float64, w)
-	xy := make([]float64, w)
-	hpass := func(row int) {
-		base := off + row*rowStride
-		for i := 0; i < w; i++ {
-			xv, yv := float64(a[base+step*i]), float64(b[base+step*i])
-			xs[i], ys[i] = xv, yv
-			xx[i], yy[i], xy[i] = xv*xv, yv*yv, xv*yv
-		}
-		dst := ring[(row%k)*5*ow : (row%k+1)*5*ow]
-		for p, src := range [5][]float64{xs, ys, xx, yy, xy} {
-			out := dst[p*ow : (p+1)*ow]
-			for i := range out {
-				v := src[i : i+k : i+k]
-				out[i] = g[0]*(v[0]+v[10]) + g[1]*(v[1]+v[9]) + g[2]*(v[2]+v[8]) + g[3]*(v[3]+v[7]) + g[4]*(v[4]+v[6]) + g[5]*v[5]
-			}
-		}
-	}
-	for r := 0; r < k-1; r++ {
-		hpass(r)
-	}
-	acc := make([]float64, 5*ow)
-	var total float64
-	for oy := 0; oy < oh; oy++ {
-		hpass(oy + k - 1)
-		var rows [k][]float64
-		for j := range rows {
-			rows[j] = ring[((oy+j)%k)*5*ow : ((oy+j)%k+1)*5*ow]
-		}
-		r0, r1, r2, r3, r4, r5 := rows[0], rows[1], rows[2], rows[3], rows[4], rows[5]
-		r6, r7, r8, r9, r10 := rows[6], rows[7], rows[8], rows[9], rows[10]
-		for i := range acc {
-			acc[i] = g[0]*(r0[i]+r10[i]) + g[1]*(r1[i]+r9[i]) + g[2]*(r2[i]+r8[i]) + g[3]*(r3[i]+r7[i]) + g[4]*(r4[i]+r6[i]) + g[5]*r5[i]
-		}
-		mx, my, mxx, myy, mxy := acc[:ow], acc[ow:2*ow], acc[2*ow:3*ow], acc[3*ow:4*ow], acc[4*ow:5*ow]
-		var rowSum float64
-		for i := 0; i < ow; i++ {
-			mu1, mu2 := mx[i], my[i]
-			mu1sq, mu2sq, mu12 := mu1*mu1, mu2*mu2, mu1*mu2
-			s1 := mxx[i] - mu1sq
-			s2 := myy[i] - mu2sq
-			s12 := mxy[i] - mu12
-			rowSum += ((2*mu12 + ssimC1) * (2*s12 + ssimC2)) / ((mu1sq + mu2sq + ssimC1) * (s1 + s2 + ssimC2))
-		}
-		total += rowSum
-	}
-	return total / float64(ow*oh)
 }
 
 // SSIMY is SSIM on the Y channel (rounded as in PSNRY), KAIR calculate_ssim
@@ -272,7 +199,7 @@ func SSIMY(sr, hr *Image, border int) (float64, error) {
 	if w < 2*ssimRadius+1 || h < 2*ssimRadius+1 {
 		return 0, fmt.Errorf("%w: %dx%d region after the border crop is smaller than the 11x11 SSIM window", ErrEmpty, w, h)
 	}
-	return ssimPlane(Y(sr, true), Y(hr, true), border*sr.W+border, 1, sr.W, w, h), nil
+	return ssimPlanes(Y(sr, true), Y(hr, true), border*sr.W+border, 1, 1, sr.W, w, h)[0], nil
 }
 
 // Mean is the set score: the arithmetic mean of per-image values

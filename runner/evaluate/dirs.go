@@ -3,11 +3,14 @@ package evaluate
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/srarena/srarena/runner/sandbox"
@@ -30,17 +33,37 @@ func LoadPairs(lrDir, hrDir string) ([]Pair, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Decoded on every core: this runs while the sandboxed child starts,
+	// and the child's start-up leaves cores idle.
 	pairs := make([]Pair, len(matched))
+	errs := make([]error, 2*len(matched))
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(errs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				i, m := j/2, matched[j/2]
+				if j%2 == 0 {
+					pairs[i].LR, errs[j] = scoring.ReadPNG(filepath.Join(lrDir, m[0]))
+				} else {
+					pairs[i].HR, errs[j] = scoring.ReadPNG(filepath.Join(hrDir, m[1]))
+				}
+			}
+		}()
+	}
+	// HR images first: they are the larger ones.
+	for j := range errs {
+		jobs <- (j%len(matched))*2 + 1 - j/len(matched)
+	}
+	close(jobs)
+	wg.Wait()
 	for i, m := range matched {
-		lr, err := scoring.ReadPNG(filepath.Join(lrDir, m[0]))
-		if err != nil {
+		if err := errors.Join(errs[2*i], errs[2*i+1]); err != nil {
 			return nil, err
 		}
-		hr, err := scoring.ReadPNG(filepath.Join(hrDir, m[1]))
-		if err != nil {
-			return nil, err
-		}
-		pairs[i] = Pair{Name: strings.TrimSuffix(m[1], filepath.Ext(m[1])), LR: lr, HR: hr}
+		pairs[i].Name = strings.TrimSuffix(m[1], filepath.Ext(m[1]))
 	}
 	return pairs, nil
 }
@@ -72,10 +95,8 @@ func EvalFiles(ctx context.Context, modelPath, lrDir, hrDir string, opt Options)
 	if scale == 0 {
 		scale = 4
 	}
-	model, err := ReadModel(modelPath, scale)
-	if err != nil {
-		return nil, err
-	}
+	// Read and checked while the sandboxed child starts.
+	model := func() ([]byte, error) { return ReadModel(modelPath, scale) }
 	return run(ctx, model, func() ([]Pair, error) { return LoadPairs(lrDir, hrDir) }, opt, t0)
 }
 
@@ -144,11 +165,13 @@ func (r *Report) JSON() ([]byte, error) {
 		EvalWallMS        *float64    `json:"eval_wall_ms"`
 		InferenceMS       *float64    `json:"inference_ms"`
 		Overhead          *float64    `json:"overhead"`
+		Phases            Phases      `json:"phases_ms"`
 	}{
 		finite(r.PSNR), finite(r.PSNRY), finite(r.SSIM), finite(r.RuntimeMS), finite(r.RuntimeStdMS),
 		finite(r.RuntimeMinMS), finite(r.RuntimeMaxMS), r.Warmup, r.Repeats, r.Threads, finite(r.PeakMemoryMB),
 		finite(r.MaxRSSMB), finite(r.StartupMS), finite(r.SessionMS), r.ORTVersion, r.Device, r.Sandbox, nil,
 		r.Protocol, nil, nil, nil, nil, nil, "", nil, r.Environment, finite(r.EvalWallMS), finite(r.InferenceMS), finite(r.Overhead),
+		r.Phases,
 	}
 	if r.ArenaPeakMB > 0 {
 		out.ArenaPeakMB = finite(r.ArenaPeakMB)

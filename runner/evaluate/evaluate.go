@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/srarena/srarena/runner/outcome"
@@ -25,7 +26,7 @@ func Evaluate(ctx context.Context, model []byte, pairs []Pair, opt Options) (*Re
 // while the sandboxed children start (reading and decoding images is the
 // largest cost outside inference, and starting a child the next).
 func EvaluateLoading(ctx context.Context, model []byte, load func() ([]Pair, error), opt Options) (*Report, error) {
-	return run(ctx, model, load, opt, time.Now())
+	return run(ctx, func() ([]byte, error) { return model, nil }, load, opt, time.Now())
 }
 
 // started is a session being started in the background.
@@ -35,13 +36,20 @@ type started struct {
 	done chan struct{}
 }
 
-func startSession(ctx context.Context, spec sandbox.Spec, model []byte) *started {
+// startSession starts a child and loads the model into it; model is
+// called once the child is up (it may still be checking the file then:
+// the child's start-up hides that).
+func startSession(ctx context.Context, spec sandbox.Spec, model func() ([]byte, error)) *started {
 	st := &started{done: make(chan struct{})}
 	go func() {
 		defer close(st.done)
 		st.s, st.err = sandbox.Start(ctx, spec)
 		if st.err == nil {
-			if st.err = st.s.Load(model); st.err != nil {
+			var m []byte
+			if m, st.err = model(); st.err == nil {
+				st.err = st.s.Load(m)
+			}
+			if st.err != nil {
 				st.s.Close()
 				st.s = nil
 			}
@@ -67,13 +75,23 @@ func (st *started) close() {
 	}
 }
 
-func run(ctx context.Context, model []byte, load func() ([]Pair, error), opt Options, t0 time.Time) (*Report, error) {
+// run is the evaluation. modelFn returns the checked model bytes
+// (EvalFiles: reading and checking the file, which then runs while the
+// child starts); it runs once, whoever asks first (run or the child's
+// loader).
+func run(ctx context.Context, modelFn func() ([]byte, error), load func() ([]Pair, error), opt Options, t0 time.Time) (*Report, error) {
+	var ph Phases
 	opt, err := opt.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	if len(model) == 0 || len(model) > sandbox.MaxModelBytes {
-		return nil, outcome.Errorf(outcome.LoadError, "model is %d bytes; it must be between 1 byte and %s", len(model), fmtBytes(sandbox.MaxModelBytes))
+	modelFn = sync.OnceValues(modelFn)
+	checked := func() ([]byte, error) {
+		model, err := modelFn()
+		if err == nil && (len(model) == 0 || len(model) > sandbox.MaxModelBytes) {
+			err = outcome.Errorf(outcome.LoadError, "model is %d bytes; it must be between 1 byte and %s", len(model), fmtBytes(sandbox.MaxModelBytes))
+		}
+		return model, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, opt.TotalTimeout)
 	defer cancel()
@@ -90,16 +108,22 @@ func run(ctx context.Context, model []byte, load func() ([]Pair, error), opt Opt
 	// On an early return the children are killed first (scancel runs
 	// before the closes), so nothing waits for a start that no one needs.
 	sctx, scancel := context.WithCancel(ctx)
-	ms := startSession(sctx, spec, model)
+	ms := startSession(sctx, spec, checked)
 	defer ms.close()
 	var bs *started
 	if len(opt.Baseline) > 0 {
 		bspec := spec
 		bspec.Hidden = true
-		bs = startSession(sctx, bspec, opt.Baseline)
+		bs = startSession(sctx, bspec, func() ([]byte, error) { return opt.Baseline, nil })
 		defer bs.close()
 	}
 	defer scancel()
+	// The model is checked (EvalFiles) while the children start.
+	if _, err := checked(); err != nil {
+		return nil, err
+	}
+	ph.CheckModelMS = since(t0)
+	tDecode := time.Now()
 	pairs, err := load()
 	if err != nil {
 		return nil, err
@@ -108,6 +132,8 @@ func run(ctx context.Context, model []byte, load func() ([]Pair, error), opt Opt
 	if err != nil {
 		return nil, err
 	}
+	ph.DecodeMS = since(tDecode)
+	tWait := time.Now()
 	s, err := ms.wait()
 	if err != nil {
 		return nil, err
@@ -120,6 +146,8 @@ func run(ctx context.Context, model []byte, load func() ([]Pair, error), opt Opt
 			return nil, fmt.Errorf("runner: baseline model: %s", err.Error())
 		}
 	}
+	ph.WaitMS = since(tWait)
+	ph.StartupMS, ph.SandboxMS = msOf(s.LoadTime), msOf(s.Startup)
 
 	device := opt.Device
 	if device == DeviceCPU {
@@ -135,11 +163,12 @@ func run(ctx context.Context, model []byte, load func() ([]Pair, error), opt Opt
 	rep.ArenaPeakMB = -1
 	opt.Logf(fmt.Sprintf("sandbox ready in %.0f ms (session %.0f ms), ORT %s, %s: %s", rep.StartupMS, rep.SessionMS, rep.ORTVersion, rep.Device, strings.Join(rep.Sandbox, "; ")))
 
-	e := &evaluation{opt: opt, s: s, b: bsess}
+	e := &evaluation{opt: opt, s: s, b: bsess, phases: ph}
 	var sumVar float64
 	psnrs := make([]float64, len(pairs))
 	var ratios, ratioSEs, ratioWeights []float64
 	for i, p := range pairs {
+		e.lastImage = i == len(pairs)-1 // score.go: the children may exit meanwhile
 		ir, err := e.image(p, hrs[i])
 		if err != nil {
 			return nil, err
@@ -172,6 +201,7 @@ func run(ctx context.Context, model []byte, load func() ([]Pair, error), opt Opt
 	rep.RuntimeMinMS /= n
 	rep.RuntimeMaxMS /= n
 	rep.RuntimeStdMS = math.Sqrt(sumVar / n)
+	tClose := time.Now()
 	if bsess != nil {
 		rep.BaselineRuntimeMS /= n
 		rep.RuntimeRatio, rep.RuntimeRatioCV, rep.RuntimeRatioStd = ratioEstimate(ratios, ratioSEs, ratioWeights)
@@ -185,8 +215,11 @@ func run(ctx context.Context, model []byte, load func() ([]Pair, error), opt Opt
 		rep.GPUPeakMemoryMB = rep.ArenaPeakMB
 		rep.PeakMemoryMB = rep.ArenaPeakMB
 	}
+	e.phases.CloseMS = since(tClose)
 	rep.InferenceMS = e.inference
 	rep.EvalWallMS = msOf(time.Since(t0))
+	e.phases.finish(rep.EvalWallMS, rep.InferenceMS)
+	rep.Phases = e.phases
 	if e.inference > 0 {
 		rep.Overhead = (rep.EvalWallMS - rep.InferenceMS) / rep.InferenceMS
 	}
@@ -226,6 +259,7 @@ func (o Options) spec() (sandbox.Spec, error) {
 		return sandbox.Spec{}, err
 	}
 	cfg.Scale = o.Scale
+	cfg.DataRange = o.DataRange
 	cfg.GPU = o.GPU
 	return sandbox.Spec{Command: o.ChildCommand, ORTLib: o.ORTLib, Config: cfg, MemoryLimit: o.MemoryLimit,
 		LoadTimeout: o.LoadTimeout, ImageTimeout: o.ImageTimeout, TotalTimeout: o.TotalTimeout, Hidden: o.Hidden,
@@ -236,13 +270,15 @@ func (o Options) spec() (sandbox.Spec, error) {
 type evaluation struct {
 	opt       Options
 	s, b      *sandbox.Session // the model's, the baseline's (nil: none)
-	out, bout []float32        // output buffers, grown as needed
+	out, bout []uint8          // 8-bit output buffers (quantised by the child), grown as needed
 	inference float64          // Σ timed runs, ms
+	phases    Phases           // where the time outside inference went (phases.go)
+	lastImage bool             // the image being evaluated is the last one
 }
 
-func grow(buf []float32, n int) []float32 {
+func grow[T any](buf []T, n int) []T {
 	if cap(buf) < n {
-		return make([]float32, n)
+		return make([]T, n)
 	}
 	return buf[:n]
 }
@@ -260,7 +296,9 @@ func (e *evaluation) image(p Pair, hr *scoring.Image) (*ImageResult, error) {
 	opt := e.opt
 	h, wd := p.LR.H, p.LR.W
 	sh, sw := opt.Scale*h, opt.Scale*wd
+	tIn := time.Now()
 	in := scoring.ToCHWRange(p.LR, opt.DataRange)
+	e.phases.InputMS += since(tIn)
 	e.out = grow(e.out, 3*sh*sw)
 	ir := &ImageResult{Name: p.Name, OutputW: sw, OutputH: sh, PeakMB: -1}
 	im := imageInput{name: p.Name, in: in, h: h, w: wd, sh: sh, sw: sw}
@@ -276,45 +314,19 @@ func (e *evaluation) image(p Pair, hr *scoring.Image) (*ImageResult, error) {
 	}
 	ir.RunsMS, ir.WarmupMS, ir.WallMS = t.model, t.warmup, t.wallMS
 	e.inference += t.inferenceMS
-	hwm := t.hwm
+	hwm, last := t.hwm, t.last
 	baseRuns := t.base
 	ir.ArenaPeakMB = -1
 	if t.arenaPeak > 0 {
 		ir.ArenaPeakMB = float64(t.arenaPeak) / (1 << 20)
 	}
-	// Scoring runs only now, between timed runs, never during one: it
-	// would take the CPU the inference is timed on.
-	sr, bad, err := scoring.QuantizeCHWChecked(e.out, sh, sw, opt.DataRange)
-	if err != nil {
-		return nil, fmt.Errorf("runner: quantise %s: %w", p.Name, err)
-	}
-	if bad >= 0 {
-		v := e.out[bad]
-		kind := "NaN"
-		if math.IsInf(float64(v), 0) {
-			kind = "Inf"
-		}
-		plane := sh * sw
-		e.s.Fail()
-		if opt.Hidden {
-			return nil, outcome.Errorf(outcome.BadOutput, "output contains %s at image %s", kind, p.Name)
-		}
-		return nil, outcome.Errorf(outcome.BadOutput, "output contains %s at image %s (channel %d, y %d, x %d)",
-			kind, p.Name, bad/plane, (bad%plane)/sw, bad%sw)
-	}
-	if ir.PSNR, err = scoring.PSNR(sr, hr, opt.Scale); err != nil {
-		return nil, fmt.Errorf("runner: PSNR %s: %w", p.Name, err)
-	}
-	if ir.PSNRY, err = scoring.PSNRY(sr, hr, opt.Scale); err != nil {
-		return nil, fmt.Errorf("runner: PSNR-Y %s: %w", p.Name, err)
-	}
-	if ir.SSIM, err = scoring.SSIM(sr, hr, opt.Scale); err != nil {
-		// Tiny images (fewer than 11×11 pixels inside the border) have no
-		// SSIM; PSNR still stands.
-		ir.SSIM = math.NaN()
+	if err := e.score(ir, p, hr, last); err != nil {
+		return nil, err
 	}
 	if opt.Output != nil {
-		opt.Output(p.Name, sr)
+		// The child's 8-bit output, scored above; e.out is reused for the
+		// next image (Output must not keep it).
+		opt.Output(p.Name, &scoring.Image{W: sw, H: sh, Pix: e.out})
 	}
 	ir.RuntimeMS = e.stat(ir.RunsMS)
 	if len(baseRuns) > 0 {

@@ -284,6 +284,8 @@ type Report struct {
 	EvalWallMS  float64 `json:"eval_wall_ms"`
 	InferenceMS float64 `json:"inference_ms"`
 	Overhead    float64 `json:"overhead"`
+	// Phases breaks EvalWallMS − InferenceMS down (phases.go).
+	Phases Phases `json:"phases_ms"`
 }
 
 func median(v []float64) float64 {

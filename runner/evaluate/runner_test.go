@@ -52,6 +52,19 @@ func TestEvaluateNearest(t *testing.T) {
 	if rep.Images[0].PSNR != want {
 		t.Errorf("PSNR %v, want %v", rep.Images[0].PSNR, want)
 	}
+	// The phases are serial and measured apart: they must not add up to
+	// more than the time outside inference (OtherMS is the rest).
+	ph := rep.Phases
+	for name, v := range map[string]float64{"check_model": ph.CheckModelMS, "startup": ph.StartupMS, "decode": ph.DecodeMS,
+		"wait_child": ph.WaitMS, "input": ph.InputMS, "transfer": ph.TransferMS, "quantize": ph.QuantizeMS,
+		"score": ph.ScoreMS, "close": ph.CloseMS} {
+		if !(v >= 0) {
+			t.Errorf("phase %s = %v", name, v)
+		}
+	}
+	if ph.OtherMS < -1 || !(ph.ScoreMS > 0) || !(ph.TransferMS > 0) || !(ph.QuantizeMS > 0) {
+		t.Errorf("phases %+v (wall %v, inference %v)", ph, rep.EvalWallMS, rep.InferenceMS)
+	}
 	t.Logf("report: %+v", rep)
 }
 

@@ -24,6 +24,8 @@ type timedRuns struct {
 	base          []float64 // the baseline's timed runs; base[k] ran next to model[k]
 	// The process CPU time of the same timed runs (sandbox.Runs.CPU).
 	modelCPU, baseCPU []float64
+	// last is the model's last response: its output is the one scored.
+	last *sandbox.Runs
 	wallMS            float64 // parent-measured, the model's requests only
 	hwm               int64   // the model child's peak RSS over the image, -1 unknown
 	arenaPeak         int64   // the model session's ORT arena peak so far (GPU on cuda), -1 unknown
@@ -31,6 +33,7 @@ type timedRuns struct {
 }
 
 func (t *timedRuns) record(r *sandbox.Runs, first, warmup int) {
+	t.last = r
 	t.wallMS += msOf(r.Wall)
 	t.hwm = max(t.hwm, r.HWM)
 	t.arenaPeak = max(t.arenaPeak, r.ArenaPeak)
@@ -55,6 +58,7 @@ func (e *evaluation) timeAlone(im imageInput) (*timedRuns, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.phases.addRuns(r)
 	t.record(r, 0, e.opt.Warmup)
 	return t, nil
 }
@@ -76,6 +80,7 @@ func (e *evaluation) timePaired(im imageInput) (*timedRuns, error) {
 				if err != nil {
 					return nil, err
 				}
+				e.phases.addRuns(r)
 				t.record(r, k, opt.Warmup)
 				continue
 			}

@@ -2,12 +2,14 @@ package sandbox
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -73,6 +75,35 @@ func fakeChild(mode string) int {
 		}
 		putU64(out, 0)
 		putU64(out, 0) // arena peak
+	case "badindex", "shortpix", "nan": // the right shape (×4), then lies
+		out.WriteByte(frameTiming)
+		putU64(out, 1000)
+		putU64(out, 1000) // CPU time
+		out.WriteByte(frameOutput)
+		putU32(out, 4)
+		for _, d := range []uint64{1, 3, uint64(4 * h), uint64(4 * w)} {
+			putU64(out, d)
+		}
+		putU64(out, 0)
+		putU64(out, 0) // arena peak
+		switch mode {
+		case "badindex": // a non-finite value outside the output
+			putU64(out, uint64(3*16*h*w))
+			out.WriteByte(badNaN)
+			putU64(out, 1)
+		case "nan":
+			putU64(out, 7)
+			out.WriteByte(badPosInf)
+			putU64(out, 1)
+		case "shortpix": // fewer bytes than the output has, then exits
+			putU64(out, ^uint64(0))
+			out.WriteByte(0)
+			putU64(out, 1)
+			out.Write(make([]byte, 3*16*h*w-1))
+			out.Flush()
+			syscall.Exit(0) // not os.Exit: under -race it waits a second first
+
+		}
 	case "garbage":
 		out.WriteString("Zhello")
 	case "hang":
@@ -93,6 +124,8 @@ func TestHostileChild(t *testing.T) {
 		{"forge", "crashed", "impossible timings on image img"},
 		{"huge", "bad_output", "output is 1×3×1048576×1048576 for a 8×8 input"},
 		{"garbage", "crashed", "malformed response"},
+		{"badindex", "crashed", "malformed response"},
+		{"shortpix", "crashed", "exited early on image img"},
 		{"hang", "timeout", "timed out after 1s on image img"},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
@@ -158,4 +191,44 @@ func TestFailClosed(t *testing.T) {
 	if !strings.Contains(strings.Join(warned, "\n"), "INSECURE: evaluating although the sandbox lacks") {
 		t.Errorf("warnings %q", warned)
 	}
+}
+
+// TestChildNonFiniteReport: the child's report of a non-finite output value
+// reaches the caller as Runs.Bad / BadInf (the caller words the verdict),
+// and the output buffer is left alone.
+func TestChildNonFiniteReport(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lib := ortLib(t)
+	cfg, err := NewConfig(DeviceCPU, lib, 1, 1, 0, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Start(context.Background(), Spec{Command: []string{exe, "__fake-child-nan"}, ORTLib: lib, Config: cfg,
+		MemoryLimit: 2 << 30, Logf: func(s string) { t.Log(s) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	model, _ := onnxbuild.Nearest(4)
+	if err := s.Load(model); err != nil {
+		t.Fatal(err)
+	}
+	out := make([]uint8, 3*32*32)
+	for i := range out {
+		out[i] = 42
+	}
+	r, err := s.Infer("img", make([]float32, 3*8*8), 8, 8, 32, 32, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Bad != 7 || !r.BadInf {
+		t.Errorf("Bad %d BadInf %v, want 7 true", r.Bad, r.BadInf)
+	}
+	if out[0] != 42 || out[len(out)-1] != 42 {
+		t.Error("the output buffer was written")
+	}
+	s.Fail()
 }

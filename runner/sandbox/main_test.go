@@ -77,7 +77,7 @@ func runOnce(t *testing.T, model []byte, h, w int, o testRun) (*Session, error) 
 	for i := range in {
 		in[i] = float32(i%255) / 255
 	}
-	out := make([]float32, 3*16*h*w)
+	out := make([]uint8, 3*16*h*w)
 	_, err = s.Infer("img", in, h, w, 4*h, 4*w, out)
 	return s, err
 }

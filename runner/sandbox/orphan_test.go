@@ -47,7 +47,7 @@ func orphanParent(lib, modelPath string) int {
 	}
 	fmt.Printf("%d %s\n", s.c.cmd.Process.Pid, cg)
 	in := make([]float32, 3*8*8)
-	out := make([]float32, 3*16*16)
+	out := make([]uint8, 3*16*16)
 	_, err = s.Infer("img", in, 8, 8, 16, 16, out)
 	fmt.Fprintln(os.Stderr, "Infer returned:", err)
 	return 1

@@ -31,12 +31,25 @@ import (
 //	  'T' i64 ns, i64 cpu ns                       one inference run (warm-up runs first):
 //	                                               wall time and the process's CPU time
 //	  'O' u32 rank, rank·i64 dims, i64 hwm,        output of the last run (hwm: peak RSS;
-//	      i64 arena peak, data                     arena: ORT's, GPU on cuda, -1 unknown); data is
-//	                                               ∏dims float32, read only if dims
-//	                                               are exactly what the parent expects
+//	      i64 arena peak,                          arena: ORT's, GPU on cuda, -1 unknown); the rest is
+//	      [i64 bad, u8 kind, u64 ns, data]         there only if dims are 1×3×H×W with
+//	                                               H, W = Scale·h, Scale·w (any H, W
+//	                                               if Scale is 0), and read only if
+//	                                               they are exactly what the parent
+//	                                               expects. The child quantises the
+//	                                               output itself, after the timed
+//	                                               runs, as scoring.QuantizeCHW does
+//	                                               (Config.DataRange), checking every
+//	                                               value on the way: bad is the CHW
+//	                                               index of the first NaN/±Inf (kind
+//	                                               badNaN/badPosInf/badNegInf), or -1;
+//	                                               ns is how long that took; data, only
+//	                                               when bad is -1, is H·W·3 bytes of
+//	                                               8-bit RGB, interleaved (an Image's
+//	                                               Pix): a quarter of the float32 bytes
 //	  'E' u32 n, n bytes of message                the child gives up (load/run error)
 const (
-	protoMagic = "SRARENA1"
+	protoMagic = "SRARENA2" // 2: 8-bit outputs
 
 	frameSandbox = 'S'
 	frameReady   = 'R'
@@ -50,6 +63,11 @@ const (
 	maxErrorBytes  = 8 << 10
 	maxRank        = 8
 
+	// Kinds of a non-finite output value ('O' frame).
+	badNaN    = 0
+	badPosInf = 1
+	badNegInf = 2
+
 	// MaxModelBytes bounds the model the parent will send (ModelProto itself
 	// is limited to 2 GiB; uploads are capped far lower).
 	MaxModelBytes = 1 << 30
@@ -61,16 +79,19 @@ const (
 // Config is everything the child learns from the parent besides the
 // model and the LR tensors. It must never carry secrets or dataset paths.
 type Config struct {
-	ORTLib   string `json:"ort_lib"`   // path the child dlopens, normally /proc/self/fd/N
-	Threads  int    `json:"threads"`   // ORT intra-op threads
-	Runs     int    `json:"runs"`      // warm-up + repeats per image
-	Scale    int    `json:"scale"`     // output side / input side (0: unknown, no preallocated output)
-	AS       uint64 `json:"as"`        // RLIMIT_AS in bytes, 0 = leave alone
-	Landlock bool   `json:"landlock"`  // apply Landlock
-	Seccomp  bool   `json:"seccomp"`   // install the seccomp filter
-	ExeFD    int    `json:"exe_fd"`    // fd of our own executable, for the stage-2 exec
-	StatusFD int    `json:"status_fd"` // set by stage 1 for stage 2
-	ClearFD  int    `json:"clear_fd"`  // set by stage 1 for stage 2
+	ORTLib  string `json:"ort_lib"` // path the child dlopens, normally /proc/self/fd/N
+	Threads int    `json:"threads"` // ORT intra-op threads
+	Runs    int    `json:"runs"`    // warm-up + repeats per image
+	Scale   int    `json:"scale"`   // output side / input side (0: unknown, no preallocated output)
+	// DataRange is the model's pixel range (1 or 255; 0 means 1): the
+	// child quantises outputs with it.
+	DataRange float32 `json:"data_range,omitempty"`
+	AS        uint64  `json:"as"`        // RLIMIT_AS in bytes, 0 = leave alone
+	Landlock  bool    `json:"landlock"`  // apply Landlock
+	Seccomp   bool    `json:"seccomp"`   // install the seccomp filter
+	ExeFD     int     `json:"exe_fd"`    // fd of our own executable, for the stage-2 exec
+	StatusFD  int     `json:"status_fd"` // set by stage 1 for stage 2
+	ClearFD   int     `json:"clear_fd"`  // set by stage 1 for stage 2
 	// Device is "cpu" or "cuda" (the CUDA execution provider on device 0).
 	Device string `json:"device"`
 	// GPU is the CUDA device the child uses (Device "cuda"): a worker is
@@ -172,19 +193,4 @@ func decodeFloats(dst []float32, b []byte) {
 	for i := range dst {
 		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 	}
-}
-
-// readFloats fills dst with little-endian float32 read from r, through a
-// small buffer: no second copy of a large output is ever held.
-func readFloats(r io.Reader, dst []float32) error {
-	var buf [1 << 16]byte
-	for len(dst) > 0 {
-		n := min(len(dst), len(buf)/4)
-		if _, err := io.ReadFull(r, buf[:4*n]); err != nil {
-			return err
-		}
-		decodeFloats(dst[:n], buf[:4*n])
-		dst = dst[n:]
-	}
-	return nil
 }

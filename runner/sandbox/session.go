@@ -65,6 +65,7 @@ type Session struct {
 	phase  string // for crash messages: "while loading the model", "on image X"
 	done   bool
 	closed bool
+	ended  bool // End sent the end of the session
 	stop   func() bool
 
 	// Status is what the child reported before it saw the model.
@@ -219,12 +220,23 @@ type Runs struct {
 	ArenaPeak int64
 	// Wall is request to response, parent-measured, transfers included.
 	Wall time.Duration
+	// Bad is the CHW index of the output's first NaN or ±Inf (BadInf: an
+	// infinity), or -1: then out holds the output; otherwise out is left
+	// as it was.
+	Bad    int
+	BadInf bool
+	// Quantize is how long the child took to check and quantise the
+	// output (after the timed runs, inside Wall).
+	Quantize time.Duration
 }
 
 // Infer sends a 1×3×h×w input (CHW float32), lets the child run it
-// Config.Runs times, and reads its 1×3×sh×sw output into out (which must
-// have 3·sh·sw elements). name is how messages call the image.
-func (s *Session) Infer(name string, in []float32, h, w, sh, sw int, out []float32) (*Runs, error) {
+// Config.Runs times, and reads its 1×3×sh×sw output, quantised by the child
+// to 8-bit RGB (scoring.QuantizeCHW with Config.DataRange), into out: the
+// Pix of an sh×sw scoring.Image, 3·sh·sw bytes. An output with a NaN or
+// ±Inf is reported in Runs.Bad, not as an error: what to tell the
+// participant is the caller's business. name is how messages call the image.
+func (s *Session) Infer(name string, in []float32, h, w, sh, sw int, out []uint8) (*Runs, error) {
 	if len(in) != 3*h*w || len(out) != 3*sh*sw {
 		return nil, fmt.Errorf("sandbox: Infer: %d inputs for %d×%d, %d outputs for %d×%d", len(in), w, h, len(out), sw, sh)
 	}
@@ -244,7 +256,7 @@ func (s *Session) Infer(name string, in []float32, h, w, sh, sw int, out []float
 	}
 	s.w.Flush()
 
-	r := &Runs{HWM: -1, ArenaPeak: -1}
+	r := &Runs{HWM: -1, ArenaPeak: -1, Bad: -1}
 	var claimed time.Duration
 	for i := 0; i < s.spec.Config.Runs; i++ {
 		if err := s.expect(frameTiming, false); err != nil {
@@ -309,9 +321,25 @@ func (s *Session) Infer(name string, in []float32, h, w, sh, sw int, out []float
 		return nil, outcome.Errorf(outcome.BadOutput, "output is %s for a %d×%d input on image %s; expected %s = 1×3×%d×%d",
 			fmtDims(dims), h, w, name, scaleWord(sh, h), sh, sw)
 	}
-	// Exactly the size the parent computed; never what the child claims.
-	if err := readFloats(c.stdout, out); err != nil {
+	bad, err1 := getU64(c.stdout)
+	kind, err2 := c.stdout.ReadByte()
+	qns, err3 := getU64(c.stdout)
+	if err := errors.Join(err1, err2, err3); err != nil {
 		return nil, s.failure(err)
+	}
+	switch b := int64(bad); {
+	case b == -1:
+		// Exactly the size the parent computed; never what the child claims.
+		if _, err := io.ReadFull(c.stdout, out); err != nil {
+			return nil, s.failure(err)
+		}
+	case b >= 0 && b < int64(len(out)) && kind <= badNegInf:
+		r.Bad, r.BadInf = int(b), kind != badNaN
+	default:
+		return nil, s.failure(errFrame)
+	}
+	if d := time.Duration(qns); d > 0 && d <= time.Since(start) {
+		r.Quantize = d
 	}
 	r.Wall = time.Since(start)
 	s.disarm()
@@ -328,6 +356,22 @@ func (s *Session) Infer(name string, in []float32, h, w, sh, sw int, out []float
 // found after Infer), so Close kills the child without waiting.
 func (s *Session) Fail() { s.done = true }
 
+// End tells the child that no image follows, so that it exits while the
+// caller still works (scoring the last output); Close then only waits.
+// After End, Infer must not be called.
+func (s *Session) End() {
+	if s.closed || s.ended || s.done || s.LoadTime == 0 || s.c.killed.Load() != nil {
+		return
+	}
+	s.ended = true
+	s.disarm()
+	s.phase = "after the last image"
+	putU32(s.w, 0)
+	putU32(s.w, 0)
+	s.w.Flush()
+	s.c.stdin.Close()
+}
+
 // Close ends the session: orderly (H=W=0, the child exits by itself) after
 // a complete run, by SIGKILL otherwise; it removes the child's cgroup and
 // logs its stderr. It returns the child's peak RSS over its whole life
@@ -339,11 +383,7 @@ func (s *Session) Close() int64 {
 	s.closed = true
 	s.disarm()
 	if !s.done && s.LoadTime > 0 && s.c.killed.Load() == nil {
-		s.phase = "after the last image"
-		putU32(s.w, 0)
-		putU32(s.w, 0)
-		s.w.Flush()
-		s.c.stdin.Close()
+		s.End()
 		select {
 		case <-s.c.waitDone:
 		case <-time.After(5 * time.Second):
