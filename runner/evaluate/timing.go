@@ -25,11 +25,11 @@ type timedRuns struct {
 	// The process CPU time of the same timed runs (sandbox.Runs.CPU).
 	modelCPU, baseCPU []float64
 	// last is the model's last response: its output is the one scored.
-	last *sandbox.Runs
-	wallMS            float64 // parent-measured, the model's requests only
-	hwm               int64   // the model child's peak RSS over the image, -1 unknown
-	arenaPeak         int64   // the model session's ORT arena peak so far (GPU on cuda), -1 unknown
-	inferenceMS       float64 // Σ of every run timed, warm-ups and the baseline's included
+	last        *sandbox.Runs
+	wallMS      float64 // parent-measured, the model's requests only
+	hwm         int64   // the model child's peak RSS over the image, -1 unknown
+	arenaPeak   int64   // the model session's ORT arena peak so far (GPU on cuda), -1 unknown
+	inferenceMS float64 // Σ of every run timed, warm-ups and the baseline's included
 }
 
 func (t *timedRuns) record(r *sandbox.Runs, first, warmup int) {
