@@ -175,15 +175,17 @@ func TestBrowserAdminPanel(t *testing.T) {
 	// worker's first run as an earlier run; the organizer overrides the
 	// PSNR with a reason from the page's form, and the page marks it.
 	for {
-		var status string
+		var status, message string
 		var runs int
-		p.pool.QueryRow(context.Background(), `SELECT status, (SELECT count(*) FROM result_history h WHERE h.submission_id = s.id)::int
-			FROM submissions s WHERE id = $1`, id).Scan(&status, &runs)
+		p.pool.QueryRow(context.Background(), `SELECT status, message, (SELECT count(*) FROM result_history h WHERE h.submission_id = s.id)::int
+			FROM submissions s WHERE id = $1`, id).Scan(&status, &message, &runs)
 		if status == "finished" && runs == 1 {
 			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the re-run did not finish: %s, %d archived runs", status, runs)
+		if status == "failed" || time.Now().After(deadline) {
+			var logText string
+			p.pool.QueryRow(context.Background(), `SELECT coalesce(string_agg(line, E'\n' ORDER BY id), '') FROM submission_logs WHERE submission_id = $1`, id).Scan(&logText)
+			t.Fatalf("the re-run did not finish: %s (%s), %d archived runs; log:\n%s", status, message, runs, logText)
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
@@ -286,7 +288,10 @@ func TestBrowserAdminPanel(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline.Add(2 * time.Minute)) {
-			t.Fatal("the re-timing did not finish")
+			var states string
+			p.pool.QueryRow(context.Background(), `SELECT coalesce(string_agg(submission_id || ' ' || status || ': ' || message, '; '), 'none')
+				FROM final_timings`).Scan(&states)
+			t.Fatalf("the re-timing did not finish: %s", states)
 		}
 		time.Sleep(300 * time.Millisecond)
 	}

@@ -274,11 +274,18 @@ func (s *Session) Infer(name string, in []float32, h, w, sh, sw int, out []uint8
 		claimed += d
 		// The child times only session.Run; everything it claims happened
 		// inside the parent's window. A claim that does not fit is forged.
-		// CPU time is spread over at most Threads ORT threads (plus the
-		// caller's): more than that is forged too.
-		if d <= 0 || claimed > time.Since(start) || cpu < 0 || cpu > time.Duration(s.spec.Config.Threads+1)*d+time.Millisecond {
+		if d <= 0 || claimed > time.Since(start) || cpu < 0 {
 			s.done = true
 			return nil, outcome.Errorf(outcome.Crashed, "the model process reported impossible timings on image %s", name)
+		}
+		// CPU time is the whole child process's: the Go runtime's own
+		// threads (a garbage collection after the previous image's
+		// quantisation) can add a few ms to a sub-millisecond run of a
+		// tiny model. That is the platform's noise, not the model's
+		// fault, so it is bounded, never charged: at most Threads ORT
+		// threads plus the caller's were busy for the run's wall time.
+		if limit := time.Duration(s.spec.Config.Threads+1) * d; cpu > limit {
+			cpu = limit
 		}
 		r.Times = append(r.Times, d)
 		r.CPU = append(r.CPU, cpu)
