@@ -2,9 +2,7 @@ package web_test
 
 import (
 	"context"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -18,22 +16,6 @@ import (
 // not a script tag, an onerror attribute, nor a javascript: link when
 // clicked. Screenshot: challenge-markdown.png in $SRARENA_SCREENSHOTS.
 func TestBrowserMarkdownDescription(t *testing.T) {
-	chromium := ""
-	for _, name := range []string{"chromium", "/usr/bin/chromium"} {
-		if p, err := exec.LookPath(name); err == nil {
-			chromium = p
-			break
-		}
-	}
-	if chromium == "" {
-		skipOrFailCI(t, errors.New("no chromium in PATH (Debian: apt-get install chromium)"))
-	}
-	shots := os.Getenv("SRARENA_SCREENSHOTS")
-	if shots == "" {
-		shots = t.TempDir()
-	} else if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	a := newApp(t, challengeOpts{})
 	desc := "## Efficient super-resolution\n\nRank by runtime; see [the NTIRE 2024 report](https://arxiv.org/abs/2404.10343).\n\n" +
 		"- keep PSNR ≥ 26.90 dB on DIV2K\n- one model per team\n- [dangerous](javascript:window.pwned='link')\n\n" +
@@ -42,29 +24,8 @@ func TestBrowserMarkdownDescription(t *testing.T) {
 		"<div onmouseover=\"window.pwned='div'\">raw html</div>\n"
 	a.exec(`UPDATE challenges SET description = $1, terms = $2 WHERE id = $3`, desc, "### Terms\n\n1. no test-set tuning\n2. publish a fact sheet", a.chID)
 
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1200, 900),
-		chromedp.UserDataDir(t.TempDir()))
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("start %s: %v", chromium, err)
-	}
-	eval := func(what, js string) string {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(bctx, 60*time.Second)
-		defer cancel()
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		return s
-	}
+	h := newHeadless(t, 1200, 900, 60*time.Second)
+	eval, bctx, shots := h.eval, h.ctx, h.shots
 	ctx, cancel := context.WithTimeout(bctx, 60*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, chromedp.Navigate(a.srv.URL+"/c/esr")); err != nil {

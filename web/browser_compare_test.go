@@ -1,13 +1,7 @@
 package web_test
 
 import (
-	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,26 +15,6 @@ import (
 // axe-core (no serious or critical violation) and saves compare.png to
 // $SRARENA_SCREENSHOTS (default: a temporary directory).
 func TestBrowserCompare(t *testing.T) {
-	chromium := ""
-	for _, name := range []string{"chromium", "/usr/bin/chromium"} {
-		if p, err := exec.LookPath(name); err == nil {
-			chromium = p
-			break
-		}
-	}
-	if chromium == "" {
-		skipOrFailCI(t, errors.New("no chromium in PATH (Debian: apt-get install chromium)"))
-	}
-	axe, err := os.ReadFile(axePath(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	shots := os.Getenv("SRARENA_SCREENSHOTS")
-	if shots == "" {
-		shots = t.TempDir()
-	} else if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
 
 	a := newApp(t, challengeOpts{})
 	_, outputs := a.compareFixture()
@@ -49,37 +23,8 @@ func TestBrowserCompare(t *testing.T) {
 	outputs(id)
 	a.exec(`UPDATE teams SET name = 'Team Nearest' WHERE challenge_id = $1`, a.chID)
 
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1200, 640),
-		chromedp.UserDataDir(t.TempDir()))
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("start %s: %v", chromium, err)
-	}
-	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(bctx, 60*time.Second)
-		defer cancel()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	eval := func(what, js string) string {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(bctx, 60*time.Second)
-		defer cancel()
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		return s
-	}
+	h := newHeadless(t, 1200, 640, 60*time.Second)
+	run, eval := h.run, h.eval
 	// loaded waits until every crop image has loaded, and says how many
 	// loaded with pixels.
 	loaded := func() string {
@@ -138,34 +83,7 @@ func TestBrowserCompare(t *testing.T) {
 		t.Errorf("%s crops loaded on the server-made page, want 3", n)
 	}
 
-	ctx, cancel := context.WithTimeout(bctx, 60*time.Second)
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	cancel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(shots, "compare.png"), png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-
-	eval("inject axe-core", string(axe)+`;"ok"`)
-	out := eval("axe.run", `axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}})
-		.then((r) => r.passes.length === 0 ? "no passes: axe did not run" : JSON.stringify(r.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length,
-			first: v.nodes[0] ? v.nodes[0].html.slice(0, 200) : ""}))))`)
-	var vs []struct {
-		ID, Impact, Help, First string
-		Nodes                   int
-	}
-	if err := json.Unmarshal([]byte(out), &vs); err != nil {
-		t.Fatalf("axe result %q: %v", out, err)
-	}
-	for _, v := range vs {
-		msg := v.ID + " (" + v.Impact + "): " + v.Help + "; e.g. " + v.First
-		if v.Impact == "serious" || v.Impact == "critical" {
-			t.Errorf("compare: axe: %s (%d nodes)", msg, v.Nodes)
-		} else {
-			t.Logf("compare: axe, minor: %s", msg)
-		}
-	}
-	t.Logf("screenshot in %s", shots)
+	h.shot("compare.png")
+	h.checkA11y("compare")
+	t.Logf("screenshot in %s", h.shots)
 }

@@ -2,10 +2,8 @@ package web_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -44,26 +42,6 @@ func skipOrFailCI(t *testing.T, err error) {
 // serious or critical violation) and saves screenshots to
 // $SRARENA_SCREENSHOTS (default: a temporary directory).
 func TestBrowserPublicPages(t *testing.T) {
-	chromium := ""
-	for _, name := range []string{"chromium", "/usr/bin/chromium"} {
-		if p, err := exec.LookPath(name); err == nil {
-			chromium = p
-			break
-		}
-	}
-	if chromium == "" {
-		skipOrFailCI(t, errors.New("no chromium in PATH (Debian: apt-get install chromium)"))
-	}
-	axe, err := os.ReadFile(axePath(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	shots := os.Getenv("SRARENA_SCREENSHOTS")
-	if shots == "" {
-		shots = t.TempDir()
-	} else if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
 
 	a := newApp(t, challengeOpts{})
 	a.watch()
@@ -73,73 +51,8 @@ func TestBrowserPublicPages(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1400, 1000),
-		chromedp.UserDataDir(t.TempDir()))
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("start %s: %v", chromium, err)
-	}
-	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(bctx, 60*time.Second)
-		defer cancel()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	eval := func(what, js string) string {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(bctx, 60*time.Second)
-		defer cancel()
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		return s
-	}
-	shot := func(name string) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(bctx, 60*time.Second)
-		defer cancel()
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(shots, name), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// checkA11y runs axe-core on the page and fails on serious or critical
-	// violations (WCAG 2.x A and AA rules).
-	checkA11y := func(page string) {
-		t.Helper()
-		eval("inject axe-core", string(axe)+`;"ok"`)
-		out := eval("axe.run on "+page, `axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}})
-			.then((r) => r.passes.length === 0 ? "no passes: axe did not run" : JSON.stringify(r.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length,
-				first: v.nodes[0] ? v.nodes[0].html.slice(0, 200) : ""}))))`)
-		var vs []struct {
-			ID, Impact, Help, First string
-			Nodes                   int
-		}
-		if err := json.Unmarshal([]byte(out), &vs); err != nil {
-			t.Fatalf("axe result %q: %v", out, err)
-		}
-		for _, v := range vs {
-			msg := v.ID + " (" + v.Impact + "): " + v.Help + "; e.g. " + v.First
-			if v.Impact == "serious" || v.Impact == "critical" {
-				t.Errorf("%s: axe: %s (%d nodes)", page, msg, v.Nodes)
-			} else {
-				t.Logf("%s: axe, minor: %s", page, msg)
-			}
-		}
-	}
+	h := newHeadless(t, 1400, 1000, 60*time.Second)
+	run, eval, shot, checkA11y := h.run, h.eval, h.shot, h.checkA11y
 	names := func() string {
 		return eval("row names", `[...document.querySelectorAll("tbody:not([data-group='0']) [data-testid=name]")].slice(0, 5).map((e) => e.textContent).join(",")`)
 	}
@@ -219,5 +132,5 @@ func TestBrowserPublicPages(t *testing.T) {
 	run("open the form", chromedp.Navigate(a.srv.URL+"/analysis"))
 	checkA11y("analysis-form")
 	shot("analysis-form.png")
-	t.Logf("screenshots in %s", shots)
+	t.Logf("screenshots in %s", h.shots)
 }
