@@ -254,7 +254,7 @@ func applyOverride(r store.Result, o store.ScoreOverride) store.Result {
 	case OverrideSSIM:
 		r.SSIM = &v
 	case OverrideRuntime:
-		r.RuntimeMS = v
+		r.RuntimeMS, r.RuntimeSet = v, true
 	case OverrideMemory:
 		r.PeakMemoryMB = &v
 	}

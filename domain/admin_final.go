@@ -189,7 +189,7 @@ func (s *Service) applyFinalTimings(ctx context.Context, phaseID int64, scored [
 			continue
 		}
 		r := *scored[i].Result
-		r.RuntimeMS = ms
+		r.RuntimeMS, r.RuntimeSet = ms, true
 		scored[i].Result = &r
 	}
 	return note, nil

@@ -83,6 +83,18 @@ func ApplyRuntimeBasis(p store.Phase, scored []store.Scored) (out, noRatio []sto
 		}
 		r := *s.Result
 		switch {
+		case r.RuntimeSet:
+			// The organizers set this runtime (a manual override or a
+			// final re-timing): it is the ranked runtime on every basis,
+			// and its ratio follows from it.
+			r.RuntimeRatio = nil
+			if info.ReferenceMS > 0 {
+				q := r.RuntimeMS / info.ReferenceMS
+				r.RuntimeRatio = &q
+			}
+			s.Result = &r
+			out = append(out, s)
+			continue
 		case s.IsBaseline:
 			one := 1.0
 			r.RuntimeRatio = &one

@@ -114,6 +114,22 @@ func TestRuntimeBasisRatio(t *testing.T) {
 	if err != nil || in.Protocol != "official" {
 		t.Errorf("evaluation input protocol %q, %v", in.Protocol, err)
 	}
+	// A runtime the organizers set by hand stands on a ratio board too:
+	// A's 1 ms override is ranked as 1 ms (not ratio × reference) and its
+	// ratio follows from it; reverting it brings A's ratio back.
+	if err := e.svc.OverrideScore(e.ctx, admin, a, domain.OverrideRuntime, 1, "re-timed by hand on the official machine"); err != nil {
+		t.Fatal(err)
+	}
+	rows = board()
+	if rows["A"].Rank != 1 || rows["A"].RuntimeMS != 1 {
+		t.Errorf("ratio basis with A's runtime overridden to 1 ms: %+v", rows["A"])
+	}
+	if err := e.svc.RevertOverride(e.ctx, admin, a, domain.OverrideRuntime); err != nil {
+		t.Fatal(err)
+	}
+	if rows = board(); rows["A"].Rank != 2 || math.Abs(rows["A"].RuntimeMS-0.8*12.3) > 1e-12 {
+		t.Errorf("after the revert A is back on its ratio: %+v", rows["A"])
+	}
 	// Back to raw: the measured runtimes rank again.
 	if _, err := e.svc.UpdatePhaseRuntime(e.ctx, admin, "esr", "dev", domain.PhaseRuntime{RuntimeBasis: store.RuntimeRaw}); err != nil {
 		t.Fatal(err)
