@@ -164,8 +164,6 @@ func run(ctx context.Context, modelFn func() ([]byte, error), load func() ([]Pai
 	opt.Logf(fmt.Sprintf("sandbox ready in %.0f ms (session %.0f ms), ORT %s, %s: %s", rep.StartupMS, rep.SessionMS, rep.ORTVersion, rep.Device, strings.Join(rep.Sandbox, "; ")))
 
 	e := &evaluation{opt: opt, s: s, b: bsess, phases: ph}
-	var sumVar float64
-	psnrs := make([]float64, len(pairs))
 	var ratios, ratioSEs, ratioWeights []float64
 	for i, p := range pairs {
 		e.lastImage = i == len(pairs)-1 // score.go: the children may exit meanwhile
@@ -173,18 +171,9 @@ func run(ctx context.Context, modelFn func() ([]byte, error), load func() ([]Pai
 		if err != nil {
 			return nil, err
 		}
-		psnrs[i] = ir.PSNR
 		rep.Images = append(rep.Images, *ir)
-		rep.PSNRY += ir.PSNRY
-		rep.SSIM += ir.SSIM
-		rep.RuntimeMS += ir.RuntimeMS
-		rep.RuntimeMinMS += minOf(ir.RunsMS)
-		rep.RuntimeMaxMS += maxOf(ir.RunsMS)
-		sumVar += variance(ir.RunsMS)
-		rep.PeakMemoryMB = math.Max(rep.PeakMemoryMB, ir.PeakMB)
 		rep.ArenaPeakMB = math.Max(rep.ArenaPeakMB, ir.ArenaPeakMB)
 		if bsess != nil {
-			rep.BaselineRuntimeMS += ir.BaselineMS
 			ratios = append(ratios, ir.RuntimeRatio)
 			ratioSEs = append(ratioSEs, ir.ratioLogSE)
 			ratioWeights = append(ratioWeights, ir.BaselineMS)
@@ -193,17 +182,9 @@ func run(ctx context.Context, modelFn func() ([]byte, error), load func() ([]Pai
 			opt.Progress(i+1, len(pairs), *ir)
 		}
 	}
-	n := float64(len(pairs))
-	rep.PSNR = scoring.Mean(psnrs)
-	rep.PSNRY /= n
-	rep.SSIM /= n
-	rep.RuntimeMS /= n
-	rep.RuntimeMinMS /= n
-	rep.RuntimeMaxMS /= n
-	rep.RuntimeStdMS = math.Sqrt(sumVar / n)
+	rep.setAggregates()
 	tClose := time.Now()
 	if bsess != nil {
-		rep.BaselineRuntimeMS /= n
 		rep.RuntimeRatio, rep.RuntimeRatioCV, rep.RuntimeRatioStd = ratioEstimate(ratios, ratioSEs, ratioWeights)
 		bsess.Close()
 	}
@@ -346,6 +327,53 @@ func (e *evaluation) image(p Pair, hr *scoring.Image) (*ImageResult, error) {
 }
 
 func msOf(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
+
+// setAggregates computes the set's figures from rep.Images: the means over
+// images (PSNR as scoring.Mean), each image's run spread pooled, the
+// largest peak memory, and the baseline's mean runtime (0 without one).
+func (rep *Report) setAggregates() {
+	rep.PSNRY, rep.SSIM, rep.RuntimeMS, rep.RuntimeMinMS, rep.RuntimeMaxMS = 0, 0, 0, 0, 0
+	rep.PeakMemoryMB, rep.BaselineRuntimeMS = 0, 0
+	psnrs := make([]float64, len(rep.Images))
+	var sumVar float64
+	for i, ir := range rep.Images {
+		psnrs[i] = ir.PSNR
+		rep.PSNRY += ir.PSNRY
+		rep.SSIM += ir.SSIM
+		rep.RuntimeMS += ir.RuntimeMS
+		rep.RuntimeMinMS += minOf(ir.RunsMS)
+		rep.RuntimeMaxMS += maxOf(ir.RunsMS)
+		sumVar += variance(ir.RunsMS)
+		rep.PeakMemoryMB = math.Max(rep.PeakMemoryMB, ir.PeakMB)
+		rep.BaselineRuntimeMS += ir.BaselineMS
+	}
+	n := float64(len(rep.Images))
+	rep.PSNR = scoring.Mean(psnrs)
+	rep.PSNRY /= n
+	rep.SSIM /= n
+	rep.RuntimeMS /= n
+	rep.RuntimeMinMS /= n
+	rep.RuntimeMaxMS /= n
+	rep.RuntimeStdMS = math.Sqrt(sumVar / n)
+	rep.BaselineRuntimeMS /= n
+}
+
+// Subset is rep restricted to images (one dataset of several), its set
+// figures and runtime ratio computed as Evaluate computes them for all of
+// its images; the rest (environment, protections, timings) is rep's.
+func (rep *Report) Subset(images []ImageResult) *Report {
+	sub := *rep
+	sub.Images = images
+	sub.setAggregates()
+	sub.RuntimeRatio, sub.RuntimeRatioCV, sub.RuntimeRatioStd = 0, 0, 0
+	for _, ir := range images {
+		if ir.RuntimeRatio > 0 {
+			sub.RuntimeRatio, sub.RuntimeRatioCV, sub.RuntimeRatioStd = CombineRatios(images)
+			break
+		}
+	}
+	return &sub
+}
 
 func minOf(v []float64) float64 {
 	m := math.Inf(1)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"image/png"
-	"math"
 	"sync"
 
 	"github.com/srarena/srarena/blob"
@@ -153,80 +152,6 @@ func (p *plan) output(ctx context.Context, blobs blob.Store) func(string, *scori
 	}
 }
 
-// subReport is rep restricted to imgs, its aggregates computed as package
-// evaluate computes a set's (means over images, pooled spread, max peak).
-func subReport(rep *evaluate.Report, imgs []evaluate.ImageResult) *evaluate.Report {
-	sub := *rep
-	sub.Images = imgs
-	sub.PSNRY, sub.SSIM, sub.RuntimeMS, sub.RuntimeMinMS, sub.RuntimeMaxMS, sub.PeakMemoryMB = 0, 0, 0, 0, 0, 0
-	sub.BaselineRuntimeMS, sub.RuntimeRatio, sub.RuntimeRatioStd, sub.RuntimeRatioCV = 0, 0, 0, 0
-	psnrs := make([]float64, len(imgs))
-	var sumVar float64
-	var ratios []float64
-	for i, ir := range imgs {
-		psnrs[i] = ir.PSNR
-		sub.PSNRY += ir.PSNRY
-		sub.SSIM += ir.SSIM
-		sub.RuntimeMS += ir.RuntimeMS
-		sub.RuntimeMinMS += minOf(ir.RunsMS)
-		sub.RuntimeMaxMS += maxOf(ir.RunsMS)
-		sumVar += variance(ir.RunsMS)
-		sub.PeakMemoryMB = math.Max(sub.PeakMemoryMB, ir.PeakMB)
-		if ir.RuntimeRatio > 0 {
-			sub.BaselineRuntimeMS += ir.BaselineMS
-			ratios = append(ratios, ir.RuntimeRatio)
-		}
-	}
-	n := float64(len(imgs))
-	sub.PSNR = scoring.Mean(psnrs)
-	sub.PSNRY /= n
-	sub.SSIM /= n
-	sub.RuntimeMS /= n
-	sub.RuntimeMinMS /= n
-	sub.RuntimeMaxMS /= n
-	sub.RuntimeStdMS = math.Sqrt(sumVar / n)
-	if len(ratios) > 0 {
-		sub.BaselineRuntimeMS /= n
-		// The runner's estimator (evaluate/ratio.go) over this dataset's
-		// images, with its own spread.
-		sub.RuntimeRatio, sub.RuntimeRatioCV, sub.RuntimeRatioStd = evaluate.CombineRatios(imgs)
-	}
-	return &sub
-}
-
-func minOf(v []float64) float64 {
-	m := math.Inf(1)
-	for _, x := range v {
-		m = math.Min(m, x)
-	}
-	return m
-}
-
-func maxOf(v []float64) float64 {
-	m := math.Inf(-1)
-	for _, x := range v {
-		m = math.Max(m, x)
-	}
-	return m
-}
-
-// variance is the sample variance (package evaluate's).
-func variance(v []float64) float64 {
-	if len(v) < 2 {
-		return 0
-	}
-	var m float64
-	for _, x := range v {
-		m += x
-	}
-	m /= float64(len(v))
-	var s float64
-	for _, x := range v {
-		s += (x - m) * (x - m)
-	}
-	return s / float64(len(v)-1)
-}
-
 // result is the combined result the board ranks, with each dataset's part
 // and the stored SR outputs. rep's images are in plan order, test-split
 // names already replaced.
@@ -243,7 +168,7 @@ func variance(v []float64) float64 {
 func (p *plan) result(id int64, rep *evaluate.Report) (*store.Result, error) {
 	parts := make([]*store.Result, len(p.sets))
 	for i, s := range p.sets {
-		r, err := resultOf(id, subReport(rep, rep.Images[s.start:s.start+s.n]))
+		r, err := resultOf(id, rep.Subset(rep.Images[s.start:s.start+s.n]))
 		if err != nil {
 			return nil, fmt.Errorf("dataset %s: %w", s.Name, err)
 		}
