@@ -39,6 +39,9 @@ const (
 	// holds and never writes: it reads EOF the moment the parent is gone,
 	// however it ended, and the child then exits (watchParent).
 	fdWatch = 7
+	// fdOut is the shared output buffer (shm_linux.go), when the parent
+	// has one.
+	fdOut = 8
 )
 
 // childProbe, set only by test binaries, replaces the session when the
@@ -311,6 +314,9 @@ func stage2(encCfg string, logf func(string, ...any)) int {
 		return 2
 	}
 	s.lib, s.device, s.gpu = cfg.ORTLib, cfg.Device, cfg.GPU
+	if cfg.OutFD == fdOut {
+		s.shm = &childOut{fd: fdOut}
+	}
 	s.dataRange = cfg.DataRange
 	if s.dataRange == 0 {
 		s.dataRange = 1
@@ -347,8 +353,10 @@ type session struct {
 	in, out string
 	loadNS  int64
 	buf     []byte
-	// pix is the quantised output, reused from image to image.
+	// pix is the quantised output, reused from image to image, when it
+	// goes through the pipe; shm the shared buffer, nil without one.
 	pix       []uint8
+	shm       *childOut
 	dataRange float32
 	// For the arena statistics (arenaPeak).
 	lib, device string
@@ -544,10 +552,15 @@ func (s *session) serve(in *bufio.Reader, out childWriter, h, w, scale, runs, st
 	// Quantised here, after the timed runs, on every core: the parent
 	// reads a quarter of the bytes and scores at once.
 	t0 := time.Now()
-	if cap(s.pix) < 3*oh*ow {
-		s.pix = make([]uint8, 3*oh*ow)
+	where := byte(outShared)
+	pix := s.shm.get(3 * oh * ow)
+	if pix == nil {
+		where = outPipe
+		if cap(s.pix) < 3*oh*ow {
+			s.pix = make([]uint8, 3*oh*ow)
+		}
+		pix = s.pix[:3*oh*ow]
 	}
-	pix := s.pix[:3*oh*ow]
 	bad, err := scoring.QuantizeCHWInto(pix, vals, oh, ow, s.dataRange)
 	if err != nil {
 		return fmt.Errorf("quantising the output: %v", err)
@@ -562,8 +575,11 @@ func (s *session) serve(in *bufio.Reader, out childWriter, h, w, scale, runs, st
 	out.w.WriteByte(kind)
 	putU64(out.w, uint64(time.Since(t0).Nanoseconds()))
 	if bad < 0 {
-		if _, err := out.w.Write(pix); err != nil {
-			return err
+		out.w.WriteByte(where)
+		if where == outPipe {
+			if _, err := out.w.Write(pix); err != nil {
+				return err
+			}
 		}
 	}
 	return out.w.Flush()

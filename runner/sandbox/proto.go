@@ -46,10 +46,16 @@ import (
 //	                                               ns is how long that took; data, only
 //	                                               when bad is -1, is H·W·3 bytes of
 //	                                               8-bit RGB, interleaved (an Image's
-//	                                               Pix): a quarter of the float32 bytes
+//	                                               Pix): a quarter of the float32 bytes;
+//	                                               it is preceded by u8 where: 0, the
+//	                                               bytes follow on the pipe; 1, they
+//	                                               are in the shared output buffer
+//	                                               (Config.OutFD, shm_linux.go), which
+//	                                               the parent made that large before
+//	                                               the request
 //	  'E' u32 n, n bytes of message                the child gives up (load/run error)
 const (
-	protoMagic = "SRARENA2" // 2: 8-bit outputs
+	protoMagic = "SRARENA3" // 2: 8-bit outputs; 3: in a shared buffer
 
 	frameSandbox = 'S'
 	frameReady   = 'R'
@@ -67,6 +73,10 @@ const (
 	badNaN    = 0
 	badPosInf = 1
 	badNegInf = 2
+
+	// Where the 8-bit output is ('O' frame).
+	outPipe   = 0
+	outShared = 1
 
 	// MaxModelBytes bounds the model the parent will send (ModelProto itself
 	// is limited to 2 GiB; uploads are capped far lower).
@@ -92,6 +102,9 @@ type Config struct {
 	ExeFD     int     `json:"exe_fd"`    // fd of our own executable, for the stage-2 exec
 	StatusFD  int     `json:"status_fd"` // set by stage 1 for stage 2
 	ClearFD   int     `json:"clear_fd"`  // set by stage 1 for stage 2
+	// OutFD is the shared output buffer's descriptor (0: none; outputs
+	// then go through the pipe).
+	OutFD int `json:"out_fd,omitempty"`
 	// Device is "cpu" or "cuda" (the CUDA execution provider on device 0).
 	Device string `json:"device"`
 	// GPU is the CUDA device the child uses (Device "cuda"): a worker is

@@ -125,7 +125,11 @@ func Start(ctx context.Context, spec Spec) (*Session, error) {
 			c.kill(fmt.Errorf("sandbox: evaluation cancelled: %w", context.Cause(ctx)))
 		}
 	})
-	raw, _ := json.Marshal(spec.Config)
+	cfg := spec.Config
+	if c.shm != nil {
+		cfg.OutFD = fdOut
+	}
+	raw, _ := json.Marshal(cfg)
 	s.phase = "while loading the model"
 	s.arm(spec.LoadTimeout, outcome.Errorf(outcome.Timeout, "loading the model timed out after %s", fmtDur(spec.LoadTimeout)))
 	// Writes fail only if the child is gone; the read below reports why.
@@ -245,6 +249,13 @@ func (s *Session) Infer(name string, in []float32, h, w, sh, sw int, out []uint8
 	timeout := outcome.Errorf(outcome.Timeout, "timed out after %s on image %s", fmtDur(s.spec.ImageTimeout), name)
 	s.arm(s.spec.ImageTimeout, timeout)
 	start := time.Now()
+	if c.shm != nil {
+		// The buffer holds the output before the child may write it.
+		if err := c.shm.ensure(len(out)); err != nil {
+			s.disarm()
+			return nil, err
+		}
+	}
 	putU32(s.w, uint32(h))
 	putU32(s.w, uint32(w))
 	buf := make([]byte, 0, 1<<16)
@@ -337,8 +348,20 @@ func (s *Session) Infer(name string, in []float32, h, w, sh, sw int, out []uint8
 	switch b := int64(bad); {
 	case b == -1:
 		// Exactly the size the parent computed; never what the child claims.
-		if _, err := io.ReadFull(c.stdout, out); err != nil {
+		where, err := c.stdout.ReadByte()
+		if err != nil {
 			return nil, s.failure(err)
+		}
+		switch {
+		case where == outPipe:
+			if _, err := io.ReadFull(c.stdout, out); err != nil {
+				return nil, s.failure(err)
+			}
+		case where == outShared && c.shm != nil && len(c.shm.buf) >= len(out):
+			// Our own copy: what the child writes from now on is not scored.
+			copy(out, c.shm.buf[:len(out)])
+		default:
+			return nil, s.failure(errFrame)
 		}
 	case b >= 0 && b < int64(len(out)) && kind <= badNegInf:
 		r.Bad, r.BadInf = int(b), kind != badNaN

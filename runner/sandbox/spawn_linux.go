@@ -91,7 +91,8 @@ type child struct {
 	stdoutF   *os.File
 	stderr    *capBuffer
 	stderrEOF chan struct{}
-	watchW    *os.File // write end of the child's watch pipe (fdWatch); never written
+	watchW    *os.File   // write end of the child's watch pipe (fdWatch); never written
+	shm       *sharedOut // the output buffer (fdOut), nil when unavailable
 	waitDone  chan struct{}
 	waitErr   error
 	sandbox   string
@@ -172,6 +173,15 @@ func tryStart(exe []string, exeF, libF *os.File, at sandboxAttempt, memLimit int
 		errW.Close()
 		return nil, err
 	}
+	// The output buffer; without it outputs go through the pipe.
+	shm, err := newSharedOut()
+	if err != nil {
+		logf("sandbox: shared output buffer unavailable, outputs go through the pipe: " + err.Error())
+	}
+	extra := []*os.File{exeF, libF, nil, nil, watchR}
+	if shm != nil {
+		extra = append(extra, shm.f)
+	}
 	// The exe is started through its descriptor (fd 3 in the child): an
 	// unprivileged uid may not be able to traverse the directories of a test
 	// binary, and the path is none of the child's business.
@@ -183,13 +193,13 @@ func tryStart(exe []string, exeF, libF *os.File, at sandboxAttempt, memLimit int
 		Stdin:  inR,
 		Stdout: outW,
 		Stderr: errW,
-		// fd 3, fd 4, (5, 6 opened by stage 1), fd 7
-		ExtraFiles: []*os.File{exeF, libF, nil, nil, watchR},
+		// fd 3, fd 4, (5, 6 opened by stage 1), fd 7, fd 8
+		ExtraFiles: extra,
 	}
 	cmd.SysProcAttr = at.attr()
 	c := &child{cmd: cmd, stdin: inW, stdoutF: outR, stdout: bufio.NewReaderSize(outR, 1<<20),
 		stderr: newCapBuffer(64 << 10), stderrEOF: make(chan struct{}), waitDone: make(chan struct{}), sandbox: at.desc,
-		watchW: watchW}
+		watchW: watchW, shm: shm}
 
 	cg, cgErr := newMemCgroup(memLimit, logf)
 	if cgErr != nil {
@@ -225,6 +235,7 @@ func tryStart(exe []string, exeF, libF *os.File, at sandboxAttempt, memLimit int
 		outR.Close()
 		errR.Close()
 		watchW.Close()
+		shm.close()
 		cg.remove()
 		return nil, err
 	}
@@ -270,6 +281,8 @@ func (c *child) finish(grace time.Duration) {
 	}
 	c.stdoutF.Close()
 	c.watchW.Close()
+	// Before the cgroup goes: the child charged the buffer's pages to it.
+	c.shm.close()
 	select {
 	case <-c.stderrEOF:
 	case <-time.After(time.Second):
