@@ -285,7 +285,7 @@ func stage2(encCfg string, logf func(string, ...any)) int {
 		logf("active: %s", p)
 	}
 	st := Status{UID: cfg.UID, UserNS: cfg.UserNS, LandlockABI: cfg.LandlockABI, Seccomp: seccompOn,
-		ORTVersion: ort.GetVersion(), Protections: prot}
+		ORTVersion: ort.GetVersion(), Protections: prot, Build: BuildStamp}
 	j, _ := json.Marshal(st)
 	out.w.WriteByte(frameSandbox)
 	writeBlob(out.w, j)

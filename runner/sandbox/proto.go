@@ -125,6 +125,7 @@ type Status struct {
 	LandlockABI int      `json:"landlock_abi"` // 0: Landlock not active
 	Seccomp     bool     `json:"seccomp"`      // the seccomp filter is installed
 	ORTVersion  string   `json:"ort_version"`  // ort.GetVersion()
+	Build       string   `json:"build"`        // the child program's BuildStamp
 	Protections []string `json:"protections"`  // human-readable, for the record
 }
 

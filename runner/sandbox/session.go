@@ -33,7 +33,8 @@ import (
 
 // Spec says how to start a child and what limits to hold it to.
 type Spec struct {
-	// Command is the child's argv; default {os.Executable(), ChildArg}.
+	// Command is the child's argv; default {os.Executable(), ChildArg}, or
+	// the srarena-sandbox of the same build next to it (exe.go).
 	Command []string
 	// ORTLib is the ONNX Runtime library (handed over as a descriptor on
 	// the CPU; by path, which must be readable by the sandbox uid, on CUDA).
@@ -93,16 +94,43 @@ func Start(ctx context.Context, spec Spec) (*Session, error) {
 	if spec.ImageTimeout <= 0 {
 		spec.ImageTimeout = 60 * time.Second
 	}
-	if len(spec.Command) == 0 {
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, fmt.Errorf("sandbox: own executable: %w", err)
-		}
-		spec.Command = []string{exe, ChildArg}
-	}
 	if spec.InsecureSandbox {
 		spec.Warnf("sandbox: InsecureSandbox is set: this evaluation runs even if the child lacks a uid of its own, Landlock or seccomp")
 	}
+	if len(spec.Command) == 0 {
+		argv, sibling, err := defaultCommand(ChildArg)
+		if err != nil {
+			return nil, fmt.Errorf("sandbox: own executable: %w", err)
+		}
+		spec.Command = argv
+		if sibling {
+			s, err := start(ctx, spec, true)
+			if err == nil || ctx.Err() != nil {
+				return s, err
+			}
+			// Not started, or from another build: srarena itself then.
+			exe, err2 := os.Executable()
+			if err2 != nil {
+				return nil, err
+			}
+			spec.Command = []string{exe, ChildArg}
+			s, err2 = start(ctx, spec, false)
+			if err2 != nil {
+				return nil, err2 // not the sibling's fault, then
+			}
+			// It was the sibling's: this process starts itself from now on
+			// (~30 ms more per evaluation).
+			siblingOff.Store(true)
+			spec.Warnf(fmt.Sprintf("sandbox: %s next to srarena is not usable (%v); srarena starts itself as the child from now on: build both with make build", SiblingName, err))
+			return s, nil
+		}
+	}
+	return start(ctx, spec, false)
+}
+
+// start is Start with spec.Command set; sibling says it is srarena-sandbox,
+// which must then report this build's stamp.
+func start(ctx context.Context, spec Spec, sibling bool) (*Session, error) {
 	if spec.Config.Device == DeviceCUDA {
 		// ORT loads the CUDA provider by path, as the sandbox uid.
 		lib, err := PrepareORT(spec.ORTLib, DeviceCUDA)
@@ -145,6 +173,10 @@ func Start(ctx context.Context, spec Spec) (*Session, error) {
 		return nil, err
 	}
 	s.Status = *st
+	if sibling && st.Build != BuildStamp {
+		s.Close()
+		return nil, fmt.Errorf("it is from another build (stamp %q, srarena's %q)", Sanitize(st.Build, 40), BuildStamp)
+	}
 	if miss := sandboxMissing(*st, os.Getuid()); len(miss) > 0 {
 		if !spec.InsecureSandbox {
 			s.Close()
