@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"unsafe"
 )
 
 // The parent and the sandboxed child speak a small framed binary protocol
@@ -200,6 +201,58 @@ func encodeFloats(dst []byte, v []float32) []byte {
 		dst = binary.LittleEndian.AppendUint32(dst, math.Float32bits(f))
 	}
 	return dst
+}
+
+// growSlice returns s resliced to n elements, reallocated only when its
+// capacity is short (the contents are then not kept).
+func growSlice[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// nativeLE says the machine stores a float32 as the protocol does, so the
+// values can be copied as bytes (amd64, arm64).
+var nativeLE = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// floatBytes is v's memory as bytes; only when nativeLE.
+func floatBytes(v []float32) []byte {
+	if len(v) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), 4*len(v))
+}
+
+// writeFloats writes v as little-endian float32.
+func writeFloats(w io.Writer, v []float32) error {
+	if nativeLE {
+		_, err := w.Write(floatBytes(v))
+		return err
+	}
+	buf := make([]byte, 0, 1<<16)
+	for i := 0; i < len(v); i += 1 << 14 {
+		buf = encodeFloats(buf[:0], v[i:min(i+1<<14, len(v))])
+		if _, err := w.Write(buf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readFloats fills dst with little-endian float32 values read from r
+// (scratch: a reusable buffer on big-endian machines).
+func readFloats(r io.Reader, dst []float32, scratch *[]byte) error {
+	if nativeLE {
+		_, err := io.ReadFull(r, floatBytes(dst))
+		return err
+	}
+	*scratch = growSlice(*scratch, 4*len(dst))
+	if _, err := io.ReadFull(r, *scratch); err != nil {
+		return err
+	}
+	decodeFloats(dst, *scratch)
+	return nil
 }
 
 // decodeFloats fills dst from little-endian float32 bytes (len(b) = 4·len(dst)).

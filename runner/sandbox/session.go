@@ -290,13 +290,7 @@ func (s *Session) Infer(name string, in []float32, h, w, sh, sw int, out []uint8
 	}
 	putU32(s.w, uint32(h))
 	putU32(s.w, uint32(w))
-	buf := make([]byte, 0, 1<<16)
-	for i := 0; i < len(in); i += 1 << 14 {
-		buf = encodeFloats(buf[:0], in[i:min(i+1<<14, len(in))])
-		if _, err := s.w.Write(buf); err != nil {
-			break // the child is gone; the read below says why
-		}
-	}
+	writeFloats(s.w, in) // fails only if the child is gone; the read below says why
 	s.w.Flush()
 
 	r := &Runs{HWM: -1, ArenaPeak: -1, Bad: -1}
