@@ -173,6 +173,7 @@ func start(ctx context.Context, spec Spec, sibling bool) (*Session, error) {
 		return nil, err
 	}
 	s.Status = *st
+	c.waitJoin(spec.Logf) // the memory limit holds before the model is sent
 	if sibling && st.Build != BuildStamp {
 		s.Close()
 		return nil, fmt.Errorf("it is from another build (stamp %q, srarena's %q)", Sanitize(st.Build, 40), BuildStamp)

@@ -97,6 +97,8 @@ type child struct {
 	waitErr   error
 	sandbox   string
 	cg        *memCgroup
+	joined    chan struct{} // closed once a v1 cgroup join is done (nil: nothing to wait for)
+	joinErr   error
 	killed    atomic.Pointer[error] // why the parent killed it, if it did
 	started   time.Time
 }
@@ -241,13 +243,18 @@ func tryStart(exe []string, exeF, libF *os.File, at sandboxAttempt, memLimit int
 	}
 	c.started = time.Now()
 	if cg != nil && cg.v2fd < 0 {
-		// cgroup v1: join before the child reads its configuration, i.e.
-		// before it allocates anything worth counting.
-		if err := cg.addPID(cmd.Process.Pid); err != nil {
-			logf("sandbox: cgroup memory limit unavailable: " + err.Error())
-			cg.remove()
-			c.cg = nil
-		}
+		// cgroup v1 has no CLONE_INTO_CGROUP: the child joins by a write
+		// to cgroup.procs, which takes 10–45 ms here (the kernel waits for
+		// an RCU grace period). It happens while the child starts: until
+		// the parent sends the model the child runs only our own code, and
+		// Start waits for the join (waitJoin) before it returns, so
+		// everything the model makes the child allocate is counted.
+		c.joined = make(chan struct{})
+		pid := cmd.Process.Pid
+		go func() {
+			defer close(c.joined)
+			c.joinErr = cg.addPID(pid)
+		}()
 	}
 	go func() {
 		c.stderr.ReadFrom(errR)
@@ -255,6 +262,21 @@ func tryStart(exe []string, exeF, libF *os.File, at sandboxAttempt, memLimit int
 		close(c.stderrEOF)
 	}()
 	return c, nil
+}
+
+// waitJoin waits for the child's cgroup v1 join (tryStart). If it failed,
+// the child goes on without the cgroup, as it would have without one.
+func (c *child) waitJoin(logf func(string)) {
+	if c.joined == nil {
+		return
+	}
+	<-c.joined
+	c.joined = nil
+	if c.joinErr != nil {
+		logf("sandbox: cgroup memory limit unavailable: " + c.joinErr.Error())
+		c.cg.remove()
+		c.cg = nil
+	}
 }
 
 // kill SIGKILLs the child's process group (and, with a PID namespace, the
@@ -283,6 +305,9 @@ func (c *child) finish(grace time.Duration) {
 	c.watchW.Close()
 	// Before the cgroup goes: the child charged the buffer's pages to it.
 	c.shm.close()
+	if c.joined != nil {
+		<-c.joined
+	}
 	select {
 	case <-c.stderrEOF:
 	case <-time.After(time.Second):
