@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 )
@@ -55,16 +56,23 @@ func BenchmarkResizeBicubic(b *testing.B) {
 	}
 }
 
-// BenchmarkScoringAB times the scoring of one DIV2K-size output as the
-// runner did it before (serial PSNR and PSNR-Y, SSIM one goroutine per
-// channel) and as it does now (row bands on every core), interleaved:
-// each b.N loop alternates old and new, so a noisy machine slows both.
+// BenchmarkScoringAB times the scoring of one DIV2K-size output (PSNR,
+// PSNR-Y, SSIM: what the runner computes) as main did it before the fused
+// SIMD kernels (main_ref_test.go, on main's AVX path) and as it does now,
+// interleaved old, new, new, old so that a noisy machine slows both:
+// compare each round's pair (bench/abratio.sh style).
 func BenchmarkScoringAB(b *testing.B) {
 	x, y := div2kPair()
 	old := func() {
-		psnrSerial(x, y, 4)
-		psnrYSerial(x, y, 4)
-		ssimPerChannelGoroutines(x, y, 4)
+		path := "generic" // main's path: AVX where the CPU has it
+		if slices.Contains(kernelPaths(), "avx") {
+			path = "avx"
+		}
+		restore := useKernelPath(path)
+		defer restore()
+		psnrMain(x, y, 4)
+		psnrYMain(x, y, 4)
+		ssimMain(x, y, 4)
 	}
 	cur := func() {
 		PSNR(x, y, 4)
@@ -74,7 +82,7 @@ func BenchmarkScoringAB(b *testing.B) {
 	for _, ab := range []struct {
 		name string
 		f    func()
-	}{{"old", old}, {"new", cur}, {"old", old}, {"new", cur}} {
+	}{{"old", old}, {"new", cur}, {"new", cur}, {"old", old}} {
 		b.Run(ab.name, func(b *testing.B) {
 			for b.Loop() {
 				ab.f()

@@ -7,27 +7,108 @@ import "golang.org/x/sys/cpu"
 //go:noescape
 func fir11AVX(dst *float64, rows *[11]*float64, n int, taps *[6]float64)
 
-var haveAVX = cpu.X86.HasAVX
+//go:noescape
+func fir11AVX512(dst *float64, rows *[11]*float64, n int, taps *[6]float64)
 
-// fir11 is fir11Generic with the bulk of dst done by fir11AVX where the
-// CPU has AVX: the same operations in the same order, bit-identical.
+//go:noescape
+func ssimMapAVX(dst *float64, rows *[11]*float64, n int, taps *[6]float64, c *[2]float64)
+
+//go:noescape
+func ssimMapAVX512(dst *float64, rows *[11]*float64, n int, taps *[6]float64, c *[2]float64)
+
+//go:noescape
+func ssimPrepAVX(dst *[5]*float64, a, b *uint8, n int)
+
+// The kernels' paths. Variables, so that tests can take every path the
+// CPU has and compare them bit for bit.
+var (
+	haveAVX    = cpu.X86.HasAVX
+	haveAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL // the OS keeps ZMM state (x/sys/cpu checks XCR0)
+)
+
+// fir11 is fir11Generic with the bulk of dst done eight (AVX-512) or four
+// (AVX) values at a time: the same operations in the same order,
+// bit-identical.
 func fir11(dst []float64, rows *[11][]float64, g *[6]float64) {
-	n4 := len(dst) &^ 3
-	if !haveAVX || n4 == 0 {
+	n := len(dst)
+	if !haveAVX || n < 4 {
 		fir11Generic(dst, rows, g)
 		return
 	}
 	var p [11]*float64
 	for j := range p {
-		r := rows[j][:len(dst)] // bounds: every row covers dst
+		r := rows[j][:n] // bounds: every row covers dst
 		p[j] = &r[0]
 	}
-	fir11AVX(&dst[0], &p, n4, g)
-	if n4 < len(dst) {
+	done := 0
+	if n8 := n &^ 7; haveAVX512 && n8 > 0 {
+		fir11AVX512(&dst[0], &p, n8, g)
+		done = n8
+	}
+	if n4 := n &^ 3; n4 > done {
+		var q [11]*float64
+		for j := range q {
+			q[j] = &rows[j][done]
+		}
+		fir11AVX(&dst[done], &q, n4-done, g)
+		done = n4
+	}
+	if done < n {
 		var tail [11][]float64
 		for j := range tail {
-			tail[j] = rows[j][n4:]
+			tail[j] = rows[j][done:]
 		}
-		fir11Generic(dst[n4:], &tail, g)
+		fir11Generic(dst[done:], &tail, g)
+	}
+}
+
+// ssimMap is ssimMapGeneric with the bulk of dst done by ssimMapAVX512
+// or ssimMapAVX: the same operations in the same order, bit-identical.
+func ssimMap(dst []float64, rows *[11][]float64, g *[6]float64) {
+	n := len(dst)
+	done := 0
+	if haveAVX && n >= 4 {
+		var p [11]*float64
+		for j := range p {
+			r := rows[j][:4*ssimPlaneStride+n] // bounds: all five planes
+			p[j] = &r[0]
+		}
+		if n8 := n &^ 7; haveAVX512 && n8 > 0 {
+			ssimMapAVX512(&dst[0], &p, n8, g, &ssimConsts)
+			done = n8
+		}
+		if n4 := n &^ 3; n4 > done {
+			for j := range p {
+				p[j] = &rows[j][done]
+			}
+			ssimMapAVX(&dst[done], &p, n4-done, g, &ssimConsts)
+			done = n4
+		}
+	}
+	if done < n {
+		var tail [11][]float64
+		for j := range tail {
+			tail[j] = rows[j][done:]
+		}
+		ssimMapGeneric(dst[done:], &tail, g)
+	}
+}
+
+// ssimConsts is C1, C2 for the assembly.
+var ssimConsts = [2]float64{ssimC1, ssimC2}
+
+// ssimPrep is ssimPrepGeneric, four values at a time with AVX on uint8
+// rows (integer conversions and products: exact, the same values).
+func ssimPrep[T uint8 | float64](xs, ys, xx, yy, xy []float64, a, b []T) {
+	n := len(a)
+	done := 0
+	if a8, ok := any(a).([]uint8); ok && haveAVX && n >= 4 {
+		b8 := any(b).([]uint8)[:n]
+		done = n &^ 3
+		dst := [5]*float64{&xs[:n][0], &ys[:n][0], &xx[:n][0], &yy[:n][0], &xy[:n][0]}
+		ssimPrepAVX(&dst, &a8[0], &b8[0], done)
+	}
+	if done < n {
+		ssimPrepGeneric(xs[done:], ys[done:], xx[done:], yy[done:], xy[done:], a[done:], b[done:])
 	}
 }

@@ -185,7 +185,7 @@ func SSIM(sr, hr *Image, border int) (float64, error) {
 	}
 	// Row bands of all three channels on every core; bit-identical to
 	// ssimPlane per channel.
-	per := ssimPlanes(sr.Pix, hr.Pix, 3*(border*sr.W+border), 3, 3, 3*sr.W, w, h)
+	per := ssimPlanes(sr.Pix, hr.Pix, 3*(border*sr.W+border), 3, 3*sr.W, w, h)
 	return (per[0] + per[1] + per[2]) / 3, nil
 }
 
@@ -199,7 +199,7 @@ func SSIMY(sr, hr *Image, border int) (float64, error) {
 	if w < 2*ssimRadius+1 || h < 2*ssimRadius+1 {
 		return 0, fmt.Errorf("%w: %dx%d region after the border crop is smaller than the 11x11 SSIM window", ErrEmpty, w, h)
 	}
-	return ssimPlanes(Y(sr, true), Y(hr, true), border*sr.W+border, 1, 1, sr.W, w, h)[0], nil
+	return ssimPlanes(Y(sr, true), Y(hr, true), border*sr.W+border, 1, sr.W, w, h)[0], nil
 }
 
 // Mean is the set score: the arithmetic mean of per-image values
