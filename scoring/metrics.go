@@ -110,14 +110,7 @@ func psnrY(sr, hr *Image, border int, round bool) (float64, error) {
 	if round {
 		isum := sumRows(border, h, func(y int) uint64 {
 			o := 3 * (y*sr.W + border)
-			a := sr.Pix[o : o+3*w]
-			b := hr.Pix[o : o+3*w]
-			var rs uint64
-			for i := 0; i+2 < len(a); i += 3 {
-				d := int64(yRounded(a[i], a[i+1], a[i+2])) - int64(yRounded(b[i], b[i+1], b[i+2]))
-				rs += uint64(d * d)
-			}
-			return rs
+			return ySqDiffRow(sr.Pix[o:o+3*w], hr.Pix[o:o+3*w])
 		})
 		sum = float64(isum)
 	} else {
@@ -138,6 +131,47 @@ func psnrY(sr, hr *Image, border int, round bool) (float64, error) {
 func yOf(r, g, b uint8) float64 {
 	return (float64(r)*65.481+float64(g)*128.553+float64(b)*24.966)/255.0 + 16.0
 }
+
+// yRoundedInt is yRounded in integer arithmetic: Y is 16 +
+// N/255000 with N = 65481R + 128553G + 24966B exactly, so it rounds to
+// 16 + (N + 127500) div 255000 unless that division is exact (a tie;
+// no branch on the random half of the remainder, which mispredicts). The float64
+// formula's error (under 1e-12) is far below the distance of a non-tie
+// from .5 (at least 1/255000), so both round alike; on exact ties (the
+// remainder is exactly half) the float64 rounding decides, so the result
+// is yRounded's on every input (TestYRoundedIntExhaustive).
+func yRoundedInt(r, g, b uint8) int32 {
+	n := 65481*uint32(r) + 128553*uint32(g) + 24966*uint32(b) + 127500
+	q := n / 255000
+	if n == q*255000 {
+		return yRoundedTie(r, g, b)
+	}
+	return 16 + int32(q)
+}
+
+// ySqDiffRow is Σ (yRounded(a) − yRounded(b))² over the pixels of two RGB
+// rows, with yRoundedInt's arithmetic written out for the loop.
+func ySqDiffRow(a, b []uint8) uint64 {
+	b = b[:len(a)]
+	var rs uint64
+	for len(a) >= 3 && len(b) >= 3 {
+		na := 65481*uint32(a[0]) + 128553*uint32(a[1]) + 24966*uint32(a[2]) + 127500
+		nb := 65481*uint32(b[0]) + 128553*uint32(b[1]) + 24966*uint32(b[2]) + 127500
+		qa, qb := na/255000, nb/255000
+		d := int64(qa) - int64(qb)
+		if na == qa*255000 || nb == qb*255000 { // a tie: see yRoundedInt
+			d = int64(yRoundedTie(a[0], a[1], a[2])) - int64(yRoundedTie(b[0], b[1], b[2]))
+		}
+		rs += uint64(d * d)
+		a, b = a[3:], b[3:]
+	}
+	return rs
+}
+
+// yRoundedTie is yRounded out of line: rare, and kept out of the loops.
+//
+//go:noinline
+func yRoundedTie(r, g, b uint8) int32 { return yRounded(r, g, b) }
 
 // yRounded is Y's rounded luma of one pixel (16…235).
 func yRounded(r, g, b uint8) int32 {

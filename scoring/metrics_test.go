@@ -166,3 +166,19 @@ func TestMean(t *testing.T) {
 		t.Error("Mean with +Inf should be +Inf")
 	}
 }
+
+// TestYRoundedIntExhaustive: the integer luma equals the float64 one on
+// all 2^24 RGB values.
+func TestYRoundedIntExhaustive(t *testing.T) {
+	ties := 0
+	for c := 0; c < 1<<24; c++ {
+		r, g, b := uint8(c>>16), uint8(c>>8), uint8(c)
+		if got, want := yRoundedInt(r, g, b), yRounded(r, g, b); got != want {
+			t.Fatalf("yRoundedInt(%d, %d, %d) = %d, yRounded %d", r, g, b, got, want)
+		}
+		if (65481*int(r)+128553*int(g)+24966*int(b))%255000 == 127500 {
+			ties++
+		}
+	}
+	t.Logf("%d exact ties", ties)
+}
