@@ -17,13 +17,18 @@ func ssimMapAVX(dst *float64, rows *[11]*float64, n int, taps *[6]float64, c *[2
 func ssimMapAVX512(dst *float64, rows *[11]*float64, n int, taps *[6]float64, c *[2]float64)
 
 //go:noescape
+func ssimMap2AVX512(dst *float64, rows *float64, n int, taps *[6]float64, c *[2]float64)
+
+//go:noescape
 func ssimPrepAVX(dst *[5]*float64, a, b *uint8, n int)
 
-// The kernels' paths. Variables, so that tests can take every path the
-// CPU has and compare them bit for bit.
+// The kernels' paths: haveAVX for the 4-wide kernels (AVX with FMA, as
+// on every x86-64 CPU since 2013), haveAVX512 for the 8-wide ones.
+// Variables, so that tests can take every path the CPU has and compare
+// them bit for bit.
 var (
-	haveAVX    = cpu.X86.HasAVX
-	haveAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL // the OS keeps ZMM state (x/sys/cpu checks XCR0)
+	haveAVX    = cpu.X86.HasAVX && cpu.X86.HasFMA
+	haveAVX512 = haveAVX && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL // x/sys/cpu checks that the OS keeps ZMM state
 )
 
 // fir11 is fir11Generic with the bulk of dst done eight (AVX-512) or four
@@ -91,6 +96,30 @@ func ssimMap(dst []float64, rows *[11][]float64, g *[6]float64) {
 			tail[j] = rows[j][done:]
 		}
 		ssimMapGeneric(dst[done:], &tail, g)
+	}
+}
+
+// ssimMap2 is ssimMap for two consecutive map rows, into dst[:n] and
+// dst[3·ssimTile:][:n]; ring holds 12 consecutive filtered rows,
+// ssimRingRow apart. With AVX-512 one kernel loads each ring row once for
+// both map rows; elsewhere it is ssimMap twice. Bit-identical either way.
+func ssimMap2(dst []float64, ring []float64, n int, g *[6]float64) {
+	done := 0
+	if n8 := n &^ 7; haveAVX512 && n8 > 0 {
+		_ = ring[11*ssimRingRow+4*ssimPlaneStride+n-1] // bounds: every row and plane
+		_ = dst[ssimMaxCh*ssimTile+n-1]
+		ssimMap2AVX512(&dst[0], &ring[0], n8, g, &ssimConsts)
+		done = n8
+	}
+	for r := 0; r < 2; r++ {
+		if done == n {
+			break
+		}
+		var rows [11][]float64
+		for j := range rows {
+			rows[j] = ring[(r+j)*ssimRingRow+done:]
+		}
+		ssimMap(dst[r*ssimMaxCh*ssimTile+done:r*ssimMaxCh*ssimTile+n], &rows, g)
 	}
 }
 

@@ -6,9 +6,10 @@
 //
 // dst[i] = g0*(r0[i]+r10[i]) + g1*(r1[i]+r9[i]) + g2*(r2[i]+r8[i])
 //        + g3*(r3[i]+r7[i]) + g4*(r4[i]+r6[i]) + g5*r5[i], for i < n,
-// added left to right: the same IEEE operations, in the same order, as
-// fir11Generic, four lanes at a time (AVX, no FMA), so the results are
-// bit-identical. n must be a positive multiple of 4.
+// added left to right, each term after the first with one FMA: the same
+// IEEE operations, in the same order, as fir11Generic, four lanes at a
+// time (AVX, FMA), so the results are bit-identical. n must be a positive
+// multiple of 4.
 TEXT ·fir11AVX(SB), NOSPLIT, $0-32
 	MOVQ dst+0(FP), DI
 	MOVQ rows+8(FP), SI
@@ -52,22 +53,17 @@ loop:
 	VMULPD  Y10, Y0, Y0
 	VMOVUPD (R9)(CX*8), Y1
 	VADDPD  (DX)(CX*8), Y1, Y1 // r1+r9
-	VMULPD  Y11, Y1, Y1
-	VADDPD  Y1, Y0, Y0
+	VFMADD231PD Y1, Y11, Y0
 	VMOVUPD (R10)(CX*8), Y2
 	VADDPD  (BX)(CX*8), Y2, Y2 // r2+r8
-	VMULPD  Y12, Y2, Y2
-	VADDPD  Y2, Y0, Y0
+	VFMADD231PD Y2, Y12, Y0
 	VMOVUPD (R11)(CX*8), Y3
 	VADDPD  (AX)(CX*8), Y3, Y3 // r3+r7
-	VMULPD  Y13, Y3, Y3
-	VADDPD  Y3, Y0, Y0
+	VFMADD231PD Y3, Y13, Y0
 	VMOVUPD (R12)(CX*8), Y4
 	VADDPD  (R14)(CX*8), Y4, Y4 // r4+r6
-	VMULPD  Y14, Y4, Y4
-	VADDPD  Y4, Y0, Y0
-	VMULPD  (R13)(CX*8), Y15, Y5 // g5*r5
-	VADDPD  Y5, Y0, Y0
+	VFMADD231PD Y4, Y14, Y0
+	VFMADD231PD (R13)(CX*8), Y15, Y0 // + g5*r5
 	VMOVUPD Y0, (DI)(CX*8)
 	ADDQ    $4, CX
 	JNZ     loop
@@ -78,9 +74,10 @@ loop:
 //
 // dst[i] = g0*(r0[i]+r10[i]) + g1*(r1[i]+r9[i]) + g2*(r2[i]+r8[i])
 //        + g3*(r3[i]+r7[i]) + g4*(r4[i]+r6[i]) + g5*r5[i], for i < n,
-// added left to right: the same IEEE operations, in the same order, as
-// fir11Generic, eight lanes at a time (AVX-512, no FMA), so the results are
-// bit-identical. n must be a positive multiple of 8.
+// added left to right, each term after the first with one FMA: the same
+// IEEE operations, in the same order, as fir11Generic, eight lanes at a
+// time (AVX-512), so the results are bit-identical. n must be a positive
+// multiple of 8.
 TEXT ·fir11AVX512(SB), NOSPLIT, $0-32
 	MOVQ dst+0(FP), DI
 	MOVQ rows+8(FP), SI
@@ -124,22 +121,17 @@ loop:
 	VMULPD  Z10, Z0, Z0
 	VMOVUPD (R9)(CX*8), Z1
 	VADDPD  (DX)(CX*8), Z1, Z1 // r1+r9
-	VMULPD  Z11, Z1, Z1
-	VADDPD  Z1, Z0, Z0
+	VFMADD231PD Z1, Z11, Z0
 	VMOVUPD (R10)(CX*8), Z2
 	VADDPD  (BX)(CX*8), Z2, Z2 // r2+r8
-	VMULPD  Z12, Z2, Z2
-	VADDPD  Z2, Z0, Z0
+	VFMADD231PD Z2, Z12, Z0
 	VMOVUPD (R11)(CX*8), Z3
 	VADDPD  (AX)(CX*8), Z3, Z3 // r3+r7
-	VMULPD  Z13, Z3, Z3
-	VADDPD  Z3, Z0, Z0
+	VFMADD231PD Z3, Z13, Z0
 	VMOVUPD (R12)(CX*8), Z4
 	VADDPD  (R14)(CX*8), Z4, Z4 // r4+r6
-	VMULPD  Z14, Z4, Z4
-	VADDPD  Z4, Z0, Z0
-	VMULPD  (R13)(CX*8), Z15, Z5 // g5*r5
-	VADDPD  Z5, Z0, Z0
+	VFMADD231PD Z4, Z14, Z0
+	VFMADD231PD (R13)(CX*8), Z15, Z0 // + g5*r5
 	VMOVUPD Z0, (DI)(CX*8)
 	ADDQ    $8, CX
 	JNZ     loop
@@ -175,22 +167,17 @@ loop:
 	VMULPD  G0, V, V; \
 	VMOVUPD off(R9)(CX*8), T; \
 	VADDPD  off(DX)(CX*8), T, T; \
-	VMULPD  G1, T, T; \
-	VADDPD  T, V, V; \
+	VFMADD231PD T, G1, V; \
 	VMOVUPD off(R10)(CX*8), T; \
 	VADDPD  off(BX)(CX*8), T, T; \
-	VMULPD  G2, T, T; \
-	VADDPD  T, V, V; \
+	VFMADD231PD T, G2, V; \
 	VMOVUPD off(R11)(CX*8), T; \
 	VADDPD  off(AX)(CX*8), T, T; \
-	VMULPD  G3, T, T; \
-	VADDPD  T, V, V; \
+	VFMADD231PD T, G3, V; \
 	VMOVUPD off(R12)(CX*8), T; \
 	VADDPD  off(R14)(CX*8), T, T; \
-	VMULPD  G4, T, T; \
-	VADDPD  T, V, V; \
-	VMULPD  off(R13)(CX*8), G5, T; \
-	VADDPD  T, V, V
+	VFMADD231PD T, G4, V; \
+	VFMADD231PD off(R13)(CX*8), G5, V
 
 // ssimFormula is ssimMapAt on mu1, mu2, mxx, myy, mxy in V0..V4, with C1
 // and C2 in C1, C2: the map value ends in V0; V5 is scratch. 2·x is x+x
@@ -217,7 +204,8 @@ loop:
 // func ssimMapAVX512(dst *float64, rows *[11]*float64, n int, taps *[6]float64, c *[2]float64)
 //
 // ssimMapGeneric on dst[0:n], eight values at a time, with the same
-// operations in the same order (no FMA): bit-identical. n must be a
+// operations in the same order (FMA in the window, none in the formula):
+// bit-identical. n must be a
 // positive multiple of 8.
 TEXT ·ssimMapAVX512(SB), NOSPLIT, $0-40
 	MOVQ taps+24(FP), DX
@@ -314,5 +302,217 @@ prep:
 	ADDQ      $4, AX
 	CMPQ      AX, CX
 	JLT       prep
+	VZEROUPPER
+	RET
+
+// The offsets below (written out, generated) are j·ROWB + p·PLANE for
+// ring row j and plane p, with ROWB = 5·PLANE = 15680 the distance between
+// ring rows, and DSTOFF = 3072 (3·ssimTile float64 values) between the two
+// map rows ssimMap2AVX512 writes: see ssimRows.
+
+// func ssimMap2AVX512(dst *float64, rows *float64, n int, taps *[6]float64, c *[2]float64)
+//
+// ssimMapAVX512 for two consecutive map rows at once: rows points at the
+// first of 12 ring rows ROWB apart (row j of the window of the first map
+// row is ring row j, of the second ring row j+1); map values go to dst[i]
+// and dst[DSTOFF/8+i]. Each ring row is loaded once for both, so the
+// vertical pass reads 12 rows for two map rows instead of 22: it is bound
+// by loads. The arithmetic is ssimMapAVX512's, value for value.
+// n must be a positive multiple of 8.
+TEXT ·ssimMap2AVX512(SB), NOSPLIT, $0-40
+	MOVQ taps+24(FP), DX
+	VBROADCASTSD 0(DX), Z10
+	VBROADCASTSD 8(DX), Z11
+	VBROADCASTSD 16(DX), Z12
+	VBROADCASTSD 24(DX), Z13
+	VBROADCASTSD 32(DX), Z14
+	VBROADCASTSD 40(DX), Z15
+	MOVQ c+32(FP), DX
+	VBROADCASTSD 0(DX), Z16
+	VBROADCASTSD 8(DX), Z17
+	MOVQ rows+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVQ dst+0(FP), DI
+	LEAQ (SI)(CX*8), SI
+	LEAQ (DI)(CX*8), DI
+	NEGQ CX
+
+loop2:
+	VMOVUPD 0(SI)(CX*8), Z20
+	VMOVUPD 15680(SI)(CX*8), Z21
+	VMOVUPD 31360(SI)(CX*8), Z22
+	VMOVUPD 47040(SI)(CX*8), Z23
+	VMOVUPD 62720(SI)(CX*8), Z24
+	VMOVUPD 78400(SI)(CX*8), Z25
+	VMOVUPD 94080(SI)(CX*8), Z26
+	VMOVUPD 109760(SI)(CX*8), Z27
+	VMOVUPD 125440(SI)(CX*8), Z28
+	VMOVUPD 141120(SI)(CX*8), Z29
+	VMOVUPD 156800(SI)(CX*8), Z30
+	VMOVUPD 172480(SI)(CX*8), Z31
+	VADDPD  Z30, Z20, Z0
+	VMULPD  Z10, Z0, Z0
+	VADDPD  Z29, Z21, Z18
+	VFMADD231PD Z18, Z11, Z0
+	VADDPD  Z28, Z22, Z18
+	VFMADD231PD Z18, Z12, Z0
+	VADDPD  Z27, Z23, Z18
+	VFMADD231PD Z18, Z13, Z0
+	VADDPD  Z26, Z24, Z18
+	VFMADD231PD Z18, Z14, Z0
+	VFMADD231PD Z25, Z15, Z0
+	VADDPD  Z31, Z21, Z5
+	VMULPD  Z10, Z5, Z5
+	VADDPD  Z30, Z22, Z19
+	VFMADD231PD Z19, Z11, Z5
+	VADDPD  Z29, Z23, Z19
+	VFMADD231PD Z19, Z12, Z5
+	VADDPD  Z28, Z24, Z19
+	VFMADD231PD Z19, Z13, Z5
+	VADDPD  Z27, Z25, Z19
+	VFMADD231PD Z19, Z14, Z5
+	VFMADD231PD Z26, Z15, Z5
+	VMOVUPD 3136(SI)(CX*8), Z20
+	VMOVUPD 18816(SI)(CX*8), Z21
+	VMOVUPD 34496(SI)(CX*8), Z22
+	VMOVUPD 50176(SI)(CX*8), Z23
+	VMOVUPD 65856(SI)(CX*8), Z24
+	VMOVUPD 81536(SI)(CX*8), Z25
+	VMOVUPD 97216(SI)(CX*8), Z26
+	VMOVUPD 112896(SI)(CX*8), Z27
+	VMOVUPD 128576(SI)(CX*8), Z28
+	VMOVUPD 144256(SI)(CX*8), Z29
+	VMOVUPD 159936(SI)(CX*8), Z30
+	VMOVUPD 175616(SI)(CX*8), Z31
+	VADDPD  Z30, Z20, Z1
+	VMULPD  Z10, Z1, Z1
+	VADDPD  Z29, Z21, Z18
+	VFMADD231PD Z18, Z11, Z1
+	VADDPD  Z28, Z22, Z18
+	VFMADD231PD Z18, Z12, Z1
+	VADDPD  Z27, Z23, Z18
+	VFMADD231PD Z18, Z13, Z1
+	VADDPD  Z26, Z24, Z18
+	VFMADD231PD Z18, Z14, Z1
+	VFMADD231PD Z25, Z15, Z1
+	VADDPD  Z31, Z21, Z6
+	VMULPD  Z10, Z6, Z6
+	VADDPD  Z30, Z22, Z19
+	VFMADD231PD Z19, Z11, Z6
+	VADDPD  Z29, Z23, Z19
+	VFMADD231PD Z19, Z12, Z6
+	VADDPD  Z28, Z24, Z19
+	VFMADD231PD Z19, Z13, Z6
+	VADDPD  Z27, Z25, Z19
+	VFMADD231PD Z19, Z14, Z6
+	VFMADD231PD Z26, Z15, Z6
+	VMOVUPD 6272(SI)(CX*8), Z20
+	VMOVUPD 21952(SI)(CX*8), Z21
+	VMOVUPD 37632(SI)(CX*8), Z22
+	VMOVUPD 53312(SI)(CX*8), Z23
+	VMOVUPD 68992(SI)(CX*8), Z24
+	VMOVUPD 84672(SI)(CX*8), Z25
+	VMOVUPD 100352(SI)(CX*8), Z26
+	VMOVUPD 116032(SI)(CX*8), Z27
+	VMOVUPD 131712(SI)(CX*8), Z28
+	VMOVUPD 147392(SI)(CX*8), Z29
+	VMOVUPD 163072(SI)(CX*8), Z30
+	VMOVUPD 178752(SI)(CX*8), Z31
+	VADDPD  Z30, Z20, Z2
+	VMULPD  Z10, Z2, Z2
+	VADDPD  Z29, Z21, Z18
+	VFMADD231PD Z18, Z11, Z2
+	VADDPD  Z28, Z22, Z18
+	VFMADD231PD Z18, Z12, Z2
+	VADDPD  Z27, Z23, Z18
+	VFMADD231PD Z18, Z13, Z2
+	VADDPD  Z26, Z24, Z18
+	VFMADD231PD Z18, Z14, Z2
+	VFMADD231PD Z25, Z15, Z2
+	VADDPD  Z31, Z21, Z7
+	VMULPD  Z10, Z7, Z7
+	VADDPD  Z30, Z22, Z19
+	VFMADD231PD Z19, Z11, Z7
+	VADDPD  Z29, Z23, Z19
+	VFMADD231PD Z19, Z12, Z7
+	VADDPD  Z28, Z24, Z19
+	VFMADD231PD Z19, Z13, Z7
+	VADDPD  Z27, Z25, Z19
+	VFMADD231PD Z19, Z14, Z7
+	VFMADD231PD Z26, Z15, Z7
+	VMOVUPD 9408(SI)(CX*8), Z20
+	VMOVUPD 25088(SI)(CX*8), Z21
+	VMOVUPD 40768(SI)(CX*8), Z22
+	VMOVUPD 56448(SI)(CX*8), Z23
+	VMOVUPD 72128(SI)(CX*8), Z24
+	VMOVUPD 87808(SI)(CX*8), Z25
+	VMOVUPD 103488(SI)(CX*8), Z26
+	VMOVUPD 119168(SI)(CX*8), Z27
+	VMOVUPD 134848(SI)(CX*8), Z28
+	VMOVUPD 150528(SI)(CX*8), Z29
+	VMOVUPD 166208(SI)(CX*8), Z30
+	VMOVUPD 181888(SI)(CX*8), Z31
+	VADDPD  Z30, Z20, Z3
+	VMULPD  Z10, Z3, Z3
+	VADDPD  Z29, Z21, Z18
+	VFMADD231PD Z18, Z11, Z3
+	VADDPD  Z28, Z22, Z18
+	VFMADD231PD Z18, Z12, Z3
+	VADDPD  Z27, Z23, Z18
+	VFMADD231PD Z18, Z13, Z3
+	VADDPD  Z26, Z24, Z18
+	VFMADD231PD Z18, Z14, Z3
+	VFMADD231PD Z25, Z15, Z3
+	VADDPD  Z31, Z21, Z8
+	VMULPD  Z10, Z8, Z8
+	VADDPD  Z30, Z22, Z19
+	VFMADD231PD Z19, Z11, Z8
+	VADDPD  Z29, Z23, Z19
+	VFMADD231PD Z19, Z12, Z8
+	VADDPD  Z28, Z24, Z19
+	VFMADD231PD Z19, Z13, Z8
+	VADDPD  Z27, Z25, Z19
+	VFMADD231PD Z19, Z14, Z8
+	VFMADD231PD Z26, Z15, Z8
+	VMOVUPD 12544(SI)(CX*8), Z20
+	VMOVUPD 28224(SI)(CX*8), Z21
+	VMOVUPD 43904(SI)(CX*8), Z22
+	VMOVUPD 59584(SI)(CX*8), Z23
+	VMOVUPD 75264(SI)(CX*8), Z24
+	VMOVUPD 90944(SI)(CX*8), Z25
+	VMOVUPD 106624(SI)(CX*8), Z26
+	VMOVUPD 122304(SI)(CX*8), Z27
+	VMOVUPD 137984(SI)(CX*8), Z28
+	VMOVUPD 153664(SI)(CX*8), Z29
+	VMOVUPD 169344(SI)(CX*8), Z30
+	VMOVUPD 185024(SI)(CX*8), Z31
+	VADDPD  Z30, Z20, Z4
+	VMULPD  Z10, Z4, Z4
+	VADDPD  Z29, Z21, Z18
+	VFMADD231PD Z18, Z11, Z4
+	VADDPD  Z28, Z22, Z18
+	VFMADD231PD Z18, Z12, Z4
+	VADDPD  Z27, Z23, Z18
+	VFMADD231PD Z18, Z13, Z4
+	VADDPD  Z26, Z24, Z18
+	VFMADD231PD Z18, Z14, Z4
+	VFMADD231PD Z25, Z15, Z4
+	VADDPD  Z31, Z21, Z9
+	VMULPD  Z10, Z9, Z9
+	VADDPD  Z30, Z22, Z19
+	VFMADD231PD Z19, Z11, Z9
+	VADDPD  Z29, Z23, Z19
+	VFMADD231PD Z19, Z12, Z9
+	VADDPD  Z28, Z24, Z19
+	VFMADD231PD Z19, Z13, Z9
+	VADDPD  Z27, Z25, Z19
+	VFMADD231PD Z19, Z14, Z9
+	VFMADD231PD Z26, Z15, Z9
+	ssimFormula(Z0, Z1, Z2, Z3, Z4, Z18, Z16, Z17)
+	ssimFormula(Z5, Z6, Z7, Z8, Z9, Z19, Z16, Z17)
+	VMOVUPD Z0, (DI)(CX*8)
+	VMOVUPD Z5, 3072(DI)(CX*8)
+	ADDQ $8, CX
+	JNZ  loop2
 	VZEROUPPER
 	RET

@@ -9,3 +9,13 @@ func ssimMap(dst []float64, rows *[11][]float64, g *[6]float64) { ssimMapGeneric
 func ssimPrep[T uint8 | float64](xs, ys, xx, yy, xy []float64, a, b []T) {
 	ssimPrepGeneric(xs, ys, xx, yy, xy, a, b)
 }
+
+func ssimMap2(dst []float64, ring []float64, n int, g *[6]float64) {
+	for r := 0; r < 2; r++ {
+		var rows [11][]float64
+		for j := range rows {
+			rows[j] = ring[(r+j)*ssimRingRow:]
+		}
+		ssimMapGeneric(dst[r*ssimMaxCh*ssimTile:r*ssimMaxCh*ssimTile+n], &rows, g)
+	}
+}

@@ -185,6 +185,15 @@ const ssimPlaneStride = ssimMaxCh*ssimTile + 8
 
 var _ = [1]struct{}{}[ssimPlaneStride-392] // fir_amd64.s: PLANE = 392·8
 
+// ssimRingRow is the length of one filtered row in the ring: five planes.
+const ssimRingRow = 5 * ssimPlaneStride
+
+// ssimRingRows is the number of filtered rows the ring keeps: the 12 that
+// two consecutive map rows need. Each is stored twice, at r mod 12 and
+// r mod 12 + 12, so that any 12 consecutive rows lie one after the other
+// (the two-row kernel addresses them from one pointer).
+const ssimRingRows = 2*ssimRadius + 2
+
 type ssimScratch struct {
 	ring, xs, ys, xx, yy, xy, m []float64
 }
@@ -192,20 +201,21 @@ type ssimScratch struct {
 func newSSIMScratch() *ssimScratch {
 	const k = 2*ssimRadius + 1
 	iw := ssimMaxCh * (ssimTile + k - 1)
-	return &ssimScratch{ring: make([]float64, k*5*ssimPlaneStride), xs: make([]float64, iw), ys: make([]float64, iw),
-		xx: make([]float64, iw), yy: make([]float64, iw), xy: make([]float64, iw), m: make([]float64, ssimMaxCh*ssimTile)}
+	return &ssimScratch{ring: make([]float64, 2*ssimRingRows*ssimRingRow), xs: make([]float64, iw), ys: make([]float64, iw),
+		xx: make([]float64, iw), yy: make([]float64, iw), xy: make([]float64, iw), m: make([]float64, 2*ssimMaxCh*ssimTile)}
 }
 
 // ssimRows adds SSIM-map rows [oy0, oy1) into lanes[oy] (which start at
 // 0): ssimPlane's method (see there) on ch interleaved channels at once,
 // over part of the rows, tile by tile across the columns. The horizontal
 // pass is fir11 on each of the five planes x, y, x², y², xy; the vertical
-// pass and the formula are one step, ssimMap. Map value e of a row (column
-// e/ch, channel e mod ch) is added to lanes[oy][e mod 8·ch]: partial sum
-// (e/ch) mod 8 of its channel, since tiles start at multiples of 8 columns.
+// pass and the formula are one step, ssimMap2 (two map rows at a time) or
+// ssimMap. Map value e of a row (column e/ch, channel e mod ch) is added
+// to lanes[oy][e mod 8·ch]: partial sum (e/ch) mod 8 of its channel, since
+// tiles start at multiples of 8 columns.
 func ssimRows[T uint8 | float64](a, b []T, off, ch, rowStride, w, oy0, oy1 int, s *ssimScratch, lanes [][ssimMaxCh * ssimLanes]float64) {
 	const k = 2*ssimRadius + 1
-	const rowLen = 5 * ssimPlaneStride // one ring row: five planes
+	const kr = ssimRingRows
 	ow := w - 2*ssimRadius
 	nl := ssimLanes * ch
 	g := gaussian11
@@ -218,27 +228,20 @@ func ssimRows[T uint8 | float64](a, b []T, off, ch, rowStride, w, oy0, oy1 int, 
 		hpass := func(row int) {
 			base := off + row*rowStride + ch*ox0
 			ssimPrep(xs, ys, xx, yy, xy, a[base:base+iw], b[base:base+iw])
-			dst := s.ring[(row%k)*rowLen : (row%k+1)*rowLen]
+			r := row % kr
+			dst := s.ring[r*ssimRingRow : (r+1)*ssimRingRow]
+			dup := s.ring[(r+kr)*ssimRingRow : (r+kr+1)*ssimRingRow]
 			for p, src := range [5][]float64{xs, ys, xx, yy, xy} {
 				var shifted [k][]float64
 				for j := range shifted {
 					shifted[j] = src[ch*j:]
 				}
-				fir11(dst[p*ssimPlaneStride:p*ssimPlaneStride+n], &shifted, &g6)
+				d := dst[p*ssimPlaneStride : p*ssimPlaneStride+n]
+				fir11(d, &shifted, &g6)
+				copy(dup[p*ssimPlaneStride:], d)
 			}
 		}
-		for r := oy0; r < oy0+k-1; r++ {
-			hpass(r)
-		}
-		m := s.m[:n]
-		for oy := oy0; oy < oy1; oy++ {
-			hpass(oy + k - 1)
-			var rows [k][]float64
-			for j := range rows {
-				r := (oy + j) % k
-				rows[j] = s.ring[r*rowLen : (r+1)*rowLen]
-			}
-			ssimMap(m, &rows, &g6)
+		addRow := func(oy int, m []float64) {
 			l := lanes[oy][:nl]
 			for e0 := 0; e0 < n; e0 += nl {
 				chunk := m[e0:min(e0+nl, n)]
@@ -247,6 +250,28 @@ func ssimRows[T uint8 | float64](a, b []T, off, ch, rowStride, w, oy0, oy1 int, 
 					lc[j] += v
 				}
 			}
+		}
+		for r := oy0; r < oy0+k-1; r++ {
+			hpass(r)
+		}
+		m0, m1 := s.m[:n], s.m[ssimMaxCh*ssimTile:][:n]
+		oy := oy0
+		for ; oy+1 < oy1; oy += 2 {
+			hpass(oy + k - 1)
+			hpass(oy + k)
+			ssimMap2(s.m, s.ring[(oy%kr)*ssimRingRow:], n, &g6)
+			addRow(oy, m0)
+			addRow(oy+1, m1)
+		}
+		if oy < oy1 {
+			hpass(oy + k - 1)
+			var rows [k][]float64
+			for j := range rows {
+				r := oy%kr + j
+				rows[j] = s.ring[r*ssimRingRow : (r+1)*ssimRingRow]
+			}
+			ssimMap(m0, &rows, &g6)
+			addRow(oy, m0)
 		}
 	}
 }
