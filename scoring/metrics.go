@@ -150,20 +150,28 @@ func yRoundedInt(r, g, b uint8) int32 {
 }
 
 // ySqDiffRow is Σ (yRounded(a) − yRounded(b))² over the pixels of two RGB
-// rows, with yRoundedInt's arithmetic written out for the loop.
+// rows, with yRoundedInt's arithmetic written out for the loop. A row with
+// an exact tie (rare) is summed again with yRoundedInt, so that the loop
+// itself has no call.
 func ySqDiffRow(a, b []uint8) uint64 {
 	b = b[:len(a)]
 	var rs uint64
-	for len(a) >= 3 && len(b) >= 3 {
-		na := 65481*uint32(a[0]) + 128553*uint32(a[1]) + 24966*uint32(a[2]) + 127500
-		nb := 65481*uint32(b[0]) + 128553*uint32(b[1]) + 24966*uint32(b[2]) + 127500
+	tie := false
+	for i := 0; i+2 < len(a); i += 3 {
+		p, q := a[i:i+3:i+3], b[i:i+3:i+3]
+		na := 65481*uint32(p[0]) + 128553*uint32(p[1]) + 24966*uint32(p[2]) + 127500
+		nb := 65481*uint32(q[0]) + 128553*uint32(q[1]) + 24966*uint32(q[2]) + 127500
 		qa, qb := na/255000, nb/255000
+		tie = tie || na == qa*255000 || nb == qb*255000
 		d := int64(qa) - int64(qb)
-		if na == qa*255000 || nb == qb*255000 { // a tie: see yRoundedInt
-			d = int64(yRoundedTie(a[0], a[1], a[2])) - int64(yRoundedTie(b[0], b[1], b[2]))
-		}
 		rs += uint64(d * d)
-		a, b = a[3:], b[3:]
+	}
+	if tie {
+		rs = 0
+		for i := 0; i+2 < len(a); i += 3 {
+			d := int64(yRoundedInt(a[i], a[i+1], a[i+2])) - int64(yRoundedInt(b[i], b[i+1], b[i+2]))
+			rs += uint64(d * d)
+		}
 	}
 	return rs
 }

@@ -3,6 +3,7 @@ package scoring
 import (
 	"errors"
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -181,4 +182,43 @@ func TestYRoundedIntExhaustive(t *testing.T) {
 		}
 	}
 	t.Logf("%d exact ties", ties)
+}
+
+// TestYSqDiffRowTies: the row sum of squared luma differences equals the
+// float64 formula's on rows with and without exact ties.
+func TestYSqDiffRowTies(t *testing.T) {
+	var ties []uint8
+	for c := 0; c < 1<<24 && len(ties) < 3*20; c++ {
+		r, g, b := uint8(c>>16), uint8(c>>8), uint8(c)
+		if (65481*int(r)+128553*int(g)+24966*int(b))%255000 == 127500 {
+			ties = append(ties, r, g, b)
+		}
+	}
+	if len(ties) == 0 {
+		t.Fatal("no exact ties found")
+	}
+	rng := rand.New(rand.NewPCG(21, 22))
+	for k := 0; k < 50; k++ {
+		n := 1 + rng.IntN(40)
+		a, b := make([]uint8, 3*n), make([]uint8, 3*n)
+		for i := range a {
+			a[i], b[i] = uint8(rng.IntN(256)), uint8(rng.IntN(256))
+		}
+		if k%2 == 0 { // a tie in a or b
+			dst := a
+			if k%4 == 0 {
+				dst = b
+			}
+			j := 3 * rng.IntN(len(ties)/3)
+			copy(dst[3*rng.IntN(n):], ties[j:j+3])
+		}
+		var want uint64
+		for i := 0; i < len(a); i += 3 {
+			d := int64(yRounded(a[i], a[i+1], a[i+2])) - int64(yRounded(b[i], b[i+1], b[i+2]))
+			want += uint64(d * d)
+		}
+		if got := ySqDiffRow(a, b); got != want {
+			t.Fatalf("row %d: %d, float64 formula %d", k, got, want)
+		}
+	}
 }
