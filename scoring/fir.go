@@ -1,23 +1,19 @@
 package scoring
 
-import "math"
-
 // The window kernels below have assembly twins (fir_amd64.s) that do the
-// same IEEE operations in the same order on 4 (AVX2) or 8 (AVX-512) values
-// at a time, so every path gives the same bits. The window's sum uses
-// fused multiply-adds, explicitly (math.FMA, VFMADD231PD) on every path:
-// 11 operations a value instead of 16, and a CPU adds no faster than it
-// multiplies-and-adds. Every other product is wrapped in float64(…): Go
-// may otherwise fuse x*y+z into one FMA by itself (it does on arm64, and
-// on amd64 with GOAMD64=v3), which would make the scores depend on the
-// machine.
+// same IEEE operations in the same order on 4 (AVX) or 8 (AVX-512) values
+// at a time, so every path gives the same bits. Every product is wrapped
+// in float64(…): Go may otherwise fuse x*y+z into one FMA (it does on
+// arm64, and on amd64 with GOAMD64=v3), which rounds once instead of
+// twice and would make the scores depend on the machine. (Explicit FMA on
+// every path was tried: no faster, since the kernels are bound by loads,
+// and slow wherever FMA is emulated.)
 
 // fir11Generic applies SSIM's symmetric 11-tap window across 11 rows:
 // dst[i] = g0·(r0[i]+r10[i]) + g1·(r1[i]+r9[i]) + … + g4·(r4[i]+r6[i]) +
-// g5·r5[i], added left to right, each term after the first with one FMA,
-// which is exactly the arithmetic of ssimPlane's two passes (horizontal:
-// row j is the source shifted by j; vertical: row j is the j-th of 11
-// filtered rows).
+// g5·r5[i], added left to right, which is exactly the arithmetic of
+// ssimPlane's two passes (horizontal: row j is the source shifted by j;
+// vertical: row j is the j-th of 11 filtered rows).
 func fir11Generic(dst []float64, rows *[11][]float64, g *[6]float64) {
 	n := len(dst)
 	r0, r1, r2, r3, r4, r5 := rows[0][:n], rows[1][:n], rows[2][:n], rows[3][:n], rows[4][:n], rows[5][:n]
@@ -30,11 +26,11 @@ func fir11Generic(dst []float64, rows *[11][]float64, g *[6]float64) {
 // fir11At is one value of the window: the order of fir11Generic's sum.
 func fir11At(v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10 float64, g *[6]float64) float64 {
 	s := float64(g[0] * (v0 + v10))
-	s = math.FMA(g[1], v1+v9, s)
-	s = math.FMA(g[2], v2+v8, s)
-	s = math.FMA(g[3], v3+v7, s)
-	s = math.FMA(g[4], v4+v6, s)
-	return math.FMA(g[5], v5, s)
+	s += float64(g[1] * (v1 + v9))
+	s += float64(g[2] * (v2 + v8))
+	s += float64(g[3] * (v3 + v7))
+	s += float64(g[4] * (v4 + v6))
+	return s + float64(g[5]*v5)
 }
 
 // ssimLanes is the number of partial sums each channel's map row is added

@@ -22,12 +22,11 @@ func ssimMap2AVX512(dst *float64, rows *float64, n int, taps *[6]float64, c *[2]
 //go:noescape
 func ssimPrepAVX(dst *[5]*float64, a, b *uint8, n int)
 
-// The kernels' paths: haveAVX for the 4-wide kernels (AVX with FMA, as
-// on every x86-64 CPU since 2013), haveAVX512 for the 8-wide ones.
-// Variables, so that tests can take every path the CPU has and compare
-// them bit for bit.
+// The kernels' paths: haveAVX for the 4-wide kernels, haveAVX512 for the
+// 8-wide ones. Variables, so that tests can take every path the CPU has
+// and compare them bit for bit.
 var (
-	haveAVX    = cpu.X86.HasAVX && cpu.X86.HasFMA
+	haveAVX    = cpu.X86.HasAVX
 	haveAVX512 = haveAVX && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL // x/sys/cpu checks that the OS keeps ZMM state
 )
 

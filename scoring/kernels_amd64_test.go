@@ -7,10 +7,10 @@ import "golang.org/x/sys/cpu"
 // kernelPaths are the kernel paths this CPU can take.
 func kernelPaths() []string {
 	paths := []string{"generic"}
-	if cpu.X86.HasAVX && cpu.X86.HasFMA {
+	if cpu.X86.HasAVX {
 		paths = append(paths, "avx")
 	}
-	if cpu.X86.HasAVX && cpu.X86.HasFMA && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL {
+	if cpu.X86.HasAVX && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL {
 		paths = append(paths, "avx512")
 	}
 	return paths

@@ -1,5 +1,10 @@
 package scoring
 
+import (
+	"math"
+	"testing"
+)
+
 // The row-band SSIM as main had it before the fused SIMD kernels (each
 // map row summed left to right in one running sum, the formula in scalar
 // Go, the vertical pass into a buffer): the "old" side of
@@ -138,4 +143,29 @@ func psnrYMain(sr, hr *Image, border int) float64 {
 		return rs
 	})
 	return psnrFromMSE(float64(isum) / float64(w*h))
+}
+
+// TestSumOrderCloseToMain: SSIM with the lane-wise row sums differs from
+// main's running row sums by float64 rounding only, on real images, and
+// PSNR / PSNR-Y are bit-identical to main's.
+func TestSumOrderCloseToMain(t *testing.T) {
+	names, srs, hrs := realPairs(t)
+	var worst float64
+	for i, name := range names {
+		sr, hr := srs[i], hrs[i]
+		got, _ := SSIM(sr, hr, 4)
+		want := ssimMain(sr, hr, 4)
+		rel := math.Abs(got-want) / want
+		worst = max(worst, rel)
+		if rel > 1e-14 {
+			t.Errorf("%s: SSIM %.17g, main %.17g (relative %.2g)", name, got, want, rel)
+		}
+		if p, _ := PSNR(sr, hr, 4); p != psnrMain(sr, hr, 4) {
+			t.Errorf("%s: PSNR %.17g, main %.17g", name, p, psnrMain(sr, hr, 4))
+		}
+		if p, _ := PSNRY(sr, hr, 4); p != psnrYMain(sr, hr, 4) {
+			t.Errorf("%s: PSNR-Y %.17g, main %.17g", name, p, psnrYMain(sr, hr, 4))
+		}
+	}
+	t.Logf("largest relative SSIM difference from main: %.2g", worst)
 }

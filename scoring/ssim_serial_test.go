@@ -1,9 +1,5 @@
 package scoring
 
-import "math"
-
-func fma(x, y, z float64) float64 { return math.FMA(x, y, z) }
-
 // ssimPlane is the serial SSIM of one plane: the reference that the row-band
 // version (ssimPlanes, with its SIMD kernels) must equal bit for bit
 // (TestParallelMetricsMatchSerial, on every kernel path).
@@ -16,8 +12,7 @@ func fma(x, y, z float64) float64 { return math.FMA(x, y, z) }
 // window's symmetry (g[j] = g[10-j]): the two samples a weight applies to
 // are added first, six multiplications instead of eleven. That changes the
 // float64 rounding only (relative 1e-16; ssimPlaneRef is the plain form).
-// Both passes add each weighted term after the first with one fused
-// multiply-add (g·v + s rounded once); no other product is fused.
+// Products are rounded on their own (float64(…)), never fused into an FMA.
 // Each map row is summed in 8 interleaved partial sums (value i into sum
 // i mod 8) combined pairwise, ((s0+s1)+(s2+s3))+((s4+s5)+(s6+s7)), and
 // the row sums are added top to bottom.
@@ -43,7 +38,7 @@ func ssimPlane[T uint8 | float64](a, b []T, off, step, rowStride, w, h int) floa
 			out := dst[p*ow : (p+1)*ow]
 			for i := range out {
 				v := src[i : i+k : i+k]
-				out[i] = fma(g[5], v[5], fma(g[4], v[4]+v[6], fma(g[3], v[3]+v[7], fma(g[2], v[2]+v[8], fma(g[1], v[1]+v[9], float64(g[0]*(v[0]+v[10])))))))
+				out[i] = float64(g[0]*(v[0]+v[10])) + float64(g[1]*(v[1]+v[9])) + float64(g[2]*(v[2]+v[8])) + float64(g[3]*(v[3]+v[7])) + float64(g[4]*(v[4]+v[6])) + float64(g[5]*v[5])
 			}
 		}
 	}
@@ -61,7 +56,7 @@ func ssimPlane[T uint8 | float64](a, b []T, off, step, rowStride, w, h int) floa
 		r0, r1, r2, r3, r4, r5 := rows[0], rows[1], rows[2], rows[3], rows[4], rows[5]
 		r6, r7, r8, r9, r10 := rows[6], rows[7], rows[8], rows[9], rows[10]
 		for i := range acc {
-			acc[i] = fma(g[5], r5[i], fma(g[4], r4[i]+r6[i], fma(g[3], r3[i]+r7[i], fma(g[2], r2[i]+r8[i], fma(g[1], r1[i]+r9[i], float64(g[0]*(r0[i]+r10[i])))))))
+			acc[i] = float64(g[0]*(r0[i]+r10[i])) + float64(g[1]*(r1[i]+r9[i])) + float64(g[2]*(r2[i]+r8[i])) + float64(g[3]*(r3[i]+r7[i])) + float64(g[4]*(r4[i]+r6[i])) + float64(g[5]*r5[i])
 		}
 		mx, my, mxx, myy, mxy := acc[:ow], acc[ow:2*ow], acc[2*ow:3*ow], acc[3*ow:4*ow], acc[4*ow:5*ow]
 		var s [8]float64
