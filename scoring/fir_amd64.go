@@ -20,6 +20,9 @@ func ssimMapAVX512(dst *float64, rows *[11]*float64, n int, taps *[6]float64, c 
 func ssimMap2AVX512(dst *float64, rows *float64, n int, taps *[6]float64, c *[2]float64)
 
 //go:noescape
+func fir11S3AVX512(dst, src *float64, n int, taps *[6]float64)
+
+//go:noescape
 func ssimPrepAVX(dst *[5]*float64, a, b *uint8, n int)
 
 // The kernels' paths: haveAVX for the 4-wide kernels, haveAVX512 for the
@@ -63,6 +66,28 @@ func fir11(dst []float64, rows *[11][]float64, g *[6]float64) {
 			tail[j] = rows[j][done:]
 		}
 		fir11Generic(dst[done:], &tail, g)
+	}
+}
+
+// fir11Row is fir11 on the rows src[ch·j:], j = 0..10: the horizontal
+// pass over ch interleaved channels. For RGB with AVX-512 it is
+// fir11S3AVX512, bit-identical. The kernel reads up to 2 values past the
+// 30 after dst's end: src's capacity must hold them (newSSIMScratch's
+// buffers have slack).
+func fir11Row(dst, src []float64, ch int, g *[6]float64) {
+	n := len(dst)
+	done := 0
+	if n8 := n &^ 7; ch == 3 && haveAVX512 && n8 > 0 {
+		s := src[:n8+32] // bounds: what the kernel reads, within cap
+		fir11S3AVX512(&dst[0], &s[0], n8, g)
+		done = n8
+	}
+	if done < n {
+		var rows [11][]float64
+		for j := range rows {
+			rows[j] = src[done+ch*j:]
+		}
+		fir11(dst[done:], &rows, g)
 	}
 }
 

@@ -19,3 +19,11 @@ func ssimMap2(dst []float64, ring []float64, n int, g *[6]float64) {
 		ssimMapGeneric(dst[r*ssimMaxCh*ssimTile:r*ssimMaxCh*ssimTile+n], &rows, g)
 	}
 }
+
+func fir11Row(dst, src []float64, ch int, g *[6]float64) {
+	var rows [11][]float64
+	for j := range rows {
+		rows[j] = src[ch*j:]
+	}
+	fir11Generic(dst, &rows, g)
+}

@@ -200,7 +200,7 @@ type ssimScratch struct {
 
 func newSSIMScratch() *ssimScratch {
 	const k = 2*ssimRadius + 1
-	iw := ssimMaxCh * (ssimTile + k - 1)
+	iw := ssimMaxCh*(ssimTile+k-1) + 8 // + slack for fir11Row
 	return &ssimScratch{ring: make([]float64, 2*ssimRingRows*ssimRingRow), xs: make([]float64, iw), ys: make([]float64, iw),
 		xx: make([]float64, iw), yy: make([]float64, iw), xy: make([]float64, iw), m: make([]float64, 2*ssimMaxCh*ssimTile)}
 }
@@ -232,12 +232,8 @@ func ssimRows[T uint8 | float64](a, b []T, off, ch, rowStride, w, oy0, oy1 int, 
 			dst := s.ring[r*ssimRingRow : (r+1)*ssimRingRow]
 			dup := s.ring[(r+kr)*ssimRingRow : (r+kr+1)*ssimRingRow]
 			for p, src := range [5][]float64{xs, ys, xx, yy, xy} {
-				var shifted [k][]float64
-				for j := range shifted {
-					shifted[j] = src[ch*j:]
-				}
 				d := dst[p*ssimPlaneStride : p*ssimPlaneStride+n]
-				fir11(d, &shifted, &g6)
+				fir11Row(d, src, ch, &g6)
 				copy(dup[p*ssimPlaneStride:], d)
 			}
 		}
