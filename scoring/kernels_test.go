@@ -51,7 +51,7 @@ func TestFir11PathsBitIdentical(t *testing.T) {
 		restore := useKernelPath(path)
 		for _, n := range kernelLengths {
 			for kind := 0; kind < 5; kind++ {
-				src := make([]float64, n+30)
+				src := make([]float64, n+32)
 				kernelFill(r, src, kind)
 				var rows [11][]float64
 				for j := range rows {
@@ -62,6 +62,18 @@ func TestFir11PathsBitIdentical(t *testing.T) {
 				fir11Generic(want, &rows, &g6)
 				if i := sameBits(got, want); i >= 0 {
 					t.Errorf("%s fir11 n=%d kind %d: [%d] = %v, generic %v", path, n, kind, i, got[i], want[i])
+				}
+				for _, ch := range []int{1, 3} {
+					var sh [11][]float64
+					for j := range sh {
+						sh[j] = src[ch*j:]
+					}
+					fir11Generic(want, &sh, &g6)
+					// fir11Row may read 2 values past ch·10 after dst's end
+					fir11Row(got, src[:n+10*ch:n+10*ch+2], ch, &g6)
+					if i := sameBits(got, want); i >= 0 {
+						t.Errorf("%s fir11Row ch=%d n=%d kind %d: [%d] = %v, generic %v", path, ch, n, kind, i, got[i], want[i])
+					}
 				}
 			}
 		}
