@@ -1,6 +1,7 @@
 package scoring
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -59,8 +60,9 @@ func BenchmarkResizeBicubic(b *testing.B) {
 // BenchmarkScoringAB times the scoring of one DIV2K-size output (PSNR,
 // PSNR-Y, SSIM: what the runner computes) as main did it before the fused
 // SIMD kernels (main_ref_test.go, on main's AVX path) and as it does now,
-// interleaved old, new, new, old so that a noisy machine slows both:
-// compare each round's pair (bench/abratio.sh style).
+// interleaved in rounds so that a noisy machine slows both:
+//
+//	go test -run - -bench ScoringAB -benchtime 10x ./scoring/ | awk -f scoring/testdata/abratio.awk
 func BenchmarkScoringAB(b *testing.B) {
 	x, y := div2kPair()
 	old := func() {
@@ -79,15 +81,24 @@ func BenchmarkScoringAB(b *testing.B) {
 		PSNRY(x, y, 4)
 		SSIM(x, y, 4)
 	}
-	for _, ab := range []struct {
-		name string
-		f    func()
-	}{{"old", old}, {"new", cur}, {"new", cur}, {"old", old}} {
-		b.Run(ab.name, func(b *testing.B) {
-			for b.Loop() {
-				ab.f()
+	// Rounds of old, new then new, old: pair round r's two results
+	// (bench/abratio.awk prints the median and range of new/old).
+	for r := range 6 {
+		order := []string{"old", "new"}
+		if r%2 == 1 {
+			order = []string{"new", "old"}
+		}
+		for _, name := range order {
+			f := old
+			if name == "new" {
+				f = cur
 			}
-		})
+			b.Run(fmt.Sprintf("%s/round%d", name, r), func(b *testing.B) {
+				for b.Loop() {
+					f()
+				}
+			})
+		}
 	}
 }
 

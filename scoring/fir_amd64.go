@@ -23,6 +23,9 @@ func ssimMap2AVX512(dst *float64, rows *float64, n int, taps *[6]float64, c *[2]
 func fir11S3AVX512(dst, src *float64, n int, taps *[6]float64)
 
 //go:noescape
+func ySqDiffAVX2(a, b *uint8, n int) (sum float64, tie int)
+
+//go:noescape
 func ssimPrepAVX(dst *[5]*float64, a, b *uint8, n int)
 
 // The kernels' paths: haveAVX for the 4-wide kernels, haveAVX512 for the
@@ -31,6 +34,7 @@ func ssimPrepAVX(dst *[5]*float64, a, b *uint8, n int)
 var (
 	haveAVX    = cpu.X86.HasAVX
 	haveAVX512 = haveAVX && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL // x/sys/cpu checks that the OS keeps ZMM state
+	haveAVX2   = haveAVX && cpu.X86.HasAVX2                           // ySqDiffAVX2
 )
 
 // fir11 is fir11Generic with the bulk of dst done eight (AVX-512) or four
@@ -164,4 +168,18 @@ func ssimPrep[T uint8 | float64](xs, ys, xx, yy, xy []float64, a, b []T) {
 	if done < n {
 		ssimPrepGeneric(xs[done:], ys[done:], xx[done:], yy[done:], xy[done:], a[done:], b[done:])
 	}
+}
+
+// ySqDiffBulk is ySqDiffRow's sum over the first done bytes of the RGB
+// rows a and b (a multiple of 8 pixels) by ySqDiffAVX2: exact, the same
+// integer. tie reports an exact luma tie among those pixels, where the sum
+// is not valid.
+func ySqDiffBulk(a, b []uint8) (sum uint64, done int, tie bool) {
+	n := len(a) / 3 &^ 7
+	if !haveAVX2 || n == 0 {
+		return 0, 0, false
+	}
+	a, b = a[:3*n], b[:3*n]
+	s, t := ySqDiffAVX2(&a[0], &b[0], n)
+	return uint64(s), 3 * n, t != 0
 }

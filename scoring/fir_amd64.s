@@ -638,3 +638,244 @@ loopS3:
 	JNZ     loopS3
 	VZEROUPPER
 	RET
+
+// Constants of ySqDiffAVX2 (generated): per 32 bytes, the coefficient
+// patterns k0-k2, the VPERMD indices i<channel><vector>, 127500 ×8, 255000.0 ×4.
+DATA yconst<>+0(SB)/4, $65481
+DATA yconst<>+4(SB)/4, $128553
+DATA yconst<>+8(SB)/4, $24966
+DATA yconst<>+12(SB)/4, $65481
+DATA yconst<>+16(SB)/4, $128553
+DATA yconst<>+20(SB)/4, $24966
+DATA yconst<>+24(SB)/4, $65481
+DATA yconst<>+28(SB)/4, $128553
+DATA yconst<>+32(SB)/4, $24966
+DATA yconst<>+36(SB)/4, $65481
+DATA yconst<>+40(SB)/4, $128553
+DATA yconst<>+44(SB)/4, $24966
+DATA yconst<>+48(SB)/4, $65481
+DATA yconst<>+52(SB)/4, $128553
+DATA yconst<>+56(SB)/4, $24966
+DATA yconst<>+60(SB)/4, $65481
+DATA yconst<>+64(SB)/4, $128553
+DATA yconst<>+68(SB)/4, $24966
+DATA yconst<>+72(SB)/4, $65481
+DATA yconst<>+76(SB)/4, $128553
+DATA yconst<>+80(SB)/4, $24966
+DATA yconst<>+84(SB)/4, $65481
+DATA yconst<>+88(SB)/4, $128553
+DATA yconst<>+92(SB)/4, $24966
+DATA yconst<>+96(SB)/4, $0
+DATA yconst<>+100(SB)/4, $3
+DATA yconst<>+104(SB)/4, $6
+DATA yconst<>+108(SB)/4, $0
+DATA yconst<>+112(SB)/4, $0
+DATA yconst<>+116(SB)/4, $0
+DATA yconst<>+120(SB)/4, $0
+DATA yconst<>+124(SB)/4, $0
+DATA yconst<>+128(SB)/4, $0
+DATA yconst<>+132(SB)/4, $0
+DATA yconst<>+136(SB)/4, $0
+DATA yconst<>+140(SB)/4, $1
+DATA yconst<>+144(SB)/4, $4
+DATA yconst<>+148(SB)/4, $7
+DATA yconst<>+152(SB)/4, $0
+DATA yconst<>+156(SB)/4, $0
+DATA yconst<>+160(SB)/4, $0
+DATA yconst<>+164(SB)/4, $0
+DATA yconst<>+168(SB)/4, $0
+DATA yconst<>+172(SB)/4, $0
+DATA yconst<>+176(SB)/4, $0
+DATA yconst<>+180(SB)/4, $0
+DATA yconst<>+184(SB)/4, $2
+DATA yconst<>+188(SB)/4, $5
+DATA yconst<>+192(SB)/4, $1
+DATA yconst<>+196(SB)/4, $4
+DATA yconst<>+200(SB)/4, $7
+DATA yconst<>+204(SB)/4, $0
+DATA yconst<>+208(SB)/4, $0
+DATA yconst<>+212(SB)/4, $0
+DATA yconst<>+216(SB)/4, $0
+DATA yconst<>+220(SB)/4, $0
+DATA yconst<>+224(SB)/4, $0
+DATA yconst<>+228(SB)/4, $0
+DATA yconst<>+232(SB)/4, $0
+DATA yconst<>+236(SB)/4, $2
+DATA yconst<>+240(SB)/4, $5
+DATA yconst<>+244(SB)/4, $0
+DATA yconst<>+248(SB)/4, $0
+DATA yconst<>+252(SB)/4, $0
+DATA yconst<>+256(SB)/4, $0
+DATA yconst<>+260(SB)/4, $0
+DATA yconst<>+264(SB)/4, $0
+DATA yconst<>+268(SB)/4, $0
+DATA yconst<>+272(SB)/4, $0
+DATA yconst<>+276(SB)/4, $0
+DATA yconst<>+280(SB)/4, $3
+DATA yconst<>+284(SB)/4, $6
+DATA yconst<>+288(SB)/4, $2
+DATA yconst<>+292(SB)/4, $5
+DATA yconst<>+296(SB)/4, $0
+DATA yconst<>+300(SB)/4, $0
+DATA yconst<>+304(SB)/4, $0
+DATA yconst<>+308(SB)/4, $0
+DATA yconst<>+312(SB)/4, $0
+DATA yconst<>+316(SB)/4, $0
+DATA yconst<>+320(SB)/4, $0
+DATA yconst<>+324(SB)/4, $0
+DATA yconst<>+328(SB)/4, $0
+DATA yconst<>+332(SB)/4, $3
+DATA yconst<>+336(SB)/4, $6
+DATA yconst<>+340(SB)/4, $0
+DATA yconst<>+344(SB)/4, $0
+DATA yconst<>+348(SB)/4, $0
+DATA yconst<>+352(SB)/4, $0
+DATA yconst<>+356(SB)/4, $0
+DATA yconst<>+360(SB)/4, $0
+DATA yconst<>+364(SB)/4, $0
+DATA yconst<>+368(SB)/4, $0
+DATA yconst<>+372(SB)/4, $1
+DATA yconst<>+376(SB)/4, $4
+DATA yconst<>+380(SB)/4, $7
+DATA yconst<>+384(SB)/4, $127500
+DATA yconst<>+388(SB)/4, $127500
+DATA yconst<>+392(SB)/4, $127500
+DATA yconst<>+396(SB)/4, $127500
+DATA yconst<>+400(SB)/4, $127500
+DATA yconst<>+404(SB)/4, $127500
+DATA yconst<>+408(SB)/4, $127500
+DATA yconst<>+412(SB)/4, $127500
+DATA yconst<>+416(SB)/8, $0x410f20c000000000
+DATA yconst<>+424(SB)/8, $0x410f20c000000000
+DATA yconst<>+432(SB)/8, $0x410f20c000000000
+DATA yconst<>+440(SB)/8, $0x410f20c000000000
+GLOBL yconst<>(SB), RODATA|NOPTR, $448
+
+// func ySqDiffAVX2(a, b *uint8, n int) (sum float64, tie int)
+//
+// ySqDiffRow's loop on n pixels (n a positive multiple of 8), eight at a
+// time: N = 65481R + 128553G + 24966B + 127500 in int32 (the bytes times
+// a repeating coefficient pattern, then gathered per pixel with VPERMD),
+// q = floor(N / 255000) as float64 (N and 255000 are exact and the
+// division is correctly rounded, so q is N div 255000), and the squared
+// differences of q summed in float64: integers under 2^53, so exact in any
+// order. tie is nonzero if any N is a multiple of 255000 (an exact luma
+// tie): the caller then sums the row on the exact path instead.
+TEXT ·ySqDiffAVX2(SB), NOSPLIT, $0-40
+	MOVQ a+0(FP), SI
+	MOVQ b+8(FP), DI
+	MOVQ n+16(FP), CX
+	VXORPD Y11, Y11, Y11
+	VXORPD Y12, Y12, Y12
+
+loopY:
+	VPMOVZXBD 0(SI), Y0
+	VPMULLD yconst<>+0(SB), Y0, Y0
+	VPMOVZXBD 8(SI), Y1
+	VPMULLD yconst<>+32(SB), Y1, Y1
+	VPMOVZXBD 16(SI), Y2
+	VPMULLD yconst<>+64(SB), Y2, Y2
+	VMOVDQU yconst<>+96(SB), Y3
+	VPERMD Y0, Y3, Y6
+	VMOVDQU yconst<>+128(SB), Y3
+	VPERMD Y1, Y3, Y5
+	VPBLENDD $56, Y5, Y6, Y6
+	VMOVDQU yconst<>+160(SB), Y3
+	VPERMD Y2, Y3, Y5
+	VPBLENDD $192, Y5, Y6, Y6
+	VMOVDQU yconst<>+192(SB), Y3
+	VPERMD Y0, Y3, Y4
+	VMOVDQU yconst<>+224(SB), Y3
+	VPERMD Y1, Y3, Y5
+	VPBLENDD $24, Y5, Y4, Y4
+	VMOVDQU yconst<>+256(SB), Y3
+	VPERMD Y2, Y3, Y5
+	VPBLENDD $224, Y5, Y4, Y4
+	VPADDD Y4, Y6, Y6
+	VMOVDQU yconst<>+288(SB), Y3
+	VPERMD Y0, Y3, Y4
+	VMOVDQU yconst<>+320(SB), Y3
+	VPERMD Y1, Y3, Y5
+	VPBLENDD $28, Y5, Y4, Y4
+	VMOVDQU yconst<>+352(SB), Y3
+	VPERMD Y2, Y3, Y5
+	VPBLENDD $224, Y5, Y4, Y4
+	VPADDD Y4, Y6, Y6
+	VPADDD yconst<>+384(SB), Y6, Y6
+	VCVTDQ2PD X6, Y13
+	VDIVPD yconst<>+416(SB), Y13, Y7
+	VROUNDPD $1, Y7, Y7
+	VMULPD yconst<>+416(SB), Y7, Y14
+	VCMPPD $0, Y14, Y13, Y14
+	VORPD Y14, Y12, Y12
+	VEXTRACTI128 $1, Y6, X15
+	VCVTDQ2PD X15, Y13
+	VDIVPD yconst<>+416(SB), Y13, Y8
+	VROUNDPD $1, Y8, Y8
+	VMULPD yconst<>+416(SB), Y8, Y14
+	VCMPPD $0, Y14, Y13, Y14
+	VORPD Y14, Y12, Y12
+	VPMOVZXBD 0(DI), Y0
+	VPMULLD yconst<>+0(SB), Y0, Y0
+	VPMOVZXBD 8(DI), Y1
+	VPMULLD yconst<>+32(SB), Y1, Y1
+	VPMOVZXBD 16(DI), Y2
+	VPMULLD yconst<>+64(SB), Y2, Y2
+	VMOVDQU yconst<>+96(SB), Y3
+	VPERMD Y0, Y3, Y6
+	VMOVDQU yconst<>+128(SB), Y3
+	VPERMD Y1, Y3, Y5
+	VPBLENDD $56, Y5, Y6, Y6
+	VMOVDQU yconst<>+160(SB), Y3
+	VPERMD Y2, Y3, Y5
+	VPBLENDD $192, Y5, Y6, Y6
+	VMOVDQU yconst<>+192(SB), Y3
+	VPERMD Y0, Y3, Y4
+	VMOVDQU yconst<>+224(SB), Y3
+	VPERMD Y1, Y3, Y5
+	VPBLENDD $24, Y5, Y4, Y4
+	VMOVDQU yconst<>+256(SB), Y3
+	VPERMD Y2, Y3, Y5
+	VPBLENDD $224, Y5, Y4, Y4
+	VPADDD Y4, Y6, Y6
+	VMOVDQU yconst<>+288(SB), Y3
+	VPERMD Y0, Y3, Y4
+	VMOVDQU yconst<>+320(SB), Y3
+	VPERMD Y1, Y3, Y5
+	VPBLENDD $28, Y5, Y4, Y4
+	VMOVDQU yconst<>+352(SB), Y3
+	VPERMD Y2, Y3, Y5
+	VPBLENDD $224, Y5, Y4, Y4
+	VPADDD Y4, Y6, Y6
+	VPADDD yconst<>+384(SB), Y6, Y6
+	VCVTDQ2PD X6, Y13
+	VDIVPD yconst<>+416(SB), Y13, Y9
+	VROUNDPD $1, Y9, Y9
+	VMULPD yconst<>+416(SB), Y9, Y14
+	VCMPPD $0, Y14, Y13, Y14
+	VORPD Y14, Y12, Y12
+	VEXTRACTI128 $1, Y6, X15
+	VCVTDQ2PD X15, Y13
+	VDIVPD yconst<>+416(SB), Y13, Y10
+	VROUNDPD $1, Y10, Y10
+	VMULPD yconst<>+416(SB), Y10, Y14
+	VCMPPD $0, Y14, Y13, Y14
+	VORPD Y14, Y12, Y12
+	VSUBPD Y9, Y7, Y7
+	VSUBPD Y10, Y8, Y8
+	VMULPD Y7, Y7, Y7
+	VMULPD Y8, Y8, Y8
+	VADDPD Y7, Y11, Y11
+	VADDPD Y8, Y11, Y11
+	ADDQ $24, SI
+	ADDQ $24, DI
+	SUBQ $8, CX
+	JNZ loopY
+	VEXTRACTF128 $1, Y11, X0
+	VADDPD X0, X11, X11
+	VHADDPD X11, X11, X11
+	MOVSD X11, sum+24(FP)
+	VMOVMSKPD Y12, AX
+	MOVQ AX, tie+32(FP)
+	VZEROUPPER
+	RET

@@ -19,7 +19,8 @@ func kernelPaths() []string {
 // useKernelPath makes the kernels take path (one of kernelPaths) until
 // restore is called. Not safe while scoring runs.
 func useKernelPath(path string) (restore func()) {
-	avx, avx512 := haveAVX, haveAVX512
+	avx, avx2, avx512 := haveAVX, haveAVX2, haveAVX512
 	haveAVX, haveAVX512 = path != "generic", path == "avx512"
-	return func() { haveAVX, haveAVX512 = avx, avx512 }
+	haveAVX2 = path != "generic" && cpu.X86.HasAVX2
+	return func() { haveAVX, haveAVX2, haveAVX512 = avx, avx2, avx512 }
 }

@@ -150,19 +150,19 @@ func yRoundedInt(r, g, b uint8) int32 {
 }
 
 // ySqDiffRow is Σ (yRounded(a) − yRounded(b))² over the pixels of two RGB
-// rows, with yRoundedInt's arithmetic written out for the loop. A row with
-// an exact tie (rare) is summed again with yRoundedInt, so that the loop
-// itself has no call.
+// rows: the bulk by ySqDiffBulk (SIMD, where the CPU has it), the rest
+// with yRoundedInt's arithmetic written out for the loop. A row with an
+// exact tie (rare) is summed again with yRoundedInt, so that neither the
+// kernel nor the loop needs to handle one.
 func ySqDiffRow(a, b []uint8) uint64 {
 	b = b[:len(a)]
-	var rs uint64
-	tie := false
-	for i := 0; i+2 < len(a); i += 3 {
+	rs, done, tie := ySqDiffBulk(a, b)
+	for i := done; i+2 < len(a) && !tie; i += 3 {
 		p, q := a[i:i+3:i+3], b[i:i+3:i+3]
 		na := 65481*uint32(p[0]) + 128553*uint32(p[1]) + 24966*uint32(p[2]) + 127500
 		nb := 65481*uint32(q[0]) + 128553*uint32(q[1]) + 24966*uint32(q[2]) + 127500
 		qa, qb := na/255000, nb/255000
-		tie = tie || na == qa*255000 || nb == qb*255000
+		tie = na == qa*255000 || nb == qb*255000
 		d := int64(qa) - int64(qb)
 		rs += uint64(d * d)
 	}

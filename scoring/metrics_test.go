@@ -185,7 +185,8 @@ func TestYRoundedIntExhaustive(t *testing.T) {
 }
 
 // TestYSqDiffRowTies: the row sum of squared luma differences equals the
-// float64 formula's on rows with and without exact ties.
+// float64 formula's on rows with and without exact ties (in the SIMD bulk
+// and in the tail), on every kernel path.
 func TestYSqDiffRowTies(t *testing.T) {
 	var ties []uint8
 	for c := 0; c < 1<<24 && len(ties) < 3*20; c++ {
@@ -198,11 +199,19 @@ func TestYSqDiffRowTies(t *testing.T) {
 		t.Fatal("no exact ties found")
 	}
 	rng := rand.New(rand.NewPCG(21, 22))
-	for k := 0; k < 50; k++ {
-		n := 1 + rng.IntN(40)
+	for k := 0; k < 400; k++ {
+		path := kernelPaths()[k%len(kernelPaths())]
+		restore := useKernelPath(path)
+		defer restore()
+		n := 1 + rng.IntN(100)
 		a, b := make([]uint8, 3*n), make([]uint8, 3*n)
 		for i := range a {
 			a[i], b[i] = uint8(rng.IntN(256)), uint8(rng.IntN(256))
+		}
+		if k%3 == 0 { // all 0 against all 255
+			for i := range a {
+				a[i], b[i] = 0, 255
+			}
 		}
 		if k%2 == 0 { // a tie in a or b
 			dst := a
@@ -218,7 +227,8 @@ func TestYSqDiffRowTies(t *testing.T) {
 			want += uint64(d * d)
 		}
 		if got := ySqDiffRow(a, b); got != want {
-			t.Fatalf("row %d: %d, float64 formula %d", k, got, want)
+			t.Fatalf("%s row %d (%d pixels): %d, float64 formula %d", path, k, n, got, want)
 		}
+		restore()
 	}
 }
