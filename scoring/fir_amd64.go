@@ -17,7 +17,7 @@ func ssimMapAVX(dst *float64, rows *[11]*float64, n int, taps *[6]float64, c *[2
 func ssimMapAVX512(dst *float64, rows *[11]*float64, n int, taps *[6]float64, c *[2]float64)
 
 //go:noescape
-func ssimMap2AVX512(dst *float64, rows *float64, n int, taps *[6]float64, c *[2]float64)
+func ssimMap2AVX512(dst *float64, rows *[12]*float64, n int, taps *[6]float64, c *[2]float64)
 
 //go:noescape
 func fir11S3AVX512(dst, src *float64, n int, taps *[6]float64)
@@ -128,26 +128,27 @@ func ssimMap(dst []float64, rows *[11][]float64, g *[6]float64) {
 }
 
 // ssimMap2 is ssimMap for two consecutive map rows, into dst[:n] and
-// dst[3·ssimTile:][:n]; ring holds 12 consecutive filtered rows,
-// ssimRingRow apart. With AVX-512 one kernel loads each ring row once for
-// both map rows; elsewhere it is ssimMap twice. Bit-identical either way.
-func ssimMap2(dst []float64, ring []float64, n int, g *[6]float64) {
+// dst[3·ssimTile:][:n]; rows are the 12 filtered rows they need. With
+// AVX-512 one kernel loads each row once for both map rows; elsewhere it
+// is ssimMap twice. Bit-identical either way.
+func ssimMap2(dst []float64, rows *[12][]float64, n int, g *[6]float64) {
 	done := 0
 	if n8 := n &^ 7; haveAVX512 && n8 > 0 {
-		_ = ring[11*ssimRingRow+4*ssimPlaneStride+n-1] // bounds: every row and plane
-		_ = dst[ssimMaxCh*ssimTile+n-1]
-		ssimMap2AVX512(&dst[0], &ring[0], n8, g, &ssimConsts)
+		var p [12]*float64
+		for j := range p {
+			r := rows[j][:4*ssimPlaneStride+n8] // bounds: all five planes
+			p[j] = &r[0]
+		}
+		_ = dst[ssimMaxCh*ssimTile+n8-1]
+		ssimMap2AVX512(&dst[0], &p, n8, g, &ssimConsts)
 		done = n8
 	}
-	for r := 0; r < 2; r++ {
-		if done == n {
-			break
+	for r := 0; r < 2 && done < n; r++ {
+		var rr [11][]float64
+		for j := range rr {
+			rr[j] = rows[r+j][done:]
 		}
-		var rows [11][]float64
-		for j := range rows {
-			rows[j] = ring[(r+j)*ssimRingRow+done:]
-		}
-		ssimMap(dst[r*ssimMaxCh*ssimTile+done:r*ssimMaxCh*ssimTile+n], &rows, g)
+		ssimMap(dst[r*ssimMaxCh*ssimTile+done:r*ssimMaxCh*ssimTile+n], &rr, g)
 	}
 }
 

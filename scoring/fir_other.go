@@ -10,13 +10,11 @@ func ssimPrep[T uint8 | float64](xs, ys, xx, yy, xy []float64, a, b []T) {
 	ssimPrepGeneric(xs, ys, xx, yy, xy, a, b)
 }
 
-func ssimMap2(dst []float64, ring []float64, n int, g *[6]float64) {
+func ssimMap2(dst []float64, rows *[12][]float64, n int, g *[6]float64) {
 	for r := 0; r < 2; r++ {
-		var rows [11][]float64
-		for j := range rows {
-			rows[j] = ring[(r+j)*ssimRingRow:]
-		}
-		ssimMapGeneric(dst[r*ssimMaxCh*ssimTile:r*ssimMaxCh*ssimTile+n], &rows, g)
+		var rr [11][]float64
+		copy(rr[:], rows[r:])
+		ssimMapGeneric(dst[r*ssimMaxCh*ssimTile:r*ssimMaxCh*ssimTile+n], &rr, g)
 	}
 }
 
