@@ -26,6 +26,9 @@ func fir11S3AVX512(dst, src *float64, n int, taps *[6]float64)
 func ySqDiffAVX2(a, b *uint8, n int) (sum float64, tie int)
 
 //go:noescape
+func sqDiffAVX2(a, b *uint8, n int) uint64
+
+//go:noescape
 func ssimPrepAVX(dst *[5]*float64, a, b *uint8, n int)
 
 // The kernels' paths: haveAVX for the 4-wide kernels, haveAVX512 for the
@@ -183,4 +186,15 @@ func ySqDiffBulk(a, b []uint8) (sum uint64, done int, tie bool) {
 	a, b = a[:3*n], b[:3*n]
 	s, t := ySqDiffAVX2(&a[0], &b[0], n)
 	return uint64(s), 3 * n, t != 0
+}
+
+// sqDiffBulk is Σ (a[i] − b[i])² over the first done bytes (a multiple of
+// 16) by sqDiffAVX2: exact integers, the same sum.
+func sqDiffBulk(a, b []uint8) (sum uint64, done int) {
+	n := len(a) &^ 15
+	if !haveAVX2 || n == 0 {
+		return 0, 0
+	}
+	a, b = a[:n], b[:n]
+	return sqDiffAVX2(&a[0], &b[0], n), n
 }

@@ -899,3 +899,37 @@ loopY:
 	MOVQ AX, tie+32(FP)
 	VZEROUPPER
 	RET
+
+// func sqDiffAVX2(a, b *uint8, n int) uint64
+//
+// Σ (a[i] − b[i])² for i < n (a positive multiple of 16), 16 bytes at a
+// time: differences in int16, squares summed in pairs (VPMADDWD, at most
+// 2·255² per int32), widened to int64 before they are added: exact.
+TEXT ·sqDiffAVX2(SB), NOSPLIT, $0-32
+	MOVQ a+0(FP), SI
+	MOVQ b+8(FP), DI
+	MOVQ n+16(FP), CX
+	VPXOR Y4, Y4, Y4
+	XORQ  AX, AX
+
+loopSq:
+	VPMOVZXBW (SI)(AX*1), Y0
+	VPMOVZXBW (DI)(AX*1), Y1
+	VPSUBW    Y1, Y0, Y0
+	VPMADDWD  Y0, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPMOVZXDQ X0, Y2
+	VPMOVZXDQ X1, Y3
+	VPADDQ    Y2, Y4, Y4
+	VPADDQ    Y3, Y4, Y4
+	ADDQ      $16, AX
+	CMPQ      AX, CX
+	JLT       loopSq
+	VEXTRACTI128 $1, Y4, X0
+	VPADDQ    X0, X4, X4
+	VPSHUFD   $0x4e, X4, X0
+	VPADDQ    X0, X4, X4
+	VMOVQ     X4, AX
+	MOVQ      AX, ret+24(FP)
+	VZEROUPPER
+	RET

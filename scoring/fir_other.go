@@ -27,3 +27,5 @@ func fir11Row(dst, src []float64, ch int, g *[6]float64) {
 }
 
 func ySqDiffBulk(a, b []uint8) (sum uint64, done int, tie bool) { return 0, 0, false }
+
+func sqDiffBulk(a, b []uint8) (sum uint64, done int) { return 0, 0 }

@@ -232,3 +232,30 @@ func TestYSqDiffRowTies(t *testing.T) {
 		restore()
 	}
 }
+
+// TestSqDiffRowPaths: the row sum of squared differences is exact on every
+// kernel path, for every tail length and the extreme values.
+func TestSqDiffRowPaths(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	for _, path := range kernelPaths() {
+		restore := useKernelPath(path)
+		for n := 0; n < 200; n++ {
+			a, b := make([]uint8, n), make([]uint8, n)
+			for i := range a {
+				a[i], b[i] = uint8(rng.IntN(256)), uint8(rng.IntN(256))
+				if n%3 == 0 {
+					a[i], b[i] = 255, 0
+				}
+			}
+			var want uint64
+			for i := range a {
+				d := int(a[i]) - int(b[i])
+				want += uint64(d * d)
+			}
+			if got := sqDiffRow(a, b); got != want {
+				t.Errorf("%s n=%d: %d, want %d", path, n, got, want)
+			}
+		}
+		restore()
+	}
+}
