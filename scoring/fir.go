@@ -52,17 +52,26 @@ func ssimMapAt(mu1, mu2, mxx, myy, mxy float64) float64 {
 // ssimMapGeneric is the vertical window pass fused with the SSIM formula:
 // rows are 11 consecutive horizontally filtered rows, each holding the
 // planes x, y, x², y², xy one after the other, ssimPlaneStride apart; for
-// each i < len(dst) it filters the five planes vertically (fir11At) and
-// writes the map value (ssimMapAt) to dst[i].
+// each i < len(dst) it filters the five planes vertically (fir11At's
+// arithmetic) and writes the map value (ssimMapAt) to dst[i]. It works in
+// chunks of 64 values, plane by plane with fir11Generic, whose loop Go
+// compiles without bounds checks.
 func ssimMapGeneric(dst []float64, rows *[11][]float64, g *[6]float64) {
-	var v [5]float64
-	for i := range dst {
+	const chunk = 64
+	var v [5][chunk]float64
+	for i0 := 0; i0 < len(dst); i0 += chunk {
+		c := min(chunk, len(dst)-i0)
 		for p := range v {
-			o := p*ssimPlaneStride + i
-			v[p] = fir11At(rows[0][o], rows[1][o], rows[2][o], rows[3][o], rows[4][o], rows[5][o],
-				rows[6][o], rows[7][o], rows[8][o], rows[9][o], rows[10][o], g)
+			var r [11][]float64
+			for j := range r {
+				r[j] = rows[j][p*ssimPlaneStride+i0:]
+			}
+			fir11Generic(v[p][:c], &r, g)
 		}
-		dst[i] = ssimMapAt(v[0], v[1], v[2], v[3], v[4])
+		d := dst[i0 : i0+c]
+		for i := range d {
+			d[i] = ssimMapAt(v[0][i], v[1][i], v[2][i], v[3][i], v[4][i])
+		}
 	}
 }
 
