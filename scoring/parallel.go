@@ -177,9 +177,9 @@ const ssimTile = 256
 
 // ssimPlaneStride is the distance between the five planes of a ring row,
 // which the assembly has as a constant (PLANE in fir_amd64.s: keep them
-// equal). One cache line more than 3·ssimTile puts the 55 streams that the
-// vertical pass reads (11 rows × 5 planes) in 55 different L1 cache sets;
-// at a multiple of 2 KiB they all fall in a few sets and evict each other,
+// equal). One cache line more than 3·ssimTile puts the 60 streams that the
+// vertical pass reads (12 rows × 5 planes) in 60 different L1 cache sets;
+// at a multiple of 2 KiB they fall in a few sets and evict each other,
 // which made that pass twice as slow.
 const ssimPlaneStride = ssimMaxCh*ssimTile + 8
 
@@ -206,7 +206,7 @@ func newSSIMScratch() *ssimScratch {
 // ssimRows adds SSIM-map rows [oy0, oy1) into lanes[oy] (which start at
 // 0): ssimPlane's method (see there) on ch interleaved channels at once,
 // over part of the rows, tile by tile across the columns. The horizontal
-// pass is fir11 on each of the five planes x, y, x², y², xy; the vertical
+// pass is fir11Row on each of the five planes x, y, x², y², xy; the vertical
 // pass and the formula are one step, ssimMap2 (two map rows at a time) or
 // ssimMap. Map value e of a row (column e/ch, channel e mod ch) is added
 // to lanes[oy][e mod 8·ch]: partial sum (e/ch) mod 8 of its channel, since
