@@ -79,8 +79,7 @@ func psnrFromMSE(mse float64) float64 {
 func Y(img *Image, round bool) []float64 {
 	out := make([]float64, img.W*img.H)
 	for i := range out {
-		r, g, b := float64(img.Pix[3*i]), float64(img.Pix[3*i+1]), float64(img.Pix[3*i+2])
-		v := (r*65.481+g*128.553+b*24.966)/255.0 + 16.0
+		v := yOf(img.Pix[3*i], img.Pix[3*i+1], img.Pix[3*i+2])
 		if round {
 			v = math.RoundToEven(v)
 		}
@@ -124,16 +123,18 @@ func psnrY(sr, hr *Image, border int, round bool) (float64, error) {
 			b := hr.Pix[o : o+3*w]
 			for i := 0; i+2 < len(a); i += 3 {
 				d := yOf(a[i], a[i+1], a[i+2]) - yOf(b[i], b[i+1], b[i+2])
-				sum += d * d
+				sum += float64(d * d)
 			}
 		}
 	}
 	return psnrFromMSE(sum / float64(w*h)), nil
 }
 
-// yOf is Y's unrounded luma of one pixel.
+// yOf is Y's unrounded luma of one pixel. Each product is rounded on its
+// own (float64(…)): Go would otherwise fuse them into FMAs on arm64, and Y
+// (and its rounding at ties) would depend on the machine.
 func yOf(r, g, b uint8) float64 {
-	return (float64(r)*65.481+float64(g)*128.553+float64(b)*24.966)/255.0 + 16.0
+	return (float64(float64(r)*65.481)+float64(float64(g)*128.553)+float64(float64(b)*24.966))/255.0 + 16.0
 }
 
 // yRoundedInt is yRounded in integer arithmetic: Y is 16 +
