@@ -1,7 +1,9 @@
 package scoring
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 )
@@ -55,31 +57,48 @@ func BenchmarkResizeBicubic(b *testing.B) {
 	}
 }
 
-// BenchmarkScoringAB times the scoring of one DIV2K-size output as the
-// runner did it before (serial PSNR and PSNR-Y, SSIM one goroutine per
-// channel) and as it does now (row bands on every core), interleaved:
-// each b.N loop alternates old and new, so a noisy machine slows both.
+// BenchmarkScoringAB times the scoring of one DIV2K-size output (PSNR,
+// PSNR-Y, SSIM: what the runner computes) as main did it before the fused
+// SIMD kernels (main_ref_test.go, on main's AVX path) and as it does now,
+// interleaved in rounds so that a noisy machine slows both:
+//
+//	go test -run - -bench ScoringAB -benchtime 10x ./scoring/ | awk -f scoring/testdata/abratio.awk
 func BenchmarkScoringAB(b *testing.B) {
 	x, y := div2kPair()
 	old := func() {
-		psnrSerial(x, y, 4)
-		psnrYSerial(x, y, 4)
-		ssimPerChannelGoroutines(x, y, 4)
+		path := "generic" // main's path: AVX where the CPU has it
+		if slices.Contains(kernelPaths(), "avx") {
+			path = "avx"
+		}
+		restore := useKernelPath(path)
+		defer restore()
+		psnrMain(x, y, 4)
+		psnrYMain(x, y, 4)
+		ssimMain(x, y, 4)
 	}
 	cur := func() {
 		PSNR(x, y, 4)
 		PSNRY(x, y, 4)
 		SSIM(x, y, 4)
 	}
-	for _, ab := range []struct {
-		name string
-		f    func()
-	}{{"old", old}, {"new", cur}, {"old", old}, {"new", cur}} {
-		b.Run(ab.name, func(b *testing.B) {
-			for b.Loop() {
-				ab.f()
+	// Rounds of old, new then new, old: pair round r's two results
+	// (bench/abratio.awk prints the median and range of new/old).
+	for r := range 6 {
+		order := []string{"old", "new"}
+		if r%2 == 1 {
+			order = []string{"new", "old"}
+		}
+		for _, name := range order {
+			f := old
+			if name == "new" {
+				f = cur
 			}
-		})
+			b.Run(fmt.Sprintf("%s/round%d", name, r), func(b *testing.B) {
+				for b.Loop() {
+					f()
+				}
+			})
+		}
 	}
 }
 

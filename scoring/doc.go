@@ -24,9 +24,15 @@
 //
 // PSNR, PSNR-Y, SSIM and QuantizeCHWInto split the image into row bands on
 // every core (the runner scores only while no timed inference runs) and
-// give exactly the serial results: integer sums, and SSIM rows summed in
-// the serial order; SSIM's window passes run four values at a time with AVX
-// (the same operations in the same order, so the same bits).
+// give exactly the serial results: integer sums (PSNR and PSNR-Y rows with
+// AVX2 where the CPU has it), and SSIM rows summed in one fixed order, each
+// map row in 8 interleaved partial sums combined pairwise (like numpy's
+// pairwise sum), rows top to bottom. SSIM's kernels (fir_amd64.s: RGB
+// filtered as one interleaved row, the vertical pass fused with the
+// formula, two map rows at a time) run 8 values at a time with AVX-512 or
+// 4 with AVX, with the same operations in the same order as their pure-Go
+// twins (fir.go; no FMA anywhere), so every path, core count and GOARCH
+// gives the same bits.
 //
 // Edge cases have defined answers: identical images give PSNR +Inf (null in
 // JSON, see JSONFloat) and SSIM exactly 1; different sizes give

@@ -47,17 +47,21 @@ func PSNR(sr, hr *Image, border int) (float64, error) {
 	// Integer row sums, added exactly on every core (sumRows).
 	sum := sumRows(border, h, func(y int) uint64 {
 		o := 3 * (y*sr.W + border)
-		a := sr.Pix[o : o+3*w]
-		b := hr.Pix[o : o+3*w]
-		b = b[:len(a)]
-		var rs uint64
-		for i, av := range a {
-			d := int32(av) - int32(b[i])
-			rs += uint64(d * d)
-		}
-		return rs
+		return sqDiffRow(sr.Pix[o:o+3*w], hr.Pix[o:o+3*w])
 	})
 	return psnrFromMSE(float64(sum) / float64(3*w*h)), nil
+}
+
+// sqDiffRow is Σ (a[i] − b[i])²: the bulk by sqDiffBulk (SIMD, where the
+// CPU has it), the rest here.
+func sqDiffRow(a, b []uint8) uint64 {
+	b = b[:len(a)]
+	rs, done := sqDiffBulk(a, b)
+	for i := done; i < len(a); i++ {
+		d := int32(a[i]) - int32(b[i])
+		rs += uint64(d * d)
+	}
+	return rs
 }
 
 func psnrFromMSE(mse float64) float64 {
@@ -75,8 +79,7 @@ func psnrFromMSE(mse float64) float64 {
 func Y(img *Image, round bool) []float64 {
 	out := make([]float64, img.W*img.H)
 	for i := range out {
-		r, g, b := float64(img.Pix[3*i]), float64(img.Pix[3*i+1]), float64(img.Pix[3*i+2])
-		v := (r*65.481+g*128.553+b*24.966)/255.0 + 16.0
+		v := yOf(img.Pix[3*i], img.Pix[3*i+1], img.Pix[3*i+2])
 		if round {
 			v = math.RoundToEven(v)
 		}
@@ -110,14 +113,7 @@ func psnrY(sr, hr *Image, border int, round bool) (float64, error) {
 	if round {
 		isum := sumRows(border, h, func(y int) uint64 {
 			o := 3 * (y*sr.W + border)
-			a := sr.Pix[o : o+3*w]
-			b := hr.Pix[o : o+3*w]
-			var rs uint64
-			for i := 0; i+2 < len(a); i += 3 {
-				d := int64(yRounded(a[i], a[i+1], a[i+2])) - int64(yRounded(b[i], b[i+1], b[i+2]))
-				rs += uint64(d * d)
-			}
-			return rs
+			return ySqDiffRow(sr.Pix[o:o+3*w], hr.Pix[o:o+3*w])
 		})
 		sum = float64(isum)
 	} else {
@@ -127,17 +123,68 @@ func psnrY(sr, hr *Image, border int, round bool) (float64, error) {
 			b := hr.Pix[o : o+3*w]
 			for i := 0; i+2 < len(a); i += 3 {
 				d := yOf(a[i], a[i+1], a[i+2]) - yOf(b[i], b[i+1], b[i+2])
-				sum += d * d
+				sum += float64(d * d)
 			}
 		}
 	}
 	return psnrFromMSE(sum / float64(w*h)), nil
 }
 
-// yOf is Y's unrounded luma of one pixel.
+// yOf is Y's unrounded luma of one pixel. Each product is rounded on its
+// own (float64(…)): Go would otherwise fuse them into FMAs on arm64, and Y
+// (and its rounding at ties) would depend on the machine.
 func yOf(r, g, b uint8) float64 {
-	return (float64(r)*65.481+float64(g)*128.553+float64(b)*24.966)/255.0 + 16.0
+	return (float64(float64(r)*65.481)+float64(float64(g)*128.553)+float64(float64(b)*24.966))/255.0 + 16.0
 }
+
+// yRoundedInt is yRounded in integer arithmetic: Y is 16 +
+// N/255000 with N = 65481R + 128553G + 24966B exactly, so it rounds to
+// 16 + (N + 127500) div 255000 unless that division is exact (a tie;
+// no branch on the random half of the remainder, which mispredicts). The float64
+// formula's error (under 1e-12) is far below the distance of a non-tie
+// from .5 (at least 1/255000), so both round alike; on exact ties (the
+// remainder is exactly half) the float64 rounding decides, so the result
+// is yRounded's on every input (TestYRoundedIntExhaustive).
+func yRoundedInt(r, g, b uint8) int32 {
+	n := 65481*uint32(r) + 128553*uint32(g) + 24966*uint32(b) + 127500
+	q := n / 255000
+	if n == q*255000 {
+		return yRoundedTie(r, g, b)
+	}
+	return 16 + int32(q)
+}
+
+// ySqDiffRow is Σ (yRounded(a) − yRounded(b))² over the pixels of two RGB
+// rows: the bulk by ySqDiffBulk (SIMD, where the CPU has it), the rest
+// with yRoundedInt's arithmetic written out for the loop. A row with an
+// exact tie (rare) is summed again with yRoundedInt, so that neither the
+// kernel nor the loop needs to handle one.
+func ySqDiffRow(a, b []uint8) uint64 {
+	b = b[:len(a)]
+	rs, done, tie := ySqDiffBulk(a, b)
+	for i := done; i+2 < len(a) && !tie; i += 3 {
+		p, q := a[i:i+3:i+3], b[i:i+3:i+3]
+		na := 65481*uint32(p[0]) + 128553*uint32(p[1]) + 24966*uint32(p[2]) + 127500
+		nb := 65481*uint32(q[0]) + 128553*uint32(q[1]) + 24966*uint32(q[2]) + 127500
+		qa, qb := na/255000, nb/255000
+		tie = na == qa*255000 || nb == qb*255000
+		d := int64(qa) - int64(qb)
+		rs += uint64(d * d)
+	}
+	if tie {
+		rs = 0
+		for i := 0; i+2 < len(a); i += 3 {
+			d := int64(yRoundedInt(a[i], a[i+1], a[i+2])) - int64(yRoundedInt(b[i], b[i+1], b[i+2]))
+			rs += uint64(d * d)
+		}
+	}
+	return rs
+}
+
+// yRoundedTie is yRounded out of line: rare, and kept out of the loops.
+//
+//go:noinline
+func yRoundedTie(r, g, b uint8) int32 { return yRounded(r, g, b) }
 
 // yRounded is Y's rounded luma of one pixel (16…235).
 func yRounded(r, g, b uint8) int32 {
@@ -185,7 +232,7 @@ func SSIM(sr, hr *Image, border int) (float64, error) {
 	}
 	// Row bands of all three channels on every core; bit-identical to
 	// ssimPlane per channel.
-	per := ssimPlanes(sr.Pix, hr.Pix, 3*(border*sr.W+border), 3, 3, 3*sr.W, w, h)
+	per := ssimPlanes(sr.Pix, hr.Pix, 3*(border*sr.W+border), 3, 3*sr.W, w, h)
 	return (per[0] + per[1] + per[2]) / 3, nil
 }
 
@@ -199,7 +246,7 @@ func SSIMY(sr, hr *Image, border int) (float64, error) {
 	if w < 2*ssimRadius+1 || h < 2*ssimRadius+1 {
 		return 0, fmt.Errorf("%w: %dx%d region after the border crop is smaller than the 11x11 SSIM window", ErrEmpty, w, h)
 	}
-	return ssimPlanes(Y(sr, true), Y(hr, true), border*sr.W+border, 1, 1, sr.W, w, h)[0], nil
+	return ssimPlanes(Y(sr, true), Y(hr, true), border*sr.W+border, 1, sr.W, w, h)[0], nil
 }
 
 // Mean is the set score: the arithmetic mean of per-image values

@@ -3,6 +3,7 @@ package scoring
 import (
 	"errors"
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -164,5 +165,97 @@ func TestMean(t *testing.T) {
 	}
 	if !math.IsInf(Mean([]float64{30, math.Inf(1)}), 1) {
 		t.Error("Mean with +Inf should be +Inf")
+	}
+}
+
+// TestYRoundedIntExhaustive: the integer luma equals the float64 one on
+// all 2^24 RGB values.
+func TestYRoundedIntExhaustive(t *testing.T) {
+	ties := 0
+	for c := 0; c < 1<<24; c++ {
+		r, g, b := uint8(c>>16), uint8(c>>8), uint8(c)
+		if got, want := yRoundedInt(r, g, b), yRounded(r, g, b); got != want {
+			t.Fatalf("yRoundedInt(%d, %d, %d) = %d, yRounded %d", r, g, b, got, want)
+		}
+		if (65481*int(r)+128553*int(g)+24966*int(b))%255000 == 127500 {
+			ties++
+		}
+	}
+	t.Logf("%d exact ties", ties)
+}
+
+// TestYSqDiffRowTies: the row sum of squared luma differences equals the
+// float64 formula's on rows with and without exact ties (in the SIMD bulk
+// and in the tail), on every kernel path.
+func TestYSqDiffRowTies(t *testing.T) {
+	var ties []uint8
+	for c := 0; c < 1<<24 && len(ties) < 3*20; c++ {
+		r, g, b := uint8(c>>16), uint8(c>>8), uint8(c)
+		if (65481*int(r)+128553*int(g)+24966*int(b))%255000 == 127500 {
+			ties = append(ties, r, g, b)
+		}
+	}
+	if len(ties) == 0 {
+		t.Fatal("no exact ties found")
+	}
+	rng := rand.New(rand.NewPCG(21, 22))
+	for k := 0; k < 400; k++ {
+		path := kernelPaths()[k%len(kernelPaths())]
+		restore := useKernelPath(path)
+		defer restore()
+		n := 1 + rng.IntN(100)
+		a, b := make([]uint8, 3*n), make([]uint8, 3*n)
+		for i := range a {
+			a[i], b[i] = uint8(rng.IntN(256)), uint8(rng.IntN(256))
+		}
+		if k%3 == 0 { // all 0 against all 255
+			for i := range a {
+				a[i], b[i] = 0, 255
+			}
+		}
+		if k%2 == 0 { // a tie in a or b
+			dst := a
+			if k%4 == 0 {
+				dst = b
+			}
+			j := 3 * rng.IntN(len(ties)/3)
+			copy(dst[3*rng.IntN(n):], ties[j:j+3])
+		}
+		var want uint64
+		for i := 0; i < len(a); i += 3 {
+			d := int64(yRounded(a[i], a[i+1], a[i+2])) - int64(yRounded(b[i], b[i+1], b[i+2]))
+			want += uint64(d * d)
+		}
+		if got := ySqDiffRow(a, b); got != want {
+			t.Fatalf("%s row %d (%d pixels): %d, float64 formula %d", path, k, n, got, want)
+		}
+		restore()
+	}
+}
+
+// TestSqDiffRowPaths: the row sum of squared differences is exact on every
+// kernel path, for every tail length and the extreme values.
+func TestSqDiffRowPaths(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	for _, path := range kernelPaths() {
+		restore := useKernelPath(path)
+		for n := 0; n < 200; n++ {
+			a, b := make([]uint8, n), make([]uint8, n)
+			for i := range a {
+				a[i], b[i] = uint8(rng.IntN(256)), uint8(rng.IntN(256))
+				if n%3 == 0 {
+					a[i], b[i] = 255, 0
+				}
+			}
+			var want uint64
+			for i := range a {
+				d := int(a[i]) - int(b[i])
+				want += uint64(d * d)
+			}
+			if got := sqDiffRow(a, b); got != want {
+				t.Errorf("%s n=%d: %d, want %d", path, n, got, want)
+			}
+		}
+		restore()
 	}
 }

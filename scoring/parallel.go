@@ -105,113 +105,173 @@ func quantizeFast1(v, _ float32) uint8 {
 	return uint8(math.Float32bits(x + 0x1p23))
 }
 
-// ssimBand is the number of SSIM-map rows one task computes. Each task
-// filters the 10 input rows above its band again (the window's height − 1):
-// 128 keeps that extra work under 8 %.
-const ssimBand = 128
+// ssimMinBand is the fewest SSIM-map rows one task computes. Each task
+// filters the 10 input rows above its band again (the window's height − 1),
+// so bands are as tall as four per core allow, and never shorter than
+// this: at most 16 % extra work.
+const ssimMinBand = 64
 
-// ssimPlanes is the mean SSIM of each of planes planes over a w×h region,
-// computed in row bands on every core: sample (x, y) of plane p is
-// a[off+p+y*rowStride+x*step]. It is bit-identical to ssimPlane on each
-// plane: every map row is computed with exactly ssimPlane's arithmetic, and
-// the row sums are added in ssimPlane's order.
-func ssimPlanes[T uint8 | float64](a, b []T, off, planes, step, rowStride, w, h int) []float64 {
+// ssimPlanes is the mean SSIM of each of ch interleaved channels over a
+// w×h region, computed in row bands on every core: sample (x, y) of
+// channel c is a[off+c+y*rowStride+x*ch] (the RGB pixels of an Image with
+// ch = 3, a Y plane with ch = 1). All channels are filtered together, as
+// one row of ch·w values whose window taps are ch apart. Each channel's
+// map row is summed in ssimLanes interleaved partial sums combined by
+// laneSum, and the row sums are added top to bottom: a fixed order,
+// whatever the bands, tiles, cores and SIMD width (ssimPlane in
+// ssim_serial_test.go is the serial reference, channel by channel).
+func ssimPlanes[T uint8 | float64](a, b []T, off, ch, rowStride, w, h int) []float64 {
+	if ch < 1 || ch > ssimMaxCh {
+		panic("scoring: ssimPlanes channels out of range")
+	}
 	ow, oh := w-2*ssimRadius, h-2*ssimRadius
-	bands := (oh + ssimBand - 1) / ssimBand
-	rowSums := make([]float64, planes*oh)
+	band := max(ssimMinBand, (oh+4*numWorkers()-1)/(4*numWorkers()))
+	bands := (oh + band - 1) / band
+	lanes := make([][ssimMaxCh * ssimLanes]float64, oh)
 	scratch := make([]*ssimScratch, numWorkers())
-	parallelFor(planes*bands, func(wk, t int) {
+	parallelFor(bands, func(wk, t int) {
 		s := scratch[wk]
 		if s == nil {
 			s = newSSIMScratch()
 			scratch[wk] = s
 		}
-		p, band := t/bands, t%bands
-		oy0, oy1 := band*ssimBand, min((band+1)*ssimBand, oh)
-		ssimRows(a, b, off+p, step, rowStride, w, oy0, oy1, s, rowSums[p*oh:(p+1)*oh])
+		oy0, oy1 := t*band, min((t+1)*band, oh)
+		ssimRows(a, b, off, ch, rowStride, w, oy0, oy1, s, lanes)
 	})
-	out := make([]float64, planes)
-	for p := range out {
+	out := make([]float64, ch)
+	for c := range out {
 		var total float64
-		for _, v := range rowSums[p*oh : (p+1)*oh] {
-			total += v
+		for oy := range lanes {
+			var l [ssimLanes]float64
+			for k := range l {
+				l[k] = lanes[oy][k*ch+c]
+			}
+			total += laneSum(&l)
 		}
-		out[p] = total / float64(ow*oh)
+		out[c] = total / float64(ow*oh)
 	}
 	return out
 }
 
+// ssimMaxCh is the most interleaved channels ssimPlanes takes (RGB).
+const ssimMaxCh = 3
+
 // ssimTile is the width, in SSIM-map columns, that ssimRows filters at a
-// time: its ring of 11 filtered rows × 5 planes then stays in the core's
-// L2 cache (112 KiB) instead of spilling a whole 2040-pixel row's 0.9 MiB.
+// time: its ring of 12 filtered rows × 5 planes × 3 channels then stays in
+// the core's L2 cache (360 KiB) instead of spilling whole rows (2.7 MiB
+// for 2040 RGB pixels), while the 10 columns each tile filters again
+// cost 4 %. A multiple of 8, so that tiles start at partial sum 0.
 const ssimTile = 256
 
+// ssimPlaneStride is the distance between the five planes of a ring row,
+// which the assembly has as a constant (PLANE in fir_amd64.s: keep them
+// equal). One cache line more than 3·ssimTile puts the 60 streams that the
+// vertical pass reads (12 rows × 5 planes) in 60 different L1 cache sets;
+// at a multiple of 2 KiB they fall in a few sets and evict each other,
+// which made that pass twice as slow.
+const ssimPlaneStride = ssimMaxCh*ssimTile + 8
+
+var _ = [1]struct{}{}[ssimPlaneStride-776] // fir_amd64.s: PLANE = 776·8
+
+// ssimRingRow is the length of one filtered row in the ring: five planes.
+const ssimRingRow = 5 * ssimPlaneStride
+
+// ssimRingRows is the number of filtered rows the ring keeps: the 12 that
+// two consecutive map rows need; row r is at r mod 12.
+const ssimRingRows = 2*ssimRadius + 2
+
 type ssimScratch struct {
-	ring, xs, ys, xx, yy, xy, acc []float64
+	ring, xs, ys, xx, yy, xy, m []float64
 }
 
 func newSSIMScratch() *ssimScratch {
 	const k = 2*ssimRadius + 1
-	tw := ssimTile + k - 1
-	return &ssimScratch{ring: make([]float64, k*5*ssimTile), xs: make([]float64, tw), ys: make([]float64, tw),
-		xx: make([]float64, tw), yy: make([]float64, tw), xy: make([]float64, tw), acc: make([]float64, 5*ssimTile)}
+	iw := ssimMaxCh*(ssimTile+k-1) + 8 // + slack for fir11Row
+	return &ssimScratch{ring: make([]float64, ssimRingRows*ssimRingRow), xs: make([]float64, iw), ys: make([]float64, iw),
+		xx: make([]float64, iw), yy: make([]float64, iw), xy: make([]float64, iw), m: make([]float64, 2*ssimMaxCh*ssimTile)}
 }
 
-// ssimRows adds the sums of SSIM-map rows [oy0, oy1) of one plane into
-// rowSums[oy] (which start at 0). It is ssimPlane's method (see there) over
-// part of the rows, tile by tile across the columns, with both window
-// passes done by fir11: the same arithmetic in the same order, several
-// values at a time. Each row's sum is continued from tile to tile left to
-// right, so it is added in exactly ssimPlane's order.
-func ssimRows[T uint8 | float64](a, b []T, off, step, rowStride, w, oy0, oy1 int, s *ssimScratch, rowSums []float64) {
+// ssimRows adds SSIM-map rows [oy0, oy1) into lanes[oy] (which start at
+// 0): ssimPlane's method (see there) on ch interleaved channels at once,
+// over part of the rows, tile by tile across the columns. The horizontal
+// pass is fir11Row on each of the five planes x, y, x², y², xy; the vertical
+// pass and the formula are one step, ssimMap2 (two map rows at a time) or
+// ssimMap. Map value e of a row (column e/ch, channel e mod ch) is added
+// to lanes[oy][e mod 8·ch]: partial sum (e/ch) mod 8 of its channel, since
+// tiles start at multiples of 8 columns.
+func ssimRows[T uint8 | float64](a, b []T, off, ch, rowStride, w, oy0, oy1 int, s *ssimScratch, lanes [][ssimMaxCh * ssimLanes]float64) {
 	const k = 2*ssimRadius + 1
+	const kr = ssimRingRows
 	ow := w - 2*ssimRadius
+	nl := ssimLanes * ch
 	g := gaussian11
 	g6 := [6]float64{g[0], g[1], g[2], g[3], g[4], g[5]}
 	for ox0 := 0; ox0 < ow; ox0 += ssimTile {
 		tw := min(ssimTile, ow-ox0) // map columns of this tile
-		iw := tw + k - 1            // input columns it needs
-		ring := s.ring[:k*5*tw]
+		n := ch * tw                // map values per row
+		iw := ch * (tw + k - 1)     // input values per row
 		xs, ys, xx, yy, xy := s.xs[:iw], s.ys[:iw], s.xx[:iw], s.yy[:iw], s.xy[:iw]
 		hpass := func(row int) {
-			base := off + row*rowStride + step*ox0
-			for i := 0; i < iw; i++ {
-				xv, yv := float64(a[base+step*i]), float64(b[base+step*i])
-				xs[i], ys[i] = xv, yv
-				xx[i], yy[i], xy[i] = xv*xv, yv*yv, xv*yv
-			}
-			dst := ring[(row%k)*5*tw : (row%k+1)*5*tw]
+			base := off + row*rowStride + ch*ox0
+			ssimPrep(xs, ys, xx, yy, xy, a[base:base+iw], b[base:base+iw])
+			r := row % kr
+			dst := s.ring[r*ssimRingRow : (r+1)*ssimRingRow]
 			for p, src := range [5][]float64{xs, ys, xx, yy, xy} {
-				var shifted [k][]float64
-				for j := range shifted {
-					shifted[j] = src[j:]
+				fir11Row(dst[p*ssimPlaneStride:p*ssimPlaneStride+n], src, ch, &g6)
+			}
+		}
+		addRow := func(oy int, m []float64) {
+			l := lanes[oy][:nl]
+			for e0 := 0; e0 < n; e0 += nl {
+				chunk := m[e0:min(e0+nl, n)]
+				lc := l[:len(chunk)]
+				for j, v := range chunk {
+					lc[j] += v
 				}
-				fir11(dst[p*tw:(p+1)*tw], &shifted, &g6)
 			}
 		}
 		for r := oy0; r < oy0+k-1; r++ {
 			hpass(r)
 		}
-		acc := s.acc[:5*tw]
-		for oy := oy0; oy < oy1; oy++ {
+		m0, m1 := s.m[:n], s.m[ssimMaxCh*ssimTile:][:n]
+		ringRow := func(row int) []float64 {
+			r := row % kr
+			return s.ring[r*ssimRingRow : (r+1)*ssimRingRow]
+		}
+		oy := oy0
+		for ; oy+1 < oy1; oy += 2 {
+			hpass(oy + k - 1)
+			hpass(oy + k)
+			var rows [kr][]float64
+			for j := range rows {
+				rows[j] = ringRow(oy + j)
+			}
+			ssimMap2(s.m, &rows, n, &g6)
+			addRow(oy, m0)
+			addRow(oy+1, m1)
+		}
+		if oy < oy1 {
 			hpass(oy + k - 1)
 			var rows [k][]float64
 			for j := range rows {
-				rows[j] = ring[((oy+j)%k)*5*tw : ((oy+j)%k+1)*5*tw]
+				rows[j] = ringRow(oy + j)
 			}
-			fir11(acc, &rows, &g6)
-			mx, my, mxx, myy, mxy := acc[:tw], acc[tw:2*tw], acc[2*tw:3*tw], acc[3*tw:4*tw], acc[4*tw:5*tw]
-			rowSum := rowSums[oy]
-			for i := 0; i < tw; i++ {
-				mu1, mu2 := mx[i], my[i]
-				mu1sq, mu2sq, mu12 := mu1*mu1, mu2*mu2, mu1*mu2
-				s1 := mxx[i] - mu1sq
-				s2 := myy[i] - mu2sq
-				s12 := mxy[i] - mu12
-				rowSum += ((2*mu12 + ssimC1) * (2*s12 + ssimC2)) / ((mu1sq + mu2sq + ssimC1) * (s1 + s2 + ssimC2))
-			}
-			rowSums[oy] = rowSum
+			ssimMap(m0, &rows, &g6)
+			addRow(oy, m0)
 		}
+	}
+}
+
+// ssimPrepGeneric converts one row of samples of both images to float64 with
+// their squares and products: the five planes the window filters.
+// Samples are integers (uint8, or rounded Y), so every value is exact.
+func ssimPrepGeneric[T uint8 | float64](xs, ys, xx, yy, xy []float64, a, b []T) {
+	n := len(a)
+	b, xs, ys, xx, yy, xy = b[:n], xs[:n], ys[:n], xx[:n], yy[:n], xy[:n]
+	for i, av := range a {
+		x, y := float64(av), float64(b[i])
+		xs[i], ys[i] = x, y
+		xx[i], yy[i], xy[i] = float64(x*x), float64(y*y), float64(x*y)
 	}
 }
 

@@ -385,17 +385,17 @@ func trackValue(t Track, e Entry, metricRank map[string]map[int]int, base map[st
 	case MethodRankSum:
 		var s float64
 		for _, term := range t.Terms {
-			s += term.weight() * float64(metricRank[term.Metric][i])
+			s += float64(term.weight() * float64(metricRank[term.Metric][i]))
 		}
 		return s
 	default: // MethodExpScore
 		var s float64
 		for _, term := range t.Terms {
 			if r, ok := e.Metrics[term.Ratio]; ok && term.Ratio != "" {
-				s += term.weight() * math.Exp(2*r)
+				s += float64(term.weight() * math.Exp(2*r))
 				continue
 			}
-			s += term.weight() * math.Exp(2*metricValue(e, term.Metric)/base[term.Metric])
+			s += float64(term.weight() * math.Exp(2*metricValue(e, term.Metric)/base[term.Metric]))
 		}
 		return s // NaN when a term is missing
 	}

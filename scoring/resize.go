@@ -11,9 +11,9 @@ func cubic(x float64) float64 {
 	ax2, ax3 := ax*ax, ax*ax*ax
 	switch {
 	case ax <= 1:
-		return 1.5*ax3 - 2.5*ax2 + 1
+		return float64(1.5*ax3) - float64(2.5*ax2) + 1
 	case ax <= 2:
-		return -0.5*ax3 + 2.5*ax2 - 4*ax + 2
+		return float64(-0.5*ax3) + float64(2.5*ax2) - float64(4*ax) + 2
 	}
 	return 0
 }
@@ -35,8 +35,8 @@ func contributions(inLen, outLen int, scale float64) (idx [][]int, wts [][]float
 	wts = make([][]float64, outLen)
 	for o := 0; o < outLen; o++ {
 		x := float64(o + 1) // MATLAB is 1-based
-		u := x/scale + 0.5*(1-1/scale)
-		left := math.Floor(u - kernelWidth/2)
+		u := x/scale + float64(0.5*(1-1/scale))
+		left := math.Floor(u - float64(kernelWidth/2))
 		ii := make([]int, 0, p)
 		ww := make([]float64, 0, p)
 		var sum float64
@@ -114,7 +114,7 @@ func ResizeBicubic(img *Image, factor int) (*Image, error) {
 		for i := range dst {
 			var s float64
 			for k, iy := range yi[oy] {
-				s += yw[oy][k] * float64(img.Pix[3*iy*img.W+i])
+				s += float64(yw[oy][k] * float64(img.Pix[3*iy*img.W+i]))
 			}
 			dst[i] = roundMATLAB(s)
 		}
@@ -128,7 +128,7 @@ func ResizeBicubic(img *Image, factor int) (*Image, error) {
 			for c := 0; c < 3; c++ {
 				var s float64
 				for k, ix := range xi[ox] {
-					s += xw[ox][k] * float64(row[3*ix+c])
+					s += float64(xw[ox][k] * float64(row[3*ix+c]))
 				}
 				out.Pix[3*(oy*ow+ox)+c] = roundMATLAB(s)
 			}

@@ -24,7 +24,7 @@ func UpscaleBicubicCrop(img *Image, factor, x0, y0, w, h int) (*Image, error) {
 		for i := range dst {
 			var s float64
 			for k, iy := range yi[y0+oy] {
-				s += yw[y0+oy][k] * float64(img.Pix[3*iy*img.W+i])
+				s += float64(yw[y0+oy][k] * float64(img.Pix[3*iy*img.W+i]))
 			}
 			dst[i] = roundMATLAB(s)
 		}
@@ -37,7 +37,7 @@ func UpscaleBicubicCrop(img *Image, factor, x0, y0, w, h int) (*Image, error) {
 			for c := 0; c < 3; c++ {
 				var s float64
 				for k, ix := range xi[x0+ox] {
-					s += xw[x0+ox][k] * float64(row[3*ix+c])
+					s += float64(xw[x0+ox][k] * float64(row[3*ix+c]))
 				}
 				out.Pix[3*(oy*w+ox)+c] = roundMATLAB(s)
 			}
