@@ -437,15 +437,15 @@ func (s *Session) Close() int64 {
 	if s.closed {
 		return s.c.maxRSS()
 	}
-	s.closed = true
 	s.disarm()
 	if !s.done && s.LoadTime > 0 && s.c.killed.Load() == nil {
-		s.End()
+		s.End() // before closed is set: End does nothing on a closed session
 		select {
 		case <-s.c.waitDone:
 		case <-time.After(5 * time.Second):
 		}
 	}
+	s.closed = true
 	select {
 	case <-s.c.waitDone: // reaped: its pid may belong to someone else by now
 	default:
