@@ -32,8 +32,15 @@ $(AXE):
 
 axe: $(AXE)
 
+# One stamp for the two programs of a build: srarena starts its small child
+# program srarena-sandbox (a ~30 ms quicker sandbox start) only when both
+# carry the same (runner/sandbox/exe.go); otherwise it starts itself.
+STAMP := $(shell date +%s%N)
+LDSTAMP := -X github.com/srarena/srarena/runner/sandbox.BuildStamp=$(STAMP)
+
 build: ort
-	CGO_ENABLED=1 $(GO) build -o $(BIN) ./cmd/srarena
+	CGO_ENABLED=1 $(GO) build -ldflags "$(LDSTAMP)" -o $(BIN) ./cmd/srarena
+	CGO_ENABLED=1 $(GO) build -ldflags "$(LDSTAMP)" -o $(dir $(BIN))srarena-sandbox ./cmd/srarena-sandbox
 
 up: build
 	./$(BIN) up

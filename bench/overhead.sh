@@ -26,7 +26,11 @@ trap 'rm -rf "$TMP"' EXIT INT TERM
 mkdir "$TMP/a-src"
 git archive "$A_REF" | tar -x -C "$TMP/a-src"
 (cd "$TMP/a-src" && go build -o "$TMP/srarena-a" ./cmd/srarena)
-go build -o "$TMP/srarena-b" ./cmd/srarena
+# B as make build makes it: with its child program srarena-sandbox beside it
+# (same build stamp), which A's tree may not know.
+LD="-X github.com/srarena/srarena/runner/sandbox.BuildStamp=bench-$$"
+go build -ldflags "$LD" -o "$TMP/srarena-b" ./cmd/srarena
+go build -ldflags "$LD" -o "$TMP/srarena-sandbox" ./cmd/srarena-sandbox
 go run ./bench/mkhr "$FIX/images/DIV2K_test/LR_bicubic_X4" "$TMP/div2k_hr"
 echo "== overhead A ($A_REF $(git rev-parse --short "$A_REF")) vs B (working tree $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo +changes)), $(basename "$MODEL"), DIV2K test x3, 0 warm-up + 3 timed runs, $ROUNDS rounds, load $(cut -d' ' -f1-3 /proc/loadavg)"
 i=0

@@ -66,23 +66,11 @@ func QuantizeCHWInto(dst []uint8, data []float32, h, w int, dataRange float32) (
 	}
 	plane := h * w
 	p0, p1, p2 := data[:plane], data[plane:2*plane], data[2*plane:]
-	q := quantizeFast
-	if dataRange == 1 {
-		q = quantizeFast1
-	}
 	var found atomic.Bool
 	parallelFor((h+quantBand-1)/quantBand, func(_, t int) {
 		lo, hi := t*quantBand*w, min((t+1)*quantBand*w, plane)
-		d := dst[3*lo : 3*hi]
-		a, b, c := p0[lo:hi], p1[lo:hi], p2[lo:hi]
-		for i := range a {
-			r, g, bl := a[i], b[i], c[i]
-			// finite v-v is 0; NaN and ±Inf give NaN
-			if r-r != 0 || g-g != 0 || bl-bl != 0 {
-				found.Store(true)
-				return
-			}
-			d[3*i], d[3*i+1], d[3*i+2] = q(r, dataRange), q(g, dataRange), q(bl, dataRange)
+		if !quantizeBand(dst[3*lo:3*hi], p0[lo:hi], p1[lo:hi], p2[lo:hi], dataRange) {
+			found.Store(true)
 		}
 	})
 	if !found.Load() {

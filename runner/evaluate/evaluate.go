@@ -118,13 +118,23 @@ func run(ctx context.Context, modelFn func() ([]byte, error), load func() ([]Pai
 		defer bs.close()
 	}
 	defer scancel()
-	// The model is checked (EvalFiles) while the children start.
-	if _, err := checked(); err != nil {
-		return nil, err
-	}
-	ph.CheckModelMS = since(t0)
+	// The model is checked (EvalFiles) while the children start and the
+	// images decode: the check is one core's work, and decoding leaves a
+	// core idle before it ends (each large image decodes on one core).
+	// A failed check still wins over a failed load.
+	checkErr := make(chan error, 1)
+	go func() {
+		_, err := checked()
+		checkErr <- err
+	}()
 	tDecode := time.Now()
 	pairs, err := load()
+	tCheck := time.Now()
+	if cerr := <-checkErr; cerr != nil {
+		return nil, cerr
+	}
+	ph.CheckModelMS = since(tCheck)
+	ph.DecodeMS = msOf(tCheck.Sub(tDecode))
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +142,6 @@ func run(ctx context.Context, modelFn func() ([]byte, error), load func() ([]Pai
 	if err != nil {
 		return nil, err
 	}
-	ph.DecodeMS = since(tDecode)
 	tWait := time.Now()
 	s, err := ms.wait()
 	if err != nil {

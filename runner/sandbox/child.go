@@ -39,6 +39,9 @@ const (
 	// holds and never writes: it reads EOF the moment the parent is gone,
 	// however it ended, and the child then exits (watchParent).
 	fdWatch = 7
+	// fdOut is the shared output buffer (shm_linux.go), when the parent
+	// has one.
+	fdOut = 8
 )
 
 // childProbe, set only by test binaries, replaces the session when the
@@ -282,7 +285,7 @@ func stage2(encCfg string, logf func(string, ...any)) int {
 		logf("active: %s", p)
 	}
 	st := Status{UID: cfg.UID, UserNS: cfg.UserNS, LandlockABI: cfg.LandlockABI, Seccomp: seccompOn,
-		ORTVersion: ort.GetVersion(), Protections: prot}
+		ORTVersion: ort.GetVersion(), Protections: prot, Build: BuildStamp}
 	j, _ := json.Marshal(st)
 	out.w.WriteByte(frameSandbox)
 	writeBlob(out.w, j)
@@ -311,6 +314,9 @@ func stage2(encCfg string, logf func(string, ...any)) int {
 		return 2
 	}
 	s.lib, s.device, s.gpu = cfg.ORTLib, cfg.Device, cfg.GPU
+	if cfg.OutFD == fdOut {
+		s.shm = &childOut{fd: fdOut}
+	}
 	s.dataRange = cfg.DataRange
 	if s.dataRange == 0 {
 		s.dataRange = 1
@@ -347,8 +353,12 @@ type session struct {
 	in, out string
 	loadNS  int64
 	buf     []byte
-	// pix is the quantised output, reused from image to image.
+	// The input tensor's and the preallocated output tensor's values.
+	inVals, outVals []float32
+	// pix is the quantised output, reused from image to image, when it
+	// goes through the pipe; shm the shared buffer, nil without one.
 	pix       []uint8
+	shm       *childOut
 	dataRange float32
 	// For the arena statistics (arenaPeak).
 	lib, device string
@@ -443,15 +453,14 @@ func newSession(model []byte, so *ort.SessionOptions) (*session, error) {
 
 func (s *session) serve(in *bufio.Reader, out childWriter, h, w, scale, runs, statusFD, clearFD int) error {
 	nvals := 3 * h * w
-	if cap(s.buf) < 4*nvals {
-		s.buf = make([]byte, 4*nvals)
-	}
-	b := s.buf[:4*nvals]
-	if _, err := io.ReadFull(in, b); err != nil {
+	// The input and output tensors' memory is kept from image to image:
+	// a new DIV2K output tensor was 33 MB for the Go runtime to clear
+	// (or fault in) and then collect, every image.
+	s.inVals = growSlice(s.inVals, nvals)
+	data := s.inVals
+	if err := readFloats(in, data, &s.buf); err != nil {
 		return fmt.Errorf("reading input: %v", err)
 	}
-	data := make([]float32, nvals)
-	decodeFloats(data, b)
 	input, err := ort.NewTensor(ort.NewShape(1, 3, int64(h), int64(w)), data)
 	if err != nil {
 		return fmt.Errorf("input tensor: %v", err)
@@ -467,7 +476,8 @@ func (s *session) serve(in *bufio.Reader, out childWriter, h, w, scale, runs, st
 	// the parent learns the real shape.
 	var pre *ort.Tensor[float32]
 	if scale > 0 {
-		pre, err = ort.NewEmptyTensor[float32](ort.NewShape(1, 3, int64(scale*h), int64(scale*w)))
+		s.outVals = growSlice(s.outVals, 3*scale*h*scale*w)
+		pre, err = ort.NewTensor(ort.NewShape(1, 3, int64(scale*h), int64(scale*w)), s.outVals)
 		if err != nil {
 			pre = nil
 		}
@@ -544,10 +554,15 @@ func (s *session) serve(in *bufio.Reader, out childWriter, h, w, scale, runs, st
 	// Quantised here, after the timed runs, on every core: the parent
 	// reads a quarter of the bytes and scores at once.
 	t0 := time.Now()
-	if cap(s.pix) < 3*oh*ow {
-		s.pix = make([]uint8, 3*oh*ow)
+	where := byte(outShared)
+	pix := s.shm.get(3 * oh * ow)
+	if pix == nil {
+		where = outPipe
+		if cap(s.pix) < 3*oh*ow {
+			s.pix = make([]uint8, 3*oh*ow)
+		}
+		pix = s.pix[:3*oh*ow]
 	}
-	pix := s.pix[:3*oh*ow]
 	bad, err := scoring.QuantizeCHWInto(pix, vals, oh, ow, s.dataRange)
 	if err != nil {
 		return fmt.Errorf("quantising the output: %v", err)
@@ -562,8 +577,11 @@ func (s *session) serve(in *bufio.Reader, out childWriter, h, w, scale, runs, st
 	out.w.WriteByte(kind)
 	putU64(out.w, uint64(time.Since(t0).Nanoseconds()))
 	if bad < 0 {
-		if _, err := out.w.Write(pix); err != nil {
-			return err
+		out.w.WriteByte(where)
+		if where == outPipe {
+			if _, err := out.w.Write(pix); err != nil {
+				return err
+			}
 		}
 	}
 	return out.w.Flush()

@@ -75,7 +75,7 @@ func fakeChild(mode string) int {
 		}
 		putU64(out, 0)
 		putU64(out, 0) // arena peak
-	case "badindex", "shortpix", "nan": // the right shape (×4), then lies
+	case "badindex", "shortpix", "nan", "badwhere", "shmshrink": // the right shape (×4), then lies
 		out.WriteByte(frameTiming)
 		putU64(out, 1000)
 		putU64(out, 1000) // CPU time
@@ -99,10 +99,47 @@ func fakeChild(mode string) int {
 			putU64(out, ^uint64(0))
 			out.WriteByte(0)
 			putU64(out, 1)
+			out.WriteByte(outPipe)
 			out.Write(make([]byte, 3*16*h*w-1))
 			out.Flush()
 			syscall.Exit(0) // not os.Exit: under -race it waits a second first
-
+		case "badwhere": // the output is neither on the pipe nor in the buffer
+			putU64(out, ^uint64(0))
+			out.WriteByte(0)
+			putU64(out, 1)
+			out.WriteByte(7)
+		case "shmshrink":
+			// Tries to pull the shared buffer from under the parent's
+			// mapping (a read past the end of a file is SIGBUS) and to
+			// seal it against the parent's next resize; then says the
+			// output is in it, and keeps scribbling over it.
+			if cfg.OutFD != fdOut {
+				os.Exit(9)
+			}
+			if syscall.Ftruncate(fdOut, 0) == nil {
+				os.Exit(10)
+			}
+			if _, _, e := syscall.Syscall(syscall.SYS_FCNTL, fdOut, 1033 /* F_ADD_SEALS */, 0x4|0x8 /* GROW, WRITE */); e == 0 {
+				os.Exit(11)
+			}
+			b, err := syscall.Mmap(fdOut, 0, 3*16*int(h*w), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+			if err != nil {
+				os.Exit(12)
+			}
+			for i := range b {
+				b[i] = 7
+			}
+			putU64(out, ^uint64(0))
+			out.WriteByte(0)
+			putU64(out, 1)
+			out.WriteByte(outShared)
+			out.Flush()
+			go func() {
+				time.Sleep(20 * time.Millisecond) // the parent has copied by then
+				for i := 0; ; i++ {
+					b[i%len(b)]++
+				}
+			}()
 		}
 	case "garbage":
 		out.WriteString("Zhello")
@@ -126,6 +163,7 @@ func TestHostileChild(t *testing.T) {
 		{"garbage", "crashed", "malformed response"},
 		{"badindex", "crashed", "malformed response"},
 		{"shortpix", "crashed", "exited early on image img"},
+		{"badwhere", "crashed", "malformed response"},
 		{"hang", "timeout", "timed out after 1s on image img"},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
@@ -229,6 +267,49 @@ func TestChildNonFiniteReport(t *testing.T) {
 	}
 	if out[0] != 42 || out[len(out)-1] != 42 {
 		t.Error("the output buffer was written")
+	}
+	s.Fail()
+}
+
+// TestHostileSharedOutput: a child that tries to shrink or seal the shared
+// output buffer fails to (a shrink would crash the parent with SIGBUS on
+// its next read), and what it writes into the buffer after reporting the
+// output does not reach the caller's copy.
+func TestHostileSharedOutput(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lib := ortLib(t)
+	cfg, err := NewConfig(DeviceCPU, lib, 1, 1, 0, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Start(context.Background(), Spec{Command: []string{exe, "__fake-child-shmshrink"}, ORTLib: lib, Config: cfg,
+		MemoryLimit: 2 << 30, Logf: func(s string) { t.Log(s) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	model, _ := onnxbuild.Nearest(4)
+	if err := s.Load(model); err != nil {
+		t.Fatal(err)
+	}
+	out := make([]uint8, 3*32*32)
+	r, err := s.Infer("img", make([]float32, 3*8*8), 8, 8, 32, 32, out)
+	if err != nil {
+		t.Fatalf("%v (exit %v)", err, s.c.waitErr)
+	}
+	if r.Bad != -1 {
+		t.Fatalf("Bad %d", r.Bad)
+	}
+	snap := string(out)
+	if strings.Trim(snap, "\x07") != "" {
+		t.Errorf("the output is not the child's (all 7): %q…", snap[:8])
+	}
+	time.Sleep(50 * time.Millisecond) // the child keeps writing into the buffer
+	if string(out) != snap {
+		t.Error("the caller's output changed after Infer returned")
 	}
 	s.Fail()
 }

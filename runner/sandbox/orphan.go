@@ -49,7 +49,9 @@ var reaper struct {
 // process; later calls return the first outcome).
 func ensureReaper(dir string) error {
 	reaper.once.Do(func() {
-		exe, err := os.Executable()
+		// The sibling when there is one (a quicker start, on the cores
+		// the first evaluation uses): any build of it reaps alike.
+		argv, _, err := defaultCommand(ReaperArg)
 		if err != nil {
 			reaper.err = err
 			return
@@ -59,7 +61,7 @@ func ensureReaper(dir string) error {
 			reaper.err = err
 			return
 		}
-		cmd := exec.Command(exe, ReaperArg, dir, ownPrefix())
+		cmd := exec.Command(argv[0], argv[1], dir, ownPrefix())
 		cmd.Stdin = r // stdout, stderr: /dev/null, so it never holds a caller's pipe open
 		cmd.Env = []string{}
 		// Its own session: a signal to the parent's process group or

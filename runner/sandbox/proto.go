@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"unsafe"
 )
 
 // The parent and the sandboxed child speak a small framed binary protocol
@@ -46,10 +47,16 @@ import (
 //	                                               ns is how long that took; data, only
 //	                                               when bad is -1, is H·W·3 bytes of
 //	                                               8-bit RGB, interleaved (an Image's
-//	                                               Pix): a quarter of the float32 bytes
+//	                                               Pix): a quarter of the float32 bytes;
+//	                                               it is preceded by u8 where: 0, the
+//	                                               bytes follow on the pipe; 1, they
+//	                                               are in the shared output buffer
+//	                                               (Config.OutFD, shm_linux.go), which
+//	                                               the parent made that large before
+//	                                               the request
 //	  'E' u32 n, n bytes of message                the child gives up (load/run error)
 const (
-	protoMagic = "SRARENA2" // 2: 8-bit outputs
+	protoMagic = "SRARENA3" // 2: 8-bit outputs; 3: in a shared buffer
 
 	frameSandbox = 'S'
 	frameReady   = 'R'
@@ -67,6 +74,10 @@ const (
 	badNaN    = 0
 	badPosInf = 1
 	badNegInf = 2
+
+	// Where the 8-bit output is ('O' frame).
+	outPipe   = 0
+	outShared = 1
 
 	// MaxModelBytes bounds the model the parent will send (ModelProto itself
 	// is limited to 2 GiB; uploads are capped far lower).
@@ -92,6 +103,9 @@ type Config struct {
 	ExeFD     int     `json:"exe_fd"`    // fd of our own executable, for the stage-2 exec
 	StatusFD  int     `json:"status_fd"` // set by stage 1 for stage 2
 	ClearFD   int     `json:"clear_fd"`  // set by stage 1 for stage 2
+	// OutFD is the shared output buffer's descriptor (0: none; outputs
+	// then go through the pipe).
+	OutFD int `json:"out_fd,omitempty"`
 	// Device is "cpu" or "cuda" (the CUDA execution provider on device 0).
 	Device string `json:"device"`
 	// GPU is the CUDA device the child uses (Device "cuda"): a worker is
@@ -112,6 +126,7 @@ type Status struct {
 	LandlockABI int      `json:"landlock_abi"` // 0: Landlock not active
 	Seccomp     bool     `json:"seccomp"`      // the seccomp filter is installed
 	ORTVersion  string   `json:"ort_version"`  // ort.GetVersion()
+	Build       string   `json:"build"`        // the child program's BuildStamp
 	Protections []string `json:"protections"`  // human-readable, for the record
 }
 
@@ -186,6 +201,58 @@ func encodeFloats(dst []byte, v []float32) []byte {
 		dst = binary.LittleEndian.AppendUint32(dst, math.Float32bits(f))
 	}
 	return dst
+}
+
+// growSlice returns s resliced to n elements, reallocated only when its
+// capacity is short (the contents are then not kept).
+func growSlice[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// nativeLE says the machine stores a float32 as the protocol does, so the
+// values can be copied as bytes (amd64, arm64).
+var nativeLE = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// floatBytes is v's memory as bytes; only when nativeLE.
+func floatBytes(v []float32) []byte {
+	if len(v) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), 4*len(v))
+}
+
+// writeFloats writes v as little-endian float32.
+func writeFloats(w io.Writer, v []float32) error {
+	if nativeLE {
+		_, err := w.Write(floatBytes(v))
+		return err
+	}
+	buf := make([]byte, 0, 1<<16)
+	for i := 0; i < len(v); i += 1 << 14 {
+		buf = encodeFloats(buf[:0], v[i:min(i+1<<14, len(v))])
+		if _, err := w.Write(buf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readFloats fills dst with little-endian float32 values read from r
+// (scratch: a reusable buffer on big-endian machines).
+func readFloats(r io.Reader, dst []float32, scratch *[]byte) error {
+	if nativeLE {
+		_, err := io.ReadFull(r, floatBytes(dst))
+		return err
+	}
+	*scratch = growSlice(*scratch, 4*len(dst))
+	if _, err := io.ReadFull(r, *scratch); err != nil {
+		return err
+	}
+	decodeFloats(dst, *scratch)
+	return nil
 }
 
 // decodeFloats fills dst from little-endian float32 bytes (len(b) = 4·len(dst)).

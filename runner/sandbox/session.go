@@ -33,7 +33,8 @@ import (
 
 // Spec says how to start a child and what limits to hold it to.
 type Spec struct {
-	// Command is the child's argv; default {os.Executable(), ChildArg}.
+	// Command is the child's argv; default {os.Executable(), ChildArg}, or
+	// the srarena-sandbox of the same build next to it (exe.go).
 	Command []string
 	// ORTLib is the ONNX Runtime library (handed over as a descriptor on
 	// the CPU; by path, which must be readable by the sandbox uid, on CUDA).
@@ -93,16 +94,43 @@ func Start(ctx context.Context, spec Spec) (*Session, error) {
 	if spec.ImageTimeout <= 0 {
 		spec.ImageTimeout = 60 * time.Second
 	}
-	if len(spec.Command) == 0 {
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, fmt.Errorf("sandbox: own executable: %w", err)
-		}
-		spec.Command = []string{exe, ChildArg}
-	}
 	if spec.InsecureSandbox {
 		spec.Warnf("sandbox: InsecureSandbox is set: this evaluation runs even if the child lacks a uid of its own, Landlock or seccomp")
 	}
+	if len(spec.Command) == 0 {
+		argv, sibling, err := defaultCommand(ChildArg)
+		if err != nil {
+			return nil, fmt.Errorf("sandbox: own executable: %w", err)
+		}
+		spec.Command = argv
+		if sibling {
+			s, err := start(ctx, spec, true)
+			if err == nil || ctx.Err() != nil {
+				return s, err
+			}
+			// Not started, or from another build: srarena itself then.
+			exe, err2 := os.Executable()
+			if err2 != nil {
+				return nil, err
+			}
+			spec.Command = []string{exe, ChildArg}
+			s, err2 = start(ctx, spec, false)
+			if err2 != nil {
+				return nil, err2 // not the sibling's fault, then
+			}
+			// It was the sibling's: this process starts itself from now on
+			// (~30 ms more per evaluation).
+			siblingOff.Store(true)
+			spec.Warnf(fmt.Sprintf("sandbox: %s next to srarena is not usable (%v); srarena starts itself as the child from now on: build both with make build", SiblingName, err))
+			return s, nil
+		}
+	}
+	return start(ctx, spec, false)
+}
+
+// start is Start with spec.Command set; sibling says it is srarena-sandbox,
+// which must then report this build's stamp.
+func start(ctx context.Context, spec Spec, sibling bool) (*Session, error) {
 	if spec.Config.Device == DeviceCUDA {
 		// ORT loads the CUDA provider by path, as the sandbox uid.
 		lib, err := PrepareORT(spec.ORTLib, DeviceCUDA)
@@ -125,7 +153,11 @@ func Start(ctx context.Context, spec Spec) (*Session, error) {
 			c.kill(fmt.Errorf("sandbox: evaluation cancelled: %w", context.Cause(ctx)))
 		}
 	})
-	raw, _ := json.Marshal(spec.Config)
+	cfg := spec.Config
+	if c.shm != nil {
+		cfg.OutFD = fdOut
+	}
+	raw, _ := json.Marshal(cfg)
 	s.phase = "while loading the model"
 	s.arm(spec.LoadTimeout, outcome.Errorf(outcome.Timeout, "loading the model timed out after %s", fmtDur(spec.LoadTimeout)))
 	// Writes fail only if the child is gone; the read below reports why.
@@ -141,6 +173,11 @@ func Start(ctx context.Context, spec Spec) (*Session, error) {
 		return nil, err
 	}
 	s.Status = *st
+	c.waitJoin(spec.Logf) // the memory limit holds before the model is sent
+	if sibling && st.Build != BuildStamp {
+		s.Close()
+		return nil, fmt.Errorf("it is from another build (stamp %q, srarena's %q)", Sanitize(st.Build, 40), BuildStamp)
+	}
 	if miss := sandboxMissing(*st, os.Getuid()); len(miss) > 0 {
 		if !spec.InsecureSandbox {
 			s.Close()
@@ -245,15 +282,16 @@ func (s *Session) Infer(name string, in []float32, h, w, sh, sw int, out []uint8
 	timeout := outcome.Errorf(outcome.Timeout, "timed out after %s on image %s", fmtDur(s.spec.ImageTimeout), name)
 	s.arm(s.spec.ImageTimeout, timeout)
 	start := time.Now()
-	putU32(s.w, uint32(h))
-	putU32(s.w, uint32(w))
-	buf := make([]byte, 0, 1<<16)
-	for i := 0; i < len(in); i += 1 << 14 {
-		buf = encodeFloats(buf[:0], in[i:min(i+1<<14, len(in))])
-		if _, err := s.w.Write(buf); err != nil {
-			break // the child is gone; the read below says why
+	if c.shm != nil {
+		// The buffer holds the output before the child may write it.
+		if err := c.shm.ensure(len(out)); err != nil {
+			s.disarm()
+			return nil, err
 		}
 	}
+	putU32(s.w, uint32(h))
+	putU32(s.w, uint32(w))
+	writeFloats(s.w, in) // fails only if the child is gone; the read below says why
 	s.w.Flush()
 
 	r := &Runs{HWM: -1, ArenaPeak: -1, Bad: -1}
@@ -337,8 +375,20 @@ func (s *Session) Infer(name string, in []float32, h, w, sh, sw int, out []uint8
 	switch b := int64(bad); {
 	case b == -1:
 		// Exactly the size the parent computed; never what the child claims.
-		if _, err := io.ReadFull(c.stdout, out); err != nil {
+		where, err := c.stdout.ReadByte()
+		if err != nil {
 			return nil, s.failure(err)
+		}
+		switch {
+		case where == outPipe:
+			if _, err := io.ReadFull(c.stdout, out); err != nil {
+				return nil, s.failure(err)
+			}
+		case where == outShared && c.shm != nil && len(c.shm.buf) >= len(out):
+			// Our own copy: what the child writes from now on is not scored.
+			copy(out, c.shm.buf[:len(out)])
+		default:
+			return nil, s.failure(errFrame)
 		}
 	case b >= 0 && b < int64(len(out)) && kind <= badNegInf:
 		r.Bad, r.BadInf = int(b), kind != badNaN
@@ -387,15 +437,15 @@ func (s *Session) Close() int64 {
 	if s.closed {
 		return s.c.maxRSS()
 	}
-	s.closed = true
 	s.disarm()
 	if !s.done && s.LoadTime > 0 && s.c.killed.Load() == nil {
-		s.End()
+		s.End() // before closed is set: End does nothing on a closed session
 		select {
 		case <-s.c.waitDone:
 		case <-time.After(5 * time.Second):
 		}
 	}
+	s.closed = true
 	select {
 	case <-s.c.waitDone: // reaped: its pid may belong to someone else by now
 	default:

@@ -91,11 +91,14 @@ type child struct {
 	stdoutF   *os.File
 	stderr    *capBuffer
 	stderrEOF chan struct{}
-	watchW    *os.File // write end of the child's watch pipe (fdWatch); never written
+	watchW    *os.File   // write end of the child's watch pipe (fdWatch); never written
+	shm       *sharedOut // the output buffer (fdOut), nil when unavailable
 	waitDone  chan struct{}
 	waitErr   error
 	sandbox   string
 	cg        *memCgroup
+	joined    chan struct{} // closed once a v1 cgroup join is done (nil: nothing to wait for)
+	joinErr   error
 	killed    atomic.Pointer[error] // why the parent killed it, if it did
 	started   time.Time
 }
@@ -172,6 +175,15 @@ func tryStart(exe []string, exeF, libF *os.File, at sandboxAttempt, memLimit int
 		errW.Close()
 		return nil, err
 	}
+	// The output buffer; without it outputs go through the pipe.
+	shm, err := newSharedOut()
+	if err != nil {
+		logf("sandbox: shared output buffer unavailable, outputs go through the pipe: " + err.Error())
+	}
+	extra := []*os.File{exeF, libF, nil, nil, watchR}
+	if shm != nil {
+		extra = append(extra, shm.f)
+	}
 	// The exe is started through its descriptor (fd 3 in the child): an
 	// unprivileged uid may not be able to traverse the directories of a test
 	// binary, and the path is none of the child's business.
@@ -183,13 +195,13 @@ func tryStart(exe []string, exeF, libF *os.File, at sandboxAttempt, memLimit int
 		Stdin:  inR,
 		Stdout: outW,
 		Stderr: errW,
-		// fd 3, fd 4, (5, 6 opened by stage 1), fd 7
-		ExtraFiles: []*os.File{exeF, libF, nil, nil, watchR},
+		// fd 3, fd 4, (5, 6 opened by stage 1), fd 7, fd 8
+		ExtraFiles: extra,
 	}
 	cmd.SysProcAttr = at.attr()
 	c := &child{cmd: cmd, stdin: inW, stdoutF: outR, stdout: bufio.NewReaderSize(outR, 1<<20),
 		stderr: newCapBuffer(64 << 10), stderrEOF: make(chan struct{}), waitDone: make(chan struct{}), sandbox: at.desc,
-		watchW: watchW}
+		watchW: watchW, shm: shm}
 
 	cg, cgErr := newMemCgroup(memLimit, logf)
 	if cgErr != nil {
@@ -225,18 +237,24 @@ func tryStart(exe []string, exeF, libF *os.File, at sandboxAttempt, memLimit int
 		outR.Close()
 		errR.Close()
 		watchW.Close()
+		shm.close()
 		cg.remove()
 		return nil, err
 	}
 	c.started = time.Now()
 	if cg != nil && cg.v2fd < 0 {
-		// cgroup v1: join before the child reads its configuration, i.e.
-		// before it allocates anything worth counting.
-		if err := cg.addPID(cmd.Process.Pid); err != nil {
-			logf("sandbox: cgroup memory limit unavailable: " + err.Error())
-			cg.remove()
-			c.cg = nil
-		}
+		// cgroup v1 has no CLONE_INTO_CGROUP: the child joins by a write
+		// to cgroup.procs, which takes 10–45 ms here (the kernel waits for
+		// an RCU grace period). It happens while the child starts: until
+		// the parent sends the model the child runs only our own code, and
+		// Start waits for the join (waitJoin) before it returns, so
+		// everything the model makes the child allocate is counted.
+		c.joined = make(chan struct{})
+		pid := cmd.Process.Pid
+		go func() {
+			defer close(c.joined)
+			c.joinErr = cg.addPID(pid)
+		}()
 	}
 	go func() {
 		c.stderr.ReadFrom(errR)
@@ -244,6 +262,21 @@ func tryStart(exe []string, exeF, libF *os.File, at sandboxAttempt, memLimit int
 		close(c.stderrEOF)
 	}()
 	return c, nil
+}
+
+// waitJoin waits for the child's cgroup v1 join (tryStart). If it failed,
+// the child goes on without the cgroup, as it would have without one.
+func (c *child) waitJoin(logf func(string)) {
+	if c.joined == nil {
+		return
+	}
+	<-c.joined
+	c.joined = nil
+	if c.joinErr != nil {
+		logf("sandbox: cgroup memory limit unavailable: " + c.joinErr.Error())
+		c.cg.remove()
+		c.cg = nil
+	}
 }
 
 // kill SIGKILLs the child's process group (and, with a PID namespace, the
@@ -270,6 +303,11 @@ func (c *child) finish(grace time.Duration) {
 	}
 	c.stdoutF.Close()
 	c.watchW.Close()
+	// Before the cgroup goes: the child charged the buffer's pages to it.
+	c.shm.close()
+	if c.joined != nil {
+		<-c.joined
+	}
 	select {
 	case <-c.stderrEOF:
 	case <-time.After(time.Second):
@@ -423,12 +461,18 @@ func (cg *memCgroup) remove() {
 		unix.Close(cg.v2fd)
 		cg.v2fd = -1
 	}
-	// The cgroup empties a moment after the last task is reaped.
-	for i := 0; i < 50; i++ {
+	// The cgroup empties a moment after the last task is reaped: usually
+	// within a millisecond or two, which a fixed 20 ms wait added to every
+	// evaluation's end. Up to about a second in all, as before.
+	wait := time.Millisecond
+	for deadline := time.Now().Add(time.Second); ; wait = min(2*wait, 20*time.Millisecond) {
 		if err := os.Remove(cg.dir); err == nil || errors.Is(err, os.ErrNotExist) {
 			return
 		}
-		time.Sleep(20 * time.Millisecond)
+		if time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(wait)
 	}
 }
 
