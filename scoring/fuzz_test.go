@@ -22,7 +22,14 @@ func FuzzDecodePNG(f *testing.F) {
 		f.Add(encodeStd(f, m))
 	}
 	f.Add([]byte("\x89PNG\r\n\x1a\n"))
+	// The fast path's kinds (8-bit RGB and RGBA), every filter, split IDATs.
+	f.Add(craftPNG(f, 5, 3, 2, pattern(5, 3, 3, 1), craft{}))
+	f.Add(craftPNG(f, 3, 4, 6, pattern(3, 4, 4, 2), craft{idatSplit: 7, level: 1}))
+	f.Add(craftPNG(f, 2, 2, 2, pattern(2, 2, 3, 3), craft{before: [][]byte{chunk("PLTE", []byte{1, 2, 3}), chunk("tRNS", make([]byte, 6))}, trailing: []byte{0}}))
+	f.Add(encodeStd(f, image.NewNRGBA(image.Rect(0, 0, 3, 3))))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// The fast path and image/png agree (same pixels or both refuse).
+		agree(t, "fuzz", data)
 		img, err := DecodePNG(bytes.NewReader(data))
 		if err != nil {
 			return

@@ -71,6 +71,25 @@ func DecodePNG(r io.Reader) (*Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read png: %w", err)
 	}
+	return decodePNGData(data)
+}
+
+func decodePNGData(data []byte) (*Image, error) {
+	img, ok, err := decodeFast(data)
+	switch {
+	case ok && err == nil:
+		return img, nil
+	case errors.Is(err, errPNGShort):
+		return nil, fmt.Errorf("decode png: %w", err)
+	}
+	// Not the fast path's kind, or refused by it: image/png gives its
+	// own error (and is the reference should the two ever disagree).
+	return decodePNGStd(data)
+}
+
+// decodePNGStd is DecodePNG through image/png, for every PNG (the fast
+// path's reference, and its fallback).
+func decodePNGStd(data []byte) (*Image, error) {
 	cfg, err := png.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("decode png header: %w", err)
@@ -182,12 +201,11 @@ func copyRGB(dst, src []uint8, stride, w, h, step, bps int) {
 
 // ReadPNG reads and decodes the PNG file at path (see DecodePNG).
 func ReadPNG(path string) (*Image, error) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	img, err := DecodePNG(bufio.NewReader(f))
+	img, err := decodePNGData(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
