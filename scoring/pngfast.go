@@ -216,6 +216,9 @@ func (d *fastPNG) Read(p []byte) (int, error) {
 		}
 		d.crc = crc32.Update(0, crc32.IEEETable, hdr[4:8])
 	}
+	if int(d.idatLength) < 0 { // 32-bit int
+		return 0, errPNGFast
+	}
 	n := copy(p[:min(len(p), int(d.idatLength))], d.data[d.pos:])
 	if n == 0 {
 		return 0, io.EOF
@@ -351,9 +354,9 @@ func paeth(x, a, b, c int) int {
 	pa := b - c
 	pb := a - c
 	pc := pa + pb
-	pa = (pa ^ (pa >> 63)) - (pa >> 63)
-	pb = (pb ^ (pb >> 63)) - (pb >> 63)
-	pc = (pc ^ (pc >> 63)) - (pc >> 63)
+	pa = (pa ^ (pa >> 31)) - (pa >> 31)
+	pb = (pb ^ (pb >> 31)) - (pb >> 31)
+	pc = (pc ^ (pc >> 31)) - (pc >> 31)
 	if pa > pb || pa > pc {
 		a = c
 		if pb <= pc {

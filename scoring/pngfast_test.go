@@ -406,3 +406,34 @@ func TestDecodeFastDeclines(t *testing.T) {
 		}
 	}
 }
+
+// fixCRCs returns data with the CRC of every whole chunk after the
+// signature recomputed.
+func fixCRCs(data []byte) []byte {
+	data = bytes.Clone(data)
+	for p := 8; p+12 <= len(data); {
+		n := int(binary.BigEndian.Uint32(data[p:]))
+		if n < 0 || n > len(data)-p-12 {
+			break
+		}
+		binary.BigEndian.PutUint32(data[p+8+n:], crc32.ChecksumIEEE(data[p+4:p+8+n]))
+		p += 12 + n
+	}
+	return data
+}
+
+// rawPNG wraps raw, taken as the filtered rows (filter bytes included) of
+// a w×h 8-bit image of colour type ct, in a valid zlib stream and chunks.
+func rawPNG(w, h int, ct byte, raw []byte) []byte {
+	var z bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&z, zlib.BestSpeed)
+	zw.Write(raw)
+	zw.Close()
+	ihdr := binary.BigEndian.AppendUint32(nil, uint32(w))
+	ihdr = binary.BigEndian.AppendUint32(ihdr, uint32(h))
+	ihdr = append(ihdr, 8, ct, 0, 0, 0)
+	out := []byte("\x89PNG\r\n\x1a\n")
+	out = append(out, chunk("IHDR", ihdr)...)
+	out = append(out, chunk("IDAT", z.Bytes())...)
+	return append(out, chunk("IEND", nil)...)
+}
