@@ -307,17 +307,18 @@ func unfilter(ft byte, cur, prior []byte, bpp int) bool {
 	switch ft {
 	case 0:
 	case 1: // Sub
-		for i := bpp; i < len(cur); i++ {
-			cur[i] += cur[i-bpp]
+		if bpp == 3 {
+			sub3(cur)
+		} else {
+			sub4(cur)
 		}
 	case 2: // Up: most rows of a photo, 8 bytes at a time
 		addBytes(cur, prior)
 	case 3: // Average
-		for i := 0; i < bpp && i < len(cur); i++ {
-			cur[i] += prior[i] / 2
-		}
-		for i := bpp; i < len(cur); i++ {
-			cur[i] += uint8((int(cur[i-bpp]) + int(prior[i])) / 2)
+		if bpp == 3 {
+			avg3(cur, prior)
+		} else {
+			avg4(cur, prior)
 		}
 	case 4: // Paeth
 		if bpp == 3 {
@@ -364,6 +365,56 @@ func paeth(x, a, b, c int) int {
 		}
 	}
 	return (a + x) & 0xff
+}
+
+// sub3, sub4, avg3 and avg4 are image/png's Sub and Average a pixel at a
+// time, the left pixel kept in registers (a byte loop waits on the store
+// of each byte to load it back bpp bytes later).
+func sub3(cur []byte) {
+	var a0, a1, a2 byte
+	for len(cur) >= 3 {
+		a0 += cur[0]
+		a1 += cur[1]
+		a2 += cur[2]
+		cur[0], cur[1], cur[2] = a0, a1, a2
+		cur = cur[3:]
+	}
+}
+
+func sub4(cur []byte) {
+	var a0, a1, a2, a3 byte
+	for len(cur) >= 4 {
+		a0 += cur[0]
+		a1 += cur[1]
+		a2 += cur[2]
+		a3 += cur[3]
+		cur[0], cur[1], cur[2], cur[3] = a0, a1, a2, a3
+		cur = cur[4:]
+	}
+}
+
+// The first pixel has a = 0: cur += prior/2, as image/png does it.
+func avg3(cur, prior []byte) {
+	var a0, a1, a2 int
+	for len(cur) >= 3 && len(prior) >= 3 {
+		a0 = (int(cur[0]) + (a0+int(prior[0]))/2) & 0xff
+		a1 = (int(cur[1]) + (a1+int(prior[1]))/2) & 0xff
+		a2 = (int(cur[2]) + (a2+int(prior[2]))/2) & 0xff
+		cur[0], cur[1], cur[2] = uint8(a0), uint8(a1), uint8(a2)
+		cur, prior = cur[3:], prior[3:]
+	}
+}
+
+func avg4(cur, prior []byte) {
+	var a0, a1, a2, a3 int
+	for len(cur) >= 4 && len(prior) >= 4 {
+		a0 = (int(cur[0]) + (a0+int(prior[0]))/2) & 0xff
+		a1 = (int(cur[1]) + (a1+int(prior[1]))/2) & 0xff
+		a2 = (int(cur[2]) + (a2+int(prior[2]))/2) & 0xff
+		a3 = (int(cur[3]) + (a3+int(prior[3]))/2) & 0xff
+		cur[0], cur[1], cur[2], cur[3] = uint8(a0), uint8(a1), uint8(a2), uint8(a3)
+		cur, prior = cur[4:], prior[4:]
+	}
 }
 
 // paeth3 and paeth4 are image/png's filterPaeth a pixel at a time, the
