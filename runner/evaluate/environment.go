@@ -19,6 +19,7 @@ type Environment struct {
 	ORTVersion string `json:"ort_version"`        // as the child reported it
 	EP         string `json:"execution_provider"` // CPUExecutionProvider / CUDAExecutionProvider
 	Threads    int    `json:"threads"`            // ORT intra-op threads
+	Spinning   bool   `json:"spinning"`           // idle ORT threads spin (Options.Spin)
 	OS         string `json:"os"`                 // kernel release
 	Arch       string `json:"arch"`               // GOARCH
 	// GPUIndex is the CUDA device the evaluation ran on (nil on the CPU);
@@ -31,7 +32,7 @@ type Environment struct {
 
 func environment(opt Options, ortVersion string) Environment {
 	host, _ := os.Hostname()
-	env := Environment{Host: host, CPU: CPUModel(), ORTVersion: ortVersion, Threads: opt.Threads, Arch: runtime.GOARCH,
+	env := Environment{Host: host, CPU: CPUModel(), ORTVersion: ortVersion, Threads: opt.Threads, Spinning: opt.Spin == SpinOn, Arch: runtime.GOARCH,
 		EP: "CPUExecutionProvider"}
 	if opt.Device == DeviceCUDA {
 		env.EP = "CUDAExecutionProvider"

@@ -250,6 +250,7 @@ func (o Options) spec() (sandbox.Spec, error) {
 	}
 	cfg.Scale = o.Scale
 	cfg.DataRange = o.DataRange
+	cfg.NoSpin = o.Spin == SpinOff
 	cfg.GPU = o.GPU
 	return sandbox.Spec{Command: o.ChildCommand, ORTLib: o.ORTLib, Config: cfg, MemoryLimit: o.MemoryLimit,
 		LoadTimeout: o.LoadTimeout, ImageTimeout: o.ImageTimeout, TotalTimeout: o.TotalTimeout, Hidden: o.Hidden,

@@ -83,6 +83,16 @@ type Options struct {
 	// time) or RatioClockWall (each run's wall time; the default, and the
 	// only choice, on cuda). See ratio.go.
 	RatioClock string
+	// Spin is whether ORT's idle intra-op threads spin while they wait
+	// for work: SpinOn, SpinOff, or SpinAuto (or ""; the default): off
+	// when a Baseline is timed with more than one thread, on (ORT's own
+	// default) otherwise. With a baseline, the model's and the baseline's
+	// runs alternate between two processes, and the threads of the one
+	// that just finished spin on while the other runs: on a quiet 2-core
+	// machine that made RLFN's runs ≈ 1.5× slower than alone, and the
+	// spinning is CPU time that depends on what else runs, so it is noise
+	// under the CPU clock too (bench/fairness-overhead.sh).
+	Spin string
 	// Protocol is ProtocolRobust (default: Warmup untimed runs, then the
 	// median of Repeats) or ProtocolOfficial (NTIRE's: one pass per image,
 	// no warm-up, the mean), so published numbers can be reproduced.
@@ -181,6 +191,16 @@ func (o Options) withDefaults() (Options, error) {
 	default:
 		return o, fmt.Errorf("runner: ratio clock %q: want %q or %q", o.RatioClock, RatioClockWall, RatioClockCPU)
 	}
+	switch o.Spin {
+	case "", SpinAuto:
+		o.Spin = SpinOn
+		if len(o.Baseline) > 0 && o.Threads > 1 {
+			o.Spin = SpinOff
+		}
+	case SpinOn, SpinOff:
+	default:
+		return o, fmt.Errorf("runner: spin %q: want %q, %q or %q", o.Spin, SpinAuto, SpinOn, SpinOff)
+	}
 	switch o.DataRange {
 	case 0:
 		o.DataRange = 1
@@ -190,6 +210,13 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	return o, nil
 }
+
+// Spinning of ORT's intra-op threads (Options.Spin).
+const (
+	SpinAuto = "auto"
+	SpinOn   = "on"
+	SpinOff  = "off"
+)
 
 // Clocks of the runtime ratio (Options.RatioClock).
 const (

@@ -252,7 +252,7 @@ func stage2(encCfg string, logf func(string, ...any)) int {
 	// Session options, with the CUDA provider, before the model: loading
 	// the provider is an infrastructure matter, and it needs the filesystem
 	// that layer 2 below takes away.
-	so, err := sessionOptions(cfg.Threads, cfg.Device, cfg.GPU)
+	so, err := sessionOptions(cfg.Threads, cfg.NoSpin, cfg.Device, cfg.GPU)
 	if err != nil {
 		out.errorf("%v", err)
 		return 3
@@ -383,7 +383,7 @@ func (s *session) arenaPeak() int64 {
 // optimisation, ONNX format only, and on "cuda" the CUDA execution provider
 // on device 0 (ort.md §3: Update is what loads the provider library, so a
 // host without it fails here, before any model).
-func sessionOptions(threads int, device string, gpu int) (*ort.SessionOptions, error) {
+func sessionOptions(threads int, noSpin bool, device string, gpu int) (*ort.SessionOptions, error) {
 	so, err := ort.NewSessionOptions()
 	if err != nil {
 		return nil, fmt.Errorf("session options: %v", err)
@@ -396,6 +396,7 @@ func sessionOptions(threads int, device string, gpu int) (*ort.SessionOptions, e
 		// Only ONNX protobuf bytes, never the flatbuffer ORT format the
 		// static validator does not parse.
 		so.AddSessionConfigEntry("session.load_model_format", "ONNX"),
+		so.AddSessionConfigEntry("session.intra_op.allow_spinning", spinning(noSpin)),
 	} {
 		if e != nil {
 			so.Destroy()
@@ -409,6 +410,14 @@ func sessionOptions(threads int, device string, gpu int) (*ort.SessionOptions, e
 		}
 	}
 	return so, nil
+}
+
+// spinning is the value of ORT's session.intra_op.allow_spinning.
+func spinning(noSpin bool) string {
+	if noSpin {
+		return "0"
+	}
+	return "1"
 }
 
 func appendCUDA(so *ort.SessionOptions, gpu int) error {

@@ -93,7 +93,12 @@ type Config struct {
 	ORTLib  string `json:"ort_lib"` // path the child dlopens, normally /proc/self/fd/N
 	Threads int    `json:"threads"` // ORT intra-op threads
 	Runs    int    `json:"runs"`    // warm-up + repeats per image
-	Scale   int    `json:"scale"`   // output side / input side (0: unknown, no preallocated output)
+	// NoSpin makes ORT's idle intra-op threads sleep instead of spinning
+	// while they wait for work. Spinning is CPU time the process burns
+	// waiting, and how long it waits depends on what else the machine
+	// runs: under the CPU clock (evaluate's RatioClockCPU) it is noise.
+	NoSpin bool `json:"no_spin,omitempty"`
+	Scale  int  `json:"scale"` // output side / input side (0: unknown, no preallocated output)
 	// DataRange is the model's pixel range (1 or 255; 0 means 1): the
 	// child quantises outputs with it.
 	DataRange float32 `json:"data_range,omitempty"`
