@@ -1,11 +1,17 @@
 package scoring
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
+	"sort"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/srarena/srarena/internal/fixtures"
 )
 
 // div2kPair is a 2040×1356 pair (DIV2K HR size) with noise, deterministic.
@@ -140,4 +146,93 @@ func BenchmarkQuantizeAB(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkDecodePNGAB decodes DIV2K-size PNGs (3 HR stand-ins made from
+// the DIV2K test LR images as bench/mkhr makes them, plus a noisy one as
+// large as real DIV2K HR files) with image/png (old) and the fast path
+// (new), interleaved: b.N rounds of old, new, new, old.
+// Run: go test -run '^$' -bench DecodePNGAB -benchtime 5x ./scoring/
+func BenchmarkDecodePNGAB(b *testing.B) {
+	hr, noisy := div2kHRPNGs(b)
+	b.Run("mkhr3", func(b *testing.B) { decodeAB(b, hr) })
+	b.Run("noisy1", func(b *testing.B) { decodeAB(b, noisy) })
+}
+
+func decodeAB(b *testing.B, files [][]byte) {
+	var old, fast time.Duration
+	var ratios []float64
+	for i := 0; i < b.N; i++ {
+		var to, tn time.Duration
+		for _, order := range []bool{false, true, true, false} {
+			t0 := time.Now()
+			for _, f := range files {
+				var err error
+				if order {
+					_, err = decodePNGData(f)
+				} else {
+					_, err = decodePNGStd(f)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			if d := time.Since(t0); order {
+				tn += d
+			} else {
+				to += d
+			}
+		}
+		old, fast = old+to, fast+tn
+		ratios = append(ratios, float64(tn)/float64(to))
+	}
+	sort.Float64s(ratios)
+	b.ReportMetric(float64(old.Milliseconds())/float64(2*b.N), "old-ms/set")
+	b.ReportMetric(float64(fast.Milliseconds())/float64(2*b.N), "new-ms/set")
+	b.ReportMetric(ratios[len(ratios)/2], "new/old-median")
+	b.ReportMetric(ratios[0], "new/old-min")
+	b.ReportMetric(ratios[len(ratios)-1], "new/old-max")
+}
+
+func div2kHRPNGs(b *testing.B) (hrs, noisy [][]byte) {
+	dir := fixtures.Dir(b, "images", "DIV2K_test", "LR_bicubic_X4")
+	names, err := ListPNGs(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i, name := range names {
+		lr, err := ReadPNG(filepath.Join(dir, name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		hr := NewImage(4*lr.W, 4*lr.H)
+		s := uint32(i + 1)
+		for y := 0; y < hr.H; y++ {
+			for x := 0; x < hr.W; x++ {
+				copy(hr.Pix[3*(y*hr.W+x):3*(y*hr.W+x)+3], lr.Pix[3*((y/4)*lr.W+x/4):])
+			}
+		}
+		var buf bytes.Buffer
+		if err := EncodePNG(&buf, hr); err != nil {
+			b.Fatal(err)
+		}
+		hrs = append(hrs, bytes.Clone(buf.Bytes()))
+		if i == 0 {
+			// Real DIV2K HR PNGs hold 3–5 MB: texture pixel repetition
+			// lacks. Some noise makes inflate weigh as much.
+			for j := range hr.Pix {
+				s ^= s << 13
+				s ^= s >> 17
+				s ^= s << 5
+				hr.Pix[j] += uint8(s % 9)
+			}
+			buf.Reset()
+			if err := EncodePNG(&buf, hr); err != nil {
+				b.Fatal(err)
+			}
+			b.Logf("noisy HR: %d bytes", buf.Len())
+			noisy = append(noisy, buf.Bytes())
+		}
+	}
+	return hrs, noisy
 }

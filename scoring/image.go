@@ -66,11 +66,57 @@ func (m *Image) check() error {
 //     would keep uint16 and break the official scripts anyway.)
 //
 // Images over MaxPixels are refused before the pixel data is allocated.
+// 8-bit RGB and RGBA, not interlaced, take a fast path (pngfast.go) that
+// accepts what image/png accepts and gives the same pixels; the rest, and
+// every file the fast path refuses, go through image/png.
 func DecodePNG(r io.Reader) (*Image, error) {
-	data, err := io.ReadAll(r)
+	data, err := readAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("read png: %w", err)
 	}
+	return decodePNGData(data)
+}
+
+// readAll is io.ReadAll, sized up front for a reader that knows its length
+// (bytes.Reader, bytes.Buffer: the worker's and the dataset builder's), where
+// io.ReadAll would copy a DIV2K PNG about ten times while it grows.
+func readAll(r io.Reader) ([]byte, error) {
+	l, ok := r.(interface{ Len() int })
+	if !ok {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, 0, l.Len()+1) // +1: room for the read that sees EOF
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
+}
+
+func decodePNGData(data []byte) (*Image, error) {
+	img, ok, err := decodeFast(data)
+	switch {
+	case ok && err == nil:
+		return img, nil
+	case errors.Is(err, errPNGShort):
+		return nil, fmt.Errorf("decode png: %w", err)
+	}
+	// Not the fast path's kind, or refused by it: image/png gives its
+	// own error (and is the reference should the two ever disagree).
+	return decodePNGStd(data)
+}
+
+// decodePNGStd is DecodePNG through image/png, for every PNG (the fast
+// path's reference, and its fallback).
+func decodePNGStd(data []byte) (*Image, error) {
 	cfg, err := png.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("decode png header: %w", err)
@@ -182,12 +228,11 @@ func copyRGB(dst, src []uint8, stride, w, h, step, bps int) {
 
 // ReadPNG reads and decodes the PNG file at path (see DecodePNG).
 func ReadPNG(path string) (*Image, error) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	img, err := DecodePNG(bufio.NewReader(f))
+	img, err := decodePNGData(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
