@@ -94,9 +94,9 @@ type Config struct {
 	Threads int    `json:"threads"` // ORT intra-op threads
 	Runs    int    `json:"runs"`    // warm-up + repeats per image
 	// NoSpin makes ORT's idle intra-op threads sleep instead of spinning
-	// while they wait for work. Spinning is CPU time the process burns
-	// waiting, and how long it waits depends on what else the machine
-	// runs: under the CPU clock (evaluate's RatioClockCPU) it is noise.
+	// while they wait for work: beside a baseline's child, whose runs
+	// alternate with this one's, spinning threads take the CPU the other
+	// child is timed on (evaluate's Options.Spin).
 	NoSpin bool `json:"no_spin,omitempty"`
 	Scale  int  `json:"scale"` // output side / input side (0: unknown, no preallocated output)
 	// DataRange is the model's pixel range (1 or 255; 0 means 1): the
