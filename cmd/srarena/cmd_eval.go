@@ -32,7 +32,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	device := fs.String("device", evaluate.DeviceCPU, "execution provider: cpu or cuda (GPU 0)")
 	baseline := fs.String("baseline", "", "a baseline model timed next to MODEL in the same sandbox, image by image; adds runtime_ratio")
 	ratioClock := fs.String("ratio-clock", "", "what --baseline's runtime ratio compares: cpu (process CPU time, which a busy machine stretches far less; the default on the CPU) or wall (run time; the default on cuda)")
-	spin := fs.String("spin", evaluate.SpinAuto, "whether idle ONNX Runtime threads spin: auto (off with --baseline and more than one thread: the idle model's threads would spin while the other one runs), on or off")
+	spin := fs.String("spin", evaluate.SpinAuto, "whether ONNX Runtime's threads spin while they wait for work inside a run: auto (on), on or off; they stop when a run returns either way")
 	protocol := fs.String("protocol", evaluate.ProtocolRobust, "timing protocol: robust (warm-up, median of repeats) or official (one pass per image, no warm-up, mean)")
 	insecure := fs.Bool("insecure-sandbox", false, "evaluate even if the sandbox lacks a uid of its own, Landlock or seccomp (unsafe for untrusted models)")
 	// Flags may come after the model path.

@@ -19,7 +19,7 @@ type Environment struct {
 	ORTVersion string `json:"ort_version"`        // as the child reported it
 	EP         string `json:"execution_provider"` // CPUExecutionProvider / CUDAExecutionProvider
 	Threads    int    `json:"threads"`            // ORT intra-op threads
-	Spinning   bool   `json:"spinning"`           // idle ORT threads spin (Options.Spin)
+	Spinning   bool   `json:"spinning"`           // ORT threads spin inside a run (Options.Spin); never between runs
 	OS         string `json:"os"`                 // kernel release
 	Arch       string `json:"arch"`               // GOARCH
 	// GPUIndex is the CUDA device the evaluation ran on (nil on the CPU);

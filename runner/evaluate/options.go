@@ -83,15 +83,15 @@ type Options struct {
 	// time) or RatioClockWall (each run's wall time; the default, and the
 	// only choice, on cuda). See ratio.go.
 	RatioClock string
-	// Spin is whether ORT's idle intra-op threads spin while they wait
-	// for work: SpinOn, SpinOff, or SpinAuto (or ""; the default): off
-	// when a Baseline is timed with more than one thread, on (ORT's own
-	// default) otherwise. With a baseline, the model's and the baseline's
-	// runs alternate between two processes, and the threads of the one
-	// that just finished spin on while the other runs: on a quiet 2-core
-	// machine that made RLFN's runs ≈ 1.5× slower than alone, and the
-	// spinning is CPU time that depends on what else runs, so it is noise
-	// under the CPU clock too (bench/fairness-overhead.sh).
+	// Spin is whether ORT's intra-op threads spin while they wait for
+	// work inside a run: SpinOn (ORT's default), SpinOff, or SpinAuto (or
+	// ""; the default), which is on. Either way they stop spinning when
+	// the run returns (the child's session.force_spinning_stop): threads
+	// still spinning after a run took the CPU the parent scores on, and,
+	// with a baseline, the CPU the other child's next run is timed on
+	// (that made RLFN's runs ≈ 1.5× slower beside its baseline on a quiet
+	// 2-core machine before). Off remains for machines where spinning
+	// inside a run costs more than it saves (bench/fairness-overhead.sh).
 	Spin string
 	// Protocol is ProtocolRobust (default: Warmup untimed runs, then the
 	// median of Repeats) or ProtocolOfficial (NTIRE's: one pass per image,
@@ -194,9 +194,6 @@ func (o Options) withDefaults() (Options, error) {
 	switch o.Spin {
 	case "", SpinAuto:
 		o.Spin = SpinOn
-		if len(o.Baseline) > 0 && o.Threads > 1 {
-			o.Spin = SpinOff
-		}
 	case SpinOn, SpinOff:
 	default:
 		return o, fmt.Errorf("runner: spin %q: want %q, %q or %q", o.Spin, SpinAuto, SpinOn, SpinOff)

@@ -19,10 +19,10 @@ func TestSpinDefaults(t *testing.T) {
 		wantErr  bool
 	}{
 		{"alone: ORT's default", "", 2, nil, "", SpinOn, false},
-		{"baseline, 2 threads", "", 2, base, "", SpinOff, false},
-		{"baseline, wall clock: the clock does not matter", SpinAuto, 2, base, RatioClockWall, SpinOff, false},
-		{"baseline, 1 thread: no pool to spin", "", 1, base, "", SpinOn, false},
-		{"explicit on wins", SpinOn, 2, base, "", SpinOn, false},
+		{"baseline, 2 threads: spinning stops between runs", "", 2, base, "", SpinOn, false},
+		{"baseline, wall clock", SpinAuto, 2, base, RatioClockWall, SpinOn, false},
+		{"baseline, 1 thread", "", 1, base, "", SpinOn, false},
+		{"explicit off with a baseline", SpinOff, 2, base, "", SpinOff, false},
 		{"explicit off alone", SpinOff, 2, nil, "", SpinOff, false},
 		{"unknown", "sometimes", 2, nil, "", "", true},
 	} {

@@ -93,10 +93,9 @@ type Config struct {
 	ORTLib  string `json:"ort_lib"` // path the child dlopens, normally /proc/self/fd/N
 	Threads int    `json:"threads"` // ORT intra-op threads
 	Runs    int    `json:"runs"`    // warm-up + repeats per image
-	// NoSpin makes ORT's idle intra-op threads sleep instead of spinning
-	// while they wait for work: beside a baseline's child, whose runs
-	// alternate with this one's, spinning threads take the CPU the other
-	// child is timed on (evaluate's Options.Spin).
+	// NoSpin makes ORT's intra-op threads sleep instead of spinning while
+	// they wait for work inside a run (evaluate's Options.Spin). Between
+	// runs they never spin (session.force_spinning_stop, child.go).
 	NoSpin bool `json:"no_spin,omitempty"`
 	Scale  int  `json:"scale"` // output side / input side (0: unknown, no preallocated output)
 	// DataRange is the model's pixel range (1 or 255; 0 means 1): the

@@ -1,0 +1,90 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/srarena/srarena/onnxmodel/onnxbuild"
+)
+
+// TestNoSpinningAfterRun: once a response is in, the child's ORT threads
+// burn no CPU (session.force_spinning_stop). The parent scores right after
+// a response on every core, and with a baseline the other child runs next:
+// threads left spinning took that CPU. Spinning stays on inside a run.
+func TestNoSpinningAfterRun(t *testing.T) {
+	if runtime.NumCPU() < 2 {
+		t.Skip("needs 2 CPUs for a 2-thread pool")
+	}
+	lib := ortLib(t)
+	cfg, err := NewConfig(DeviceCPU, lib, 2, 3, 0, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Scale = 4
+	s, err := Start(context.Background(), Spec{ORTLib: lib, Config: cfg, MemoryLimit: 2 << 30, Logf: func(string) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	model, err := onnxbuild.ConvNet(4, 32, 4, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Load(model); err != nil {
+		t.Fatal(err)
+	}
+	const h, w = 96, 96
+	pid := s.c.cmd.Process.Pid
+	for img := range 3 {
+		if _, err := s.Infer(fmt.Sprint(img), make([]float32, 3*h*w), h, w, 4*h, 4*w, make([]uint8, 3*16*h*w)); err != nil {
+			t.Fatal(err)
+		}
+		c0, err := taskCPU(pid)
+		if err != nil {
+			t.Skipf("no per-thread CPU time: %v", err)
+		}
+		time.Sleep(150 * time.Millisecond)
+		c1, err := taskCPU(pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Blocked threads use nothing; a few wake-ups (Go's sysmon) stay
+		// far below one spinning thread's 150 ms.
+		if d := c1 - c0; d > 15*time.Millisecond {
+			t.Errorf("image %d: the idle child used %v of CPU in 150 ms after its response", img, d)
+		}
+	}
+}
+
+// taskCPU is the CPU time of every thread of process pid so far
+// (/proc/PID/task/*/schedstat, ns).
+func taskCPU(pid int) (time.Duration, error) {
+	dirs, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+	if err != nil || len(dirs) == 0 {
+		return 0, fmt.Errorf("no threads of %d: %v", pid, err)
+	}
+	var sum time.Duration
+	for _, p := range dirs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue // the thread has exited
+		}
+		f := strings.Fields(string(b))
+		if len(f) == 0 {
+			return 0, fmt.Errorf("%s: %q", p, b)
+		}
+		ns, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %v", p, err)
+		}
+		sum += time.Duration(ns)
+	}
+	return sum, nil
+}
