@@ -14,6 +14,9 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+	"time"
+
+	"github.com/srarena/srarena/runner/sandbox"
 )
 
 // command is one subcommand. run gets the arguments after the subcommand
@@ -91,6 +94,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := c.run(ctx, args[1:], stdout, stderr)
+	// Sandboxed children whose orderly exit nobody waited for
+	// (sandbox.Session.Close) are reaped before this process goes, so that
+	// no cgroup outlives it.
+	sandbox.Drain(10 * time.Second)
 	var ee *exitError
 	switch {
 	case err == nil:

@@ -23,13 +23,6 @@ func (e *evaluation) score(ir *ImageResult, p Pair, hr *scoring.Image, r *sandbo
 	if r == nil {
 		return fmt.Errorf("runner: image %s: no output", p.Name)
 	}
-	if e.lastImage {
-		// No run follows: the children exit while this output is scored.
-		e.s.End()
-		if e.b != nil {
-			e.b.End()
-		}
-	}
 	if r.Bad >= 0 {
 		kind := "NaN"
 		if r.BadInf {

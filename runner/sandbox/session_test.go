@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -32,10 +33,70 @@ func TestCloseEndsOrderly(t *testing.T) {
 	}
 	t0 := time.Now()
 	s.Close()
+	if !Drain(5 * time.Second) {
+		t.Fatal("the child was not reaped within 5 s of Close")
+	}
 	if d := time.Since(t0); d > 2*time.Second {
-		t.Errorf("Close took %v", d)
+		t.Errorf("Close and Drain took %v", d)
 	}
 	if s.c.waitErr != nil || s.c.killed.Load() != nil {
 		t.Errorf("the child did not exit by itself: %v", s.c.waitErr)
+	}
+}
+
+// TestCloseLeavesExitToDrain: after an orderly end Close returns the
+// child's lifetime peak from its memory cgroup and leaves the child's exit
+// (the kernel freeing its memory) to a goroutine; Drain then finds it
+// reaped and its cgroup gone. That Close no longer waits is shown by
+// bench/overhead.sh's "close" phase, not here.
+func TestCloseLeavesExitToDrain(t *testing.T) {
+	lib := ortLib(t)
+	cfg, err := NewConfig(DeviceCPU, lib, 1, 1, 0, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Scale = 4
+	s, err := Start(context.Background(), Spec{ORTLib: lib, Config: cfg, MemoryLimit: 2 << 30, Logf: func(string) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.c.cg == nil {
+		s.Close()
+		t.Skip("no memory cgroup on this host: Close waits for the exit (getrusage)")
+	}
+	cg := s.c.cg.dir
+	model, _ := onnxbuild.Nearest(4)
+	if err := s.Load(model); err != nil {
+		t.Fatal(err)
+	}
+	// A large image, then a small one.
+	big, small := 512, 8
+	r, err := s.Infer("big", make([]float32, 3*big*big), big, big, 4*big, 4*big, make([]uint8, 3*16*big*big))
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, err := s.Infer("small", make([]float32, 3*small*small), small, small, 4*small, 4*small, make([]uint8, 3*16*small*small))
+	if err != nil {
+		t.Fatal(err)
+	}
+	outBytes := int64(3 * 16 * big * big * 4) // the big image's float32 output tensor
+	peak := s.Close()
+	if peak < outBytes {
+		t.Errorf("Close: peak %d bytes, below the big image's %d-byte output tensor", peak, outBytes)
+	}
+	if last.HWM > 0 && r.HWM > 0 && peak < last.HWM/2 {
+		t.Errorf("Close: peak %d bytes; image high-water marks %d and %d", peak, r.HWM, last.HWM)
+	}
+	if again := s.Close(); again != peak {
+		t.Errorf("second Close: %d, first %d", again, peak)
+	}
+	if !Drain(5 * time.Second) {
+		t.Fatal("the child was not reaped within 5 s of Close")
+	}
+	if s.c.waitErr != nil || s.c.killed.Load() != nil {
+		t.Errorf("the child did not exit by itself: %v", s.c.waitErr)
+	}
+	if _, err := os.Stat(cg); !os.IsNotExist(err) {
+		t.Errorf("cgroup %s after Drain: %v", cg, err)
 	}
 }
