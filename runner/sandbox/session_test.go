@@ -14,16 +14,7 @@ import (
 // used to wait 5 s and then kill it (End did nothing once Close had marked
 // the session closed).
 func TestCloseEndsOrderly(t *testing.T) {
-	lib := ortLib(t)
-	cfg, err := NewConfig(DeviceCPU, lib, 1, 1, 0, false, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Scale = 4
-	s, err := Start(context.Background(), Spec{ORTLib: lib, Config: cfg, MemoryLimit: 2 << 30, Logf: func(string) {}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := startCPU(t, 1, 1)
 	model, _ := onnxbuild.Nearest(4)
 	if err := s.Load(model); err != nil {
 		t.Fatal(err)
@@ -50,16 +41,7 @@ func TestCloseEndsOrderly(t *testing.T) {
 // reaped and its cgroup gone. That Close no longer waits is shown by
 // bench/overhead.sh's "close" phase, not here.
 func TestCloseLeavesExitToDrain(t *testing.T) {
-	lib := ortLib(t)
-	cfg, err := NewConfig(DeviceCPU, lib, 1, 1, 0, false, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Scale = 4
-	s, err := Start(context.Background(), Spec{ORTLib: lib, Config: cfg, MemoryLimit: 2 << 30, Logf: func(string) {}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := startCPU(t, 1, 1)
 	if s.c.cg == nil {
 		s.Close()
 		t.Skip("no memory cgroup on this host: Close waits for the exit (getrusage)")
@@ -99,4 +81,21 @@ func TestCloseLeavesExitToDrain(t *testing.T) {
 	if _, err := os.Stat(cg); !os.IsNotExist(err) {
 		t.Errorf("cgroup %s after Drain: %v", cg, err)
 	}
+}
+
+// startCPU starts a ×4 CPU session with threads ORT threads and runs runs
+// per image.
+func startCPU(t *testing.T, threads, runs int) *Session {
+	t.Helper()
+	lib := ortLib(t)
+	cfg, err := NewConfig(DeviceCPU, lib, threads, runs, 0, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Scale = 4
+	s, err := Start(context.Background(), Spec{ORTLib: lib, Config: cfg, MemoryLimit: 2 << 30, Logf: func(string) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

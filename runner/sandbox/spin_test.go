@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -22,16 +21,7 @@ func TestNoSpinningAfterRun(t *testing.T) {
 	if runtime.NumCPU() < 2 {
 		t.Skip("needs 2 CPUs for a 2-thread pool")
 	}
-	lib := ortLib(t)
-	cfg, err := NewConfig(DeviceCPU, lib, 2, 3, 0, false, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Scale = 4
-	s, err := Start(context.Background(), Spec{ORTLib: lib, Config: cfg, MemoryLimit: 2 << 30, Logf: func(string) {}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := startCPU(t, 2, 3)
 	defer s.Close()
 	model, err := onnxbuild.ConvNet(4, 32, 4, 1)
 	if err != nil {
