@@ -175,6 +175,7 @@ func run(ctx context.Context, modelFn func() ([]byte, error), load func() ([]Pai
 	e := &evaluation{opt: opt, s: s, b: bsess, phases: ph}
 	var ratios, ratioSEs, ratioWeights []float64
 	for i, p := range pairs {
+		e.lastImage = i == len(pairs)-1 // score.go
 		ir, err := e.image(p, hrs[i])
 		if err != nil {
 			return nil, err
@@ -263,6 +264,7 @@ type evaluation struct {
 	out, bout []uint8          // 8-bit output buffers (quantised by the child), grown as needed
 	inference float64          // Σ timed runs, ms
 	phases    Phases           // where the time outside inference went (phases.go)
+	lastImage bool             // the image being evaluated is the last one
 }
 
 func grow[T any](buf []T, n int) []T {

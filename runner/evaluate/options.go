@@ -271,7 +271,7 @@ type Report struct {
 	Repeats      int     `json:"repeats"`
 	Threads      int     `json:"threads"`
 	PeakMemoryMB float64 `json:"peak_memory_mb"` // max VmHWM of the child over images (RSS incl. ORT and weights)
-	MaxRSSMB     float64 `json:"max_rss_mb"`     // the child's peak memory, whole life: its memory cgroup's peak (getrusage's max RSS without a cgroup)
+	MaxRSSMB     float64 `json:"max_rss_mb"`     // the child's peak RSS over its whole life, loading included (VmHWM; getrusage's if unknown)
 	// ArenaPeakMB is ONNX Runtime's arena peak over the evaluation (its
 	// AllocatorGetStats MaxInUse: the CPU arena, or the CUDA BFC arena on
 	// cuda), MiB, -1 unknown; GPUPeakMemoryMB the same on cuda only, which

@@ -23,6 +23,17 @@ func (e *evaluation) score(ir *ImageResult, p Pair, hr *scoring.Image, r *sandbo
 	if r == nil {
 		return fmt.Errorf("runner: image %s: no output", p.Name)
 	}
+	if e.lastImage {
+		// No run follows. Where Close waits for the children's exit (on
+		// cuda: the GPU memory the next job needs), they exit while this
+		// output is scored; elsewhere Close leaves the exit to the
+		// background and an exit now would only slow the scoring.
+		for _, s := range []*sandbox.Session{e.s, e.b} {
+			if s != nil && s.WaitsOnClose() {
+				s.End()
+			}
+		}
+	}
 	if r.Bad >= 0 {
 		kind := "NaN"
 		if r.BadInf {

@@ -321,7 +321,7 @@ func stage2(encCfg string, logf func(string, ...any)) int {
 	if s.dataRange == 0 {
 		s.dataRange = 1
 	}
-	info := Ready{Input: s.in, Output: s.out, SessionNS: s.loadNS}
+	info := Ready{Input: s.in, Output: s.out, SessionNS: s.loadNS, HWM: vmHWM(cfg.StatusFD)}
 	j, _ = json.Marshal(info)
 	out.w.WriteByte(frameReady)
 	writeBlob(out.w, j)

@@ -141,6 +141,9 @@ type Ready struct {
 	Input     string `json:"input"`
 	Output    string `json:"output"`
 	SessionNS int64  `json:"session_ns"`
+	// HWM is the child's peak RSS up to now (loading the model), bytes;
+	// -1 unknown. The per-image marks (Runs.HWM) start from a reset.
+	HWM int64 `json:"hwm"`
 }
 
 var errFrame = errors.New("malformed frame")

@@ -67,7 +67,7 @@ type Session struct {
 	done   bool
 	closed bool
 	ended  bool  // End sent the end of the session
-	peak   int64 // Close's result
+	life   int64 // the child's peak RSS so far (Ready.HWM, Runs.HWM), bytes; Close's result
 	stop   func() bool
 
 	// Status is what the child reported before it saw the model.
@@ -243,6 +243,7 @@ func (s *Session) Load(model []byte) error {
 	}
 	s.disarm()
 	s.LoadTime = time.Since(s.t0)
+	s.life = max(s.life, s.Ready.HWM)
 	return nil
 }
 
@@ -403,6 +404,7 @@ func (s *Session) Infer(name string, in []float32, h, w, sh, sw int, out []uint8
 	s.disarm()
 	if int64(hwm) > 0 {
 		r.HWM = int64(hwm)
+		s.life = max(s.life, r.HWM)
 	}
 	if int64(arena) > 0 {
 		r.ArenaPeak = int64(arena)
@@ -431,35 +433,33 @@ func (s *Session) End() {
 
 // Close ends the session: orderly (H=W=0, the child exits by itself) after
 // a complete run, by SIGKILL otherwise; it removes the child's cgroup and
-// logs its stderr. It returns the child's peak memory over its whole life,
-// bytes, 0 if unknown: the peak its memory cgroup counted (the kernel's
-// figure, which the child cannot reset), or getrusage's max RSS where
-// there is no cgroup.
+// logs its stderr. It returns the child's peak RSS over its whole life,
+// bytes, 0 if unknown: the largest of the high-water marks it reported
+// after loading and for each image (the kernel's VmHWM), else getrusage's.
 //
-// After an orderly end with a cgroup on the CPU, Close does not wait for
-// the child to be gone: its exit is the kernel freeing its memory (≈ 60 ms
-// for the 550 MB of an RLFN child on DIV2K images, on a 2-core VM), which
-// delays no result. A goroutine reaps it and removes the cgroup; Drain
-// waits for those.
+// After an orderly end on the CPU, Close does not wait for the child to be
+// gone: its exit is the kernel freeing its memory (≈ 60 ms for the 550 MB
+// of an RLFN child on DIV2K images, on a 2-core VM), which delays no
+// result. A goroutine reaps it and removes its cgroup; Drain waits for
+// those. On cuda the exit frees GPU memory the next job on the GPU may
+// need, so Close waits there (WaitsOnClose).
 func (s *Session) Close() int64 {
 	if s.closed {
-		return s.peak
+		return s.life
 	}
 	s.disarm()
 	if !s.done && s.LoadTime > 0 && s.c.killed.Load() == nil {
-		// On cuda the exit frees GPU memory the next job on this GPU may
-		// need: Close waits for it there.
-		if peak := s.c.cg.peak(); peak > 0 && s.spec.Config.Device != DeviceCUDA {
+		if !s.WaitsOnClose() {
 			s.stop() // a cancelled context must not SIGKILL the exiting child
 			s.End()
-			s.closed, s.peak = true, peak
+			s.closed = true
 			s.logStderr()
-			pending.Add(1)
+			exiting.add()
 			go func() {
-				defer pending.Done()
+				defer exiting.done()
 				s.c.finish(5 * time.Second)
 			}()
-			return peak
+			return max(s.life, 0)
 		}
 		s.End() // before closed is set: End does nothing on a closed session
 		select {
@@ -473,16 +473,18 @@ func (s *Session) Close() int64 {
 	default:
 		s.c.kill(nil)
 	}
-	peak := s.c.cg.peak() // before finish removes the cgroup
 	s.c.finish(5 * time.Second)
 	s.stop()
 	s.logStderr()
-	if peak <= 0 {
-		peak = s.c.maxRSS()
+	if s.life <= 0 {
+		s.life = s.c.maxRSS()
 	}
-	s.peak = peak
-	return peak
+	return s.life
 }
+
+// WaitsOnClose says whether an orderly Close waits for the child's exit
+// (cuda); a caller may then End the session early, while it still works.
+func (s *Session) WaitsOnClose() bool { return s.spec.Config.Device == DeviceCUDA }
 
 // logStderr logs what the child wrote to stderr so far.
 func (s *Session) logStderr() {
@@ -493,23 +495,54 @@ func (s *Session) logStderr() {
 	}
 }
 
-// pending counts the children whose orderly exit Close did not wait for.
-var pending sync.WaitGroup
+// exiting counts the children whose orderly exit Close did not wait for.
+// (A sync.WaitGroup would panic when a Close adds while a Drain that
+// timed out still waits.)
+var exiting = &exitCount{}
+
+type exitCount struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed when n drops to 0
+}
+
+func (e *exitCount) add() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.n == 0 {
+		e.idle = make(chan struct{})
+	}
+	e.n++
+}
+
+func (e *exitCount) done() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.n--; e.n == 0 {
+		close(e.idle)
+	}
+}
 
 // Drain waits, at most timeout, until every child Close left exiting is
 // reaped and its cgroup removed; it reports whether they all were. A
 // process about to exit calls it (`srarena eval` after its report), so
 // that no cgroup outlives it.
-func Drain(timeout time.Duration) bool {
-	done := make(chan struct{})
-	go func() {
-		pending.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
+func Drain(timeout time.Duration) bool { return exiting.wait(timeout) }
+
+func (e *exitCount) wait(timeout time.Duration) bool {
+	e.mu.Lock()
+	if e.n == 0 {
+		e.mu.Unlock()
 		return true
-	case <-time.After(timeout):
+	}
+	idle := e.idle
+	e.mu.Unlock()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-idle:
+		return true
+	case <-t.C:
 		return false
 	}
 }

@@ -36,17 +36,16 @@ func TestCloseEndsOrderly(t *testing.T) {
 }
 
 // TestCloseLeavesExitToDrain: after an orderly end Close returns the
-// child's lifetime peak from its memory cgroup and leaves the child's exit
-// (the kernel freeing its memory) to a goroutine; Drain then finds it
-// reaped and its cgroup gone. That Close no longer waits is shown by
+// child's lifetime peak RSS (the largest high-water mark it reported) and
+// leaves the child's exit (the kernel freeing its memory) to a goroutine;
+// Drain then finds it reaped and its cgroup gone. That Close no longer waits is shown by
 // bench/overhead.sh's "close" phase, not here.
 func TestCloseLeavesExitToDrain(t *testing.T) {
 	s := startCPU(t, 1, 1)
-	if s.c.cg == nil {
-		s.Close()
-		t.Skip("no memory cgroup on this host: Close waits for the exit (getrusage)")
+	cg := ""
+	if s.c.cg != nil {
+		cg = s.c.cg.dir
 	}
-	cg := s.c.cg.dir
 	model, _ := onnxbuild.Nearest(4)
 	if err := s.Load(model); err != nil {
 		t.Fatal(err)
@@ -66,8 +65,8 @@ func TestCloseLeavesExitToDrain(t *testing.T) {
 	if peak < outBytes {
 		t.Errorf("Close: peak %d bytes, below the big image's %d-byte output tensor", peak, outBytes)
 	}
-	if last.HWM > 0 && r.HWM > 0 && peak < last.HWM/2 {
-		t.Errorf("Close: peak %d bytes; image high-water marks %d and %d", peak, r.HWM, last.HWM)
+	if peak < r.HWM || peak < last.HWM || peak < s.Ready.HWM {
+		t.Errorf("Close: peak %d bytes, below a high-water mark: loading %d, images %d and %d", peak, s.Ready.HWM, r.HWM, last.HWM)
 	}
 	if again := s.Close(); again != peak {
 		t.Errorf("second Close: %d, first %d", again, peak)
@@ -78,7 +77,7 @@ func TestCloseLeavesExitToDrain(t *testing.T) {
 	if s.c.waitErr != nil || s.c.killed.Load() != nil {
 		t.Errorf("the child did not exit by itself: %v", s.c.waitErr)
 	}
-	if _, err := os.Stat(cg); !os.IsNotExist(err) {
+	if _, err := os.Stat(cg); cg != "" && !os.IsNotExist(err) {
 		t.Errorf("cgroup %s after Drain: %v", cg, err)
 	}
 }
@@ -98,4 +97,31 @@ func startCPU(t *testing.T, threads, runs int) *Session {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestDrainCounts: Drain times out while a child is still exiting, returns
+// once the last one is reaped, and tolerates new exits arriving while a
+// Drain that timed out is gone (a sync.WaitGroup reused so panics).
+func TestDrainCounts(t *testing.T) {
+	e := &exitCount{}
+	if !e.wait(time.Millisecond) {
+		t.Fatal("nothing exiting: false")
+	}
+	e.add()
+	if e.wait(10 * time.Millisecond) {
+		t.Fatal("a child exiting: true")
+	}
+	e.add() // arrives after a wait gave up
+	done := make(chan bool)
+	go func() { done <- e.wait(5 * time.Second) }()
+	e.done()
+	e.done()
+	if !<-done {
+		t.Fatal("after the last exit: false")
+	}
+	e.add()
+	e.done()
+	if !e.wait(time.Millisecond) {
+		t.Fatal("after a second round: false")
+	}
 }

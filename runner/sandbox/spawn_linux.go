@@ -453,27 +453,6 @@ func (cg *memCgroup) oomKilled() bool {
 	return false
 }
 
-// peak is the most memory the cgroup has used, bytes (v2 memory.peak,
-// v1 memory.max_usage_in_bytes), 0 if unknown.
-func (cg *memCgroup) peak() int64 {
-	if cg == nil {
-		return 0
-	}
-	file := "memory.peak"
-	if cg.v1 {
-		file = "memory.max_usage_in_bytes"
-	}
-	b, err := os.ReadFile(filepath.Join(cg.dir, file))
-	if err != nil {
-		return 0
-	}
-	v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-	if err != nil || v < 0 {
-		return 0
-	}
-	return v
-}
-
 func (cg *memCgroup) remove() {
 	if cg == nil {
 		return
