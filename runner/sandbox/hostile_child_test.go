@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/srarena/srarena/onnxmodel/onnxbuild"
 	"github.com/srarena/srarena/runner/outcome"
@@ -64,6 +66,34 @@ func fakeChild(mode string) int {
 			putU64(out, uint64(10*time.Second))
 			putU64(out, uint64(10*time.Second)) // CPU time
 		}
+	case "cpuforge", "wallforge":
+		// Runs (burns 600 ms of CPU on one thread) and reports each run
+		// as 1 ms of CPU time (cpuforge), or reports honest CPU time but
+		// 1 ms of wall time per run (wallforge); then a valid output.
+		t0 := time.Now()
+		burnCPU(600 * time.Millisecond)
+		used := time.Since(t0)
+		for r := 0; r < cfg.Runs; r++ {
+			out.WriteByte(frameTiming)
+			putU64(out, uint64(time.Millisecond))
+			if mode == "cpuforge" {
+				putU64(out, uint64(time.Millisecond))
+			} else {
+				putU64(out, uint64(used)/uint64(cfg.Runs))
+			}
+		}
+		out.WriteByte(frameOutput)
+		putU32(out, 4)
+		for _, d := range []uint64{1, 3, uint64(4 * h), uint64(4 * w)} {
+			putU64(out, d)
+		}
+		putU64(out, 0)
+		putU64(out, 0)          // arena peak
+		putU64(out, ^uint64(0)) // no non-finite value
+		out.WriteByte(0)
+		putU64(out, 1)
+		out.WriteByte(outPipe)
+		out.Write(make([]byte, 3*16*h*w))
 	case "huge": // claims a 2^40-element output
 		out.WriteByte(frameTiming)
 		putU64(out, 1000)
@@ -151,6 +181,19 @@ func fakeChild(mode string) int {
 	return 0
 }
 
+// burnCPU keeps one thread busy for d of its own CPU time.
+func burnCPU(d time.Duration) {
+	var ts syscall.Timespec
+	now := func() time.Duration {
+		syscall.Syscall(syscall.SYS_CLOCK_GETTIME, 3 /* CLOCK_THREAD_CPUTIME_ID */, uintptr(unsafe.Pointer(&ts)), 0)
+		return time.Duration(ts.Nano())
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	for end := now() + d; now() < end; {
+	}
+}
+
 func TestHostileChild(t *testing.T) {
 	exe, err := os.Executable()
 	if err != nil {
@@ -159,6 +202,8 @@ func TestHostileChild(t *testing.T) {
 	model, _ := onnxbuild.Nearest(4)
 	for _, tc := range []struct{ mode, kind, msg string }{
 		{"forge", "crashed", "impossible timings on image img"},
+		{"cpuforge", "crashed", "reported 1ms of CPU time for its runs on image img but used "},
+		{"wallforge", "crashed", "reported 1ms of run time on image img for "},
 		{"huge", "bad_output", "output is 1×3×1048576×1048576 for a 8×8 input"},
 		{"garbage", "crashed", "malformed response"},
 		{"badindex", "crashed", "malformed response"},

@@ -66,9 +66,12 @@ type Session struct {
 	phase  string // for crash messages: "while loading the model", "on image X"
 	done   bool
 	closed bool
-	ended  bool  // End sent the end of the session
-	life   int64 // the child's peak RSS so far (Ready.HWM, Runs.HWM), bytes; Close's result
-	stop   func() bool
+	ended  bool // End sent the end of the session
+	// maxIn, maxOut: the largest input (floats) and output (bytes) sent
+	// so far; a larger one makes the child grow its buffers (checkCPU).
+	maxIn, maxOut int
+	life          int64 // the child's peak RSS so far (Ready.HWM, Runs.HWM), bytes; Close's result
+	stop          func() bool
 
 	// Status is what the child reported before it saw the model.
 	Status Status
@@ -291,13 +294,14 @@ func (s *Session) Infer(name string, in []float32, h, w, sh, sw int, out []uint8
 			return nil, err
 		}
 	}
+	cpu0, cpuOK := c.cpuTime()
 	putU32(s.w, uint32(h))
 	putU32(s.w, uint32(w))
 	writeFloats(s.w, in) // fails only if the child is gone; the read below says why
 	s.w.Flush()
 
 	r := &Runs{HWM: -1, ArenaPeak: -1, Bad: -1}
-	var claimed time.Duration
+	var claimed, claimedCPU time.Duration
 	for i := 0; i < s.spec.Config.Runs; i++ {
 		if err := s.expect(frameTiming, false); err != nil {
 			return nil, err
@@ -312,6 +316,7 @@ func (s *Session) Infer(name string, in []float32, h, w, sh, sw int, out []uint8
 		}
 		d, cpu := time.Duration(v), time.Duration(cv)
 		claimed += d
+		claimedCPU += cpu
 		// The child times only session.Run; everything it claims happened
 		// inside the parent's window. A claim that does not fit is forged.
 		if d <= 0 || claimed > time.Since(start) || cpu < 0 {
@@ -401,6 +406,14 @@ func (s *Session) Infer(name string, in []float32, h, w, sh, sw int, out []uint8
 		r.Quantize = d
 	}
 	r.Wall = time.Since(start)
+	if cpu1, ok := c.cpuTime(); ok && cpuOK {
+		grew := 3*h*w > s.maxIn || len(out) > s.maxOut
+		s.maxIn, s.maxOut = max(s.maxIn, 3*h*w), max(s.maxOut, len(out))
+		if err := s.checkCPU(name, r, cpu1-cpu0, claimedCPU, grew, 4*3*h*w+5*len(out)); err != nil {
+			s.done = true
+			return nil, err
+		}
+	}
 	s.disarm()
 	if int64(hwm) > 0 {
 		r.HWM = int64(hwm)
@@ -410,6 +423,46 @@ func (s *Session) Infer(name string, in []float32, h, w, sh, sw int, out []uint8
 		r.ArenaPeak = int64(arena)
 	}
 	return r, nil
+}
+
+// checkCPU holds a request's claims against the kernel's count of the
+// child's CPU time over it (used): the child times its own runs, so a
+// compromised child (ONNX Runtime subverted by a crafted model) could
+// report them faster than they were; the CPU it burned it cannot hide.
+// What the child does outside its runs (reading moved bytes of input and
+// output, growing buffers for a larger image, quantising) is allowed for
+// generously: ≥ 2.8× the most this took honestly on a loaded 2-core
+// machine (14.5 ms for a first DIV2K image, 2 ms for a Set5 image).
+// Forgery is thereby bounded, not ruled out: a child may still hide up to
+// that allowance per request. On cuda the driver's own threads work
+// outside the runs, so there is no check there.
+func (s *Session) checkCPU(name string, r *Runs, used, claimedCPU time.Duration, grew bool, moved int) error {
+	if s.spec.Config.Device != DeviceCPU {
+		return nil
+	}
+	mib := time.Duration(moved) * time.Millisecond / (1 << 20)
+	slack := 10*time.Millisecond + mib/2
+	if grew {
+		slack = 25*time.Millisecond + 3*mib/2
+	}
+	if raceEnabled { // a race-built child (tests) copies and allocates ≈ 10× slower
+		slack *= 10
+	}
+	if used-claimedCPU > slack {
+		return outcome.Errorf(outcome.Crashed, "the model process reported %s of CPU time for its runs on image %s but used %s",
+			fmtDur(claimedCPU.Round(time.Millisecond/10)), name, fmtDur(used.Round(time.Millisecond/10)))
+	}
+	var wall time.Duration
+	for _, d := range r.Times {
+		wall += d
+	}
+	// No run is shorter than its CPU time spread over every thread the
+	// process could run at once (ORT's, and one of Go's).
+	if threads := time.Duration(max(s.spec.Config.Threads, 1) + 1); wall < (used-slack)/threads {
+		return outcome.Errorf(outcome.Crashed, "the model process reported %s of run time on image %s for %s of CPU time on %d threads",
+			fmtDur(wall.Round(time.Millisecond/10)), name, fmtDur(used.Round(time.Millisecond/10)), s.spec.Config.Threads)
+	}
+	return nil
 }
 
 // Fail marks the session as ended by a verdict of the caller (a bad output
