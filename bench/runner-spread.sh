@@ -15,7 +15,10 @@ RUNS=${2:-5}
 REPEATS=${3:-10}
 THREADS=${4:-0}
 BIN=$(mktemp -d)/srarena
-go build -o "$BIN" ./cmd/srarena
+# With its child program beside it, as make build makes it.
+LD="-X github.com/srarena/srarena/runner/sandbox.BuildStamp=bench-$$"
+go build -ldflags "$LD" -o "$BIN" ./cmd/srarena
+go build -ldflags "$LD" -o "$(dirname "$BIN")/srarena-sandbox" ./cmd/srarena-sandbox
 echo "model $(basename "$MODEL"), Set5, $RUNS runs x (1 warm-up + $REPEATS repeats) per image, threads=$THREADS"
 i=0
 while [ "$i" -lt "$RUNS" ]; do
