@@ -517,6 +517,12 @@ func (s *session) serve(in *bufio.Reader, out childWriter, h, w, scale, runs, st
 		dt := time.Since(t0)
 		cpu := cpuTime() - c0
 		if err != nil && pre != nil && r == 0 {
+			// The failed run is not timed, but its CPU time is the
+			// parent's to see: it holds every request's CPU against the
+			// runs claimed.
+			out.w.WriteByte(frameUntimed)
+			putU64(out.w, uint64(max(dt.Nanoseconds(), 0)))
+			putU64(out.w, uint64(max(cpu, 0)))
 			pre.Destroy()
 			pre = nil
 			outputs[0] = nil

@@ -82,18 +82,30 @@ func fakeChild(mode string) int {
 				putU64(out, uint64(used)/uint64(cfg.Runs))
 			}
 		}
-		out.WriteByte(frameOutput)
-		putU32(out, 4)
-		for _, d := range []uint64{1, 3, uint64(4 * h), uint64(4 * w)} {
-			putU64(out, d)
+		validOutput(out, h, w)
+	case "untimed", "untimedtwice", "untimedlate":
+		// As the real child does when its first run into the
+		// preallocated output fails: a 300 ms untimed run, reported
+		// honestly, then 1 µs runs. The CPU is explained: no verdict.
+		// Reported twice, or after a timed run, it is malformed.
+		if mode == "untimedlate" {
+			out.WriteByte(frameTiming)
+			putU64(out, uint64(time.Microsecond))
+			putU64(out, uint64(time.Microsecond))
 		}
-		putU64(out, 0)
-		putU64(out, 0)          // arena peak
-		putU64(out, ^uint64(0)) // no non-finite value
-		out.WriteByte(0)
-		putU64(out, 1)
-		out.WriteByte(outPipe)
-		out.Write(make([]byte, 3*16*h*w))
+		for range 1 + b2i(mode == "untimedtwice") {
+			t0 := time.Now()
+			burnCPU(300 * time.Millisecond)
+			out.WriteByte(frameUntimed)
+			putU64(out, uint64(time.Since(t0)))
+			putU64(out, uint64(time.Since(t0)))
+		}
+		for r := 0; r < cfg.Runs; r++ {
+			out.WriteByte(frameTiming)
+			putU64(out, uint64(time.Microsecond))
+			putU64(out, uint64(time.Microsecond))
+		}
+		validOutput(out, h, w)
 	case "huge": // claims a 2^40-element output
 		out.WriteByte(frameTiming)
 		putU64(out, 1000)
@@ -181,11 +193,35 @@ func fakeChild(mode string) int {
 	return 0
 }
 
+// validOutput writes the frame of a ×4 output of zeros, on the pipe.
+func validOutput(out *bufio.Writer, h, w uint32) {
+	out.WriteByte(frameOutput)
+	putU32(out, 4)
+	for _, d := range []uint64{1, 3, uint64(4 * h), uint64(4 * w)} {
+		putU64(out, d)
+	}
+	putU64(out, 0)
+	putU64(out, 0)          // arena peak
+	putU64(out, ^uint64(0)) // no non-finite value
+	out.WriteByte(0)
+	putU64(out, 1)
+	out.WriteByte(outPipe)
+	out.Write(make([]byte, 3*16*h*w))
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // burnCPU keeps one thread busy for d of its own CPU time.
 func burnCPU(d time.Duration) {
 	var ts syscall.Timespec
 	now := func() time.Duration {
-		syscall.Syscall(syscall.SYS_CLOCK_GETTIME, 3 /* CLOCK_THREAD_CPUTIME_ID */, uintptr(unsafe.Pointer(&ts)), 0)
+		// Raw: Syscall would let the scheduler hand the P to a spinning M.
+		syscall.RawSyscall(syscall.SYS_CLOCK_GETTIME, 3 /* CLOCK_THREAD_CPUTIME_ID */, uintptr(unsafe.Pointer(&ts)), 0)
 		return time.Duration(ts.Nano())
 	}
 	runtime.LockOSThread()
@@ -204,6 +240,8 @@ func TestHostileChild(t *testing.T) {
 		{"forge", "crashed", "impossible timings on image img"},
 		{"cpuforge", "crashed", "reported 1ms of CPU time for its runs on image img but used "},
 		{"wallforge", "crashed", "reported 1ms of run time on image img for "},
+		{"untimedtwice", "crashed", "malformed response"},
+		{"untimedlate", "crashed", "malformed response"},
 		{"huge", "bad_output", "output is 1×3×1048576×1048576 for a 8×8 input"},
 		{"garbage", "crashed", "malformed response"},
 		{"badindex", "crashed", "malformed response"},
@@ -223,6 +261,39 @@ func TestHostileChild(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestUntimedRunCounted: the CPU time of a run the child reports as
+// untimed (its first run into the preallocated output failed) is not
+// taken for hidden work, and the run is not one of the times.
+func TestUntimedRunCounted(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lib := ortLib(t)
+	cfg, err := NewConfig(DeviceCPU, lib, 1, 2, 0, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Start(context.Background(), Spec{Command: []string{exe, "__fake-child-untimed"}, ORTLib: lib, Config: cfg,
+		MemoryLimit: 2 << 30, Logf: func(s string) { t.Log(s) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	model, _ := onnxbuild.Nearest(4)
+	if err := s.Load(model); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Infer("img", make([]float32, 3*8*8), 8, 8, 32, 32, make([]uint8, 3*32*32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Times) != 2 || r.Times[0] != time.Microsecond || r.Times[1] != time.Microsecond {
+		t.Errorf("times %v, want the 2 timed runs of 1µs", r.Times)
+	}
+	s.Fail()
 }
 
 // TestFailClosed: a child that reports an incomplete sandbox or an old ONNX

@@ -29,6 +29,10 @@ import (
 //	                                               parent sends the model only if the
 //	                                               sandbox and ORT version pass
 //	  'R' u32 n, n bytes of JSON Ready         session created
+//	  'U' i64 ns, i64 cpu ns                       at most once, before the first 'T': a
+//	                                               run that does not count (into the
+//	                                               preallocated output, which failed);
+//	                                               its CPU time is not hidden (checkCPU)
 //	  'T' i64 ns, i64 cpu ns                       one inference run (warm-up runs first):
 //	                                               wall time and the process's CPU time
 //	  'O' u32 rank, rank·i64 dims, i64 hwm,        output of the last run (hwm: peak RSS;
@@ -61,6 +65,7 @@ const (
 	frameSandbox = 'S'
 	frameReady   = 'R'
 	frameTiming  = 'T'
+	frameUntimed = 'U'
 	frameOutput  = 'O'
 	frameError   = 'E'
 

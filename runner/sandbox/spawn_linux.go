@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -330,6 +331,18 @@ func (c *child) cpuTime() (time.Duration, bool) {
 	return time.Duration(ts.Nano()), true
 }
 
+// noSwap reports whether none of the child's memory can be swapped out:
+// its cgroup's swap limit is 0, or the host has no swap.
+func (c *child) noSwap() bool {
+	return c.cg != nil && c.cg.noSwap || !hostSwap()
+}
+
+var hostSwap = sync.OnceValue(func() bool {
+	b, err := os.ReadFile("/proc/swaps")
+	// A header line, then one line per swap area; unreadable: assume swap.
+	return err != nil || strings.Count(strings.TrimSpace(string(b)), "\n") > 0
+})
+
 func (c *child) maxRSS() int64 {
 	if c.cmd.ProcessState == nil {
 		return 0
@@ -343,9 +356,10 @@ func (c *child) maxRSS() int64 {
 // memCgroup is a per-child memory cgroup (v2 memory.max, or v1
 // memory.limit_in_bytes) below the parent's own cgroup.
 type memCgroup struct {
-	dir  string
-	v2fd int
-	v1   bool
+	dir    string
+	v2fd   int
+	v1     bool
+	noSwap bool // memory.swap.max is 0
 }
 
 var cgSeq atomic.Int64
@@ -408,7 +422,8 @@ func makeMemCgroup(limit int64) (*memCgroup, error) {
 			errs = append(errs, fmt.Errorf("cgroup v2 memory.max: %w", err))
 			continue
 		}
-		os.WriteFile(filepath.Join(dir, "memory.swap.max"), []byte("0"), 0)
+		// Fails where swap accounting is off (checkCPU then asks the host).
+		cg.noSwap = os.WriteFile(filepath.Join(dir, "memory.swap.max"), []byte("0"), 0) == nil
 		os.WriteFile(filepath.Join(dir, "pids.max"), []byte("512"), 0)
 		fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
