@@ -110,24 +110,12 @@ func fakeChild(mode string) int {
 		out.WriteByte(frameTiming)
 		putU64(out, 1000)
 		putU64(out, 1000) // CPU time
-		out.WriteByte(frameOutput)
-		putU32(out, 4)
-		for _, d := range []uint64{1, 3, 1 << 20, 1 << 20} {
-			putU64(out, d)
-		}
-		putU64(out, 0)
-		putU64(out, 0) // arena peak
+		outputHead(out, 1, 3, 1<<20, 1<<20)
 	case "badindex", "shortpix", "nan", "badwhere", "shmshrink": // the right shape (×4), then lies
 		out.WriteByte(frameTiming)
 		putU64(out, 1000)
 		putU64(out, 1000) // CPU time
-		out.WriteByte(frameOutput)
-		putU32(out, 4)
-		for _, d := range []uint64{1, 3, uint64(4 * h), uint64(4 * w)} {
-			putU64(out, d)
-		}
-		putU64(out, 0)
-		putU64(out, 0) // arena peak
+		outputHead(out, 1, 3, uint64(4*h), uint64(4*w))
 		switch mode {
 		case "badindex": // a non-finite value outside the output
 			putU64(out, uint64(3*16*h*w))
@@ -193,15 +181,21 @@ func fakeChild(mode string) int {
 	return 0
 }
 
-// validOutput writes the frame of a ×4 output of zeros, on the pipe.
-func validOutput(out *bufio.Writer, h, w uint32) {
+// outputHead writes the head of an output frame: its shape, no HWM and
+// no arena peak.
+func outputHead(out *bufio.Writer, dims ...uint64) {
 	out.WriteByte(frameOutput)
-	putU32(out, 4)
-	for _, d := range []uint64{1, 3, uint64(4 * h), uint64(4 * w)} {
+	putU32(out, uint32(len(dims)))
+	for _, d := range dims {
 		putU64(out, d)
 	}
 	putU64(out, 0)
-	putU64(out, 0)          // arena peak
+	putU64(out, 0) // arena peak
+}
+
+// validOutput writes the frame of a ×4 output of zeros, on the pipe.
+func validOutput(out *bufio.Writer, h, w uint32) {
+	outputHead(out, 1, 3, uint64(4*h), uint64(4*w))
 	putU64(out, ^uint64(0)) // no non-finite value
 	out.WriteByte(0)
 	putU64(out, 1)
@@ -263,29 +257,37 @@ func TestHostileChild(t *testing.T) {
 	}
 }
 
-// TestUntimedRunCounted: the CPU time of a run the child reports as
-// untimed (its first run into the preallocated output failed) is not
-// taken for hidden work, and the run is not one of the times.
-func TestUntimedRunCounted(t *testing.T) {
+// startFake starts the fake child of mode with the given timed runs per
+// image and loads a model into it; the session closes with the test.
+func startFake(t *testing.T, mode string, runs int) *Session {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	lib := ortLib(t)
-	cfg, err := NewConfig(DeviceCPU, lib, 1, 2, 0, false, false)
+	cfg, err := NewConfig(DeviceCPU, lib, 1, runs, 0, false, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := Start(context.Background(), Spec{Command: []string{exe, "__fake-child-untimed"}, ORTLib: lib, Config: cfg,
+	s, err := Start(context.Background(), Spec{Command: []string{exe, "__fake-child-" + mode}, ORTLib: lib, Config: cfg,
 		MemoryLimit: 2 << 30, Logf: func(s string) { t.Log(s) }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
 	model, _ := onnxbuild.Nearest(4)
 	if err := s.Load(model); err != nil {
 		t.Fatal(err)
 	}
+	return s
+}
+
+// TestUntimedRunCounted: the CPU time of a run the child reports as
+// untimed (its first run into the preallocated output failed) is not
+// taken for hidden work, and the run is not one of the times.
+func TestUntimedRunCounted(t *testing.T) {
+	s := startFake(t, "untimed", 2)
 	r, err := s.Infer("img", make([]float32, 3*8*8), 8, 8, 32, 32, make([]uint8, 3*32*32))
 	if err != nil {
 		t.Fatal(err)
@@ -351,25 +353,7 @@ func TestFailClosed(t *testing.T) {
 // reaches the caller as Runs.Bad / BadInf (the caller words the verdict),
 // and the output buffer is left alone.
 func TestChildNonFiniteReport(t *testing.T) {
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	lib := ortLib(t)
-	cfg, err := NewConfig(DeviceCPU, lib, 1, 1, 0, false, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Start(context.Background(), Spec{Command: []string{exe, "__fake-child-nan"}, ORTLib: lib, Config: cfg,
-		MemoryLimit: 2 << 30, Logf: func(s string) { t.Log(s) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	model, _ := onnxbuild.Nearest(4)
-	if err := s.Load(model); err != nil {
-		t.Fatal(err)
-	}
+	s := startFake(t, "nan", 1)
 	out := make([]uint8, 3*32*32)
 	for i := range out {
 		out[i] = 42
@@ -392,25 +376,7 @@ func TestChildNonFiniteReport(t *testing.T) {
 // its next read), and what it writes into the buffer after reporting the
 // output does not reach the caller's copy.
 func TestHostileSharedOutput(t *testing.T) {
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	lib := ortLib(t)
-	cfg, err := NewConfig(DeviceCPU, lib, 1, 1, 0, false, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Start(context.Background(), Spec{Command: []string{exe, "__fake-child-shmshrink"}, ORTLib: lib, Config: cfg,
-		MemoryLimit: 2 << 30, Logf: func(s string) { t.Log(s) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	model, _ := onnxbuild.Nearest(4)
-	if err := s.Load(model); err != nil {
-		t.Fatal(err)
-	}
+	s := startFake(t, "shmshrink", 1)
 	out := make([]uint8, 3*32*32)
 	r, err := s.Infer("img", make([]float32, 3*8*8), 8, 8, 32, 32, out)
 	if err != nil {
