@@ -388,6 +388,9 @@ type PhaseForm struct {
 	RuntimeBasis       string
 	RuntimeReferenceMS *float64
 	TimingProtocol     string
+	// Threads: ORT intra-op threads of the phase's evaluations; nil: the
+	// worker's own setting. Always the form's (the panel sends it).
+	Threads *int
 }
 
 // UpdatePhase changes a phase's window, quotas, entry rule and visibility.
@@ -431,6 +434,7 @@ func (s *Service) UpdatePhase(ctx context.Context, v Viewer, slug, phase string,
 			QuotaTotal: f.QuotaTotal, QuotaConcurrent: f.QuotaConcurrent, EntryRule: f.EntryRule, Visibility: f.Visibility,
 			RevealedAt: before.RevealedAt}
 		next.RuntimeBasis, next.RuntimeReferenceMS, next.TimingProtocol = runtimeSettings(f, before)
+		next.Threads = f.Threads
 		if err := store.UpdatePhase(ctx, tx, id, next); err != nil {
 			return err
 		}

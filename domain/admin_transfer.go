@@ -57,6 +57,11 @@ type ChallengeFilePhase struct {
 	Visibility      string     `json:"visibility"`
 	RevealedAt      *time.Time `json:"revealed_at"`
 	Datasets        []string   `json:"datasets"`
+	// Fair runtimes (absent in files written before them: the defaults).
+	RuntimeBasis       string   `json:"runtime_basis,omitempty"`
+	RuntimeReferenceMS *float64 `json:"runtime_reference_ms,omitempty"`
+	TimingProtocol     string   `json:"timing_protocol,omitempty"`
+	Threads            *int     `json:"threads,omitempty"`
 }
 
 // ChallengeFileDataset references a dataset: its images by the sha256 of
@@ -98,7 +103,8 @@ func (s *Service) ExportChallenge(ctx context.Context, v Viewer, slug string) ([
 	for _, p := range ci.Phases {
 		fp := ChallengeFilePhase{Name: p.Name, Title: p.Title, OpensAt: utcPtr(p.OpensAt), ClosesAt: utcPtr(p.ClosesAt),
 			QuotaDaily: p.QuotaDaily, QuotaTotal: p.QuotaTotal, QuotaConcurrent: p.QuotaConcurrent,
-			EntryRule: p.EntryRule, Visibility: p.Visibility, RevealedAt: utcPtr(p.RevealedAt), Datasets: []string{}}
+			EntryRule: p.EntryRule, Visibility: p.Visibility, RevealedAt: utcPtr(p.RevealedAt), Datasets: []string{},
+			RuntimeBasis: p.RuntimeBasis, RuntimeReferenceMS: p.RuntimeReferenceMS, TimingProtocol: p.TimingProtocol, Threads: p.Threads}
 		for _, d := range p.Datasets {
 			fp.Datasets = append(fp.Datasets, d.Name)
 		}
@@ -271,6 +277,10 @@ func (s *Service) ImportChallenge(ctx context.Context, v Viewer, b []byte, slug 
 		if p.OpensAt != nil && p.ClosesAt != nil && !p.OpensAt.Before(*p.ClosesAt) {
 			return rep, newErr(KindInvalid, "Phase %s must open before it closes.", p.Name)
 		}
+		if err := checkRuntimeSettings(PhaseForm{RuntimeBasis: p.RuntimeBasis, RuntimeReferenceMS: p.RuntimeReferenceMS,
+			TimingProtocol: p.TimingProtocol, Threads: p.Threads}); err != nil {
+			return rep, newErr(KindInvalid, "Phase %s: %s", p.Name, Message(err))
+		}
 		for _, dn := range p.Datasets {
 			if _, ok := datasets[dn]; !ok {
 				return rep, newErr(KindInvalid, "Phase %s names dataset %q, which the file does not have.", p.Name, dn)
@@ -336,11 +346,13 @@ func (s *Service) ImportChallenge(ctx context.Context, v Viewer, b []byte, slug 
 			if err != nil {
 				return err
 			}
-			if p.RevealedAt != nil {
-				before.RevealedAt = utcPtr(p.RevealedAt)
-				if err := store.UpdatePhase(ctx, tx, pid, before); err != nil {
-					return err
-				}
+			next := before
+			next.RevealedAt = utcPtr(p.RevealedAt)
+			next.RuntimeBasis, next.RuntimeReferenceMS, next.TimingProtocol = runtimeSettings(PhaseForm{RuntimeBasis: p.RuntimeBasis,
+				RuntimeReferenceMS: p.RuntimeReferenceMS, TimingProtocol: p.TimingProtocol}, before)
+			next.Threads = p.Threads
+			if err := store.UpdatePhase(ctx, tx, pid, next); err != nil {
+				return err
 			}
 			primary := true
 			for _, dn := range p.Datasets {

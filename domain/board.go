@@ -154,11 +154,13 @@ type Board struct {
 	Rows        []LeaderRow `json:"rows"`
 	// RuntimeBasis is what runtime_ms ranks: "raw" (measured) or "ratio"
 	// (the ratio to the baseline × RuntimeReferenceMS); RuntimeBasisNote
-	// says it in words; TimingProtocol is how the phase's runs are timed.
+	// says it in words; TimingProtocol is how the phase's runs are timed,
+	// Threads with how many ONNX Runtime threads (omitted: each worker's).
 	RuntimeBasis       string   `json:"runtime_basis,omitempty"`
 	RuntimeReferenceMS *float64 `json:"runtime_reference_ms,omitempty"`
 	RuntimeBasisNote   string   `json:"runtime_basis_note,omitempty"`
 	TimingProtocol     string   `json:"timing_protocol,omitempty"`
+	Threads            *int     `json:"threads,omitempty"`
 
 	// rules are the rules as this board applied them (gates adapted to
 	// its split), for re-ranking its rows as a results CSV.

@@ -138,7 +138,7 @@ const NoRatioReason = "no runtime ratio: measured without the baseline beside it
 
 // setRuntimeBasis records the phase's runtime basis and protocol on b.
 func (b *Board) setRuntimeBasis(p store.Phase, info RuntimeBasisInfo) {
-	b.RuntimeBasis, b.TimingProtocol, b.RuntimeBasisNote = info.Basis, p.TimingProtocol, info.Note()
+	b.RuntimeBasis, b.TimingProtocol, b.RuntimeBasisNote, b.Threads = info.Basis, p.TimingProtocol, info.Note(), p.Threads
 	if !math.IsNaN(info.ReferenceMS) {
 		ref := info.ReferenceMS
 		b.RuntimeReferenceMS = &ref

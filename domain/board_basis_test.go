@@ -62,14 +62,15 @@ func TestRuntimeBasisRatio(t *testing.T) {
 	if _, err := e.svc.UpdatePhaseRuntime(e.ctx, ann, "esr", "dev", domain.PhaseRuntime{RuntimeBasis: "ratio"}); domain.KindOf(err) != domain.KindNotFound {
 		t.Errorf("a participant set the runtime basis: %v", err)
 	}
-	for _, bad := range []domain.PhaseRuntime{{RuntimeBasis: "fastest"}, {TimingProtocol: "quick"}, {RuntimeReferenceMS: ptr(-1)}, {RuntimeReferenceMS: ptr(math.NaN())}} {
+	for _, bad := range []domain.PhaseRuntime{{RuntimeBasis: "fastest"}, {TimingProtocol: "quick"}, {RuntimeReferenceMS: ptr(-1)}, {RuntimeReferenceMS: ptr(math.NaN())},
+		{Threads: intPtr(0)}, {Threads: intPtr(-2)}, {Threads: intPtr(domain.MaxPhaseThreads + 1)}} {
 		if _, err := e.svc.UpdatePhaseRuntime(e.ctx, admin, "esr", "dev", bad); domain.KindOf(err) != domain.KindInvalid {
 			t.Errorf("%+v accepted: %v", bad, err)
 		}
 	}
 	audits := e.count(`SELECT count(*) FROM audit_events WHERE action = 'phase.runtime'`)
 	got, err := e.svc.UpdatePhaseRuntime(e.ctx, admin, "esr", "dev", domain.PhaseRuntime{RuntimeBasis: "ratio", TimingProtocol: "official"})
-	if err != nil || got.RuntimeBasis != "ratio" || got.TimingProtocol != "official" || got.RuntimeReferenceMS != nil {
+	if err != nil || got.RuntimeBasis != "ratio" || got.TimingProtocol != "official" || got.RuntimeReferenceMS != nil || got.Threads != nil {
 		t.Fatalf("set ratio: %+v %v", got, err)
 	}
 	if n := e.count(`SELECT count(*) FROM audit_events WHERE action = 'phase.runtime'`); n != audits+1 {
@@ -109,10 +110,18 @@ func TestRuntimeBasisRatio(t *testing.T) {
 			t.Errorf("export row of B: %v", row)
 		}
 	}
-	// The worker times with the phase's protocol.
+	// The worker times with the phase's protocol and threads (nil: the
+	// worker's own, 0 in the input).
 	in, err := e.st.EvaluationInput(e.ctx, a)
-	if err != nil || in.Protocol != "official" {
-		t.Errorf("evaluation input protocol %q, %v", in.Protocol, err)
+	if err != nil || in.Protocol != "official" || in.Threads != 0 {
+		t.Errorf("evaluation input protocol %q, threads %d, %v", in.Protocol, in.Threads, err)
+	}
+	got, err = e.svc.UpdatePhaseRuntime(e.ctx, admin, "esr", "dev", domain.PhaseRuntime{Threads: intPtr(1), KeepReference: true})
+	if err != nil || got.Threads == nil || *got.Threads != 1 || got.RuntimeReferenceMS == nil || *got.RuntimeReferenceMS != 12.3 || got.RuntimeBasis != "ratio" {
+		t.Fatalf("set one thread: %+v %v", got, err)
+	}
+	if in, err = e.st.EvaluationInput(e.ctx, a); err != nil || in.Threads != 1 {
+		t.Errorf("evaluation input threads %d, %v", in.Threads, err)
 	}
 	// A runtime the organizers set by hand stands on a ratio board too:
 	// A's 1 ms override is ranked as 1 ms (not ratio × reference) and its
@@ -140,3 +149,5 @@ func TestRuntimeBasisRatio(t *testing.T) {
 }
 
 func ptr(v float64) *float64 { return &v }
+
+func intPtr(v int) *int { return &v }

@@ -34,8 +34,15 @@ func checkRuntimeSettings(f PhaseForm) error {
 	if r := f.RuntimeReferenceMS; r != nil && (math.IsNaN(*r) || *r <= 0 || *r >= 1e7) {
 		return newErr(KindInvalid, "The reference runtime is a number of milliseconds above 0 (or empty: the baseline's measured runtime).")
 	}
+	if t := f.Threads; t != nil && (*t < 1 || *t > MaxPhaseThreads) {
+		return newErr(KindInvalid, "ONNX Runtime threads are a number from 1 to %d (or empty: each worker's own setting).", MaxPhaseThreads)
+	}
 	return nil
 }
+
+// MaxPhaseThreads bounds a phase's ONNX Runtime threads (the database
+// checks the same, migration 0070).
+const MaxPhaseThreads = 256
 
 // runtimeSettings are the settings a phase form leaves: empty fields keep
 // the phase's. The reference runtime is always the form's (empty clears
@@ -75,22 +82,30 @@ type PhaseRuntime struct {
 	RuntimeBasis       string   `json:"runtime_basis"`
 	RuntimeReferenceMS *float64 `json:"runtime_reference_ms"`
 	TimingProtocol     string   `json:"timing_protocol"`
+	// Threads: ONNX Runtime intra-op threads of the phase's evaluations;
+	// nil: each worker's own setting. One thread gives the steadiest
+	// runtime ratios on a shared machine, and any fixed number makes
+	// runtimes comparable across workers with different core counts.
+	Threads *int `json:"threads"`
 	// KeepReference leaves the reference as it is (the API request did
 	// not name it); otherwise RuntimeReferenceMS is set, nil clearing it.
+	// KeepThreads does the same for Threads.
 	KeepReference bool `json:"-"`
+	KeepThreads   bool `json:"-"`
 }
 
-// UpdatePhaseRuntime sets a phase's runtime basis, reference runtime and
-// timing protocol (the organizer API; the panel's phase form sets them
-// with the rest). Empty basis or protocol keep the current one; the
-// reference is set unless f.KeepReference (nil: the baseline's measured
-// runtime). It returns the settings now in force.
+// UpdatePhaseRuntime sets a phase's runtime basis, reference runtime,
+// timing protocol and threads (the organizer API; the panel's phase form
+// sets them with the rest). Empty basis or protocol keep the current one;
+// the reference is set unless f.KeepReference (nil: the baseline's
+// measured runtime), the threads unless f.KeepThreads (nil: the worker's).
+// It returns the settings now in force.
 func (s *Service) UpdatePhaseRuntime(ctx context.Context, v Viewer, slug, phase string, f PhaseRuntime) (PhaseRuntime, error) {
 	c, err := s.organizes(ctx, v, slug)
 	if err != nil {
 		return PhaseRuntime{}, err
 	}
-	form := PhaseForm{RuntimeBasis: f.RuntimeBasis, RuntimeReferenceMS: f.RuntimeReferenceMS, TimingProtocol: f.TimingProtocol}
+	form := PhaseForm{RuntimeBasis: f.RuntimeBasis, RuntimeReferenceMS: f.RuntimeReferenceMS, TimingProtocol: f.TimingProtocol, Threads: f.Threads}
 	if err := checkRuntimeSettings(form); err != nil {
 		return PhaseRuntime{}, err
 	}
@@ -107,13 +122,19 @@ func (s *Service) UpdatePhaseRuntime(ctx context.Context, v Viewer, slug, phase 
 		if f.KeepReference {
 			next.RuntimeReferenceMS = before.RuntimeReferenceMS
 		}
+		if !f.KeepThreads {
+			next.Threads = f.Threads
+		}
 		if err := store.UpdatePhase(ctx, tx, id, next); err != nil {
 			return err
 		}
-		out = PhaseRuntime{RuntimeBasis: next.RuntimeBasis, RuntimeReferenceMS: next.RuntimeReferenceMS, TimingProtocol: next.TimingProtocol}
-		return s.audit(ctx, tx, v, c.ID, "phase.runtime", "phase "+phase,
-			PhaseRuntime{RuntimeBasis: before.RuntimeBasis, RuntimeReferenceMS: before.RuntimeReferenceMS, TimingProtocol: before.TimingProtocol}, out, "")
+		out = phaseRuntimeOf(next)
+		return s.audit(ctx, tx, v, c.ID, "phase.runtime", "phase "+phase, phaseRuntimeOf(before), out, "")
 	})
 	s.dropBoards()
 	return out, err
+}
+
+func phaseRuntimeOf(p store.PhaseSettings) PhaseRuntime {
+	return PhaseRuntime{RuntimeBasis: p.RuntimeBasis, RuntimeReferenceMS: p.RuntimeReferenceMS, TimingProtocol: p.TimingProtocol, Threads: p.Threads}
 }

@@ -59,6 +59,20 @@ func parseMS(field, s string) (*float64, error) {
 	return &v, nil
 }
 
+// parseThreads reads a phase's ONNX Runtime threads; nil for none (each
+// worker's own setting). The domain checks the range.
+func parseThreads(s string) (*int, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		return nil, &domain.Error{Kind: domain.KindInvalid, Msg: fmt.Sprintf("ONNX Runtime threads: %q is not a whole number.", s)}
+	}
+	return &v, nil
+}
+
 // fmtMS writes milliseconds for a form field; "" for none.
 func fmtMS(v *float64) string {
 	if v == nil {
@@ -189,6 +203,9 @@ func (h *AdminPages) show(w http.ResponseWriter, r *http.Request, status int, se
 			QuotaTotal: strconv.Itoa(p.QuotaTotal), QuotaConcurrent: strconv.Itoa(p.QuotaConcurrent),
 			EntryRule: p.EntryRule, Visibility: p.Visibility, Revealed: fmtTime(p.RevealedAt)}
 		ap.RuntimeBasis, ap.TimingProtocol, ap.RuntimeReferenceMS = p.RuntimeBasis, p.TimingProtocol, fmtMS(p.RuntimeReferenceMS)
+		if p.Threads != nil {
+			ap.Threads = strconv.Itoa(*p.Threads)
+		}
 		var ds []string
 		for _, d := range p.Datasets {
 			ds = append(ds, d.Name+" ("+d.Split+")")
@@ -274,6 +291,9 @@ func (h *AdminPages) UpdatePhase(w http.ResponseWriter, r *http.Request) error {
 	f.RuntimeBasis, f.TimingProtocol = r.PostFormValue("runtime_basis"), r.PostFormValue("timing_protocol")
 	var err error
 	if f.RuntimeReferenceMS, err = parseMS("reference runtime", r.PostFormValue("runtime_reference_ms")); err != nil {
+		return h.back(w, r, slug, "", err)
+	}
+	if f.Threads, err = parseThreads(r.PostFormValue("threads")); err != nil {
 		return h.back(w, r, slug, "", err)
 	}
 	if f.Opens, err = parseLocal("opens", r.PostFormValue("opens")); err == nil {

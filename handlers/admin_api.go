@@ -56,7 +56,7 @@ func (h *AdminPages) APIResults(w http.ResponseWriter, r *http.Request) error {
 }
 
 // APIPhaseRuntime sets a phase's runtime basis (raw or ratio), reference
-// runtime and timing protocol (organizers).
+// runtime, timing protocol and ONNX Runtime threads (organizers).
 // POST /api/v1/challenges/{slug}/phases/{phase}/runtime
 func (h *AdminPages) APIPhaseRuntime(w http.ResponseWriter, r *http.Request) error {
 	var raw map[string]json.RawMessage
@@ -68,10 +68,12 @@ func (h *AdminPages) APIPhaseRuntime(w http.ResponseWriter, r *http.Request) err
 	dec := json.NewDecoder(bytesReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		return Errorf(http.StatusBadRequest, "Send runtime_basis (raw or ratio), runtime_reference_ms (a number, or null) and timing_protocol (robust or official): %v.", err)
+		return Errorf(http.StatusBadRequest, "Send runtime_basis (raw or ratio), runtime_reference_ms (a number, or null), timing_protocol (robust or official) and threads (1 to 256, or null: each worker's own): %v.", err)
 	}
 	_, named := raw["runtime_reference_ms"]
 	in.KeepReference = !named // a request that does not name it leaves it
+	_, named = raw["threads"]
+	in.KeepThreads = !named
 	out, err := h.Domain.UpdatePhaseRuntime(r.Context(), viewer(r), chi.URLParam(r, "slug"), chi.URLParam(r, "phase"), in)
 	if err != nil {
 		return err

@@ -57,6 +57,9 @@ type apiPhase struct {
 	RuntimeBasis       string   `json:"runtime_basis"`
 	RuntimeReferenceMS *float64 `json:"runtime_reference_ms"`
 	TimingProtocol     string   `json:"timing_protocol"`
+	// Threads: ONNX Runtime intra-op threads of the phase's evaluations;
+	// null: each worker's own setting.
+	Threads *int `json:"threads"`
 }
 
 type apiTeam struct {
@@ -85,7 +88,7 @@ func phaseOut(p domain.PhaseInfo) apiPhase {
 	for _, d := range p.Datasets {
 		out.Datasets = append(out.Datasets, apiDataset{Name: d.Name, Split: d.Split})
 	}
-	out.RuntimeBasis, out.RuntimeReferenceMS, out.TimingProtocol = p.RuntimeBasis, p.RuntimeReferenceMS, p.TimingProtocol
+	out.RuntimeBasis, out.RuntimeReferenceMS, out.TimingProtocol, out.Threads = p.RuntimeBasis, p.RuntimeReferenceMS, p.TimingProtocol, p.Threads
 	if q := p.Quota; q != nil {
 		out.Quota = &apiQuota{UsedToday: q.UsedToday, UsedTotal: q.UsedTotal, Active: q.Active, DailyResetAt: q.DailyResetAt}
 	}

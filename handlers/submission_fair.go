@@ -70,8 +70,9 @@ func fairnessFacts(r store.Result) []templates.KV {
 	return kv
 }
 
-// runtimeBasisSentence is the board's runtime basis and timing protocol in
-// words, when either is not the default (raw, robust).
+// runtimeBasisSentence is the board's runtime basis, timing protocol and
+// threads in words, where they are not the default (raw, robust, each
+// worker's own threads).
 func runtimeBasisSentence(b domain.Board) string {
 	var parts []string
 	if b.RuntimeBasis == store.RuntimeRatio {
@@ -80,6 +81,13 @@ func runtimeBasisSentence(b domain.Board) string {
 	}
 	if b.TimingProtocol == domain.TimingOfficial {
 		parts = append(parts, "Timing: the official protocol (one pass per image, no warm-up; the mean over images).")
+	}
+	if t := b.Threads; t != nil {
+		unit := " ONNX Runtime threads."
+		if *t == 1 {
+			unit = " ONNX Runtime thread."
+		}
+		parts = append(parts, "Models run with "+strconv.Itoa(*t)+unit)
 	}
 	return strings.Join(parts, " ")
 }

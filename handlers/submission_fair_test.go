@@ -35,9 +35,10 @@ func TestFairnessFacts(t *testing.T) {
 // TestRuntimeBasisSentence: a ratio board and the official protocol say so
 // on the board; a raw, robust board adds nothing.
 func TestRuntimeBasisSentence(t *testing.T) {
-	b := domain.Board{RuntimeBasis: store.RuntimeRatio, RuntimeBasisNote: "runtime = ratio to baseline × 12.3 ms reference", TimingProtocol: domain.TimingOfficial}
+	one := 1
+	b := domain.Board{RuntimeBasis: store.RuntimeRatio, RuntimeBasisNote: "runtime = ratio to baseline × 12.3 ms reference", TimingProtocol: domain.TimingOfficial, Threads: &one}
 	got := runtimeBasisSentence(b)
-	for _, want := range []string{"Ranked runtime = ratio to baseline × 12.3 ms reference", "official protocol"} {
+	for _, want := range []string{"Ranked runtime = ratio to baseline × 12.3 ms reference", "official protocol", "Models run with 1 ONNX Runtime thread."} {
 		if !strings.Contains(got, want) {
 			t.Errorf("%q lacks %q", got, want)
 		}

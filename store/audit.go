@@ -155,6 +155,7 @@ type PhaseSettings struct {
 	RuntimeBasis       string   `json:"runtime_basis"`
 	RuntimeReferenceMS *float64 `json:"runtime_reference_ms"`
 	TimingProtocol     string   `json:"timing_protocol"`
+	Threads            *int     `json:"threads"` // nil: the worker's setting (migration 0070)
 }
 
 // PhaseSettingsForUpdate reads a phase of a challenge and locks it until
@@ -164,10 +165,10 @@ func PhaseSettingsForUpdate(ctx context.Context, tx pgx.Tx, challengeID int64, n
 	var p PhaseSettings
 	err := tx.QueryRow(ctx, `
 		SELECT id, title, opens_at, closes_at, quota_daily, quota_total, quota_concurrent, entry_rule, visibility, revealed_at,
-		    runtime_basis, runtime_reference_ms, timing_protocol
+		    runtime_basis, runtime_reference_ms, timing_protocol, ort_threads
 		FROM phases WHERE challenge_id = $1 AND name = $2 FOR UPDATE`, challengeID, name).
 		Scan(&id, &p.Title, &p.OpensAt, &p.ClosesAt, &p.QuotaDaily, &p.QuotaTotal, &p.QuotaConcurrent, &p.EntryRule, &p.Visibility, &p.RevealedAt,
-			&p.RuntimeBasis, &p.RuntimeReferenceMS, &p.TimingProtocol)
+			&p.RuntimeBasis, &p.RuntimeReferenceMS, &p.TimingProtocol, &p.Threads)
 	return id, p, translate(err, "phase "+name)
 }
 
@@ -177,9 +178,9 @@ func UpdatePhase(ctx context.Context, tx pgx.Tx, phaseID int64, p PhaseSettings)
 		UPDATE phases SET title = $2, opens_at = $3, closes_at = $4, quota_daily = $5, quota_total = $6,
 		    quota_concurrent = $7, entry_rule = $8, visibility = $9, revealed_at = $10,
 		    runtime_basis = coalesce(nullif($11, ''), runtime_basis), runtime_reference_ms = $12,
-		    timing_protocol = coalesce(nullif($13, ''), timing_protocol)
+		    timing_protocol = coalesce(nullif($13, ''), timing_protocol), ort_threads = $14
 		WHERE id = $1`, phaseID, p.Title, minute(p.OpensAt), minute(p.ClosesAt), p.QuotaDaily, p.QuotaTotal,
 		p.QuotaConcurrent, p.EntryRule, p.Visibility, p.RevealedAt,
-		p.RuntimeBasis, p.RuntimeReferenceMS, p.TimingProtocol)
+		p.RuntimeBasis, p.RuntimeReferenceMS, p.TimingProtocol, p.Threads)
 	return translate(err, "update phase")
 }

@@ -17,6 +17,7 @@ type EvaluationInput struct {
 	DataRange    float32        // the model's pixel range: 1 or 255
 	Split        string         // the dataset's split: "validation" or "test"
 	Protocol     string         // the phase's timing protocol: "robust" or "official"
+	Threads      int            // the phase's ORT intra-op threads; 0: the worker's setting
 	Images       []DatasetImage // ordered by name, bytewise (COLLATE "C")
 }
 
@@ -31,11 +32,12 @@ func (s *Store) EvaluationInput(ctx context.Context, submissionID int64) (*Evalu
 	var datasetID int64
 	err := s.pool.QueryRow(ctx, `
 		SELECT s.status, s.model_sha256, c.scale, s.dataset_id, s.data_range, d.split,
-		    coalesce((SELECT p.timing_protocol FROM phases p WHERE p.id = s.phase_id), 'robust')
+		    coalesce((SELECT p.timing_protocol FROM phases p WHERE p.id = s.phase_id), 'robust'),
+		    coalesce((SELECT p.ort_threads FROM phases p WHERE p.id = s.phase_id), 0)
 		FROM submissions s
 		JOIN challenges c ON c.id = s.challenge_id
 		JOIN datasets d ON d.id = s.dataset_id
-		WHERE s.id = $1`, submissionID).Scan(&in.Status, &in.ModelSHA256, &in.Scale, &datasetID, &in.DataRange, &in.Split, &in.Protocol)
+		WHERE s.id = $1`, submissionID).Scan(&in.Status, &in.ModelSHA256, &in.Scale, &datasetID, &in.DataRange, &in.Split, &in.Protocol, &in.Threads)
 	if err != nil {
 		return nil, translate(err, "evaluation input")
 	}

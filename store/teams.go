@@ -17,12 +17,12 @@ var ErrNotAllowed = errors.New("not allowed")
 
 const phaseColumns = `p.id, p.challenge_id, p.name, p.title, p.position, p.opens_at, p.closes_at, p.quota_daily,
 	p.quota_total, p.quota_concurrent, p.entry_rule, p.visibility, p.revealed_at,
-	p.runtime_basis, p.runtime_reference_ms, p.timing_protocol`
+	p.runtime_basis, p.runtime_reference_ms, p.timing_protocol, p.ort_threads`
 
 func scanPhase(row interface{ Scan(...any) error }, p *Phase) error {
 	return row.Scan(&p.ID, &p.ChallengeID, &p.Name, &p.Title, &p.Position, &p.OpensAt, &p.ClosesAt, &p.QuotaDaily,
 		&p.QuotaTotal, &p.QuotaConcurrent, &p.EntryRule, &p.Visibility, &p.RevealedAt,
-		&p.RuntimeBasis, &p.RuntimeReferenceMS, &p.TimingProtocol)
+		&p.RuntimeBasis, &p.RuntimeReferenceMS, &p.TimingProtocol, &p.Threads)
 }
 
 // PhasesOfChallenge lists a challenge's phases in order, each with its

@@ -219,10 +219,12 @@ type Phase struct {
 	// RuntimeBasis is what the board ranks runtimes by: RuntimeRaw or
 	// RuntimeRatio (× RuntimeReferenceMS, or with none the newest
 	// baseline's measured runtime); TimingProtocol how the runner times:
-	// "robust" or "official".
+	// "robust" or "official"; Threads the ORT intra-op threads its
+	// evaluations run with (nil: the worker's own setting).
 	RuntimeBasis       string
 	RuntimeReferenceMS *float64
 	TimingProtocol     string
+	Threads            *int
 }
 
 // Runtime bases of a phase (Phase.RuntimeBasis).

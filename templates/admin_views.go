@@ -30,8 +30,10 @@ type AdminPhase struct {
 	Frozen                     []AdminFrozen
 	Final                      *AdminFinal // the newest final re-timing; nil: none
 	// Fair runtimes: raw or ratio, the reference runtime in ms ("" for
-	// the baseline's measured one), robust or official timing.
+	// the baseline's measured one), robust or official timing, ORT
+	// threads ("" for each worker's own setting).
 	RuntimeBasis, RuntimeReferenceMS, TimingProtocol string
+	Threads                                          string
 }
 
 // AdminFrozen is one frozen ranking version.

@@ -482,7 +482,8 @@ func TestChallengeTransfer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.exec(`UPDATE phases SET revealed_at = '2027-01-01T00:00:00Z' WHERE name = 'final' AND challenge_id = (SELECT id FROM challenges WHERE slug = 'esr24')`)
+	a.exec(`UPDATE phases SET revealed_at = '2027-01-01T00:00:00Z', runtime_basis = 'ratio', runtime_reference_ms = 12.5,
+	    timing_protocol = 'official', ort_threads = 1 WHERE name = 'final' AND challenge_id = (SELECT id FROM challenges WHERE slug = 'esr24')`)
 
 	// Export: organizers of the challenge only.
 	if st, _, _ := a.api("GET", "/challenges/esr24/settings-export", tokOtto, ""); st != http.StatusNotFound {
@@ -504,7 +505,8 @@ func TestChallengeTransfer(t *testing.T) {
 		t.Error("the panel's export differs from the API's")
 	}
 	for _, want := range []string{`"format": "srarena-challenge"`, `"version": 1`, `"template": "ntire2024"`, `"name": "Set5-test"`,
-		`"lr_sha256": "` + digests[0], `"revealed_at": "2027-01-01T00:00:00Z"`, `# Efficient SR`, `"registration": "approval"`} {
+		`"lr_sha256": "` + digests[0], `"revealed_at": "2027-01-01T00:00:00Z"`, `# Efficient SR`, `"registration": "approval"`,
+		`"runtime_basis": "ratio"`, `"runtime_reference_ms": 12.5`, `"timing_protocol": "official"`, `"threads": 1`} {
 		if !strings.Contains(file1, want) {
 			t.Errorf("export lacks %s:\n%s", want, file1)
 		}
@@ -530,9 +532,11 @@ func TestChallengeTransfer(t *testing.T) {
 		"unknown dataset": strings.Replace(file1, `"Set5-test"
       ]`, `"Set14"
       ]`, 1),
-		"bad rules":  strings.Replace(file1, `"name": "ntire2024"`, `"name": 7`, 1),
-		"bad digest": strings.Replace(file1, digests[0], "../../etc/passwd", 1),
-		"not json":   "{",
+		"bad rules":   strings.Replace(file1, `"name": "ntire2024"`, `"name": 7`, 1),
+		"bad digest":  strings.Replace(file1, digests[0], "../../etc/passwd", 1),
+		"bad threads": strings.Replace(file1, `"threads": 1`, `"threads": 0`, 1),
+		"bad basis":   strings.Replace(file1, `"runtime_basis": "ratio"`, `"runtime_basis": "fastest"`, 1),
+		"not json":    "{",
 	} {
 		if bad == file1 {
 			t.Fatalf("%s: the replacement did not apply", name)

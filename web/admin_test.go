@@ -74,12 +74,23 @@ func TestAdminCreateFromTemplate(t *testing.T) {
 	// An edit of a phase is logged with before and after.
 	r := root.post("/admin/c/esr24/phases/development", url.Values{"csrf_token": {root.csrf("/admin/c/esr24")}, "title": {"Dev"},
 		"opens": {"2026-01-01T00:00"}, "closes": {"2027-01-01T00:00"}, "quota_daily": {"7"}, "quota_total": {"0"},
-		"quota_concurrent": {"2"}, "entry_rule": {"best"}, "visibility": {"public"}})
+		"quota_concurrent": {"2"}, "entry_rule": {"best"}, "visibility": {"public"}, "threads": {"1"}})
 	if r.status != http.StatusSeeOther {
 		t.Fatalf("phase update: %d %s", r.status, r.body)
 	}
-	if n := a.count(`SELECT count(*) FROM audit_events WHERE action = 'phase.update' AND (before->>'quota_daily')::int = 20 AND (after->>'quota_daily')::int = 7`); n != 1 {
+	if n := a.count(`SELECT count(*) FROM audit_events WHERE action = 'phase.update' AND (before->>'quota_daily')::int = 20 AND (after->>'quota_daily')::int = 7
+	    AND before->'threads' = 'null' AND (after->>'threads')::int = 1`); n != 1 {
 		t.Errorf("phase.update audit rows: %d", n)
+	}
+	if page := root.get("/admin/c/esr24"); !strings.Contains(page.body, `name="threads" value="1"`) {
+		t.Error("the panel does not show the phase's threads")
+	}
+	// A thread count out of range is refused (no audit row).
+	r = root.post("/admin/c/esr24/phases/development", url.Values{"csrf_token": {root.csrf("/admin/c/esr24")}, "title": {"Dev"},
+		"entry_rule": {"best"}, "visibility": {"public"}, "threads": {"0"}})
+	if r.status != http.StatusSeeOther || a.count(`SELECT count(*) FROM audit_events WHERE action = 'phase.update'`) != 1 ||
+		a.count(`SELECT count(*) FROM phases p JOIN challenges c ON c.id = p.challenge_id WHERE c.slug = 'esr24' AND p.name = 'development' AND p.ort_threads = 1`) != 1 {
+		t.Errorf("phase edit with 0 threads: %d", r.status)
 	}
 	// An invalid phase edit changes nothing and writes no audit row.
 	r = root.post("/admin/c/esr24/phases/development", url.Values{"csrf_token": {root.csrf("/admin/c/esr24")}, "title": {"Dev"},

@@ -122,20 +122,38 @@ func TestPhaseRuntimeAPI(t *testing.T) {
 	if st, body := post(`{"runtime_basis":"ratio","runtime_reference_ms":12.3}`); st != 200 || !strings.Contains(body, `"runtime_reference_ms":12.3`) {
 		t.Fatalf("set: %d %s", st, body)
 	}
-	if st, body := post(`{"timing_protocol":"official"}`); st != 200 || !strings.Contains(body, `"runtime_basis":"ratio","runtime_reference_ms":12.3,"timing_protocol":"official"`) {
-		t.Errorf("a request without the reference keeps it: %d %s", st, body)
+	if st, body := post(`{"threads":1}`); st != 200 || !strings.Contains(body, `"runtime_reference_ms":12.3,"timing_protocol":"robust","threads":1`) {
+		t.Errorf("set threads: %d %s", st, body)
 	}
-	for _, bad := range []string{`{"runtime_basis":"fast"}`, `{"runtime_reference_ms":-1}`, `{"speed":1}`, `{"runtime_reference_ms":"x"}`} {
+	if st, body := post(`{"timing_protocol":"official"}`); st != 200 || !strings.Contains(body, `"runtime_basis":"ratio","runtime_reference_ms":12.3,"timing_protocol":"official","threads":1`) {
+		t.Errorf("a request without the reference and threads keeps them: %d %s", st, body)
+	}
+	for _, bad := range []string{`{"runtime_basis":"fast"}`, `{"runtime_reference_ms":-1}`, `{"speed":1}`, `{"runtime_reference_ms":"x"}`,
+		`{"threads":0}`, `{"threads":257}`, `{"threads":1.5}`} {
 		if st, body := post(bad); st != 400 && st != 422 {
 			t.Errorf("%s: %d %s", bad, st, body)
 		}
 	}
-	if st, body := post(`{"runtime_reference_ms":null}`); st != 200 || !strings.Contains(body, `"runtime_reference_ms":null`) {
+	if st, body := post(`{"runtime_reference_ms":null}`); st != 200 || !strings.Contains(body, `"runtime_reference_ms":null`) || !strings.Contains(body, `"threads":1`) {
 		t.Errorf("clear the reference: %d %s", st, body)
 	}
 	var basis, protocol string
-	a.pool.QueryRow(context.Background(), `SELECT runtime_basis, timing_protocol FROM phases WHERE challenge_id = $1 AND name = $2`, a.chID, phase).Scan(&basis, &protocol)
-	if basis != "ratio" || protocol != "official" {
-		t.Errorf("stored %s / %s", basis, protocol)
+	var threads *int
+	a.pool.QueryRow(context.Background(), `SELECT runtime_basis, timing_protocol, ort_threads FROM phases WHERE challenge_id = $1 AND name = $2`, a.chID, phase).Scan(&basis, &protocol, &threads)
+	if basis != "ratio" || protocol != "official" || threads == nil || *threads != 1 {
+		t.Errorf("stored %s / %s / %v", basis, protocol, threads)
+	}
+	// Participants see the phase's timing conditions.
+	res, err := http.Get(a.srv.URL + "/api/v1/challenges/esr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(b), `"timing_protocol":"official","threads":1`) {
+		t.Errorf("the challenge's API does not show the phase's threads: %s", b)
+	}
+	if st, body := post(`{"threads":null}`); st != 200 || !strings.Contains(body, `"threads":null`) {
+		t.Errorf("clear the threads: %d %s", st, body)
 	}
 }

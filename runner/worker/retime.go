@@ -122,6 +122,7 @@ func (r *Retimer) measure(ctx context.Context, in store.FinalTimingJob) (*evalua
 	opt := w.opt
 	opt.Scale, opt.DataRange, opt.Hidden = ev.Scale, ev.DataRange, true
 	opt.Repeats = in.Repeats
+	opt.Threads = w.threads(ev.Threads, w.log) // as the phase's evaluations ran
 	opt.Logf = func(line string) { w.log.Debug(line) }
 	opt.Warnf = func(line string) { w.log.Warn(line) }
 	// More repeats take longer: scale the evaluation's limit with them.

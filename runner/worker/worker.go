@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -336,6 +337,7 @@ func (w *Worker) work(ctx context.Context, job *river.Job[jobs.Evaluate], log *s
 	if in.Protocol != "" {
 		opt.Protocol = in.Protocol // the phase's timing protocol
 	}
+	opt.Threads = w.threads(in.Threads, log)
 	opt.Output = pl.output(ctx, w.blobs)
 	opt.Logf = func(line string) { log.Debug(line) } // operator log only: may name host paths
 	opt.Warnf = func(line string) { log.Warn(line) }
@@ -586,4 +588,19 @@ func (w *Worker) runHook(stage string) error {
 		return nil
 	}
 	return w.hook(stage)
+}
+
+// threads returns the ONNX Runtime threads for a phase that asks for
+// phase (0: the worker's own setting), no more than this machine's CPUs:
+// more threads than cores only adds contention. The result's environment
+// records what ran.
+func (w *Worker) threads(phase int, log *slog.Logger) int {
+	if phase <= 0 {
+		return w.opt.Threads
+	}
+	if n := runtime.NumCPU(); phase > n {
+		log.Warn("the phase asks for more ONNX Runtime threads than this worker has CPUs", "asked", phase, "cpus", n)
+		return n
+	}
+	return phase
 }

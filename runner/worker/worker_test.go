@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -451,3 +452,53 @@ func TestWorkerOutcomes(t *testing.T) {
 		}
 	})
 }
+
+// TestPhaseThreads: a phase that names its ONNX Runtime threads overrides
+// the worker's own setting (1 here), capped at the machine's CPUs, and the
+// result's environment records what ran.
+func TestPhaseThreads(t *testing.T) {
+	e := newWorkerEnv(t)
+	ctx := context.Background()
+	model, _ := onnxbuild.Nearest(4)
+	for _, tc := range []struct {
+		phase *int
+		want  int
+	}{
+		{nil, 1},
+		{ptrInt(2), min(2, runtime.NumCPU())},
+		{ptrInt(256), runtime.NumCPU()},
+	} {
+		var pid int64
+		name := fmt.Sprintf("p%d", tc.want)
+		if tc.phase == nil {
+			name = "default"
+		} else if *tc.phase == 256 {
+			name = "many"
+		}
+		if err := e.pool.QueryRow(ctx, `INSERT INTO phases (challenge_id, name, ort_threads) VALUES ($1, $2, $3) RETURNING id`,
+			e.chal, name, tc.phase).Scan(&pid); err != nil {
+			t.Fatal(err)
+		}
+		d, err := blob.PutBytes(ctx, e.blobs, model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var id int64
+		if err := e.pool.QueryRow(ctx, `INSERT INTO submissions (challenge_id, phase_id, dataset_id, model_sha256, model_bytes)
+			VALUES ($1, $2, $3, $4, $5) RETURNING id`, e.chal, pid, e.ds, d, len(model)).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.worker.Work(ctx, job(id, 1, 5)); err != nil {
+			t.Fatal(err)
+		}
+		var threads int
+		if err := e.pool.QueryRow(ctx, `SELECT (environment->>'threads')::int FROM results WHERE submission_id = $1`, id).Scan(&threads); err != nil {
+			t.Fatal(err)
+		}
+		if threads != tc.want {
+			t.Errorf("phase %s: evaluated with %d threads, want %d", name, threads, tc.want)
+		}
+	}
+}
+
+func ptrInt(v int) *int { return &v }
