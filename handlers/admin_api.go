@@ -3,6 +3,7 @@ package handlers
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -62,6 +63,13 @@ func (h *AdminPages) APIPhaseRuntime(w http.ResponseWriter, r *http.Request) err
 	var raw map[string]json.RawMessage
 	if err := decodeJSON(w, r, &raw); err != nil {
 		return err
+	}
+	// encoding/json matches keys case-insensitively, but which keys a
+	// request names decides what it keeps: "Threads" would set nothing.
+	for k := range raw {
+		if k != strings.ToLower(k) {
+			return Errorf(http.StatusBadRequest, "Field names are lowercase: %q.", k)
+		}
 	}
 	var in domain.PhaseRuntime
 	b, _ := json.Marshal(raw)

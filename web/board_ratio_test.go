@@ -129,7 +129,7 @@ func TestPhaseRuntimeAPI(t *testing.T) {
 		t.Errorf("a request without the reference and threads keeps them: %d %s", st, body)
 	}
 	for _, bad := range []string{`{"runtime_basis":"fast"}`, `{"runtime_reference_ms":-1}`, `{"speed":1}`, `{"runtime_reference_ms":"x"}`,
-		`{"threads":0}`, `{"threads":257}`, `{"threads":1.5}`} {
+		`{"threads":0}`, `{"threads":257}`, `{"threads":1.5}`, `{"Threads":2}`} {
 		if st, body := post(bad); st != 400 && st != 422 {
 			t.Errorf("%s: %d %s", bad, st, body)
 		}

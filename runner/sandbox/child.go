@@ -517,9 +517,10 @@ func (s *session) serve(in *bufio.Reader, out childWriter, h, w, scale, runs, st
 		dt := time.Since(t0)
 		cpu := cpuTime() - c0
 		if err != nil && pre != nil && r == 0 {
-			// The failed run is not timed, but its CPU time is the
-			// parent's to see: it holds every request's CPU against the
-			// runs claimed.
+			// The parent learns of the failed run: the output the
+			// retry gives must then have another shape than the one
+			// preallocated (else the parent refuses the request), so
+			// the run's CPU time is never hidden in a scored image.
 			out.w.WriteByte(frameUntimed)
 			putU64(out.w, uint64(max(dt.Nanoseconds(), 0)))
 			putU64(out.w, uint64(max(cpu, 0)))

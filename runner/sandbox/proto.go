@@ -30,9 +30,10 @@ import (
 //	                                               sandbox and ORT version pass
 //	  'R' u32 n, n bytes of JSON Ready         session created
 //	  'U' i64 ns, i64 cpu ns                       at most once, before the first 'T': a
-//	                                               run that does not count (into the
-//	                                               preallocated output, which failed);
-//	                                               its CPU time is not hidden (checkCPU)
+//	                                               run into the preallocated output
+//	                                               failed (its shape or type is not
+//	                                               the model's); the output must then
+//	                                               not have the expected shape
 //	  'T' i64 ns, i64 cpu ns                       one inference run (warm-up runs first):
 //	                                               wall time and the process's CPU time
 //	  'O' u32 rank, rank·i64 dims, i64 hwm,        output of the last run (hwm: peak RSS;
@@ -60,7 +61,7 @@ import (
 //	                                               the request
 //	  'E' u32 n, n bytes of message                the child gives up (load/run error)
 const (
-	protoMagic = "SRARENA3" // 2: 8-bit outputs; 3: in a shared buffer
+	protoMagic = "SRARENA4" // 2: 8-bit outputs; 3: in a shared buffer; 4: 'U' frames
 
 	frameSandbox = 'S'
 	frameReady   = 'R'

@@ -304,9 +304,10 @@ func (s *Session) Infer(name string, in []float32, h, w, sh, sw int, out []uint8
 	s.w.Flush()
 
 	r := &Runs{HWM: -1, ArenaPeak: -1, Bad: -1}
-	// claimed, claimedCPU: every run the child reports, an untimed one
-	// included (checkCPU holds them against the kernel's count).
-	var claimed, claimedCPU time.Duration
+	// claimed, claimedCPU: the timed runs the child reports (checkCPU
+	// holds them against the kernel's count); inWindow adds an untimed
+	// run, which must fit in the parent's window too.
+	var claimed, claimedCPU, inWindow time.Duration
 	untimed := false
 	for i := 0; i < s.spec.Config.Runs; i++ {
 		typ, err := s.next(frameTiming, frameUntimed)
@@ -325,11 +326,10 @@ func (s *Session) Infer(name string, in []float32, h, w, sh, sw int, out []uint8
 			return nil, s.failure(err)
 		}
 		d, cpu := time.Duration(v), time.Duration(cv)
-		claimed += d
-		claimedCPU += cpu
+		inWindow += d
 		// The child times only session.Run; everything it claims happened
 		// inside the parent's window. A claim that does not fit is forged.
-		if d < 0 || d == 0 && typ == frameTiming || claimed > time.Since(start) || cpu < 0 {
+		if d < 0 || d == 0 && typ == frameTiming || inWindow > time.Since(start) || cpu < 0 {
 			s.done = true
 			return nil, outcome.Errorf(outcome.Crashed, "the model process reported impossible timings on image %s", name)
 		}
@@ -338,6 +338,8 @@ func (s *Session) Infer(name string, in []float32, h, w, sh, sw int, out []uint8
 			i--
 			continue
 		}
+		claimed += d
+		claimedCPU += cpu
 		// CPU time is the whole child process's: the Go runtime's own
 		// threads (a garbage collection after the previous image's
 		// quantisation) can add a few ms to a sub-millisecond run of a
@@ -388,6 +390,15 @@ func (s *Session) Infer(name string, in []float32, h, w, sh, sw int, out []uint8
 		return nil, outcome.Errorf(outcome.BadOutput, "output is %s for a %d×%d input on image %s; expected %s = 1×3×%d×%d",
 			fmtDims(dims), h, w, name, scaleWord(sh, h), sh, sw)
 	}
+	if untimed {
+		// ORT refuses a preallocated output only when the model's has
+		// another shape or type, so an honest model whose first run
+		// failed into it never gets here with the expected shape. A
+		// child that does would have run once outside the timed runs:
+		// its claims are not to be trusted.
+		s.done = true
+		return nil, outcome.Errorf(outcome.Crashed, "the model process reported a failed first run on image %s, then an output of exactly the expected shape; runs must not fail and succeed by turns", name)
+	}
 	bad, err1 := getU64(c.stdout)
 	kind, err2 := c.stdout.ReadByte()
 	qns, err3 := getU64(c.stdout)
@@ -423,9 +434,6 @@ func (s *Session) Infer(name string, in []float32, h, w, sh, sw int, out []uint8
 	r.Wall = time.Since(start)
 	if cpu1, ok := c.cpuTime(); ok && cpuOK {
 		runs := len(r.Times)
-		if untimed {
-			runs++
-		}
 		grew := 3*h*w > s.maxIn || len(out) > s.maxOut
 		s.maxIn, s.maxOut = max(s.maxIn, 3*h*w), max(s.maxOut, len(out))
 		if err := s.checkCPU(name, cpu1-cpu0, claimed, claimedCPU, runs, grew, 4*3*h*w+5*len(out), len(out)); err != nil {
@@ -449,7 +457,9 @@ func (s *Session) Infer(name string, in []float32, h, w, sh, sw int, out []uint8
 // compromised child (ONNX Runtime subverted by a crafted model) could
 // report them faster than they were; the CPU it burned it cannot hide.
 // Forgery is thereby bounded, not ruled out: a child may still hide the
-// allowance below per request. On cuda the driver's own threads work
+// allowance below per request, and nothing here stops a compromised child
+// from answering repeated runs of one input from memory (honest CPU, no
+// work): only one run per image (the official protocol) is fully held. On cuda the driver's own threads work
 // outside the runs, so there is no check there; nor where the child's
 // memory may be swapped out (decompressing zswap pages is CPU time).
 //

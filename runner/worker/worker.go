@@ -591,16 +591,20 @@ func (w *Worker) runHook(stage string) error {
 }
 
 // threads returns the ONNX Runtime threads for a phase that asks for
-// phase (0: the worker's own setting), no more than this machine's CPUs:
-// more threads than cores only adds contention. The result's environment
-// records what ran.
+// phase (0: the worker's own setting), no more than this process may use
+// (its CPUs, or its cgroup's CPU quota, which GOMAXPROCS follows): more
+// threads than cores only adds contention. The result's environment
+// records what ran. A worker running several evaluations at once
+// (concurrency > 1) shares its cores among them whatever the phase asks.
 func (w *Worker) threads(phase int, log *slog.Logger) int {
 	if phase <= 0 {
 		return w.opt.Threads
 	}
-	if n := runtime.NumCPU(); phase > n {
+	if n := usableCPUs(); phase > n {
 		log.Warn("the phase asks for more ONNX Runtime threads than this worker has CPUs", "asked", phase, "cpus", n)
 		return n
 	}
 	return phase
 }
+
+func usableCPUs() int { return max(1, min(runtime.NumCPU(), runtime.GOMAXPROCS(0))) }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -454,7 +453,7 @@ func TestWorkerOutcomes(t *testing.T) {
 }
 
 // TestPhaseThreads: a phase that names its ONNX Runtime threads overrides
-// the worker's own setting (1 here), capped at the machine's CPUs, and the
+// the worker's own setting (1 here), capped at the CPUs it may use, and the
 // result's environment records what ran.
 func TestPhaseThreads(t *testing.T) {
 	e := newWorkerEnv(t)
@@ -465,8 +464,8 @@ func TestPhaseThreads(t *testing.T) {
 		want  int
 	}{
 		{nil, 1},
-		{ptrInt(2), min(2, runtime.NumCPU())},
-		{ptrInt(256), runtime.NumCPU()},
+		{ptrInt(2), min(2, usableCPUs())},
+		{ptrInt(256), usableCPUs()},
 	} {
 		var pid int64
 		name := fmt.Sprintf("p%d", tc.want)
