@@ -64,6 +64,11 @@ type ChallengeFilePhase struct {
 	Threads            *int     `json:"threads,omitempty"`
 }
 
+// runtimeForm is the phase's fair-runtime settings as a phase form.
+func (p ChallengeFilePhase) runtimeForm() PhaseForm {
+	return PhaseForm{RuntimeBasis: p.RuntimeBasis, RuntimeReferenceMS: p.RuntimeReferenceMS, TimingProtocol: p.TimingProtocol, Threads: p.Threads}
+}
+
 // ChallengeFileDataset references a dataset: its images by the sha256 of
 // their LR and HR files, which a server has when it shares the blob store
 // or imported the same files.
@@ -277,8 +282,7 @@ func (s *Service) ImportChallenge(ctx context.Context, v Viewer, b []byte, slug 
 		if p.OpensAt != nil && p.ClosesAt != nil && !p.OpensAt.Before(*p.ClosesAt) {
 			return rep, newErr(KindInvalid, "Phase %s must open before it closes.", p.Name)
 		}
-		if err := checkRuntimeSettings(PhaseForm{RuntimeBasis: p.RuntimeBasis, RuntimeReferenceMS: p.RuntimeReferenceMS,
-			TimingProtocol: p.TimingProtocol, Threads: p.Threads}); err != nil {
+		if err := checkRuntimeSettings(p.runtimeForm()); err != nil {
 			return rep, newErr(KindInvalid, "Phase %s: %s", p.Name, Message(err))
 		}
 		for _, dn := range p.Datasets {
@@ -348,8 +352,7 @@ func (s *Service) ImportChallenge(ctx context.Context, v Viewer, b []byte, slug 
 			}
 			next := before
 			next.RevealedAt = utcPtr(p.RevealedAt)
-			next.RuntimeBasis, next.RuntimeReferenceMS, next.TimingProtocol = runtimeSettings(PhaseForm{RuntimeBasis: p.RuntimeBasis,
-				RuntimeReferenceMS: p.RuntimeReferenceMS, TimingProtocol: p.TimingProtocol}, before)
+			next.RuntimeBasis, next.RuntimeReferenceMS, next.TimingProtocol = runtimeSettings(p.runtimeForm(), before)
 			next.Threads = p.Threads
 			if err := store.UpdatePhase(ctx, tx, pid, next); err != nil {
 				return err

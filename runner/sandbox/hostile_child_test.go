@@ -275,16 +275,16 @@ func TestHostileChild(t *testing.T) {
 	}
 }
 
-// startFake starts the fake child of mode with the given timed runs per
-// image and loads a model into it; the session closes with the test.
-func startFake(t *testing.T, mode string, runs int) *Session {
+// startFake starts the fake child of mode (one run per image) and loads a
+// model into it; the session closes with the test.
+func startFake(t *testing.T, mode string) *Session {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	lib := ortLib(t)
-	cfg, err := NewConfig(DeviceCPU, lib, 1, runs, 0, false, false)
+	cfg, err := NewConfig(DeviceCPU, lib, 1, 1, 0, false, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,7 +356,7 @@ func TestFailClosed(t *testing.T) {
 // reaches the caller as Runs.Bad / BadInf (the caller words the verdict),
 // and the output buffer is left alone.
 func TestChildNonFiniteReport(t *testing.T) {
-	s := startFake(t, "nan", 1)
+	s := startFake(t, "nan")
 	out := make([]uint8, 3*32*32)
 	for i := range out {
 		out[i] = 42
@@ -379,7 +379,7 @@ func TestChildNonFiniteReport(t *testing.T) {
 // its next read), and what it writes into the buffer after reporting the
 // output does not reach the caller's copy.
 func TestHostileSharedOutput(t *testing.T) {
-	s := startFake(t, "shmshrink", 1)
+	s := startFake(t, "shmshrink")
 	out := make([]uint8, 3*32*32)
 	r, err := s.Infer("img", make([]float32, 3*8*8), 8, 8, 32, 32, out)
 	if err != nil {

@@ -310,7 +310,7 @@ func (s *Session) Infer(name string, in []float32, h, w, sh, sw int, out []uint8
 	var claimed, claimedCPU, inWindow time.Duration
 	untimed := false
 	for i := 0; i < s.spec.Config.Runs; i++ {
-		typ, err := s.next(frameTiming, frameUntimed)
+		typ, err := s.frame(false, frameTiming, frameUntimed)
 		if err != nil {
 			return nil, err
 		}
@@ -459,9 +459,10 @@ func (s *Session) Infer(name string, in []float32, h, w, sh, sw int, out []uint8
 // Forgery is thereby bounded, not ruled out: a child may still hide the
 // allowance below per request, and nothing here stops a compromised child
 // from answering repeated runs of one input from memory (honest CPU, no
-// work): only one run per image (the official protocol) is fully held. On cuda the driver's own threads work
-// outside the runs, so there is no check there; nor where the child's
-// memory may be swapped out (decompressing zswap pages is CPU time).
+// work): only one run per image (the official protocol) is fully held.
+// On cuda the driver's own threads work outside the runs, so there is no
+// check there; nor where the child's memory may be swapped out
+// (decompressing zswap pages is CPU time).
 //
 // The allowance is generous, because a false alarm fails an honest
 // model: what the child does outside its runs (reading moved bytes of
@@ -737,28 +738,19 @@ func sigName(s syscall.Signal) string {
 // frame (loading says whether the model was still being loaded), else a
 // protocol failure.
 func (s *Session) expect(want byte, loading bool) error {
-	typ, err := s.c.stdout.ReadByte()
-	if err != nil {
-		return s.failure(err)
-	}
-	switch typ {
-	case want:
-		return nil
-	case frameError:
-		return s.childError(loading)
-	default:
-		return s.failure(errFrame)
-	}
+	_, err := s.frame(loading, want)
+	return err
 }
 
-// next reads the type of a frame of an image, one of want.
-func (s *Session) next(want ...byte) (byte, error) {
+// frame reads the type of the next frame, one of want; an 'E' frame
+// becomes the child's error (worded for loading or for an image).
+func (s *Session) frame(loading bool, want ...byte) (byte, error) {
 	typ, err := s.c.stdout.ReadByte()
 	if err != nil {
 		return 0, s.failure(err)
 	}
 	if typ == frameError {
-		return 0, s.childError(false)
+		return 0, s.childError(loading)
 	}
 	if !slices.Contains(want, typ) {
 		return 0, s.failure(errFrame)
