@@ -361,8 +361,19 @@ func ToCHW(img *Image) []float32 {
 // ToCHWRange is ToCHW for a model trained on [0, dataRange]: pixel/(255/dataRange)
 // in float32, as NTIRE's uint2tensor4(img, data_range) computes it.
 func ToCHWRange(img *Image, dataRange float32) []float32 {
+	return ToCHWRangeInto(nil, img, dataRange)
+}
+
+// ToCHWRangeInto is ToCHWRange into dst's memory when it is large enough
+// (a runner converting image after image reuses one buffer instead of
+// faulting in a new one each time).
+func ToCHWRangeInto(dst []float32, img *Image, dataRange float32) []float32 {
 	plane := img.W * img.H
-	out := make([]float32, 3*plane)
+	out := dst[:0]
+	if cap(out) < 3*plane {
+		out = make([]float32, 3*plane)
+	}
+	out = out[:3*plane]
 	div := float32(255 / dataRange)
 	for i := 0; i < plane; i++ {
 		for c := 0; c < 3; c++ {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/srarena/srarena/runner/outcome"
 	"github.com/srarena/srarena/runner/sandbox"
@@ -143,13 +144,23 @@ func run(ctx context.Context, modelFn func() ([]byte, error), load func() ([]Pai
 		return nil, err
 	}
 	tWait := time.Now()
+	// The buffers every image reuses, sized for the largest and faulted in
+	// now, while the child is still starting, instead of inside the
+	// requests of the first image and of every larger one.
+	bufs := newBuffers(pairs, hrs, bs != nil)
 	s, err := ms.wait()
 	if err != nil {
 		return nil, err
 	}
+	if err := s.Reserve(bufs.maxOut); err != nil {
+		return nil, err
+	}
 	var bsess *sandbox.Session
 	if bs != nil {
-		if bsess, err = bs.wait(); err != nil {
+		if bsess, err = bs.wait(); err == nil {
+			err = bsess.Reserve(bufs.maxOut)
+		}
+		if err != nil {
 			// The baseline is the organizers' model: its failure is never
 			// the participant's.
 			return nil, fmt.Errorf("runner: baseline model: %s", err.Error())
@@ -172,7 +183,7 @@ func run(ctx context.Context, modelFn func() ([]byte, error), load func() ([]Pai
 	rep.ArenaPeakMB = -1
 	opt.Logf(fmt.Sprintf("sandbox ready in %.0f ms (session %.0f ms), ORT %s, %s: %s", rep.StartupMS, rep.SessionMS, rep.ORTVersion, rep.Device, strings.Join(rep.Sandbox, "; ")))
 
-	e := &evaluation{opt: opt, s: s, b: bsess, phases: ph}
+	e := &evaluation{opt: opt, s: s, b: bsess, phases: ph, in: bufs.in, out: bufs.out, bout: bufs.bout}
 	var ratios, ratioSEs, ratioWeights []float64
 	for i, p := range pairs {
 		e.lastImage = i == len(pairs)-1 // score.go
@@ -261,10 +272,42 @@ func (o Options) spec() (sandbox.Spec, error) {
 type evaluation struct {
 	opt       Options
 	s, b      *sandbox.Session // the model's, the baseline's (nil: none)
+	in        []float32        // the input tensor's buffer (CHW)
 	out, bout []uint8          // 8-bit output buffers (quantised by the child), grown as needed
 	inference float64          // Σ timed runs, ms
 	phases    Phases           // where the time outside inference went (phases.go)
 	lastImage bool             // the image being evaluated is the last one
+}
+
+// buffers are an evaluation's reusable buffers, for its largest image.
+type buffers struct {
+	in        []float32
+	out, bout []uint8
+	maxOut    int
+}
+
+func newBuffers(pairs []Pair, hrs []*scoring.Image, baseline bool) buffers {
+	var maxIn, maxOut int
+	for i, p := range pairs {
+		maxIn = max(maxIn, len(p.LR.Pix))
+		maxOut = max(maxOut, len(hrs[i].Pix))
+	}
+	b := buffers{in: faultIn(make([]float32, maxIn)), out: faultIn(make([]uint8, maxOut)), maxOut: maxOut}
+	if baseline {
+		b.bout = faultIn(make([]uint8, maxOut))
+	}
+	return b
+}
+
+// faultIn touches every page of a new buffer, so that the kernel maps them
+// now rather than in the middle of a request.
+func faultIn[T float32 | uint8](buf []T) []T {
+	var zero T
+	step := max(4096/int(unsafe.Sizeof(zero)), 1)
+	for i := 0; i < len(buf); i += step {
+		buf[i] = zero
+	}
+	return buf
 }
 
 func grow[T any](buf []T, n int) []T {
@@ -288,7 +331,8 @@ func (e *evaluation) image(p Pair, hr *scoring.Image) (*ImageResult, error) {
 	h, wd := p.LR.H, p.LR.W
 	sh, sw := opt.Scale*h, opt.Scale*wd
 	tIn := time.Now()
-	in := scoring.ToCHWRange(p.LR, opt.DataRange)
+	e.in = scoring.ToCHWRangeInto(e.in, p.LR, opt.DataRange)
+	in := e.in
 	e.phases.InputMS += since(tIn)
 	e.out = grow(e.out, 3*sh*sw)
 	ir := &ImageResult{Name: p.Name, OutputW: sw, OutputH: sh, PeakMB: -1}

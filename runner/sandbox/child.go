@@ -308,7 +308,7 @@ func stage2(encCfg string, logf func(string, ...any)) int {
 		out.errorf("%s", childProbe())
 		return 0
 	}
-	s, err := newSession(model, so)
+	s, err := newSession(model, so, cfg.ORTLib)
 	if err != nil {
 		out.errorf("%v", err)
 		return 2
@@ -445,7 +445,24 @@ func appendCUDA(so *ort.SessionOptions, gpu int) error {
 	return so.AppendExecutionProviderCUDA(co)
 }
 
-func newSession(model []byte, so *ort.SessionOptions) (*session, error) {
+func newSession(model []byte, so *ort.SessionOptions, lib string) (*session, error) {
+	if in, out, ok := graphIO(model); ok {
+		t0 := time.Now()
+		ds, err := ort.NewDynamicAdvancedSessionWithONNXData(model, []string{in}, []string{out}, so)
+		if err != nil {
+			return nil, fmt.Errorf("loading the model: %v", err)
+		}
+		loadNS := time.Since(t0).Nanoseconds()
+		ins, outs, nIn, nOut, err := ortmem.SessionIO(lib, ds)
+		if err == nil && nIn == 1 && nOut == 1 && ins[0].Name == in && outs[0].Name == out &&
+			ins[0].ONNXType == ortmem.ONNXTypeTensor && ins[0].ElemType == ortmem.ElemTypeFloat32 &&
+			outs[0].ONNXType == ortmem.ONNXTypeTensor && outs[0].ElemType == ortmem.ElemTypeFloat32 {
+			return &session{s: ds, in: in, out: out, loadNS: loadNS}, nil
+		}
+		// ORT sees the model otherwise: its own answer, and its own words
+		// for what is wrong, come from the slow path.
+		ds.Destroy()
+	}
 	ins, outs, err := ort.GetInputOutputInfoWithONNXData(model)
 	if err != nil {
 		return nil, fmt.Errorf("loading the model: %v", err)

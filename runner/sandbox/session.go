@@ -275,6 +275,19 @@ type Runs struct {
 	Quantize time.Duration
 }
 
+// Reserve makes the buffer the child writes its outputs into hold outBytes
+// now, before the first request, when the caller knows its largest output
+// (3·sh·sw bytes): a later, larger image would otherwise grow it, and both
+// processes would map and fault it in again inside that request (≈ 5 ms in
+// the child, and on a VM whose memory the host backs lazily up to 25 ms in
+// the parent, for a DIV2K output). Without a shared buffer it does nothing.
+func (s *Session) Reserve(outBytes int) error {
+	if s.c.shm == nil || outBytes <= 0 {
+		return nil
+	}
+	return s.c.shm.ensure(outBytes)
+}
+
 // Infer sends a 1×3×h×w input (CHW float32), lets the child run it
 // Config.Runs times, and reads its 1×3×sh×sw output, quantised by the child
 // to 8-bit RGB (scoring.QuantizeCHW with Config.DataRange), into out: the

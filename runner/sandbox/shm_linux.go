@@ -91,7 +91,9 @@ type childOut struct {
 }
 
 // get returns n bytes of the shared buffer, or nil when the parent has not
-// made it that large (the output then goes through the pipe).
+// made it that large (the output then goes through the pipe). It maps the
+// whole file, which the parent sizes for its largest output (Reserve), so
+// that it maps once per session.
 func (c *childOut) get(n int) []byte {
 	if c == nil || n <= 0 {
 		return nil
@@ -106,7 +108,7 @@ func (c *childOut) get(n int) []byte {
 			c.buf = nil
 		}
 		// Populated at once: cheaper than a fault per page while quantising.
-		b, err := unix.Mmap(c.fd, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
+		b, err := unix.Mmap(c.fd, 0, int(st.Size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
 		if err != nil {
 			return nil
 		}

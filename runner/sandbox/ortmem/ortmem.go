@@ -36,6 +36,18 @@ enum {
 	I_GetKeyValuePairs = 298,
 	I_ReleaseKeyValuePairs = 300,
 	I_AllocatorGetStats = 319,
+	I_SessionGetInputCount = 30,
+	I_SessionGetOutputCount = 31,
+	I_SessionGetInputTypeInfo = 33,
+	I_SessionGetOutputTypeInfo = 34,
+	I_SessionGetInputName = 36,
+	I_SessionGetOutputName = 37,
+	I_CastTypeInfoToTensorInfo = 55,
+	I_GetOnnxTypeFromTypeInfo = 56,
+	I_GetTensorElementType = 60,
+	I_AllocatorFree = 76,
+	I_GetAllocatorWithDefaultOptions = 78,
+	I_ReleaseTypeInfo = 98,
 };
 
 typedef void *(*get_api_base_fn)(void);
@@ -52,6 +64,69 @@ static int status_error(void **api, void *st, char *err, size_t errlen, const ch
 	snprintf(err, errlen, "%s: %s", what, ((get_error_message_fn)api[I_GetErrorMessage])(st));
 	((release_fn)api[I_ReleaseStatus])(st);
 	return -1;
+}
+
+typedef void *(*count_fn)(const void *, size_t *);
+typedef void *(*type_info_fn)(const void *, size_t, void **);
+typedef void *(*name_fn)(const void *, size_t, void *, char **);
+typedef void *(*cast_fn)(const void *, const void **);
+typedef void *(*int_out_fn)(const void *, int *);
+typedef void *(*get_allocator_fn)(void **);
+typedef void *(*allocator_free_fn)(void *, void *);
+
+// session_io writes the number of the session's inputs (output = 0) or
+// outputs (1) to *n and, for up to max of them, their names into names
+// (NUL-separated, namelen bytes in all), their ONNXType into onnx_type and,
+// for tensors, their element type into elem_type (0 otherwise). 0 on
+// success.
+static int session_io(const char *lib, void *session, int output, size_t *n, char *names, size_t namelen,
+		int *onnx_type, int *elem_type, size_t max, char *err, size_t errlen) {
+	void *h = dlopen(lib, RTLD_LAZY | RTLD_NOLOAD);
+	if (!h) h = dlopen(lib, RTLD_LAZY);
+	if (!h) {
+		snprintf(err, errlen, "dlopen %s: %s", lib, dlerror());
+		return -1;
+	}
+	int rc = -1;
+	get_api_base_fn base_fn = (get_api_base_fn)dlsym(h, "OrtGetApiBase");
+	void **base = base_fn ? (void **)base_fn() : NULL;
+	void **api = base ? (void **)((get_api_fn)base[0])(API_VERSION) : NULL;
+	void *alloc = NULL;
+	if (!api) {
+		snprintf(err, errlen, "ONNX Runtime serves no API version %d", API_VERSION);
+		goto out;
+	}
+	if (status_error(api, ((get_allocator_fn)api[I_GetAllocatorWithDefaultOptions])(&alloc), err, errlen, "GetAllocatorWithDefaultOptions")) goto out;
+	if (status_error(api, ((count_fn)api[output ? I_SessionGetOutputCount : I_SessionGetInputCount])(session, n), err, errlen, "SessionGetCount")) goto out;
+	size_t used = 0;
+	for (size_t i = 0; i < *n && i < max; i++) {
+		char *name = NULL;
+		if (status_error(api, ((name_fn)api[output ? I_SessionGetOutputName : I_SessionGetInputName])(session, i, alloc, &name), err, errlen, "SessionGetName")) goto out;
+		size_t l = strlen(name);
+		if (used + l + 1 > namelen) {
+			((allocator_free_fn)api[I_AllocatorFree])(alloc, name);
+			snprintf(err, errlen, "names longer than %zu bytes", namelen);
+			goto out;
+		}
+		memcpy(names + used, name, l + 1);
+		used += l + 1;
+		((allocator_free_fn)api[I_AllocatorFree])(alloc, name);
+		void *ti = NULL;
+		if (status_error(api, ((type_info_fn)api[output ? I_SessionGetOutputTypeInfo : I_SessionGetInputTypeInfo])(session, i, &ti), err, errlen, "SessionGetTypeInfo")) goto out;
+		int t = 0, et = 0;
+		int bad = status_error(api, ((int_out_fn)api[I_GetOnnxTypeFromTypeInfo])(ti, &t), err, errlen, "GetOnnxTypeFromTypeInfo");
+		const void *tsi = NULL;
+		if (!bad && t == 1 && !(bad = status_error(api, ((cast_fn)api[I_CastTypeInfoToTensorInfo])(ti, &tsi), err, errlen, "CastTypeInfoToTensorInfo")) && tsi)
+			bad = status_error(api, ((int_out_fn)api[I_GetTensorElementType])(tsi, &et), err, errlen, "GetTensorElementType");
+		((release_fn)api[I_ReleaseTypeInfo])(ti);
+		if (bad) goto out;
+		onnx_type[i] = t;
+		elem_type[i] = et;
+	}
+	rc = 0;
+out:
+	dlclose(h);
+	return rc;
 }
 
 // arena_stats writes up to max keys and values of the stats of session's
@@ -142,6 +217,65 @@ func ArenaStats(lib string, session *ort.DynamicAdvancedSession, mem string, dev
 		return Stats{}, fmt.Errorf("ortmem: %s", C.GoString((*C.char)(unsafe.Pointer(&ebuf[0]))))
 	}
 	return parse(C.GoString((*C.char)(unsafe.Pointer(&buf[0])))), nil
+}
+
+// IO is one of a session's inputs or outputs as ONNX Runtime has it.
+type IO struct {
+	Name string
+	// ONNXType is ORT's ONNXType (1: tensor); ElemType, for a tensor, its
+	// ONNXTensorElementDataType (1: float32), 0 otherwise.
+	ONNXType, ElemType int
+}
+
+// Tensor types of IO.
+const (
+	ONNXTypeTensor  = 1
+	ElemTypeFloat32 = 1
+	maxIO           = 16
+	maxIONamesBytes = 64 << 10
+)
+
+// SessionIO returns the inputs and outputs of session as ONNX Runtime sees
+// them (after the model was loaded: initializers are not inputs), the
+// session having been created by onnxruntime_go from the library at lib.
+// Only the first 16 of each are described; the counts are the whole.
+func SessionIO(lib string, session *ort.DynamicAdvancedSession) (ins, outs []IO, nIn, nOut int, err error) {
+	p, err := sessionPointer(session)
+	if err != nil {
+		return nil, nil, 0, 0, err
+	}
+	clib := C.CString(lib)
+	defer C.free(unsafe.Pointer(clib))
+	side := func(output int) ([]IO, int, error) {
+		var n C.size_t
+		names := make([]byte, maxIONamesBytes)
+		types := make([]C.int, maxIO)
+		elems := make([]C.int, maxIO)
+		ebuf := make([]byte, 512)
+		rc := C.session_io(clib, p, C.int(output), &n, (*C.char)(unsafe.Pointer(&names[0])), C.size_t(len(names)),
+			&types[0], &elems[0], maxIO, (*C.char)(unsafe.Pointer(&ebuf[0])), C.size_t(len(ebuf)))
+		if rc != 0 {
+			return nil, 0, fmt.Errorf("ortmem: %s", C.GoString((*C.char)(unsafe.Pointer(&ebuf[0]))))
+		}
+		out := make([]IO, min(int(n), maxIO))
+		rest := names
+		for i := range out {
+			end := 0
+			for end < len(rest) && rest[end] != 0 {
+				end++
+			}
+			out[i] = IO{Name: string(rest[:end]), ONNXType: int(types[i]), ElemType: int(elems[i])}
+			rest = rest[min(end+1, len(rest)):]
+		}
+		return out, int(n), nil
+	}
+	if ins, nIn, err = side(0); err != nil {
+		return nil, nil, 0, 0, err
+	}
+	if outs, nOut, err = side(1); err != nil {
+		return nil, nil, 0, 0, err
+	}
+	return ins, outs, nIn, nOut, nil
 }
 
 // parse reads "key=value" lines.
