@@ -243,6 +243,13 @@ func stage2(encCfg string, logf func(string, ...any)) int {
 	unix.Close(cfg.ExeFD)
 	prot := cfg.Prot
 
+	// ONNX Runtime's telemetry (in the Linux release library: 1DS) would,
+	// as the environment is created, look for a device id (running a shell
+	// for `blkid; hostname`, reading /etc/machine-id), open an SQLite
+	// database under ~/.cache and a debug log in /tmp: all denied here, but
+	// tried, at a few ms of every start. Off, before the library loads;
+	// the only variable the child's environment ever holds.
+	os.Setenv("ORT_DISABLE_TELEMETRY", "1")
 	ort.SetSharedLibraryPath(cfg.ORTLib)
 	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
 		out.errorf("initialising ONNX Runtime: %v", err)
