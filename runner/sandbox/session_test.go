@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/srarena/srarena/onnxmodel/onnxbuild"
+	"github.com/srarena/srarena/scoring"
 )
 
 // TestCloseEndsOrderly: Close on a session nobody called End on tells the
@@ -123,5 +124,47 @@ func TestDrainCounts(t *testing.T) {
 	e.done()
 	if !e.wait(time.Millisecond) {
 		t.Fatal("after a second round: false")
+	}
+}
+
+// TestReserve: once the shared output buffer is reserved for the largest
+// output, images of any size up to it are served from the one mapping the
+// parent made (no remap inside a request), and their outputs are right.
+func TestReserve(t *testing.T) {
+	s := startCPU(t, 1, 1)
+	defer s.Close()
+	if s.c.shm == nil {
+		t.Skip("no shared output buffer on this machine (memfd unavailable)")
+	}
+	model, _ := onnxbuild.Nearest(4)
+	if err := s.Load(model); err != nil {
+		t.Fatal(err)
+	}
+	largest := 3 * 96 * 96
+	if err := s.Reserve(largest); err != nil {
+		t.Fatal(err)
+	}
+	mapped := &s.c.shm.buf[0]
+	for _, side := range []int{8, 24, 16} {
+		lr := scoring.NewImage(side, side)
+		for i := range lr.Pix {
+			lr.Pix[i] = uint8(i*7 + side)
+		}
+		out := make([]uint8, 3*16*side*side)
+		if _, err := s.Infer("img", scoring.ToCHW(lr), side, side, 4*side, 4*side, out); err != nil {
+			t.Fatal(err)
+		}
+		if len(s.c.shm.buf) != largest || &s.c.shm.buf[0] != mapped {
+			t.Fatalf("%d×%d: the output buffer was mapped again (%d bytes)", side, side, len(s.c.shm.buf))
+		}
+		for y := 0; y < 4*side; y++ {
+			for x := 0; x < 4*side; x++ {
+				for c := 0; c < 3; c++ {
+					if got, want := out[3*(y*4*side+x)+c], lr.Pix[3*((y/4)*side+x/4)+c]; got != want {
+						t.Fatalf("%d×%d: output (%d,%d,%d) = %d, want %d", side, side, x, y, c, got, want)
+					}
+				}
+			}
+		}
 	}
 }
