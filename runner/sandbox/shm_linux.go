@@ -93,7 +93,10 @@ type childOut struct {
 // get returns n bytes of the shared buffer, or nil when the parent has not
 // made it that large (the output then goes through the pipe). It maps the
 // whole file, which the parent sizes for its largest output (Reserve), so
-// that it maps once per session.
+// that it maps once per session, but populates only the n bytes this
+// output needs: a larger output later faults in the rest in its own
+// request, whose CPU allowance (Session.checkCPU) counts that output, not
+// the buffer.
 func (c *childOut) get(n int) []byte {
 	if c == nil || n <= 0 {
 		return nil
@@ -107,12 +110,24 @@ func (c *childOut) get(n int) []byte {
 			unix.Munmap(c.buf)
 			c.buf = nil
 		}
-		// Populated at once: cheaper than a fault per page while quantising.
-		b, err := unix.Mmap(c.fd, 0, int(st.Size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
+		b, err := unix.Mmap(c.fd, 0, int(st.Size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 		if err != nil {
 			return nil
 		}
+		populate(b[:n])
 		c.buf = b
 	}
 	return c.buf[:n]
+}
+
+// populate makes b's pages present and writable at once: cheaper than a
+// fault per page while quantising (MADV_POPULATE_WRITE, Linux ≥ 5.14;
+// else a write to each page).
+func populate(b []byte) {
+	if unix.Madvise(b, unix.MADV_POPULATE_WRITE) == nil {
+		return
+	}
+	for i := 0; i < len(b); i += 4096 {
+		b[i] = 0
+	}
 }
