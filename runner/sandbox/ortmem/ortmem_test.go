@@ -27,6 +27,7 @@ func TestArenaStatsCPU(t *testing.T) {
 		}
 		t.Skipf("skipping: %v", err)
 	}
+	t.Setenv("ORT_DISABLE_TELEMETRY", "1") // as in the child: no telemetry files on the test machine
 	ort.SetSharedLibraryPath(lib)
 	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
 		t.Fatal(err)
@@ -102,6 +103,7 @@ func TestSessionIO(t *testing.T) {
 		}
 		t.Skipf("skipping: %v", err)
 	}
+	t.Setenv("ORT_DISABLE_TELEMETRY", "1") // as in the child: no telemetry files on the test machine
 	ort.SetSharedLibraryPath(lib)
 	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
 		t.Fatal(err)
