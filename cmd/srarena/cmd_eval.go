@@ -33,6 +33,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	baseline := fs.String("baseline", "", "a baseline model timed next to MODEL in the same sandbox, image by image; adds runtime_ratio")
 	ratioClock := fs.String("ratio-clock", "", "what --baseline's runtime ratio compares: cpu (process CPU time, which a busy machine stretches far less; the default on the CPU) or wall (run time; the default on cuda)")
 	spin := fs.String("spin", evaluate.SpinAuto, "whether ONNX Runtime's threads spin while they wait for work inside a run: auto (on), on or off; they stop when a run returns either way")
+	nice := fs.Int("nice", evaluate.DefaultNice, "niceness of the model's threads while timed, -20..19, ahead of the machine's other work when negative (needs root or CAP_SYS_NICE; otherwise, or with 0, srarena's own)")
 	protocol := fs.String("protocol", evaluate.ProtocolRobust, "timing protocol: robust (warm-up, median of repeats) or official (one pass per image, no warm-up, mean)")
 	insecure := fs.Bool("insecure-sandbox", false, "evaluate even if the sandbox lacks a uid of its own, Landlock or seccomp (unsafe for untrusted models)")
 	// Flags may come after the model path.
@@ -59,12 +60,15 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *dataRange != 1 && *dataRange != 255 {
 		return fmt.Errorf("%w: --data-range must be 1 or 255", errUsage)
 	}
+	if *nice < -20 || *nice > 19 {
+		return fmt.Errorf("%w: --nice must be between -20 and 19", errUsage)
+	}
 	if *protocol != evaluate.ProtocolRobust && *protocol != evaluate.ProtocolOfficial {
 		return fmt.Errorf("%w: --protocol must be robust or official", errUsage)
 	}
 	opt := evaluate.Options{Scale: *scale, Repeats: *repeats, Warmup: *warmup, Threads: *threads,
 		DataRange: float32(*dataRange), Device: *device, InsecureSandbox: *insecure, Protocol: *protocol,
-		RatioClock: *ratioClock, Spin: *spin}
+		RatioClock: *ratioClock, Spin: *spin, Nice: *nice}
 	if *baseline != "" {
 		b, err := evaluate.ReadModel(*baseline, *scale)
 		if err != nil {

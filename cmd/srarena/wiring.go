@@ -82,6 +82,7 @@ func newWorkerClient(pool *pgxpool.Pool, st *store.Store, blobs blob.Store, cfg 
 		MemoryLimit:  int64(cfg.MemoryLimitMB) << 20,
 		Device:       worker.DeviceForQueue(cfg.Queue),
 		GPU:          cfg.GPU,
+		Nice:         cfg.Nice,
 		// Operator opt-in only; the runner warns on every evaluation.
 		InsecureSandbox: cfg.InsecureSandbox,
 	}

@@ -28,6 +28,7 @@ type Config struct {
 	Repeats       int           // timed runs per image
 	EvalTimeout   time.Duration // wall-clock cap of one evaluation
 	MemoryLimitMB int           // address-space cap of the sandbox child
+	Nice          int           // niceness of the sandboxed model's threads while timed (0: the worker's)
 	Seed          bool          // create the demo challenge when the database has none
 	// InsecureSandbox lets evaluations run when the host cannot give the
 	// model process its own uid, Landlock and seccomp. Never on a real
@@ -128,6 +129,14 @@ var settings = []setting{
 		return nil
 	}},
 	{"memory-limit-mb", "SRARENA_MEMORY_LIMIT_MB", "8192", "memory cap of the sandboxed model process, MiB", num(func(c *Config) *int { return &c.MemoryLimitMB })},
+	{"nice", "SRARENA_NICE", "-10", "niceness of the sandboxed model's threads while timed, -20..19: negative puts the timed runs ahead of the machine's other work (needs root or CAP_SYS_NICE, else ignored); 0: the worker's own", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < -20 || n > 19 {
+			return fmt.Errorf("not a niceness (-20..19): %q", v)
+		}
+		c.Nice = n
+		return nil
+	}},
 	{"seed", "SRARENA_SEED", "true", "create the demo challenge when the database has no challenge", boolean(func(c *Config) *bool { return &c.Seed })},
 	{"max-conns-per-ip", "SRARENA_MAX_CONNS_PER_IP", "64", "open connections one client address may hold to the web server; 0: no cap (use 0 behind a reverse proxy, which limits clients itself)", num(func(c *Config) *int { return &c.MaxConnsPerIP })},
 	{"trusted-proxies", "SRARENA_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (for the per-address limits); empty: none", func(c *Config, v string) error {

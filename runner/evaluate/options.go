@@ -93,6 +93,12 @@ type Options struct {
 	// 2-core machine before). Off remains for machines where spinning
 	// inside a run costs more than it saves (bench/fairness-overhead.sh).
 	Spin string
+	// Nice, when not 0, is the niceness the model's (and the baseline's)
+	// threads get once the model is loaded: DefaultNice puts the timed
+	// runs ahead of the machine's other work (sandbox.Spec.Nice). It needs
+	// root or CAP_SYS_NICE; without, the threads keep srarena's priority
+	// and Environment.Nice says 0.
+	Nice int
 	// Protocol is ProtocolRobust (default: Warmup untimed runs, then the
 	// median of Repeats) or ProtocolOfficial (NTIRE's: one pass per image,
 	// no warm-up, the mean), so published numbers can be reproduced.
@@ -207,6 +213,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	return o, nil
 }
+
+// DefaultNice is the worker's and `srarena eval`'s Options.Nice.
+const DefaultNice = -10
 
 // Spinning of ORT's intra-op threads (Options.Spin).
 const (

@@ -55,6 +55,11 @@ type Spec struct {
 	// InsecureSandbox lets a child without its own uid, Landlock or seccomp
 	// be used (logged through Warnf); otherwise such a child is refused.
 	InsecureSandbox bool
+	// Nice, when not 0, is the niceness the child's threads get once the
+	// model is loaded (negative: ahead of the machine's other work; see
+	// renice). Lowering it needs root or CAP_SYS_NICE; without, the
+	// threads keep the worker's (Session.Nice says which held).
+	Nice int
 	// Logf receives operator-level lines; Warnf the ones needing attention.
 	Logf, Warnf func(string)
 }
@@ -83,7 +88,10 @@ type Session struct {
 	// Startup is spawn until the child's sandbox was up; LoadTime is
 	// spawn until the session was ready (after Load).
 	Startup, LoadTime time.Duration
-	t0                time.Time
+	// Nice is the niceness the child's threads run at: Spec.Nice once Load
+	// could set it, 0 otherwise.
+	Nice int
+	t0   time.Time
 }
 
 // Start spawns the child, sends it its configuration and checks the
@@ -248,6 +256,14 @@ func (s *Session) Load(model []byte) error {
 		return s.failure(errFrame)
 	}
 	s.disarm()
+	if s.spec.Nice != 0 {
+		// After the session exists: ORT's threads are there to renice.
+		if err := s.c.renice(s.spec.Nice); err != nil {
+			s.spec.Logf("sandbox: the model's threads keep their priority: " + err.Error())
+		} else {
+			s.Nice = s.spec.Nice
+		}
+	}
 	s.LoadTime = time.Since(s.t0)
 	s.life = max(s.life, s.Ready.HWM)
 	return nil

@@ -1,10 +1,16 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"os"
+	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/srarena/srarena/onnxmodel/onnxbuild"
 	"github.com/srarena/srarena/scoring"
@@ -170,4 +176,84 @@ func TestReserve(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestRenice: with Spec.Nice, every thread of the child (ORT's pool
+// included) runs at that niceness once the model is loaded, and
+// Session.Nice says so; where lowering it is not allowed the threads keep
+// their priority and Session.Nice is 0.
+func TestRenice(t *testing.T) {
+	lib := ortLib(t)
+	cfg, err := NewConfig(DeviceCPU, lib, 2, 1, 0, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Scale = 4
+	s, err := Start(context.Background(), Spec{ORTLib: lib, Config: cfg, MemoryLimit: 2 << 30, Nice: -5, Logf: func(string) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	model, _ := onnxbuild.ESPCN(4, 1)
+	if err := s.Load(model); err != nil {
+		t.Fatal(err)
+	}
+	if !mayLowerNice() {
+		if s.Nice != 0 {
+			t.Fatalf("Session.Nice %d without the right to lower it", s.Nice)
+		}
+		t.Skip("not root: only the fallback checked")
+	}
+	if s.Nice != -5 {
+		t.Fatalf("Session.Nice %d, want -5", s.Nice)
+	}
+	dir := "/proc/" + strconv.Itoa(s.c.cmd.Process.Pid) + "/task"
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tasks) < 3 { // Go's threads and ORT's second intra-op thread
+		t.Fatalf("only %d threads in the child", len(tasks))
+	}
+	for _, e := range tasks {
+		b, err := os.ReadFile(dir + "/" + e.Name() + "/stat")
+		if err != nil {
+			continue // exited
+		}
+		if n := statNice(b); n != -5 {
+			t.Errorf("thread %s has nice %d, want -5", e.Name(), n)
+		}
+	}
+	if _, err := s.Infer("img", make([]float32, 3*8*8), 8, 8, 32, 32, make([]uint8, 3*32*32)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// statNice is the nice value in a /proc/…/stat line (field 19; the fields
+// after the ")" that ends the command name start at 3).
+func statNice(stat []byte) int {
+	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+2:]))
+	n, err := strconv.Atoi(f[16])
+	if err != nil {
+		return 100
+	}
+	return n
+}
+
+// mayLowerNice says whether this process may lower a thread's niceness
+// (root with CAP_SYS_NICE; a container's root may lack it): it tries on a
+// thread of its own and puts the value back.
+func mayLowerNice() bool {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	b, err := os.ReadFile("/proc/thread-self/stat")
+	if err != nil {
+		return false
+	}
+	cur, tid := statNice(b), unix.Gettid()
+	if unix.Setpriority(unix.PRIO_PROCESS, tid, cur-1) != nil {
+		return false
+	}
+	unix.Setpriority(unix.PRIO_PROCESS, tid, cur)
+	return true
 }
