@@ -6,6 +6,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/srarena/srarena/internal/ortlib"
 	"github.com/srarena/srarena/internal/pgtest"
 	"github.com/srarena/srarena/runner/sandbox"
 	"github.com/srarena/srarena/scoring"
@@ -21,17 +22,7 @@ func TestMain(m *testing.M) {
 
 // ortLib returns the ONNX Runtime library, skipping the test (failing under
 // CI=true) when it is absent.
-func ortLib(t testing.TB) string {
-	t.Helper()
-	lib, err := sandbox.FindORT()
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%v (required under CI=true)", err)
-		}
-		t.Skipf("skipping: %v", err)
-	}
-	return lib
-}
+func ortLib(t testing.TB) string { return ortlib.Find(t) }
 
 func randImage(w, h int, seed uint64) *scoring.Image {
 	r := rand.New(rand.NewPCG(seed, 1))

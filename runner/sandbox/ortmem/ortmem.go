@@ -66,6 +66,23 @@ static int status_error(void **api, void *st, char *err, size_t errlen, const ch
 	return -1;
 }
 
+// ort_api opens the already loaded library (RTLD_NOLOAD first: no file is
+// opened) and returns its OrtApi, the handle in *h for dlclose; NULL with
+// err set otherwise (*h then needs dlclose when not NULL).
+static void **ort_api(const char *lib, void **h, char *err, size_t errlen) {
+	*h = dlopen(lib, RTLD_LAZY | RTLD_NOLOAD);
+	if (!*h) *h = dlopen(lib, RTLD_LAZY);
+	if (!*h) {
+		snprintf(err, errlen, "dlopen %s: %s", lib, dlerror());
+		return NULL;
+	}
+	get_api_base_fn base_fn = (get_api_base_fn)dlsym(*h, "OrtGetApiBase");
+	void **base = base_fn ? (void **)base_fn() : NULL;
+	void **api = base ? (void **)((get_api_fn)base[0])(API_VERSION) : NULL;
+	if (!api) snprintf(err, errlen, "ONNX Runtime serves no API version %d", API_VERSION);
+	return api;
+}
+
 typedef void *(*count_fn)(const void *, size_t *);
 typedef void *(*type_info_fn)(const void *, size_t, void **);
 typedef void *(*name_fn)(const void *, size_t, void *, char **);
@@ -81,21 +98,11 @@ typedef void *(*allocator_free_fn)(void *, void *);
 // success.
 static int session_io(const char *lib, void *session, int output, size_t *n, char *names, size_t namelen,
 		int *onnx_type, int *elem_type, size_t max, char *err, size_t errlen) {
-	void *h = dlopen(lib, RTLD_LAZY | RTLD_NOLOAD);
-	if (!h) h = dlopen(lib, RTLD_LAZY);
-	if (!h) {
-		snprintf(err, errlen, "dlopen %s: %s", lib, dlerror());
-		return -1;
-	}
+	void *h = NULL;
 	int rc = -1;
-	get_api_base_fn base_fn = (get_api_base_fn)dlsym(h, "OrtGetApiBase");
-	void **base = base_fn ? (void **)base_fn() : NULL;
-	void **api = base ? (void **)((get_api_fn)base[0])(API_VERSION) : NULL;
+	void **api = ort_api(lib, &h, err, errlen);
 	void *alloc = NULL;
-	if (!api) {
-		snprintf(err, errlen, "ONNX Runtime serves no API version %d", API_VERSION);
-		goto out;
-	}
+	if (!api) goto out;
 	if (status_error(api, ((get_allocator_fn)api[I_GetAllocatorWithDefaultOptions])(&alloc), err, errlen, "GetAllocatorWithDefaultOptions")) goto out;
 	if (status_error(api, ((count_fn)api[output ? I_SessionGetOutputCount : I_SessionGetInputCount])(session, n), err, errlen, "SessionGetCount")) goto out;
 	size_t used = 0;
@@ -125,7 +132,7 @@ static int session_io(const char *lib, void *session, int output, size_t *n, cha
 	}
 	rc = 0;
 out:
-	dlclose(h);
+	if (h) dlclose(h);
 	return rc;
 }
 
@@ -133,21 +140,11 @@ out:
 // allocator for memory mem_name ("Cpu", "Cuda") on device into buf as
 // "key=value\n" lines. 0 on success.
 static int arena_stats(const char *lib, void *session, const char *mem_name, int device, char *buf, size_t buflen, char *err, size_t errlen) {
-	void *h = dlopen(lib, RTLD_LAZY | RTLD_NOLOAD);
-	if (!h) h = dlopen(lib, RTLD_LAZY);
-	if (!h) {
-		snprintf(err, errlen, "dlopen %s: %s", lib, dlerror());
-		return -1;
-	}
+	void *h = NULL;
 	int rc = -1;
-	get_api_base_fn base_fn = (get_api_base_fn)dlsym(h, "OrtGetApiBase");
-	void **base = base_fn ? (void **)base_fn() : NULL;
-	void **api = base ? (void **)((get_api_fn)base[0])(API_VERSION) : NULL;
+	void **api = ort_api(lib, &h, err, errlen);
 	void *mi = NULL, *alloc = NULL, *kv = NULL;
-	if (!api) {
-		snprintf(err, errlen, "ONNX Runtime serves no API version %d", API_VERSION);
-		goto out;
-	}
+	if (!api) goto out;
 	if (status_error(api, ((create_memory_info_fn)api[I_CreateMemoryInfo])(mem_name, 1 , device, 0 , &mi), err, errlen, "CreateMemoryInfo")) goto out;
 	if (status_error(api, ((create_allocator_fn)api[I_CreateAllocator])(session, mi, &alloc), err, errlen, "CreateAllocator")) goto out;
 	if (status_error(api, ((allocator_get_stats_fn)api[I_AllocatorGetStats])(alloc, &kv), err, errlen, "AllocatorGetStats")) goto out;
@@ -166,7 +163,7 @@ out:
 	if (kv) ((release_fn)api[I_ReleaseKeyValuePairs])(kv);
 	if (alloc) ((release_fn)api[I_ReleaseAllocator])(alloc);
 	if (mi) ((release_fn)api[I_ReleaseMemoryInfo])(mi);
-	dlclose(h);
+	if (h) dlclose(h);
 	return rc;
 }
 */

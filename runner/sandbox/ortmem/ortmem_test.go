@@ -8,9 +8,9 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/srarena/srarena/internal/fixtures"
+	"github.com/srarena/srarena/internal/ortlib"
 	"github.com/srarena/srarena/onnxmodel/onnxbuild"
 	"github.com/srarena/srarena/onnxmodel/onnxpb"
-	"github.com/srarena/srarena/runner/sandbox"
 	"github.com/srarena/srarena/runner/sandbox/ortmem"
 )
 
@@ -20,19 +20,7 @@ import (
 // session without a CPU arena reports no peak (-1). The CUDA arena is read
 // the same way with MemCUDA; it could not be run here (no GPU).
 func TestArenaStatsCPU(t *testing.T) {
-	lib, err := sandbox.FindORT()
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%v (required under CI=true)", err)
-		}
-		t.Skipf("skipping: %v", err)
-	}
-	t.Setenv("ORT_DISABLE_TELEMETRY", "1") // as in the child: no telemetry files on the test machine
-	ort.SetSharedLibraryPath(lib)
-	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
-		t.Fatal(err)
-	}
-	defer ort.DestroyEnvironment()
+	lib := initORT(t)
 	model, err := onnxbuild.Nearest(4)
 	if err != nil {
 		t.Fatal(err)
@@ -96,19 +84,7 @@ func TestArenaStatsCPU(t *testing.T) {
 // generated models (initializers, an initializer listed as an input, two
 // outputs, an int64 input) and the trained fixtures when present.
 func TestSessionIO(t *testing.T) {
-	lib, err := sandbox.FindORT()
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%v (required under CI=true)", err)
-		}
-		t.Skipf("skipping: %v", err)
-	}
-	t.Setenv("ORT_DISABLE_TELEMETRY", "1") // as in the child: no telemetry files on the test machine
-	ort.SetSharedLibraryPath(lib)
-	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
-		t.Fatal(err)
-	}
-	defer ort.DestroyEnvironment()
+	lib := initORT(t)
 	models := map[string][]byte{}
 	add := func(name string, b []byte, err error) {
 		if err != nil {
@@ -184,4 +160,19 @@ func TestSessionIO(t *testing.T) {
 	if len(models) < 5 {
 		t.Fatalf("only %d models", len(models))
 	}
+}
+
+// initORT loads ONNX Runtime into the test process for the test's
+// duration and returns the library's path; it skips the test without one
+// (fails under CI=true).
+func initORT(t *testing.T) string {
+	t.Helper()
+	lib := ortlib.Find(t)
+	t.Setenv("ORT_DISABLE_TELEMETRY", "1") // as in the child: no telemetry files on the test machine
+	ort.SetSharedLibraryPath(lib)
+	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ort.DestroyEnvironment() })
+	return lib
 }
