@@ -48,8 +48,7 @@ type Value struct {
 // are returned, never cached.
 func (c *Cache) Get(ctx context.Context, key string, build Build) (any, error) {
 	c.mu.Lock()
-	e := c.m[key]
-	if e != nil {
+	if e := c.m[key]; e != nil {
 		select {
 		case <-e.done:
 			if e.err == nil && c.v.fresh(e.at, e.scope) && (e.until.IsZero() || time.Now().Before(e.until)) {
@@ -66,25 +65,22 @@ func (c *Cache) Get(ctx context.Context, key string, build Build) (any, error) {
 			if e.err == nil {
 				return e.val, nil
 			}
-			return c.build(ctx, key, build) // its build failed: try ours
+			return c.Get(ctx, key, build) // its build failed: ours, or another's under way
 		}
 	}
-	c.mu.Unlock()
-	return c.build(ctx, key, build)
-}
-
-func (c *Cache) build(ctx context.Context, key string, build Build) (any, error) {
-	// The stamp is taken before building: a change while we build leaves
-	// the value stale at once.
+	// The entry goes in under the lock of the look-up above, so that
+	// requests arriving together build once (they each built when the
+	// look-up and the insertion took the lock apart). The stamp is taken
+	// before building: a change while we build leaves the value stale at
+	// once.
 	e := &entry{done: make(chan struct{}), at: c.v.stamp()}
 	if e.at.ok {
-		c.mu.Lock()
 		if len(c.m) >= c.max {
 			clear(c.m) // crude, but keys are few: pages × challenges × sort orders
 		}
 		c.m[key] = e
-		c.mu.Unlock()
 	}
+	c.mu.Unlock()
 	v, err := build(ctx)
 	e.scope, e.until, e.val, e.err = v.ChallengeID, v.Until, v.Val, err
 	if e.err != nil || !e.at.ok {

@@ -133,25 +133,37 @@ func TestCacheChangeDuringBuild(t *testing.T) {
 
 // Concurrent requests for a missing page wait for one build.
 func TestCacheSingleBuild(t *testing.T) {
-	v := NewVersions(nil, nil)
-	v.setLive(true)
-	c := New(v, 10)
-	var builds atomic.Int32
-	release := make(chan struct{})
-	build := func(ctx context.Context) (Value, error) {
-		builds.Add(1)
-		<-release
-		return Value{ChallengeID: 1, Val: "page"}, nil
-	}
-	var wg sync.WaitGroup
-	for i := 0; i < 20; i++ {
-		wg.Add(1)
-		go func() { defer wg.Done(); c.Get(context.Background(), "k", build) }()
-	}
-	time.Sleep(50 * time.Millisecond)
-	close(release)
-	wg.Wait()
-	if b := builds.Load(); b != 1 {
-		t.Errorf("%d builds for 20 concurrent requests", b)
+	// Many rounds of requests released at once: the look-up and the
+	// insertion of the entry must be one step, or two requests that look
+	// up together both build.
+	for round := 0; round < 50; round++ {
+		v := NewVersions(nil, nil)
+		v.setLive(true)
+		c := New(v, 10)
+		var builds atomic.Int32
+		release, start := make(chan struct{}), make(chan struct{})
+		build := func(ctx context.Context) (Value, error) {
+			builds.Add(1)
+			<-release
+			return Value{ChallengeID: 1, Val: "page"}, nil
+		}
+		var wg sync.WaitGroup
+		for i := 0; i < 20; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				if v, err := c.Get(context.Background(), "k", build); err != nil || v != "page" {
+					t.Errorf("Get = %v, %v", v, err)
+				}
+			}()
+		}
+		close(start)
+		time.Sleep(2 * time.Millisecond)
+		close(release)
+		wg.Wait()
+		if b := builds.Load(); b != 1 {
+			t.Fatalf("round %d: %d builds for 20 concurrent requests", round, b)
+		}
 	}
 }
