@@ -35,7 +35,9 @@ func TestBrowserCompare(t *testing.T) {
 
 	// From the board to the viewer.
 	run("open the leaderboard", chromedp.Navigate(a.srv.URL+"/c/esr/leaderboard"))
-	run("follow the compare link", chromedp.Click(chromedp.CSS(`[data-testid=compare-link]`)))
+	// The click only starts the navigation: wait for the viewer's crops.
+	run("follow the compare link", chromedp.Click(chromedp.CSS(`[data-testid=compare-link]`)),
+		chromedp.WaitVisible(chromedp.CSS(`img.crop`)))
 	if p := eval("address", `location.pathname`); p != fmt.Sprintf("/c/esr/submissions/%d/compare", id) {
 		t.Fatalf("the compare link led to %q", p)
 	}
