@@ -25,12 +25,19 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT INT TERM
 mkdir "$TMP/a-src"
 git archive "$A_REF" | tar -x -C "$TMP/a-src"
-(cd "$TMP/a-src" && go build -o "$TMP/srarena-a" ./cmd/srarena)
-# B as make build makes it: with its child program srarena-sandbox beside it
-# (same build stamp), which A's tree may not know.
-LD="-X github.com/srarena/srarena/runner/sandbox.BuildStamp=bench-$$"
-go build -ldflags "$LD" -o "$TMP/srarena-b" ./cmd/srarena
-go build -ldflags "$LD" -o "$TMP/srarena-sandbox" ./cmd/srarena-sandbox
+# Each side as make build makes it: srarena with its child program
+# srarena-sandbox beside it, of the same build stamp (otherwise srarena
+# re-execs itself as the child, ≈ 20–30 ms slower to start), when the
+# side's tree has one. Each in a directory of its own, as the child is
+# found beside the executable.
+mkdir "$TMP/a" "$TMP/b"
+(cd "$TMP/a-src" && go build -ldflags "-X github.com/srarena/srarena/runner/sandbox.BuildStamp=bench-a-$$" -o "$TMP/a/srarena" ./cmd/srarena &&
+	if [ -d cmd/srarena-sandbox ]; then
+		go build -ldflags "-X github.com/srarena/srarena/runner/sandbox.BuildStamp=bench-a-$$" -o "$TMP/a/srarena-sandbox" ./cmd/srarena-sandbox
+	fi)
+LD="-X github.com/srarena/srarena/runner/sandbox.BuildStamp=bench-b-$$"
+go build -ldflags "$LD" -o "$TMP/b/srarena" ./cmd/srarena
+go build -ldflags "$LD" -o "$TMP/b/srarena-sandbox" ./cmd/srarena-sandbox
 go run ./bench/mkhr "$FIX/images/DIV2K_test/LR_bicubic_X4" "$TMP/div2k_hr"
 echo "== overhead A ($A_REF $(git rev-parse --short "$A_REF")) vs B (working tree $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo +changes)), $(basename "$MODEL"), DIV2K test x3, 0 warm-up + 3 timed runs, $ROUNDS rounds, load $(cut -d' ' -f1-3 /proc/loadavg)"
 i=0
@@ -38,7 +45,7 @@ while [ "$i" -lt "$ROUNDS" ]; do
 	order="a b"
 	[ $((i % 2)) -eq 1 ] && order="b a"
 	for side in $order; do
-		"$TMP/srarena-$side" eval "$MODEL" --lr "$FIX/images/DIV2K_test/LR_bicubic_X4" --hr "$TMP/div2k_hr" \
+		"$TMP/$side/srarena" eval "$MODEL" --lr "$FIX/images/DIV2K_test/LR_bicubic_X4" --hr "$TMP/div2k_hr" \
 			--warmup 0 --repeats 3 --json >"$TMP/$side$i.json"
 		python3 - "$TMP/$side$i.json" "$side" "$i" <<'PY'
 import json, sys

@@ -220,3 +220,36 @@ func TestQuantizeCHWIntoMatchesChecked(t *testing.T) {
 		t.Error("a short destination was accepted")
 	}
 }
+
+// TestSSIMReusedScratch: the scratch and lanes kept from call to call
+// (sync.Pool) change no bit: an image scored again after larger and
+// smaller ones, on one and several workers, gives its first value.
+func TestSSIMReusedScratch(t *testing.T) {
+	mk := func(w, h int, seed uint64) (*Image, *Image) {
+		r := rand.New(rand.NewPCG(seed, 7))
+		a, b := NewImage(w, h), NewImage(w, h)
+		for i := range a.Pix {
+			a.Pix[i] = uint8(r.IntN(256))
+			b.Pix[i] = uint8(int(a.Pix[i]) + r.IntN(9) - 4)
+		}
+		return a, b
+	}
+	a1, a2 := mk(301, 77, 1)
+	first, err := SSIM(a1, a2, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sz := range [][2]int{{900, 400}, {40, 30}, {1200, 23}} {
+		x, y := mk(sz[0], sz[1], uint64(sz[0]))
+		if _, err := SSIM(x, y, 4); err != nil {
+			t.Fatal(err)
+		}
+		again, err := SSIM(a1, a2, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again != first {
+			t.Fatalf("after a %d×%d image: %v, first %v", sz[0], sz[1], again, first)
+		}
+	}
+}
