@@ -16,7 +16,7 @@ type measuredEnv struct {
 	Host, CPU, GPU, Driver, OS, Arch string
 	ORTVersion                       string `json:"ort_version"`
 	EP                               string `json:"execution_provider"`
-	Threads                          int
+	Threads, Nice                    int
 	Srarena                          string `json:"srarena"`
 }
 
@@ -54,6 +54,9 @@ func fairnessFacts(r store.Result) []templates.KV {
 		sw := "ONNX Runtime " + env.ORTVersion + " " + env.EP
 		if env.Threads > 0 {
 			sw += ", " + strconv.Itoa(env.Threads) + " threads"
+		}
+		if env.Nice != 0 {
+			sw += " at nice " + strconv.Itoa(env.Nice)
 		}
 		parts = append(parts, sw)
 		if env.OS != "" {

@@ -15,14 +15,14 @@ func TestFairnessFacts(t *testing.T) {
 	ratio, cv, base := 0.5712, 0.0123, 9.5
 	r := store.Result{RuntimeRatio: &ratio, RuntimeRatioCV: &cv, RatioClock: "cpu", BaselineRuntimeMS: &base, Protocol: "robust",
 		Environment: []byte(`{"host":"w1","cpu":"AMD EPYC 7B13 (2 CPUs)","gpu":"NVIDIA H200","driver":"580.1","ort_version":"1.30.0",` +
-			`"execution_provider":"CUDAExecutionProvider","threads":2,"os":"Linux 6.1","arch":"amd64","srarena":"abc123"}`)}
+			`"execution_provider":"CUDAExecutionProvider","threads":2,"nice":-10,"os":"Linux 6.1","arch":"amd64","srarena":"abc123"}`)}
 	var got []string
 	for _, kv := range fairnessFacts(r) {
 		got = append(got, kv.Key+": "+kv.Value)
 	}
 	all := strings.Join(got, "\n")
 	for _, want := range []string{"0.5712× ± 1.23 % (cpu time; baseline 9.50 ms)", "Timing protocol: robust",
-		"AMD EPYC 7B13 (2 CPUs); NVIDIA H200, driver 580.1; ONNX Runtime 1.30.0 CUDAExecutionProvider, 2 threads; Linux 6.1 amd64; srarena abc123; host w1"} {
+		"AMD EPYC 7B13 (2 CPUs); NVIDIA H200, driver 580.1; ONNX Runtime 1.30.0 CUDAExecutionProvider, 2 threads at nice -10; Linux 6.1 amd64; srarena abc123; host w1"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("missing %q in:\n%s", want, all)
 		}
