@@ -2,6 +2,7 @@ package pagecache
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -65,7 +66,11 @@ func (c *Cache) Get(ctx context.Context, key string, build Build) (any, error) {
 			if e.err == nil {
 				return e.val, nil
 			}
-			return c.Get(ctx, key, build) // its build failed: ours, or another's under way
+			if !errors.Is(e.err, context.Canceled) && !errors.Is(e.err, context.DeadlineExceeded) {
+				return nil, e.err // the page fails for us too (one build, one error, not a queue of them)
+			}
+			// Its request went away: build for ours (or wait for another's).
+			return c.Get(ctx, key, build)
 		}
 	}
 	// The entry goes in under the lock of the look-up above, so that

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -165,5 +166,76 @@ func TestCacheSingleBuild(t *testing.T) {
 		if b := builds.Load(); b != 1 {
 			t.Fatalf("round %d: %d builds for 20 concurrent requests", round, b)
 		}
+	}
+}
+
+// TestCacheFailedBuild: requests waiting on a build that fails get its
+// error (one build, not one after another for each of them); when the
+// build failed because its own request went away, they build instead.
+func TestCacheFailedBuild(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		err        error
+		wantBuilds int32
+	}{
+		{"database error", errors.New("database is down"), 1},
+		{"builder's request gone", context.Canceled, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := NewVersions(nil, nil)
+			v.setLive(true)
+			c := New(v, 10)
+			var builds atomic.Int32
+			release := make(chan struct{})
+			build := func(ctx context.Context) (Value, error) {
+				if builds.Add(1) == 1 {
+					<-release
+					return Value{}, tc.err
+				}
+				return Value{ChallengeID: 1, Val: "page"}, nil
+			}
+			first := make(chan error, 1)
+			go func() { _, err := c.Get(context.Background(), "k", build); first <- err }()
+			for builds.Load() == 0 {
+				time.Sleep(time.Millisecond)
+			}
+			var wg sync.WaitGroup
+			errs := make(chan error, 5)
+			for i := 0; i < 5; i++ {
+				wg.Add(1)
+				go func() { defer wg.Done(); _, err := c.Get(context.Background(), "k", build); errs <- err }()
+			}
+			time.Sleep(50 * time.Millisecond) // the waiters wait on the first build
+			close(release)
+			wg.Wait()
+			close(errs)
+			if err := <-first; !errors.Is(err, tc.err) {
+				t.Errorf("the builder got %v", err)
+			}
+			// A waiter that a loaded machine started only after the
+			// failure builds for itself (and gets the page); none may
+			// build after sharing the error.
+			shared, pages := 0, 0
+			for err := range errs {
+				switch {
+				case err == nil:
+					pages++
+				case errors.Is(err, tc.err) && tc.wantBuilds == 1:
+					shared++
+				default:
+					t.Errorf("a waiter got %v", err)
+				}
+			}
+			late := int32(0)
+			if tc.wantBuilds == 1 {
+				late = int32(pages)
+				if shared == 0 {
+					t.Error("no waiter shared the failed build's error")
+				}
+			}
+			if b := builds.Load(); b != tc.wantBuilds+late {
+				t.Errorf("%d builds, want %d", b, tc.wantBuilds+late)
+			}
+		})
 	}
 }

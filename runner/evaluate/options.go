@@ -94,7 +94,7 @@ type Options struct {
 	// inside a run costs more than it saves (bench/fairness-overhead.sh).
 	Spin string
 	// Nice, when not 0, is the niceness the model's (and the baseline's)
-	// threads get once the model is loaded: DefaultNice puts the timed
+	// threads get before the model is loaded: DefaultNice puts the timed
 	// runs ahead of the machine's other work (sandbox.Spec.Nice). It needs
 	// root or CAP_SYS_NICE; without, the threads keep srarena's priority
 	// and Environment.Nice says 0.

@@ -328,7 +328,7 @@ func stage2(encCfg string, logf func(string, ...any)) int {
 	if s.dataRange == 0 {
 		s.dataRange = 1
 	}
-	info := Ready{Input: s.in, Output: s.out, SessionNS: s.loadNS, HWM: vmHWM(cfg.StatusFD)}
+	info := Ready{Input: s.in, Output: s.out, SessionNS: s.loadNS, HWM: vmHWM(cfg.StatusFD), SessionOnce: s.once}
 	j, _ = json.Marshal(info)
 	out.w.WriteByte(frameReady)
 	writeBlob(out.w, j)
@@ -359,6 +359,7 @@ type session struct {
 	s       *ort.DynamicAdvancedSession
 	in, out string
 	loadNS  int64
+	once    bool // created once, without a temporary session (Ready.SessionOnce)
 	buf     []byte
 	// The input tensor's and the preallocated output tensor's values.
 	inVals, outVals []float32
@@ -457,14 +458,14 @@ func newSession(model []byte, so *ort.SessionOptions, lib string) (*session, err
 		t0 := time.Now()
 		ds, err := ort.NewDynamicAdvancedSessionWithONNXData(model, []string{in}, []string{out}, so)
 		if err != nil {
-			return nil, fmt.Errorf("loading the model: %v", err)
+			return nil, fmt.Errorf("loading the model: %v", ortCause(err))
 		}
 		loadNS := time.Since(t0).Nanoseconds()
 		ins, outs, nIn, nOut, err := ortmem.SessionIO(lib, ds)
 		if err == nil && nIn == 1 && nOut == 1 && ins[0].Name == in && outs[0].Name == out &&
 			ins[0].ONNXType == ortmem.ONNXTypeTensor && ins[0].ElemType == ortmem.ElemTypeFloat32 &&
 			outs[0].ONNXType == ortmem.ONNXTypeTensor && outs[0].ElemType == ortmem.ElemTypeFloat32 {
-			return &session{s: ds, in: in, out: out, loadNS: loadNS}, nil
+			return &session{s: ds, in: in, out: out, loadNS: loadNS, once: true}, nil
 		}
 		// ORT sees the model otherwise: its own answer, and its own words
 		// for what is wrong, come from the slow path.
@@ -472,7 +473,7 @@ func newSession(model []byte, so *ort.SessionOptions, lib string) (*session, err
 	}
 	ins, outs, err := ort.GetInputOutputInfoWithONNXData(model)
 	if err != nil {
-		return nil, fmt.Errorf("loading the model: %v", err)
+		return nil, fmt.Errorf("loading the model: %v", ortCause(err))
 	}
 	if len(ins) != 1 || len(outs) != 1 {
 		return nil, fmt.Errorf("the model must have exactly one input and one output (it has %d and %d)", len(ins), len(outs))
@@ -485,7 +486,7 @@ func newSession(model []byte, so *ort.SessionOptions, lib string) (*session, err
 	t0 := time.Now()
 	ds, err := ort.NewDynamicAdvancedSessionWithONNXData(model, []string{ins[0].Name}, []string{outs[0].Name}, so)
 	if err != nil {
-		return nil, fmt.Errorf("loading the model: %v", err)
+		return nil, fmt.Errorf("loading the model: %v", ortCause(err))
 	}
 	return &session{s: ds, in: ins[0].Name, out: outs[0].Name, loadNS: time.Since(t0).Nanoseconds()}, nil
 }
@@ -725,4 +726,15 @@ func watchParent() {
 			}
 		}
 	}()
+}
+
+// ortCause is ONNX Runtime's own error under onnxruntime_go's one layer of
+// wrapping ("Error creating C session: …", "Error creating temporary
+// session: …"), so that a model that fails to load reads the same whichever
+// way newSession created its session.
+func ortCause(err error) error {
+	if inner := errors.Unwrap(err); inner != nil {
+		return inner
+	}
+	return err
 }

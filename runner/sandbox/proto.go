@@ -150,6 +150,10 @@ type Ready struct {
 	// HWM is the child's peak RSS up to now (loading the model), bytes;
 	// -1 unknown. The per-image marks (Runs.HWM) start from a reset.
 	HWM int64 `json:"hwm"`
+	// SessionOnce: the child created one session, with the names read
+	// from the model and confirmed by ORT (newSession's quick path); false
+	// when it asked a temporary session first. For tests and the log only.
+	SessionOnce bool `json:"session_once"`
 }
 
 var errFrame = errors.New("malformed frame")

@@ -55,8 +55,8 @@ type Spec struct {
 	// InsecureSandbox lets a child without its own uid, Landlock or seccomp
 	// be used (logged through Warnf); otherwise such a child is refused.
 	InsecureSandbox bool
-	// Nice, when not 0, is the niceness the child's threads get once the
-	// model is loaded (negative: ahead of the machine's other work; see
+	// Nice, when not 0, is the niceness the child's threads get before the
+	// model is sent (negative: ahead of the machine's other work; see
 	// renice). Lowering it needs root or CAP_SYS_NICE; without, the
 	// threads keep the worker's (Session.Nice says which held).
 	Nice int
@@ -88,8 +88,8 @@ type Session struct {
 	// Startup is spawn until the child's sandbox was up; LoadTime is
 	// spawn until the session was ready (after Load).
 	Startup, LoadTime time.Duration
-	// Nice is the niceness the child's threads run at: Spec.Nice once Load
-	// could set it, 0 otherwise.
+	// Nice is the niceness the child's threads run at: Spec.Nice when
+	// Start could set it, 0 otherwise.
 	Nice int
 	t0   time.Time
 }
@@ -206,6 +206,19 @@ func start(ctx context.Context, spec Spec, sibling bool) (*Session, error) {
 		s.Close()
 		return nil, err
 	}
+	if spec.Nice != 0 {
+		// Now, while the child is still our own code, blocked reading the
+		// model: later, a hostile child could let a thread (or itself)
+		// exit between the listing and the call and have its number
+		// taken by another process's, which would be reniced instead.
+		// The threads it creates from here on, ORT's among them, inherit
+		// the niceness from the thread that creates them.
+		if err := c.renice(spec.Nice); err != nil {
+			spec.Logf("sandbox: the model's threads keep their priority: " + err.Error())
+		} else {
+			s.Nice = spec.Nice
+		}
+	}
 	s.Startup = time.Since(t0)
 	return s, nil
 }
@@ -256,14 +269,6 @@ func (s *Session) Load(model []byte) error {
 		return s.failure(errFrame)
 	}
 	s.disarm()
-	if s.spec.Nice != 0 {
-		// After the session exists: ORT's threads are there to renice.
-		if err := s.c.renice(s.spec.Nice); err != nil {
-			s.spec.Logf("sandbox: the model's threads keep their priority: " + err.Error())
-		} else {
-			s.Nice = s.spec.Nice
-		}
-	}
 	s.LoadTime = time.Since(s.t0)
 	s.life = max(s.life, s.Ready.HWM)
 	return nil

@@ -88,15 +88,16 @@ func (s *sharedOut) close() {
 type childOut struct {
 	fd  int
 	buf []byte
+	pop int // buf[:pop] is populated
 }
 
 // get returns n bytes of the shared buffer, or nil when the parent has not
 // made it that large (the output then goes through the pipe). It maps the
 // whole file, which the parent sizes for its largest output (Reserve), so
 // that it maps once per session, but populates only the n bytes this
-// output needs: a larger output later faults in the rest in its own
-// request, whose CPU allowance (Session.checkCPU) counts that output, not
-// the buffer.
+// output needs: a larger output later populates the rest it needs in its
+// own request, whose CPU allowance (Session.checkCPU) counts that output,
+// not the buffer.
 func (c *childOut) get(n int) []byte {
 	if c == nil || n <= 0 {
 		return nil
@@ -114,8 +115,11 @@ func (c *childOut) get(n int) []byte {
 		if err != nil {
 			return nil
 		}
-		populate(b[:n])
-		c.buf = b
+		c.buf, c.pop = b, 0
+	}
+	if n > c.pop {
+		populate(c.buf[c.pop&^4095 : n]) // from a page boundary: madvise needs one
+		c.pop = n
 	}
 	return c.buf[:n]
 }

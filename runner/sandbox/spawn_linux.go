@@ -547,16 +547,19 @@ func (b *capBuffer) String() string {
 
 // renice gives every thread of the child niceness n. Linux keeps a nice
 // value per thread and a new thread inherits its creator's, so the threads
-// that exist once the session does (ORT's intra-op pool among them) are
-// set one by one; later ones inherit it from them.
+// that exist are set one by one and later ones (ORT's intra-op pool,
+// created with the session) inherit it. It must run while the child is
+// our own code (Start): the tids listed must stay the child's until each
+// is set.
 //
 // A negative n puts the timed runs ahead of whatever else the machine runs
 // at the default priority: at -10 a CFS weight of 9548 against 1024, so a
 // busy neighbour on one of the run's cores takes about a tenth of it
 // instead of half (bench/fairness-overhead.sh: RLFN on 2 threads beside a
 // CPU hog, run-to-run CV of the raw runtime 19 % → 6 %, of the runtime
-// ratio 7.0 % → 2.3 %). The model gains no more than that share for as long
-// as its time limits let it run.
+// ratio 7.0 % → 2.3 %). A hostile model gains that weight for every thread
+// it may create (pids.max), for as long as its time limits let it run: a
+// cgroup CPU weight would bound the group as a whole.
 func (c *child) renice(n int) error {
 	if c.cmd.Process == nil {
 		return errors.New("no child process")
