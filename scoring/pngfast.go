@@ -1,7 +1,6 @@
 package scoring
 
 import (
-	"compress/zlib"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -19,7 +18,8 @@ import (
 // It must accept exactly what image/png accepts and give the same pixels,
 // so it mirrors image/png's reader (Go 1.26, reader.go) step by step: the
 // same chunk-order rules, every chunk's CRC, the IDAT stream presented to
-// compress/zlib through the same Read (which zlib wraps in the same 4 KiB
+// the zlib reader through the same Read (compress/zlib's reader, mirrored
+// in adler32.go for a faster checksum, wraps it in the same 4 KiB
 // bufio.Reader, so even image/png's tolerance of trailing bytes after the
 // zlib stream in the read-ahead of the last IDAT chunk is kept), the same
 // end-of-stream and too-much-data checks. FuzzDecodePNG checks both agree.
@@ -195,7 +195,7 @@ func (d *fastPNG) verifyChecksum() error {
 
 // Read presents the IDAT chunks as one stream, exactly as image/png's
 // decoder.Read does (same chunk switching, same CRC checks, same short
-// reads), so that compress/zlib reads ahead just as far.
+// reads), so that the zlib reader reads ahead just as far as image/png's.
 //
 // It also lets other goroutines run every 64 KiB (see yieldingReader).
 func (d *fastPNG) Read(p []byte) (int, error) {
@@ -236,7 +236,7 @@ func (d *fastPNG) Read(p []byte) (int, error) {
 // pixels inflates and unfilters the image data (image/png's decode and
 // readImagePass for cbTC8 and cbTCA8).
 func (d *fastPNG) pixels() (*Image, error) {
-	r, err := zlib.NewReader(d)
+	r, err := newZlibReader(d) // compress/zlib's reader with a faster Adler-32 (adler32.go)
 	if err != nil {
 		return nil, errPNGFast
 	}

@@ -1,0 +1,7 @@
+//go:build !amd64
+
+package scoring
+
+func adler32Update(adler uint32, p []byte) uint32 { return adler32Generic(adler, p) }
+
+func adlerChunks() int { return 512 }
