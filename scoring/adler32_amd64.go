@@ -1,3 +1,5 @@
+//go:build amd64 && !purego
+
 package scoring
 
 // adler32Blocks sums n 32-byte chunks of p (n ≤ adlerChunksMax) into out:
@@ -10,7 +12,7 @@ func adler32Blocks(p *byte, n int, out *[24]uint32)
 
 // adlerChunksMax keeps adler32Blocks' lanes within 32 bits: over k chunks
 // of bytes 255 the prefix lanes reach 1020·k² (2.7·10⁸ for 512 chunks,
-// 16 KiB), the weighted ones 32130·k.
+// 16 KiB), the weighted ones 31110·k.
 const adlerChunksMax = 512
 
 // adler32Update is hash/adler32's update of adler with p.

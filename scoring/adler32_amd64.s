@@ -1,3 +1,5 @@
+//go:build amd64 && !purego
+
 #include "textflag.h"
 
 // Weights 32, 31, …, 1 of a chunk's bytes (signed bytes for VPMADDUBSW).

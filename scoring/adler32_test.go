@@ -3,6 +3,8 @@ package scoring
 import (
 	"bytes"
 	"compress/zlib"
+	"encoding/binary"
+	"errors"
 	"hash/adler32"
 	"io"
 	"math/rand/v2"
@@ -73,14 +75,12 @@ func TestZlibReader(t *testing.T) {
 		w.Write(data[:1000])
 		w.Close()
 		s := b.Bytes()
-		if s[1]&0x20 == 0 { // Go writes no FDICT for an empty dictionary: make one
-			h := []byte{s[0], s[1] | 0x20}
-			h[1] += byte(31 - (uint16(h[0])<<8|uint16(h[1]))%31)
-			if (uint16(h[0])<<8|uint16(h[1]))%31 != 0 || h[1]&0x20 == 0 {
-				t.Fatal("could not build an FDICT header")
-			}
-			s = append(append(h, byte(id>>24), byte(id>>16), byte(id>>8), byte(id)), s[2:]...)
+		// A non-nil dictionary sets FDICT and writes its id (1, the empty
+		// one's) after the header: put id there instead.
+		if s[1]&0x20 == 0 || len(s) < 6 {
+			t.Fatal("no FDICT header")
 		}
+		binary.BigEndian.PutUint32(s[2:6], id)
 		return s
 	}
 	for name, in := range map[string][]byte{
@@ -94,6 +94,12 @@ func TestZlibReader(t *testing.T) {
 		if !bytes.Equal(got, want) || errString(gotErr) != errString(wantErr) {
 			t.Errorf("%s: %d bytes, %v; compress/zlib: %d bytes, %v", name, len(got), gotErr, len(want), wantErr)
 		}
+	}
+	if _, err := readAllZlib(t, withDict(7), true); !errors.Is(err, zlib.ErrDictionary) {
+		t.Errorf("a preset dictionary other than the empty one: %v, want zlib.ErrDictionary", err)
+	}
+	if _, err := readAllZlib(t, withDict(1), true); err != nil {
+		t.Errorf("the empty preset dictionary: %v", err)
 	}
 }
 
