@@ -118,7 +118,7 @@ func (c *childOut) get(n int) []byte {
 		c.buf, c.pop = b, 0
 	}
 	if n > c.pop {
-		populate(c.buf[c.pop&^4095 : n]) // from a page boundary: madvise needs one
+		populate(c.buf[c.pop&^(pageSize-1) : n]) // from a page boundary: madvise needs one
 		c.pop = n
 	}
 	return c.buf[:n]
@@ -131,7 +131,10 @@ func populate(b []byte) {
 	if unix.Madvise(b, unix.MADV_POPULATE_WRITE) == nil {
 		return
 	}
-	for i := 0; i < len(b); i += 4096 {
+	for i := 0; i < len(b); i += pageSize {
 		b[i] = 0
 	}
 }
+
+// pageSize is the kernel's (4 KiB on x86-64, up to 64 KiB on arm64).
+var pageSize = os.Getpagesize()
