@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -66,23 +67,42 @@ func fakeChild(mode string) int {
 			putU64(out, uint64(10*time.Second))
 			putU64(out, uint64(10*time.Second)) // CPU time
 		}
-	case "cpuforge", "wallforge":
+	case "cpuforge", "wallforge", "cpuonce":
 		// Runs (burns 600 ms of CPU on one thread) and reports each run
 		// as 1 ms of CPU time (cpuforge), or reports honest CPU time but
 		// 1 ms of wall time per run (wallforge); then a valid output.
-		t0 := time.Now()
-		burnCPU(600 * time.Millisecond)
-		used := time.Since(t0)
-		for r := 0; r < cfg.Runs; r++ {
-			out.WriteByte(frameTiming)
-			putU64(out, uint64(time.Millisecond))
-			if mode == "cpuforge" {
-				putU64(out, uint64(time.Millisecond))
-			} else {
-				putU64(out, uint64(used)/uint64(cfg.Runs))
+		// It serves every request so: the parent asks again once after a
+		// mismatch. cpuonce forges the first request only and is honest
+		// from then on, as an honest child looks whose one request the
+		// machine disturbed.
+		for req := 0; ; req++ {
+			t0 := time.Now()
+			burnCPU(600 * time.Millisecond)
+			used := time.Since(t0)
+			forge := mode != "cpuonce" || req == 0
+			for r := 0; r < cfg.Runs; r++ {
+				out.WriteByte(frameTiming)
+				switch {
+				case !forge:
+					putU64(out, uint64(used)/uint64(cfg.Runs))
+					putU64(out, uint64(used)/uint64(cfg.Runs))
+				case mode == "wallforge":
+					putU64(out, uint64(time.Millisecond))
+					putU64(out, uint64(used)/uint64(cfg.Runs))
+				default:
+					putU64(out, uint64(time.Millisecond))
+					putU64(out, uint64(time.Millisecond))
+				}
 			}
+			validOutput(out, h, w)
+			out.Flush()
+			var err error
+			if h, err = getU32(in); err != nil {
+				return 0 // the parent is done
+			}
+			w, _ = getU32(in)
+			io.CopyN(io.Discard, in, int64(12*h*w))
 		}
-		validOutput(out, h, w)
 	case "untimed", "untimedtwice", "untimedlate", "untimedshape":
 		// As the real child does when its first run into the
 		// preallocated output fails: a 300 ms untimed run, reported
@@ -278,6 +298,59 @@ func TestHostileChild(t *testing.T) {
 			}
 			if el := time.Since(start); el > timeout+4*time.Second {
 				t.Errorf("took %v", el)
+			}
+		})
+	}
+}
+
+// TestCPUCheckRetry: a request whose claims fail the CPU-clock check once
+// is made again, and the evaluation goes on with the second answer when
+// that one holds (an honest child the machine disturbed once: cpuonce); a
+// child that forges again is caught (cpuforge). Either way the operator
+// is told.
+func TestCPUCheckRetry(t *testing.T) {
+	if hostSwap() {
+		t.Skip("this host has swap: the CPU-clock check is off (checkCPU)")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, _ := onnxbuild.Nearest(4)
+	for _, tc := range []struct {
+		mode    string
+		wantErr string
+	}{
+		{"cpuonce", ""},
+		{"cpuforge", "reported 1ms of CPU time for its runs on image img but used "},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			var warned []string
+			var mu sync.Mutex
+			s, err := runOnce(t, model, 8, 8, testRun{Command: []string{exe, "__fake-child-" + tc.mode}, ImageTimeout: 4 * time.Second,
+				Warnf: func(line string) { mu.Lock(); warned = append(warned, line); mu.Unlock() }})
+			if tc.wantErr == "" && err != nil {
+				t.Fatalf("Infer: %v, want the second, honest answer", err)
+			}
+			if tc.wantErr != "" {
+				var me *outcome.Error
+				if !errors.As(err, &me) || me.Kind != outcome.Crashed || !strings.Contains(me.Msg, tc.wantErr) {
+					t.Fatalf("err = %v, want crashed containing %q", err, tc.wantErr)
+				}
+			}
+			if s == nil || s.CPURetries != 1 {
+				t.Fatalf("session %v: want exactly one retry", s)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			n := 0
+			for _, l := range warned {
+				if strings.Contains(l, "the image is run again") && strings.Contains(l, "reported 1ms of CPU time") {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Errorf("operator warnings %q: want one about the retry", warned)
 			}
 		})
 	}

@@ -91,7 +91,10 @@ type Session struct {
 	// Nice is the niceness the child's threads run at: Spec.Nice when
 	// Start could set it, 0 otherwise.
 	Nice int
-	t0   time.Time
+	// CPURetries counts the requests Infer made again after their claims
+	// failed the CPU-clock check once.
+	CPURetries int
+	t0         time.Time
 }
 
 // Start spawns the child, sends it its configuration and checks the
@@ -315,7 +318,37 @@ func (s *Session) Reserve(outBytes int) error {
 // Pix of an sh×sw scoring.Image, 3·sh·sw bytes. An output with a NaN or
 // ±Inf is reported in Runs.Bad, not as an error: what to tell the
 // participant is the caller's business. name is how messages call the image.
+//
+// A request whose claims fail the CPU-clock check (checkCPU) is made once
+// more, and only a second failure ends the session: under a CPU hog an
+// honest child once used 34 ms of CPU time more than its runs (69 ms
+// against 35) on a Set5 image, in one request of about 2,000, where the
+// allowance is 20 ms, and the failure fell on the model (crashed, charged).
+// A forging child forges again and is caught; one that forges only now and
+// then gains nothing, since only a request that passes is ever returned.
 func (s *Session) Infer(name string, in []float32, h, w, sh, sw int, out []uint8) (*Runs, error) {
+	r, err := s.infer(name, in, h, w, sh, sw, out)
+	var m cpuMismatch
+	if !errors.As(err, &m) {
+		return r, err
+	}
+	s.CPURetries++
+	s.spec.Warnf(fmt.Sprintf("sandbox: %s; the image is run again (a second mismatch ends the evaluation)", m.err.Msg))
+	r, err = s.infer(name, in, h, w, sh, sw, out)
+	if errors.As(err, &m) {
+		s.done = true
+		return nil, m.err
+	}
+	return r, err
+}
+
+// cpuMismatch is a request whose claims failed checkCPU; the session
+// itself is intact (the whole response was read).
+type cpuMismatch struct{ err *outcome.Error }
+
+func (m cpuMismatch) Error() string { return m.err.Error() }
+
+func (s *Session) infer(name string, in []float32, h, w, sh, sw int, out []uint8) (*Runs, error) {
 	if len(in) != 3*h*w || len(out) != 3*sh*sw {
 		return nil, fmt.Errorf("sandbox: Infer: %d inputs for %d×%d, %d outputs for %d×%d", len(in), w, h, len(out), sw, sh)
 	}
@@ -471,8 +504,7 @@ func (s *Session) Infer(name string, in []float32, h, w, sh, sw int, out []uint8
 		grew := 3*h*w > s.maxIn || len(out) > s.maxOut
 		s.maxIn, s.maxOut = max(s.maxIn, 3*h*w), max(s.maxOut, len(out))
 		if err := s.checkCPU(name, cpu1-cpu0, claimed, claimedCPU, runs, grew, 4*3*h*w+5*len(out), len(out)); err != nil {
-			s.done = true
-			return nil, err
+			return nil, cpuMismatch{err}
 		}
 	}
 	s.disarm()
@@ -508,7 +540,7 @@ func (s *Session) Infer(name string, in []float32, h, w, sh, sw int, out []uint8
 // worker thread, since the child's reading of its process clock after a
 // run misses the time of other threads still on a CPU since their last
 // tick (Linux brings only the calling thread's count up to date).
-func (s *Session) checkCPU(name string, used, claimedWall, claimedCPU time.Duration, runs int, grew bool, moved, outBytes int) error {
+func (s *Session) checkCPU(name string, used, claimedWall, claimedCPU time.Duration, runs int, grew bool, moved, outBytes int) *outcome.Error {
 	if s.spec.Config.Device != DeviceCPU || !s.c.noSwap() {
 		return nil
 	}
