@@ -465,6 +465,7 @@ func newSession(model []byte, so *ort.SessionOptions, lib string) (*session, err
 		if err == nil && nIn == 1 && nOut == 1 && ins[0].Name == in && outs[0].Name == out &&
 			ins[0].ONNXType == ortmem.ONNXTypeTensor && ins[0].ElemType == ortmem.ElemTypeFloat32 &&
 			outs[0].ONNXType == ortmem.ONNXTypeTensor && outs[0].ElemType == ortmem.ElemTypeFloat32 {
+			stopSpinning(ds)
 			return &session{s: ds, in: in, out: out, loadNS: loadNS, once: true}, nil
 		}
 		// ORT sees the model otherwise: its own answer, and its own words
@@ -488,7 +489,27 @@ func newSession(model []byte, so *ort.SessionOptions, lib string) (*session, err
 	if err != nil {
 		return nil, fmt.Errorf("loading the model: %v", ortCause(err))
 	}
-	return &session{s: ds, in: ins[0].Name, out: outs[0].Name, loadNS: time.Since(t0).Nanoseconds()}, nil
+	loadNS := time.Since(t0).Nanoseconds()
+	stopSpinning(ds)
+	return &session{s: ds, in: ins[0].Name, out: outs[0].Name, loadNS: loadNS}, nil
+}
+
+// stopSpinning stops the spinning ORT's intra-op threads begin with. A new
+// pool's workers spin for work (2^20 rounds, ≈ 25 ms of a core here) until
+// a run ends: session.force_spinning_stop only turns spinning off as a
+// Run returns. That spin took a core from the parent's decoding and the
+// baseline child's start, which run meanwhile. A Run with an int64 tensor
+// for the float32 input fails in ORT's input validation, before any node
+// runs (nothing is computed, allocated or warmed up), and returning stops
+// the spin. On an ORT that would run it after all, it would fail in the
+// first node: never an output.
+func stopSpinning(ds *ort.DynamicAdvancedSession) {
+	bad, err := ort.NewTensor(ort.NewShape(1), []int64{0})
+	if err != nil {
+		return
+	}
+	defer bad.Destroy()
+	ds.Run([]ort.Value{bad}, []ort.Value{nil}) // fails by design
 }
 
 func (s *session) serve(in *bufio.Reader, out childWriter, h, w, scale, runs, statusFD, clearFD int) error {

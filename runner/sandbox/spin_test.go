@@ -53,6 +53,45 @@ func TestNoSpinningAfterRun(t *testing.T) {
 	}
 }
 
+// TestNoSpinningAfterLoad: a session just created burns no CPU either
+// (stopSpinning): a new pool's workers would spin ≈ 25 ms for work, while
+// the parent decodes the images and the baseline's child starts.
+func TestNoSpinningAfterLoad(t *testing.T) {
+	if runtime.NumCPU() < 2 {
+		t.Skip("needs 2 CPUs for a 2-thread pool")
+	}
+	for i := range 3 {
+		s := startCPU(t, 2, 1)
+		model, err := onnxbuild.ConvNet(4, 32, 4, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Load(model); err != nil {
+			t.Fatal(err)
+		}
+		pid := s.c.cmd.Process.Pid
+		c0, err := taskCPU(pid)
+		if err != nil {
+			t.Skipf("no per-thread CPU time: %v", err)
+		}
+		time.Sleep(150 * time.Millisecond)
+		c1, err := taskCPU(pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := c1 - c0; d > 10*time.Millisecond {
+			t.Errorf("session %d: the child used %v of CPU in the 150 ms after its session was ready", i, d)
+		}
+		// The session still runs, and its first run is the first to
+		// compute anything.
+		const h, w = 16, 16
+		if _, err := s.Infer("img", make([]float32, 3*h*w), h, w, 4*h, 4*w, make([]uint8, 3*16*h*w)); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+	}
+}
+
 // taskCPU is the CPU time of every thread of process pid so far
 // (/proc/PID/task/*/schedstat, ns).
 func taskCPU(pid int) (time.Duration, error) {
