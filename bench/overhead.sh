@@ -15,6 +15,10 @@
 # B's to A's wall time and of B's to A's overhead time (wall − inference)
 # over the rounds, and whether every image's PSNR, SSIM and PSNR-Y are
 # bit-identical between A and B.
+#
+# EVAL_ARGS adds flags to both sides' srarena eval, e.g.
+# EVAL_ARGS="--baseline $FIX/models/trained/rfdn_aim2020_x4.onnx" (two
+# children start side by side, and the baseline's runs are inference too).
 set -eu
 cd "$(dirname "$0")/.."
 FIX=${SRARENA_FIXTURES:-../shared/fixtures}
@@ -45,8 +49,9 @@ while [ "$i" -lt "$ROUNDS" ]; do
 	order="a b"
 	[ $((i % 2)) -eq 1 ] && order="b a"
 	for side in $order; do
+		# shellcheck disable=SC2086 # EVAL_ARGS is a list of flags
 		"$TMP/$side/srarena" eval "$MODEL" --lr "$FIX/images/DIV2K_test/LR_bicubic_X4" --hr "$TMP/div2k_hr" \
-			--warmup 0 --repeats 3 --json >"$TMP/$side$i.json"
+			--warmup 0 --repeats 3 ${EVAL_ARGS:-} --json >"$TMP/$side$i.json"
 		python3 - "$TMP/$side$i.json" "$side" "$i" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
