@@ -14,7 +14,8 @@
 # Fairness (§4): EVALS rounds of evaluations of MODEL with --baseline
 # BASELINE on Set5 while a CPU hog comes and goes (busy 1–3 s, idle up to
 # 0.9 s: a noisy neighbour). Each round runs every configuration in
-# FAIR_CONFIGS (default: 2 threads; 1 thread), in turn, so
+# FAIR_CONFIGS (default: 2 threads; 2 threads under real-time scheduling,
+# --realtime, which needs root; 1 thread), in turn, so
 # the configurations share the machine's moods. The model's and the
 # baseline's runs alternate one by one in ABBA order (S B, B S, …), and
 # each evaluation's JSON carries every paired run's wall and CPU time, so
@@ -64,7 +65,7 @@ print("eval wall %8.0f ms  timed inference %8.0f ms  overhead %5.2f%%  (startup 
     r["eval_wall_ms"], r["inference_ms"], 100 * r["overhead"], r["startup_ms"]))' "$TMP/over$i.json"
 done
 
-FAIR_CONFIGS=${FAIR_CONFIGS:-"--threads 2;--threads 1"}
+FAIR_CONFIGS=${FAIR_CONFIGS:-"--threads 2;--threads 2 --realtime;--threads 1"}
 echo "== fairness: $(basename "$MODEL") vs baseline $(basename "$BASE"), Set5, $EVALS rounds of [$FAIR_CONFIGS] under an intermittent CPU hog"
 sh -c 'while :; do timeout "$(( $(od -An -N1 -tu1 /dev/urandom) % 3 + 1 ))" sh -c "while :; do :; done"; sleep 0.$(( $(od -An -N1 -tu1 /dev/urandom) % 10 )); done' &
 HOG=$!

@@ -17,6 +17,7 @@ type measuredEnv struct {
 	ORTVersion                       string `json:"ort_version"`
 	EP                               string `json:"execution_provider"`
 	Threads, Nice                    int
+	Realtime                         bool
 	Srarena                          string `json:"srarena"`
 }
 
@@ -55,7 +56,10 @@ func fairnessFacts(r store.Result) []templates.KV {
 		if env.Threads > 0 {
 			sw += ", " + strconv.Itoa(env.Threads) + " threads"
 		}
-		if env.Nice != 0 {
+		switch {
+		case env.Realtime:
+			sw += " under real-time scheduling (SCHED_FIFO)"
+		case env.Nice != 0:
 			sw += " at nice " + strconv.Itoa(env.Nice)
 		}
 		parts = append(parts, sw)

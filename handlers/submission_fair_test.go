@@ -27,6 +27,10 @@ func TestFairnessFacts(t *testing.T) {
 			t.Errorf("missing %q in:\n%s", want, all)
 		}
 	}
+	rt := store.Result{Environment: []byte(`{"cpu":"AMD EPYC (2 CPUs)","ort_version":"1.30.0","execution_provider":"CPUExecutionProvider","threads":2,"nice":-10,"realtime":true}`)}
+	if kv := fairnessFacts(rt); len(kv) != 1 || !strings.Contains(kv[0].Value, "CPUExecutionProvider, 2 threads under real-time scheduling (SCHED_FIFO)") {
+		t.Errorf("a real-time result shows %v", kv)
+	}
 	if kv := fairnessFacts(store.Result{}); len(kv) != 0 {
 		t.Errorf("an old result shows %v", kv)
 	}

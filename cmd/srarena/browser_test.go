@@ -155,8 +155,11 @@ func TestBrowserUploadAndLiveStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A plain conv net that takes a few seconds on the demo images, so the
-	// page can be seen running image by image.
-	slowModel, err := onnxbuild.ConvNet(4, 128, 10, 1)
+	// page can be seen running image by image (it polls every 0.5 s while
+	// running, every 1 s while queued). Width 128 and 10 layers ran under
+	// a second on a 2-vCPU AMD EPYC VM, and the page then missed the
+	// running state in 1 of 4 runs: 192 × 24 runs ≈ 2 s there.
+	slowModel, err := onnxbuild.ConvNet(4, 192, 24, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,6 +34,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	ratioClock := fs.String("ratio-clock", "", "what --baseline's runtime ratio compares: cpu (process CPU time, which a busy machine stretches far less; the default on the CPU) or wall (run time; the default on cuda)")
 	spin := fs.String("spin", evaluate.SpinAuto, "whether ONNX Runtime's threads spin while they wait for work inside a run: auto (on), on or off; they stop when a run returns either way")
 	nice := fs.Int("nice", evaluate.DefaultNice, "niceness of the model's threads while timed, -20..19, ahead of the machine's other work when negative (needs root or CAP_SYS_NICE; otherwise, or with 0, srarena's own)")
+	realtime := fs.Bool("realtime", false, "run the model's ONNX Runtime threads under real-time scheduling (SCHED_FIFO, lowest priority) while timed, so that no other process preempts a run; the machine's other work (a desktop too) gets 5 % of a CPU meanwhile (needs root or CAP_SYS_NICE and the kernel's real-time throttling; otherwise --nice holds)")
 	protocol := fs.String("protocol", evaluate.ProtocolRobust, "timing protocol: robust (warm-up, median of repeats) or official (one pass per image, no warm-up, mean)")
 	insecure := fs.Bool("insecure-sandbox", false, "evaluate even if the sandbox lacks a uid of its own, Landlock or seccomp (unsafe for untrusted models)")
 	// Flags may come after the model path.
@@ -68,7 +69,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	opt := evaluate.Options{Scale: *scale, Repeats: *repeats, Warmup: *warmup, Threads: *threads,
 		DataRange: float32(*dataRange), Device: *device, InsecureSandbox: *insecure, Protocol: *protocol,
-		RatioClock: *ratioClock, Spin: *spin, Nice: *nice}
+		RatioClock: *ratioClock, Spin: *spin, Nice: *nice, Realtime: *realtime}
 	if *baseline != "" {
 		b, err := evaluate.ReadModel(*baseline, *scale)
 		if err != nil {

@@ -83,6 +83,7 @@ func newWorkerClient(pool *pgxpool.Pool, st *store.Store, blobs blob.Store, cfg 
 		Device:       worker.DeviceForQueue(cfg.Queue),
 		GPU:          cfg.GPU,
 		Nice:         cfg.Nice,
+		Realtime:     cfg.Realtime,
 		// Operator opt-in only; the runner warns on every evaluation.
 		InsecureSandbox: cfg.InsecureSandbox,
 	}

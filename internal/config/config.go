@@ -29,6 +29,7 @@ type Config struct {
 	EvalTimeout   time.Duration // wall-clock cap of one evaluation
 	MemoryLimitMB int           // address-space cap of the sandbox child
 	Nice          int           // niceness of the sandboxed model's threads while timed (0: the worker's)
+	Realtime      bool          // the sandboxed model's ORT threads run SCHED_FIFO where allowed
 	Seed          bool          // create the demo challenge when the database has none
 	// InsecureSandbox lets evaluations run when the host cannot give the
 	// model process its own uid, Landlock and seccomp. Never on a real
@@ -137,6 +138,7 @@ var settings = []setting{
 		c.Nice = n
 		return nil
 	}},
+	{"realtime", "SRARENA_REALTIME", "false", "run the sandboxed model's ONNX Runtime threads under real-time scheduling (SCHED_FIFO, lowest priority), so that no other process preempts a timed run: for a host that runs one worker and nothing else (other processes get 5 % of a CPU while a run lasts); needs root or CAP_SYS_NICE and the kernel's real-time throttling, else the niceness holds", boolean(func(c *Config) *bool { return &c.Realtime })},
 	{"seed", "SRARENA_SEED", "true", "create the demo challenge when the database has no challenge", boolean(func(c *Config) *bool { return &c.Seed })},
 	{"max-conns-per-ip", "SRARENA_MAX_CONNS_PER_IP", "64", "open connections one client address may hold to the web server; 0: no cap (use 0 behind a reverse proxy, which limits clients itself)", num(func(c *Config) *int { return &c.MaxConnsPerIP })},
 	{"trusted-proxies", "SRARENA_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (for the per-address limits); empty: none", func(c *Config, v string) error {

@@ -109,3 +109,46 @@ func TestMemoryLimitKill(t *testing.T) {
 		t.Errorf("message %q", me.Msg)
 	}
 }
+
+// TestRealtimeTimeout: a model whose run never ends, its ORT thread under
+// SCHED_FIFO (Options.Realtime), is still timed out and killed at the
+// per-image limit, and the rest of the evaluation says what ran real-time.
+// One thread, so that the test leaves a CPU to the packages tested beside
+// it; with every CPU real-time the kernel's throttling (sandbox.rtThrottled)
+// is what leaves the parent its share (2 threads on 2 CPUs: killed after
+// 2.04 and 2.09 s at a 2 s limit).
+func TestRealtimeTimeout(t *testing.T) {
+	lib := ortLib(t)
+	model, err := os.ReadFile(filepath.Join(fixtures.Dir(t, "adversarial"), "14_loop_infinite.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	notRT := false
+	opt := Options{ORTLib: lib, Scale: 2, Threads: 1, Repeats: 1, Warmup: -1, Realtime: true,
+		ImageTimeout: 2 * time.Second, LoadTimeout: 30 * time.Second, MemoryLimit: 2 << 30,
+		Logf: func(s string) { notRT = notRT || strings.Contains(s, "not real-time") }}
+	start := time.Now()
+	_, err = Evaluate(context.Background(), model, []Pair{{Name: "img", LR: randImage(32, 24, 3), HR: randImage(64, 48, 4)}}, opt)
+	el := time.Since(start)
+	if notRT {
+		t.Skip("no real-time scheduling here (not root, or no real-time throttling)")
+	}
+	var me *outcome.Error
+	if !errors.As(err, &me) || me.Kind != outcome.Timeout || !strings.Contains(me.Msg, "timed out after 2s on image img") {
+		t.Fatalf("err = %v, want a timeout on image img", err)
+	}
+	if el > 6*time.Second {
+		t.Errorf("a real-time run was killed only after %v (limit 2 s)", el)
+	}
+
+	// An ordinary model: the report records the scheduling.
+	good, _ := onnxbuild.Nearest(2)
+	opt.Logf = func(string) {}
+	rep, err := Evaluate(context.Background(), good, []Pair{{Name: "img", LR: randImage(32, 24, 3), HR: randImage(64, 48, 4)}}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Environment.Realtime {
+		t.Error("Environment.Realtime is false for a real-time evaluation")
+	}
+}

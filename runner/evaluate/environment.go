@@ -21,6 +21,7 @@ type Environment struct {
 	Threads    int    `json:"threads"`            // ORT intra-op threads
 	Spinning   bool   `json:"spinning"`           // ORT threads spin inside a run (Options.Spin); never between runs
 	Nice       int    `json:"nice"`               // the model's threads' niceness while timed (Options.Nice as it held; 0: unchanged)
+	Realtime   bool   `json:"realtime,omitempty"` // the model's ORT threads ran SCHED_FIFO (Options.Realtime as it held)
 	OS         string `json:"os"`                 // kernel release
 	Arch       string `json:"arch"`               // GOARCH
 	// GPUIndex is the CUDA device the evaluation ran on (nil on the CPU);

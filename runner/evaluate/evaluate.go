@@ -180,7 +180,7 @@ func run(ctx context.Context, modelFn func() ([]byte, error), load func() ([]Pai
 		rep.RatioClock = opt.RatioClock
 	}
 	rep.Environment = environment(opt, rep.ORTVersion)
-	rep.Environment.Nice = s.Nice
+	rep.Environment.Nice, rep.Environment.Realtime = s.Nice, s.Realtime
 	rep.ArenaPeakMB = -1
 	opt.Logf(fmt.Sprintf("sandbox ready in %.0f ms (session %.0f ms), ORT %s, %s: %s", rep.StartupMS, rep.SessionMS, rep.ORTVersion, rep.Device, strings.Join(rep.Sandbox, "; ")))
 
@@ -266,7 +266,7 @@ func (o Options) spec() (sandbox.Spec, error) {
 	cfg.GPU = o.GPU
 	return sandbox.Spec{Command: o.ChildCommand, ORTLib: o.ORTLib, Config: cfg, MemoryLimit: o.MemoryLimit,
 		LoadTimeout: o.LoadTimeout, ImageTimeout: o.ImageTimeout, TotalTimeout: o.TotalTimeout, Hidden: o.Hidden,
-		InsecureSandbox: o.InsecureSandbox, Nice: o.Nice, Logf: o.Logf, Warnf: o.Warnf}, nil
+		InsecureSandbox: o.InsecureSandbox, Nice: o.Nice, Realtime: o.Realtime, Logf: o.Logf, Warnf: o.Warnf}, nil
 }
 
 // evaluation holds what is reused from image to image.

@@ -99,6 +99,12 @@ type Options struct {
 	// root or CAP_SYS_NICE; without, the threads keep srarena's priority
 	// and Environment.Nice says 0.
 	Nice int
+	// Realtime runs the model's (and the baseline's) ORT threads under
+	// SCHED_FIFO (sandbox.Spec.Realtime): no normal thread on the machine
+	// then preempts a timed run. It needs root or CAP_SYS_NICE and the
+	// kernel's real-time throttling; without, the threads keep Nice and
+	// Environment.Realtime says false.
+	Realtime bool
 	// Protocol is ProtocolRobust (default: Warmup untimed runs, then the
 	// median of Repeats) or ProtocolOfficial (NTIRE's: one pass per image,
 	// no warm-up, the mean), so published numbers can be reproduced.

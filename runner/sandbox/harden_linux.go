@@ -29,6 +29,8 @@ func setRlimits(as uint64) ([]string, error) {
 		// NPROC counts every thread of the (host) uid: high enough for ORT's
 		// pool and Go's Ms, low enough to stop a fork/thread bomb.
 		{"NPROC=512", unix.RLIMIT_NPROC, 512},
+		// A real-time child (Spec.Realtime) may not raise its priority.
+		{"RTPRIO=0", unix.RLIMIT_RTPRIO, 0},
 	}
 	if as > 0 {
 		specs = append(specs, rlimitSpec{fmt.Sprintf("AS=%dMiB", as>>20), unix.RLIMIT_AS, as})

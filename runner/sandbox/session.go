@@ -60,6 +60,13 @@ type Spec struct {
 	// renice). Lowering it needs root or CAP_SYS_NICE; without, the
 	// threads keep the worker's (Session.Nice says which held).
 	Nice int
+	// Realtime puts the child's main thread, which runs the model, and the
+	// threads it creates from then on (ONNX Runtime's intra-op threads,
+	// not Go's) under SCHED_FIFO before the model is sent, so that no
+	// normal thread on the machine preempts a timed run (see realtime).
+	// It needs root or CAP_SYS_NICE and the kernel's real-time throttling;
+	// without, the threads keep Nice (Session.Realtime says which held).
+	Realtime bool
 	// Logf receives operator-level lines; Warnf the ones needing attention.
 	Logf, Warnf func(string)
 }
@@ -91,6 +98,9 @@ type Session struct {
 	// Nice is the niceness the child's threads run at: Spec.Nice when
 	// Start could set it, 0 otherwise.
 	Nice int
+	// Realtime says whether the model's threads run SCHED_FIFO
+	// (Spec.Realtime, where Start could set it).
+	Realtime bool
 	// CPURetries counts the requests Infer made again after their claims
 	// failed the CPU-clock check once.
 	CPURetries int
@@ -220,6 +230,13 @@ func start(ctx context.Context, spec Spec, sibling bool) (*Session, error) {
 			spec.Logf("sandbox: the model's threads keep their priority: " + err.Error())
 		} else {
 			s.Nice = spec.Nice
+		}
+	}
+	if spec.Realtime {
+		if err := c.realtime(); err != nil {
+			spec.Logf("sandbox: the model's threads are not real-time: " + err.Error())
+		} else {
+			s.Realtime = true
 		}
 	}
 	s.Startup = time.Since(t0)

@@ -264,6 +264,89 @@ func mayLowerNice() bool {
 	return true
 }
 
+// TestRealtime: with Spec.Realtime the child's main thread, which runs
+// ORT, and the intra-op thread ORT creates from it run SCHED_FIFO, and
+// Go's other threads do not (a Go thread spinning at a real-time priority
+// could starve the thread it waits for); the session still runs.
+func TestRealtime(t *testing.T) {
+	lib := ortLib(t)
+	cfg, err := NewConfig(DeviceCPU, lib, 2, 1, 0, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Scale = 4
+	s, err := Start(context.Background(), Spec{ORTLib: lib, Config: cfg, MemoryLimit: 2 << 30, Nice: -5, Realtime: true,
+		Logf: func(l string) { t.Log(l) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	model, _ := onnxbuild.ESPCN(4, 1)
+	if err := s.Load(model); err != nil {
+		t.Fatal(err)
+	}
+	if !s.Realtime {
+		if mayRealtime() {
+			t.Fatal("Session.Realtime is false although this process may set SCHED_FIFO")
+		}
+		t.Skip("no real-time scheduling here (not root, or no real-time throttling): only the fallback checked")
+	}
+	pid := strconv.Itoa(s.c.cmd.Process.Pid)
+	tasks, err := os.ReadDir("/proc/" + pid + "/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fifo, other []string
+	for _, e := range tasks {
+		b, err := os.ReadFile("/proc/" + pid + "/task/" + e.Name() + "/stat")
+		if err != nil {
+			continue // exited
+		}
+		if statPolicy(b) == unix.SCHED_FIFO {
+			fifo = append(fifo, e.Name())
+		} else {
+			other = append(other, e.Name())
+		}
+	}
+	// The main thread and ORT's one intra-op worker (2 threads: the caller
+	// is the other).
+	if len(fifo) != 2 || fifo[0] != pid && fifo[1] != pid {
+		t.Errorf("SCHED_FIFO threads %v, want the main thread %s and one ORT worker", fifo, pid)
+	}
+	if len(other) == 0 {
+		t.Errorf("every thread is real-time (%v): Go's threads must not be", fifo)
+	}
+	if _, err := s.Infer("img", make([]float32, 3*8*8), 8, 8, 32, 32, make([]uint8, 3*32*32)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// statPolicy is the scheduling policy in a /proc/…/stat line (field 41).
+func statPolicy(stat []byte) int {
+	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+2:]))
+	n, err := strconv.Atoi(f[38])
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// mayRealtime says whether this process may put a thread under SCHED_FIFO
+// with the kernel's real-time throttling on: it tries on a thread of its
+// own, which then ends.
+func mayRealtime() bool {
+	if rtThrottled() != nil {
+		return false
+	}
+	ok := make(chan bool)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_FIFO, Priority: 1}
+		ok <- unix.SchedSetAttr(0, &attr, 0) == nil
+	}()
+	return <-ok
+}
+
 // TestSessionOnce: the child creates one ORT session for an ordinary model
 // (names from the protobuf, confirmed by ORT's view of that session): the
 // slower path, a temporary session first, is for models ORT sees
