@@ -251,11 +251,7 @@ func burnCPU(d time.Duration) {
 }
 
 func TestHostileChild(t *testing.T) {
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	model, _ := onnxbuild.Nearest(4)
+	exe, model := fakeSetup(t)
 	for _, tc := range []struct {
 		mode, kind, msg string
 		runs            int
@@ -312,11 +308,7 @@ func TestCPUCheckRetry(t *testing.T) {
 	if hostSwap() {
 		t.Skip("this host has swap: the CPU-clock check is off (checkCPU)")
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	model, _ := onnxbuild.Nearest(4)
+	exe, model := fakeSetup(t)
 	for _, tc := range []struct {
 		mode    string
 		wantErr string
@@ -356,6 +348,18 @@ func TestCPUCheckRetry(t *testing.T) {
 	}
 }
 
+// fakeSetup is this test binary, which serves as the fake children
+// (__fake-child-MODE), and a model for them to pretend to run.
+func fakeSetup(t *testing.T) (exe string, model []byte) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, _ = onnxbuild.Nearest(4)
+	return exe, model
+}
+
 // startFake starts the fake child of mode (one run per image) and loads a
 // model into it; the session closes with the test.
 func startFake(t *testing.T, mode string) *Session {
@@ -386,11 +390,7 @@ func startFake(t *testing.T, mode string) *Session {
 // Runtime never gets the model, and the error is the platform's (retried,
 // operator-facing), not the model's.
 func TestFailClosed(t *testing.T) {
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	model, _ := onnxbuild.Nearest(4)
+	exe, model := fakeSetup(t)
 	for _, tc := range []struct {
 		mode     string
 		insecure bool
@@ -423,7 +423,7 @@ func TestFailClosed(t *testing.T) {
 	// The insecure opt-in does let a weak sandbox evaluate, with a warning
 	// naming what is missing.
 	var warned []string
-	_, err = runOnce(t, model, 8, 8, testRun{Command: []string{exe, "__fake-child-weakok"},
+	_, err := runOnce(t, model, 8, 8, testRun{Command: []string{exe, "__fake-child-weakok"},
 		Insecure: true, Warnf: func(s string) { warned = append(warned, s) }})
 	if err == nil || !outcome.IsModelError(err) { // the fake child sends no output: a model error means the model was sent
 		t.Fatalf("err = %v, want the evaluation to proceed", err)

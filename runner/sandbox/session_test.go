@@ -189,21 +189,7 @@ func TestReserve(t *testing.T) {
 // Session.Nice says so; where lowering it is not allowed the threads keep
 // their priority and Session.Nice is 0.
 func TestRenice(t *testing.T) {
-	lib := ortLib(t)
-	cfg, err := NewConfig(DeviceCPU, lib, 2, 1, 0, false, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Scale = 4
-	s, err := Start(context.Background(), Spec{ORTLib: lib, Config: cfg, MemoryLimit: 2 << 30, Nice: -5, Logf: func(string) {}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	model, _ := onnxbuild.ESPCN(4, 1)
-	if err := s.Load(model); err != nil {
-		t.Fatal(err)
-	}
+	s := loadedESPCN(t, Spec{Nice: -5})
 	if !mayLowerNice() {
 		if s.Nice != 0 {
 			t.Fatalf("Session.Nice %d without the right to lower it", s.Nice)
@@ -235,15 +221,46 @@ func TestRenice(t *testing.T) {
 	}
 }
 
-// statNice is the nice value in a /proc/…/stat line (field 19; the fields
-// after the ")" that ends the command name start at 3).
-func statNice(stat []byte) int {
-	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+2:]))
-	n, err := strconv.Atoi(f[16])
+// loadedESPCN starts a child of spec (its priority settings and Logf) with
+// 2 ORT threads on the CPU and loads an ESPCN ×4 into it; it closes with
+// the test.
+func loadedESPCN(t *testing.T, spec Spec) *Session {
+	t.Helper()
+	lib := ortLib(t)
+	cfg, err := NewConfig(DeviceCPU, lib, 2, 1, 0, false, false)
 	if err != nil {
-		return 100
+		t.Fatal(err)
 	}
-	return n
+	cfg.Scale = 4
+	spec.ORTLib, spec.Config, spec.MemoryLimit = lib, cfg, 2<<30
+	if spec.Logf == nil {
+		spec.Logf = func(string) {}
+	}
+	s, err := Start(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	model, _ := onnxbuild.ESPCN(4, 1)
+	if err := s.Load(model); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// statNice is the nice value in a /proc/…/stat line (field 19).
+func statNice(stat []byte) int { return statField(stat, 19, 100) }
+
+// statField is field n of a /proc/…/stat line (numbered as in proc(5):
+// the fields after the ")" that ends the command name start at 3), or bad
+// when it is not a number.
+func statField(stat []byte, n, bad int) int {
+	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+2:]))
+	v, err := strconv.Atoi(f[n-3])
+	if err != nil {
+		return bad
+	}
+	return v
 }
 
 // mayLowerNice says whether this process may lower a thread's niceness
@@ -269,22 +286,7 @@ func mayLowerNice() bool {
 // Go's other threads do not (a Go thread spinning at a real-time priority
 // could starve the thread it waits for); the session still runs.
 func TestRealtime(t *testing.T) {
-	lib := ortLib(t)
-	cfg, err := NewConfig(DeviceCPU, lib, 2, 1, 0, false, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Scale = 4
-	s, err := Start(context.Background(), Spec{ORTLib: lib, Config: cfg, MemoryLimit: 2 << 30, Nice: -5, Realtime: true,
-		Logf: func(l string) { t.Log(l) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	model, _ := onnxbuild.ESPCN(4, 1)
-	if err := s.Load(model); err != nil {
-		t.Fatal(err)
-	}
+	s := loadedESPCN(t, Spec{Nice: -5, Realtime: true, Logf: func(l string) { t.Log(l) }})
 	if !s.Realtime {
 		if mayRealtime() {
 			t.Fatal("Session.Realtime is false although this process may set SCHED_FIFO")
@@ -322,14 +324,7 @@ func TestRealtime(t *testing.T) {
 }
 
 // statPolicy is the scheduling policy in a /proc/…/stat line (field 41).
-func statPolicy(stat []byte) int {
-	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+2:]))
-	n, err := strconv.Atoi(f[38])
-	if err != nil {
-		return -1
-	}
-	return n
-}
+func statPolicy(stat []byte) int { return statField(stat, 41, -1) }
 
 // mayRealtime says whether this process may put a thread under SCHED_FIFO
 // with the kernel's real-time throttling on: it tries on a thread of its

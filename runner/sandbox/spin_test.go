@@ -36,18 +36,9 @@ func TestNoSpinningAfterRun(t *testing.T) {
 		if _, err := s.Infer(fmt.Sprint(img), make([]float32, 3*h*w), h, w, 4*h, 4*w, make([]uint8, 3*16*h*w)); err != nil {
 			t.Fatal(err)
 		}
-		c0, err := taskCPU(pid)
-		if err != nil {
-			t.Skipf("no per-thread CPU time: %v", err)
-		}
-		time.Sleep(150 * time.Millisecond)
-		c1, err := taskCPU(pid)
-		if err != nil {
-			t.Fatal(err)
-		}
 		// Blocked threads use nothing; a few wake-ups (Go's sysmon) stay
 		// far below one spinning thread's 150 ms.
-		if d := c1 - c0; d > 15*time.Millisecond {
+		if d := idleCPU(t, pid, 150*time.Millisecond); d > 15*time.Millisecond {
 			t.Errorf("image %d: the idle child used %v of CPU in 150 ms after its response", img, d)
 		}
 	}
@@ -69,17 +60,7 @@ func TestNoSpinningAfterLoad(t *testing.T) {
 		if err := s.Load(model); err != nil {
 			t.Fatal(err)
 		}
-		pid := s.c.cmd.Process.Pid
-		c0, err := taskCPU(pid)
-		if err != nil {
-			t.Skipf("no per-thread CPU time: %v", err)
-		}
-		time.Sleep(150 * time.Millisecond)
-		c1, err := taskCPU(pid)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d := c1 - c0; d > 10*time.Millisecond {
+		if d := idleCPU(t, s.c.cmd.Process.Pid, 150*time.Millisecond); d > 10*time.Millisecond {
 			t.Errorf("session %d: the child used %v of CPU in the 150 ms after its session was ready", i, d)
 		}
 		// The session still runs, and its first run is the first to
@@ -90,6 +71,22 @@ func TestNoSpinningAfterLoad(t *testing.T) {
 		}
 		s.Close()
 	}
+}
+
+// idleCPU is the CPU time process pid uses over the next d, in which the
+// test asks nothing of it.
+func idleCPU(t *testing.T, pid int, d time.Duration) time.Duration {
+	t.Helper()
+	c0, err := taskCPU(pid)
+	if err != nil {
+		t.Skipf("no per-thread CPU time: %v", err)
+	}
+	time.Sleep(d)
+	c1, err := taskCPU(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c1 - c0
 }
 
 // taskCPU is the CPU time of every thread of process pid so far
