@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -158,7 +159,9 @@ func (e *env) registered(name, team string) domain.Viewer {
 	return v
 }
 
-var modelN int
+// modelN numbers the fake models of every test, parallel ones included
+// (each env has its own mutex: a shared counter needs its own guard).
+var modelN atomic.Int64
 
 // submit uploads a distinct fake model to a phase.
 func (e *env) submit(v domain.Viewer, phase string) (int64, error) {
@@ -171,10 +174,7 @@ func (e *env) submit(v domain.Viewer, phase string) (int64, error) {
 }
 
 func (e *env) submitTo(v domain.Viewer, tgt domain.Target) (int64, error) {
-	e.mu.Lock()
-	modelN++
-	data := []byte("model " + strings.Repeat("x", modelN))
-	e.mu.Unlock()
+	data := []byte("model " + strings.Repeat("x", int(modelN.Add(1))))
 	d, err := blob.PutBytes(e.ctx, e.blobs, data)
 	if err != nil {
 		e.t.Fatal(err)
