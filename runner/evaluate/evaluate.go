@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -304,7 +305,7 @@ func newBuffers(pairs []Pair, hrs []*scoring.Image, baseline bool) buffers {
 // now rather than in the middle of a request.
 func faultIn[T float32 | uint8](buf []T) []T {
 	var zero T
-	step := max(4096/int(unsafe.Sizeof(zero)), 1)
+	step := max(os.Getpagesize()/int(unsafe.Sizeof(zero)), 1)
 	for i := 0; i < len(buf); i += step {
 		buf[i] = zero
 	}

@@ -558,9 +558,9 @@ const realtimePriority = 1
 // starve the very thread it waits for. Under a CPU hog a normal thread,
 // however nice, is preempted at the end of each slice and a run's parallel
 // sections wait for it; a SCHED_FIFO thread is not, which made the runtime
-// ratio's spread under the hog of bench/fairness-overhead.sh 1.8 % instead
-// of 5.2 % (2 ORT threads, 20 evaluations each, interleaved), with the same
-// ratio as on the quiet machine.
+// ratio's spread under the hog of bench/fairness-overhead.sh 1.09 % instead
+// of 7.69 % (2 ORT threads, 20 evaluations each, interleaved), with the
+// same ratio as on the quiet machine.
 //
 // It is safe with an untrusted model because the kernel's real-time
 // throttling (checked here) leaves normal threads a share of every CPU
